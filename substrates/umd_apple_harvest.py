@@ -1,0 +1,360 @@
+"""Configuration for UMD Apple Harvest: the induced economy M^phi.
+
+This is Commons Harvest (Janssen et al. 2010; Perolat et al. 2017) run as the
+induced economy of the Universal Mechanism Design game (the ICLR 2024 tiny
+paper "Universal Mechanism Design"; see `shared/paper`):
+
+*   Apples regrow with a probability that grows with the number of live apples
+    within radius 2, so a patch whose last apple is eaten is dead for good.
+    Over-harvesting is the tragedy of the commons.
+*   Income is taxed. An apple's value is taxed at the marginal rate of the
+    bracket holding the eater's gross income in the current tax period; the
+    eater gets the rest at once, and the pool is paid out at the end of each
+    tax period (equal lump sums, or to the players below the mean).
+*   One episode is a whole game of `rounds` rounds. Each round is a VOTE phase
+    (`vote_steps` steps; avatars frozen; the `VOTE_<objective>` actions cast
+    ballots over the welfare objectives) and a HARVEST phase (`harvest_steps`
+    steps). The principal, in Python, sets the tax rates between the two
+    through the Lab2D properties `principal.schedule` / `principal.rates.<k>`.
+    The world carries over from round to round: eaten apples stay eaten.
+
+Every mechanism knob is a field of `get_config()`; `build()` reads them. The
+interface fields (action set, observation names, specs) depend on the number
+of players, brackets and objectives, so `umd_meltingpot.substrate` re-derives
+them with `with_num_players` before it builds.
+
+The map, prefabs and avatars are Melting Pot's `commons_harvest__open`
+builders, reused and extended: apples get `TaxedEdible` instead of `Edible`,
+avatars get a `vote` action, a `Ballot` and the mechanism observations, and
+are paid while zapped (`skipWaitStateRewards = False`) so no transfer is lost.
+"""
+
+import copy
+from typing import Any, Mapping, Sequence
+
+from meltingpot.configs.substrates import commons_harvest__closed
+from meltingpot.configs.substrates import commons_harvest__open
+from meltingpot.utils.substrates import specs
+from ml_collections import config_dict
+
+from umd_meltingpot import paths
+from umd_meltingpot import welfare
+
+LEVEL_NAME = "umd_apple_harvest"
+MIN_PLAYERS = 2
+MAX_PLAYERS = 16
+REDISTRIBUTION_RULES = ("equal", "below_mean")
+
+# Phase codes of the `PHASE` and `WORLD.PHASE` observations.
+PHASES = ("vote", "harvest", "over")
+
+# A small map for fast tests and CPU learning: two patches of 11 apples each,
+# so a greedy population can kill one within a round.
+SMALL_ASCII_MAP = """
+WWWWWWWWWWWWW
+W AAA   AAA W
+WAAAAA AAAAAW
+W AAA   AAA W
+W           W
+W  Q     Q  W
+W PPPPPPPPP W
+W PPPPPPPPP W
+WWWWWWWWWWWWW
+"""
+
+MAPS = {
+    "open": commons_harvest__open.ASCII_MAP,
+    "closed": commons_harvest__closed.ASCII_MAP,
+    "small": SMALL_ASCII_MAP,
+}
+
+# Per-map defaults: (players, rounds, harvest_steps, vote_steps, tax_period).
+_MAP_DEFAULTS = {
+    "open": (7, 5, 200, 10, 50),
+    "closed": (7, 5, 200, 10, 50),
+    "small": (4, 5, 100, 5, 25),
+}
+
+# The 8 Commons Harvest actions; every entry also carries `vote` (0: none).
+_COMMONS_ACTIONS = (
+    commons_harvest__open.NOOP,
+    commons_harvest__open.FORWARD,
+    commons_harvest__open.BACKWARD,
+    commons_harvest__open.STEP_LEFT,
+    commons_harvest__open.STEP_RIGHT,
+    commons_harvest__open.TURN_LEFT,
+    commons_harvest__open.TURN_RIGHT,
+    commons_harvest__open.FIRE_ZAP,
+)
+COMMONS_ACTION_NAMES = ("NOOP", "FORWARD", "BACKWARD", "STEP_LEFT",
+                        "STEP_RIGHT", "TURN_LEFT", "TURN_RIGHT", "FIRE_ZAP")
+
+
+def action_set(objectives: Sequence[str]) -> tuple[dict[str, int], ...]:
+  """The commons actions, then one `VOTE_<objective>` action per objective."""
+  commons = tuple(dict(action, vote=0) for action in _COMMONS_ACTIONS)
+  votes = tuple({"move": 0, "turn": 0, "fireZap": 0, "vote": k + 1}
+                for k in range(len(objectives)))
+  return commons + votes
+
+
+def action_names(objectives: Sequence[str]) -> tuple[str, ...]:
+  """Names of `action_set(objectives)`, index for index."""
+  return COMMONS_ACTION_NAMES + tuple(
+      f"VOTE_{objective.upper()}" for objective in objectives)
+
+
+def map_shape(ascii_map: str) -> tuple[int, int]:
+  rows = ascii_map.strip("\n").split("\n")
+  return len(rows), len(rows[0])
+
+
+def create_scene(config: config_dict.ConfigDict) -> dict[str, Any]:
+  """The scene: regrowth neighbourhoods, treasury, ballots and rounds."""
+  return {
+      "name": "scene",
+      "components": [
+          {
+              "component": "StateManager",
+              "kwargs": {
+                  "initialState": "scene",
+                  "stateConfigs": [{"state": "scene"}],
+              },
+          },
+          {"component": "Transform"},
+          {"component": "Neighborhoods", "kwargs": {}},
+          {
+              "component": "Treasury",
+              "kwargs": {
+                  "rates": list(config.initial_rates),
+                  "bracketEdges": list(config.bracket_edges),
+                  "taxPeriod": config.tax_period,
+                  "redistribution": config.redistribution,
+              },
+          },
+          {
+              "component": "BallotBox",
+              "kwargs": {"numOptions": len(config.objectives)},
+          },
+          {
+              "component": "RoundManager",
+              "kwargs": {
+                  "rounds": config.rounds,
+                  "voteSteps": config.vote_steps,
+                  "harvestSteps": config.harvest_steps,
+              },
+          },
+          {"component": "CommonsMonitor"},
+      ],
+  }
+
+
+def create_prefabs(config: config_dict.ConfigDict) -> dict[str, Any]:
+  """Commons Harvest's prefabs, with apples paying through the treasury."""
+  prefabs = copy.deepcopy(commons_harvest__open.create_prefabs(
+      config.regrowth_radius, list(config.regrowth_probabilities)))
+  apple_components = prefabs["apple"]["components"]
+  for i, entry in enumerate(apple_components):
+    if entry["component"] == "Edible":
+      apple_components[i] = {
+          "component": "TaxedEdible",
+          "kwargs": {
+              "liveState": entry["kwargs"]["liveState"],
+              "waitState": entry["kwargs"]["waitState"],
+              "value": config.apple_value,
+          },
+      }
+  return prefabs
+
+
+def create_avatar_object(player_idx: int,
+                         num_objectives: int) -> dict[str, Any]:
+  """A Commons Harvest avatar that can also vote and sees the mechanism."""
+  # The first two players spawn near the apples, as in Commons Harvest.
+  spawn_group = "insideSpawnPoints" if player_idx < 2 else "spawnPoints"
+  avatar = copy.deepcopy(commons_harvest__open.create_avatar_object(
+      player_idx, commons_harvest__open.TARGET_SPRITE_SELF, spawn_group))
+  for entry in avatar["components"]:
+    if entry["component"] == "Avatar":
+      kwargs = entry["kwargs"]
+      kwargs["actionOrder"] = list(kwargs["actionOrder"]) + ["vote"]
+      kwargs["actionSpec"]["vote"] = {
+          "default": 0, "min": 0, "max": num_objectives}
+      # Transfers reach zapped players too (the Treasury checks this).
+      kwargs["skipWaitStateRewards"] = False
+  avatar["components"] += [
+      {"component": "Ballot"},
+      {"component": "MechanismObserver"},
+  ]
+  return avatar
+
+
+def validate(config: config_dict.ConfigDict) -> None:
+  """Checks the mechanism fields, naming the valid values on failure.
+
+  Raises:
+    ValueError: a field is out of range or inconsistent.
+  """
+  for field in ("rounds", "harvest_steps", "vote_steps", "tax_period"):
+    value = config[field]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+      raise ValueError(f"{field} must be an integer >= 1, got {value!r}")
+  edges = [float(edge) for edge in config.bracket_edges]
+  if any(not edge > 0 for edge in edges) or any(
+      b <= a for a, b in zip(edges, edges[1:])):
+    raise ValueError(
+        f"bracket_edges must be positive and strictly increasing, got {edges}")
+  rates = [float(rate) for rate in config.initial_rates]
+  if len(rates) != len(edges) + 1:
+    raise ValueError(
+        f"initial_rates needs {len(edges) + 1} rates for "
+        f"{len(edges)} bracket edges, got {len(rates)}: {rates}")
+  if any(not 0.0 <= rate <= 1.0 for rate in rates):  # Also rejects NaN.
+    raise ValueError(f"initial_rates must lie in [0, 1], got {rates}")
+  if config.redistribution not in REDISTRIBUTION_RULES:
+    raise ValueError(f"redistribution must be one of {REDISTRIBUTION_RULES}, "
+                     f"got {config.redistribution!r}")
+  objectives = tuple(config.objectives)
+  unknown = [name for name in objectives if name not in welfare.OBJECTIVES]
+  if not objectives or unknown or len(set(objectives)) != len(objectives):
+    raise ValueError(
+        f"objectives must be distinct names from {welfare.OBJECTIVES}, "
+        f"got {objectives}")
+  if config.map_name not in MAPS:
+    raise ValueError(
+        f"map_name must be one of {sorted(MAPS)}, got {config.map_name!r}")
+  if not config.apple_value > 0:
+    raise ValueError(f"apple_value must be > 0, got {config.apple_value}")
+
+
+def timestep_spec(config: config_dict.ConfigDict, num_players: int):
+  """The single-player timestep spec for `num_players` players."""
+  k = len(config.initial_rates)
+  num_objectives = len(config.objectives)
+  height, width = map_shape(MAPS[config.map_name])
+  n = num_players
+  return specs.timestep({
+      "RGB": specs.OBSERVATION["RGB"],
+      "READY_TO_SHOOT": specs.OBSERVATION["READY_TO_SHOOT"],
+      "PHASE": specs.float64(),
+      "TAX_RATES": specs.float64(k),
+      "VOTING": specs.float64(num_objectives),
+      # Global observations, for the principal, metrics and video.
+      "WORLD.RGB": specs.rgb(height * 8, width * 8),
+      "WORLD.ROUND": specs.float64(),
+      "WORLD.PHASE": specs.float64(),
+      "WORLD.TAX_RATES": specs.float64(k),
+      "WORLD.TAX_POOL": specs.float64(),
+      "WORLD.BALLOTS": specs.float64(n, num_objectives),
+      "WORLD.ROUND_GROSS": specs.float64(n),
+      "WORLD.ROUND_NET": specs.float64(n),
+      "WORLD.ROUND_TAX": specs.float64(n),
+      "WORLD.ROUND_TRANSFER": specs.float64(n),
+      "WORLD.APPLES_ALIVE": specs.float64(),
+  })
+
+
+INDIVIDUAL_OBSERVATIONS = ("RGB", "READY_TO_SHOOT", "PHASE", "TAX_RATES",
+                           "VOTING")
+GLOBAL_OBSERVATIONS = (
+    "WORLD.RGB", "WORLD.ROUND", "WORLD.PHASE", "WORLD.TAX_RATES",
+    "WORLD.TAX_POOL", "WORLD.BALLOTS", "WORLD.ROUND_GROSS", "WORLD.ROUND_NET",
+    "WORLD.ROUND_TAX", "WORLD.ROUND_TRANSFER", "WORLD.APPLES_ALIVE")
+
+
+def with_num_players(config: config_dict.ConfigDict,
+                     num_players: int) -> config_dict.ConfigDict:
+  """Returns a locked copy of `config` whose interface fits `num_players`.
+
+  The mechanism fields are validated first, and the derived fields (action
+  set, specs, default roles) are recomputed from them.
+
+  Raises:
+    ValueError: a mechanism field is invalid, or `num_players` is outside
+      [MIN_PLAYERS, MAX_PLAYERS].
+  """
+  if not MIN_PLAYERS <= num_players <= MAX_PLAYERS:
+    raise ValueError(f"{LEVEL_NAME} takes {MIN_PLAYERS} to {MAX_PLAYERS} "
+                     f"players, got {num_players}")
+  validate(config)
+  config = copy.deepcopy(config)
+  with config.unlocked():
+    config.action_set = action_set(config.objectives)
+    config.action_spec = specs.action(len(config.action_set))
+    config.individual_observation_names = list(INDIVIDUAL_OBSERVATIONS)
+    config.global_observation_names = list(GLOBAL_OBSERVATIONS)
+    config.timestep_spec = timestep_spec(config, num_players)
+    if len(config.default_player_roles) != num_players:
+      config.default_player_roles = ("default",) * num_players
+  return config.lock()
+
+
+def get_config(map_name: str = "open") -> config_dict.ConfigDict:
+  """Default configuration of UMD Apple Harvest on `map_name`."""
+  if map_name not in MAPS:
+    raise ValueError(
+        f"map_name must be one of {sorted(MAPS)}, got {map_name!r}")
+  players, rounds, harvest_steps, vote_steps, tax_period = (
+      _MAP_DEFAULTS[map_name])
+  config = config_dict.ConfigDict()
+  # The map: a key of MAPS.
+  config.map_name = map_name
+  # tau: rounds per episode (one episode is one whole game).
+  config.rounds = rounds
+  # T: HARVEST steps per round.
+  config.harvest_steps = harvest_steps
+  # V: VOTE steps per round (avatars frozen, ballots open).
+  config.vote_steps = vote_steps
+  # Harvest steps per tax period; the pool is paid out at each period's end
+  # and at the end of each round.
+  config.tax_period = tax_period
+  # k-1 strictly increasing edges on gross income within a tax period, so k
+  # brackets: [0, e1), [e1, e2), ..., [e_{k-1}, inf).
+  config.bracket_edges = (5.0, 10.0)
+  # phi_0: the k marginal rates in force until the principal writes others.
+  config.initial_rates = (0.0, 0.0, 0.0)
+  # How the pool is paid out: one of REDISTRIBUTION_RULES.
+  config.redistribution = "equal"
+  # The welfare objectives on the ballot (names from welfare.OBJECTIVES).
+  config.objectives = welfare.DEFAULT_OBJECTIVES
+  # Gross value of one apple.
+  config.apple_value = 1.0
+  # Commons Harvest's regrowth: radius and per-neighbour-count probabilities.
+  config.regrowth_radius = commons_harvest__open.APPLE_RESPAWN_RADIUS
+  config.regrowth_probabilities = tuple(
+      commons_harvest__open.REGROWTH_PROBABILITIES)
+
+  config.valid_roles = frozenset({"default"})
+  config.default_player_roles = ("default",) * players
+  return with_num_players(config, players)
+
+
+def build(
+    roles: Sequence[str],
+    config: config_dict.ConfigDict,
+) -> Mapping[str, Any]:
+  """Builds the Lab2D settings for `roles` from `config`."""
+  validate(config)
+  num_players = len(roles)
+  ascii_map = MAPS[config.map_name]
+  num_objectives = len(config.objectives)
+  return dict(
+      # An absolute path ending in `.lua`: Melting Pot's builder joins it onto
+      # `levelDirectory` (which stays the path of Melting Pot's own Lua, so
+      # `require 'meltingpot.lua.modules.*'` resolves).
+      levelName=str(paths.level_init(LEVEL_NAME)),
+      levelDirectory="meltingpot/lua/levels",
+      numPlayers=num_players,
+      maxEpisodeLengthFrames=config.rounds * (
+          config.vote_steps + config.harvest_steps),
+      spriteSize=8,
+      topology="BOUNDED",
+      simulation={
+          "map": ascii_map,
+          "gameObjects": [create_avatar_object(i, num_objectives)
+                          for i in range(num_players)],
+          "prefabs": create_prefabs(config),
+          "charPrefabMap": commons_harvest__open.CHAR_PREFAB_MAP,
+          "scene": create_scene(config),
+      },
+  )

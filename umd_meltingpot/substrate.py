@@ -1,0 +1,193 @@
+"""The UMD substrates, mirroring `meltingpot.substrate`.
+
+  from umd_meltingpot import substrate
+  env = substrate.build('umd_apple_harvest__small', roles=['default'] * 4)
+
+Everything returned is a real Melting Pot `Substrate`, built through Melting
+Pot's builder and wrappers. `env_seed` is our one extension: the same seed
+gives the same game (Melting Pot's `build` always picks a random seed).
+
+Other tools can discover these substrates through the `umd_meltingpot.
+substrates` entry-point group.
+"""
+
+import contextlib
+import dataclasses
+from typing import Collection, Optional, Sequence
+
+from meltingpot.utils.substrates import builder
+from meltingpot.utils.substrates import substrate as substrate_lib
+from meltingpot.utils.substrates import substrate_factory
+from meltingpot.utils.substrates.wrappers import collective_reward_wrapper
+from meltingpot.utils.substrates.wrappers import discrete_action_wrapper
+from meltingpot.utils.substrates.wrappers import multiplayer_wrapper
+from meltingpot.utils.substrates.wrappers import observables_wrapper
+from ml_collections import config_dict
+
+from umd_meltingpot.substrates import umd_apple_harvest
+
+Substrate = substrate_lib.Substrate
+PHASES = umd_apple_harvest.PHASES
+
+# keep-sorted start
+_VARIANT_MAPS = {
+    "umd_apple_harvest__closed": "closed",
+    "umd_apple_harvest__open": "open",
+    "umd_apple_harvest__small": "small",
+}
+# keep-sorted end
+SUBSTRATES = frozenset(_VARIANT_MAPS)
+
+
+@dataclasses.dataclass(frozen=True)
+class SubstrateInfo:
+  """What `umd list` shows about a substrate."""
+  name: str
+  num_players: int
+  rounds: int
+  vote_steps: int
+  harvest_steps: int
+  tax_period: int
+  map_name: str
+
+
+def _validated_builder(config, roles):
+  """Melting Pot's role check, naming the valid roles."""
+  invalid = sorted(set(roles) - set(config.valid_roles))
+  if invalid:
+    raise ValueError(f"Invalid roles {invalid}; valid roles are "
+                     f"{sorted(config.valid_roles)}")
+  return umd_apple_harvest.build(roles=roles, config=config)
+
+
+def get_config(substrate: str) -> config_dict.ConfigDict:
+  """Returns the locked config of `substrate`; override fields before building.
+
+  Args:
+    substrate: the name of the substrate. Must be in SUBSTRATES.
+
+  Raises:
+    ValueError: the substrate is not in SUBSTRATES.
+  """
+  if substrate not in SUBSTRATES:
+    raise ValueError(
+        f"Unknown substrate {substrate!r}; valid: {sorted(SUBSTRATES)}")
+  config = umd_apple_harvest.get_config(_VARIANT_MAPS[substrate])
+  with config.unlocked():
+    config.lab2d_settings_builder = _validated_builder
+  return config.lock()
+
+
+def build(name: str,
+          *,
+          roles: Sequence[str],
+          env_seed: Optional[int] = None) -> Substrate:
+  """Builds substrate `name` for `roles`.
+
+  Args:
+    name: the name of the substrate. Must be in SUBSTRATES.
+    roles: the role of each player, from the config's `valid_roles`; their
+      number is the number of players (2 to 16).
+    env_seed: the seed of the first episode (later resets use seed + 1, ...);
+      None picks one at random.
+
+  Raises:
+    ValueError: unknown name or role, or a player count out of range.
+  """
+  return build_from_config(get_config(name), roles=roles, env_seed=env_seed)
+
+
+def build_from_config(config: config_dict.ConfigDict,
+                      *,
+                      roles: Sequence[str],
+                      env_seed: Optional[int] = None) -> Substrate:
+  """Builds a substrate from `config` (e.g. one with overridden fields).
+
+  Args:
+    config: a config from `get_config`, possibly with mechanism overrides.
+    roles: the role of each player; their number is the number of players.
+    env_seed: as in `build`.
+
+  Raises:
+    ValueError: a bad config field, role or player count.
+  """
+  config = umd_apple_harvest.with_num_players(config, len(roles))
+  lab2d_settings = config.lab2d_settings_builder(config, roles)
+  return build_substrate(
+      lab2d_settings=lab2d_settings,
+      individual_observations=config.individual_observation_names,
+      global_observations=config.global_observation_names,
+      action_table=config.action_set,
+      env_seed=env_seed)
+
+
+def build_substrate(*,
+                    lab2d_settings: builder.Settings,
+                    individual_observations: Collection[str],
+                    global_observations: Collection[str],
+                    action_table,
+                    env_seed: Optional[int] = None) -> Substrate:
+  """Melting Pot's `build_substrate` wrapper stack, with a seed."""
+  env = builder.builder(lab2d_settings, env_seed=env_seed)
+  try:
+    env = observables_wrapper.ObservablesWrapper(env)
+    env = multiplayer_wrapper.Wrapper(
+        env,
+        individual_observation_names=individual_observations,
+        global_observation_names=global_observations)
+    env = discrete_action_wrapper.Wrapper(env, action_table=action_table)
+    env = collective_reward_wrapper.CollectiveRewardWrapper(env)
+    return Substrate(env)
+  except Exception:
+    with contextlib.suppress(Exception):
+      env.close()
+    raise
+
+
+def get_factory(name: str) -> substrate_factory.SubstrateFactory:
+  """Returns a Melting Pot SubstrateFactory for `name` (default players)."""
+  return get_factory_from_config(get_config(name))
+
+
+def get_factory_from_config(
+    config: config_dict.ConfigDict,
+    num_players: Optional[int] = None) -> substrate_factory.SubstrateFactory:
+  """Returns a Melting Pot SubstrateFactory for `config`.
+
+  Args:
+    config: a substrate config.
+    num_players: the number of players its specs are for; default: the
+      number of `default_player_roles`.
+  """
+  if num_players is None:
+    num_players = len(config.default_player_roles)
+  config = umd_apple_harvest.with_num_players(config, num_players)
+
+  def lab2d_settings_builder(roles):
+    if len(roles) != num_players:
+      raise ValueError(f"This factory builds {num_players} players, got "
+                       f"{len(roles)} roles")
+    return config.lab2d_settings_builder(config, roles)
+
+  return substrate_factory.SubstrateFactory(
+      lab2d_settings_builder=lab2d_settings_builder,
+      individual_observations=config.individual_observation_names,
+      global_observations=config.global_observation_names,
+      action_table=config.action_set,
+      timestep_spec=config.timestep_spec,
+      action_spec=config.action_spec,
+      valid_roles=config.valid_roles,
+      default_player_roles=config.default_player_roles)
+
+
+def describe(name: str) -> SubstrateInfo:
+  """The player count and phase lengths of substrate `name`."""
+  config = get_config(name)
+  return SubstrateInfo(
+      name=name,
+      num_players=len(config.default_player_roles),
+      rounds=config.rounds,
+      vote_steps=config.vote_steps,
+      harvest_steps=config.harvest_steps,
+      tax_period=config.tax_period,
+      map_name=config.map_name)
