@@ -9,7 +9,7 @@ reused by `require`; this folder only adds `components.lua`.
 
 local meltingpot = 'meltingpot.lua.modules.'
 local api_factory = require(meltingpot .. 'api_factory')
-local simulation = require(meltingpot .. 'base_simulation')
+local simulation = require 'simulation'
 
 -- Registered for their side effect: the component registry.
 local component_library = require(meltingpot .. 'component_library')
@@ -17,7 +17,7 @@ local avatar_library = require(meltingpot .. 'avatar_library')
 local components = require 'components'
 
 return api_factory.apiFactory{
-    Simulation = simulation.BaseSimulation,
+    Simulation = simulation.DeterministicSimulation,
     settings = {
         spriteSize = 8,
         -- Python's config sets this to rounds * (voteSteps + harvestSteps).

@@ -1,0 +1,398 @@
+--[[ Unit tests of the umd_apple_harvest components, with fake collaborators.
+
+Run from pytest (tests/test_lua_components.py) through `dmlab2d.Lab2d` and
+dmlab2d's `testing/test_runner.lua`. Rates are dyadic (0.25, 0.5) so sums are
+exact and `asserts.EQ` can compare them.
+]]
+
+local asserts = require 'testing.asserts'
+local test_runner = require 'testing.test_runner'
+
+local components = require 'components'
+
+local PHASE = {VOTE = 0, HARVEST = 1, OVER = 2}
+
+-- A fake Avatar component with its Zapper, recording what is done to it.
+local function fakeAvatar(index)
+  local avatar = {reward = 0, frozen = false, actions = {vote = 0},
+                  _config = {skipWaitStateRewards = false}}
+  local zapper = {frozen = false}
+  function zapper:disallowZapping() self.frozen = true end
+  function zapper:allowZapping() self.frozen = false end
+  function avatar:getIndex() return index end
+  function avatar:addReward(amount) self.reward = self.reward + amount end
+  function avatar:getVolatileData() return {actions = self.actions} end
+  function avatar:disallowMovement() self.frozen = true end
+  function avatar:allowMovement() self.frozen = false end
+  avatar.zapper = zapper
+  avatar.gameObject = {
+      getComponent = function(_, name)
+        return ({Avatar = avatar, Zapper = zapper})[name]
+      end,
+  }
+  return avatar
+end
+
+local function fakeAvatars(n)
+  local avatars = {}
+  for i = 1, n do
+    avatars[i] = fakeAvatar(i)
+  end
+  return avatars
+end
+
+-- A fake simulation whose scene holds `sceneComponents`.
+local function fakeSimulation(avatars, sceneComponents)
+  local scene = {
+      getComponent = function(_, name) return sceneComponents[name] end,
+  }
+  local simulation = {ended = false}
+  function simulation:getNumPlayers() return #avatars end
+  function simulation:getAvatarGameObjects()
+    local objects = {}
+    for i, avatar in ipairs(avatars) do
+      objects[i] = avatar.gameObject
+    end
+    return objects
+  end
+  function simulation:getSceneObject() return scene end
+  function simulation:endEpisode() self.ended = true end
+  return simulation
+end
+
+-- Sets `component.gameObject` as GameObject:addComponent would.
+local function attach(component, simulation, siblings)
+  component.gameObject = {
+      simulation = simulation,
+      getComponent = function(_, name) return siblings[name] end,
+  }
+end
+
+local function makeTreasury(avatars, kwargs)
+  local treasury = components.Treasury(kwargs)
+  local simulation = fakeSimulation(avatars, {Treasury = treasury})
+  attach(treasury, simulation, {Treasury = treasury})
+  treasury:reset()
+  treasury:start()
+  return treasury
+end
+
+local function totals(treasury)
+  local gross, net, transfer = 0, 0, 0
+  for i = 1, #treasury._roundGross do
+    gross = gross + treasury._roundGross[i]
+    net = net + treasury._roundNet[i]
+    transfer = transfer + treasury._roundTransfer[i]
+  end
+  return gross, net, transfer
+end
+
+local tests = {}
+
+function tests.treasuryTaxesEachAppleAtTheEatersMarginalRate()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.25, 0.5}, bracketEdges = {2}, taxPeriod = 100})
+  -- Period income 0 and 1 fall in bracket 1; income 2 is in bracket 2.
+  treasury:collect(avatars[1], 1)
+  treasury:collect(avatars[1], 1)
+  treasury:collect(avatars[1], 1)
+  asserts.EQ(avatars[1].reward, 0.75 + 0.75 + 0.5)
+  asserts.EQ(treasury:getPool(), 0.25 + 0.25 + 0.5)
+  asserts.EQ(treasury._roundTax[1], 1)
+  asserts.EQ(avatars[2].reward, 0)
+end
+
+function tests.treasuryPaysThePoolInEqualSharesAtThePeriodEnd()
+  local avatars = fakeAvatars(4)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.5}, taxPeriod = 2})
+  treasury:collect(avatars[1], 1)
+  treasury:collect(avatars[2], 1)
+  treasury:onHarvestStep(false)
+  asserts.EQ(treasury:getPool(), 1)
+  treasury:onHarvestStep(false)  -- The second step ends the period.
+  asserts.EQ(treasury:getPool(), 0)
+  asserts.EQ(avatars[1].reward, 0.5 + 0.25)
+  asserts.EQ(avatars[3].reward, 0.25)
+  asserts.EQ(treasury._roundTransfer[4], 0.25)
+end
+
+function tests.treasuryPaysBelowMeanPlayersOnlyUnderBelowMean()
+  local avatars = fakeAvatars(4)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.5}, taxPeriod = 1, redistribution = 'below_mean'})
+  treasury:collect(avatars[1], 2)
+  treasury:collect(avatars[2], 2)
+  treasury:onHarvestStep(false)  -- Mean gross 1: players 3 and 4 are below.
+  asserts.EQ(avatars[1].reward, 1)
+  asserts.EQ(avatars[3].reward, 1)
+  asserts.EQ(avatars[4].reward, 1)
+end
+
+function tests.treasuryPaysEveryoneWhenNobodyIsBelowTheMean()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.5}, taxPeriod = 1, redistribution = 'below_mean'})
+  treasury:collect(avatars[1], 1)
+  treasury:collect(avatars[2], 1)
+  treasury:onHarvestStep(false)
+  asserts.EQ(avatars[1].reward, 1)
+  asserts.EQ(avatars[2].reward, 1)
+end
+
+function tests.treasuryBracketsRestartEachTaxPeriod()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0, 0.5}, bracketEdges = {1}, taxPeriod = 1})
+  treasury:collect(avatars[1], 1)  -- Bracket 1: untaxed.
+  treasury:onHarvestStep(false)
+  treasury:collect(avatars[1], 1)  -- A new period: bracket 1 again.
+  asserts.EQ(treasury._roundTax[1], 0)
+  treasury:collect(avatars[1], 1)  -- Period income 1: bracket 2.
+  asserts.EQ(treasury._roundTax[1], 0.5)
+end
+
+function tests.treasuryRoundEndClosesTheOpenPeriod()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = 10})
+  treasury:collect(avatars[1], 1)
+  treasury:onHarvestStep(true)
+  asserts.EQ(treasury:getPool(), 0)
+  asserts.EQ(avatars[2].reward, 0.25)
+end
+
+function tests.treasuryConservesIncome()
+  local avatars = fakeAvatars(3)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.25, 0.5, 0.75}, bracketEdges = {1, 2}, taxPeriod = 3})
+  for step = 1, 10 do
+    treasury:collect(avatars[step % 3 + 1], 1)
+    treasury:onHarvestStep(step == 10)
+    local gross, net, transfer = totals(treasury)
+    asserts.EQ(gross, net + transfer + treasury:getPool())
+  end
+  local paid = 0
+  for _, avatar in ipairs(avatars) do
+    paid = paid + avatar.reward
+  end
+  asserts.EQ(paid, 10)
+end
+
+function tests.treasuryBeginRoundZeroesTheRoundTotals()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = 1})
+  treasury:collect(avatars[1], 1)
+  treasury:onHarvestStep(true)
+  treasury:beginRound()
+  asserts.tablesEQ({totals(treasury)}, {0, 0, 0})
+end
+
+function tests.treasuryRejectsBadRatesAndKeepsTheOldOnes()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.25, 0.5}, bracketEdges = {2}, taxPeriod = 1})
+  for _, bad in ipairs({{'nan', '0'}, {'1.5', '0'}, {'-0.1', '0'},
+                        {'abc', '0'}, {'0.1'}, {'0.1', '0.2', '0.3'}}) do
+    local ok = pcall(function() treasury:setRates(bad) end)
+    asserts.EQ(ok, false)
+    asserts.tablesEQ(treasury:getRates(), {0.25, 0.5})
+    asserts.hasSubstr(treasury._lastError, 'rate')
+  end
+  treasury:setRates({'0', '1'})
+  asserts.tablesEQ(treasury:getRates(), {0, 1})
+  asserts.EQ(treasury._lastError, '')
+end
+
+function tests.treasuryRejectsInconsistentConfig()
+  asserts.shouldFail(function()
+    components.Treasury{rates = {0.1, 0.2}, taxPeriod = 1}
+  end)
+  asserts.shouldFail(function()
+    components.Treasury{rates = {0.1, 0.2, 0.3}, bracketEdges = {2, 1},
+                        taxPeriod = 1}
+  end)
+  asserts.shouldFail(function()
+    components.Treasury{rates = {1.5}, taxPeriod = 1}
+  end)
+  asserts.shouldFail(function()
+    components.Treasury{rates = {0.1}, taxPeriod = 1, redistribution = 'x'}
+  end)
+end
+
+function tests.treasuryRefusesAvatarsThatSkipWaitStateRewards()
+  local avatars = fakeAvatars(2)
+  avatars[2]._config.skipWaitStateRewards = true
+  asserts.shouldFail(function()
+    makeTreasury(avatars, {rates = {0.5}, taxPeriod = 1})
+  end)
+end
+
+-- A RoundManager with fake treasury and ballot box, stepped like the engine:
+-- `update` at the start of a step, the end-of-step updater at its end.
+local function makeRoundManager(kwargs)
+  local avatars = fakeAvatars(2)
+  local treasury = {harvestSteps = 0, periodsClosed = 0, roundsBegun = 0}
+  function treasury:onHarvestStep(roundEnds)
+    self.harvestSteps = self.harvestSteps + 1
+    if roundEnds then self.periodsClosed = self.periodsClosed + 1 end
+  end
+  function treasury:beginRound() self.roundsBegun = self.roundsBegun + 1 end
+  local ballotBox = {cleared = 0}
+  function ballotBox:clear() self.cleared = self.cleared + 1 end
+  local roundManager = components.RoundManager(kwargs)
+  local siblings = {Treasury = treasury, BallotBox = ballotBox,
+                    RoundManager = roundManager}
+  local simulation = fakeSimulation(avatars, siblings)
+  attach(roundManager, simulation, siblings)
+  local endOfStep
+  roundManager:registerUpdaters{
+      registerUpdater = function(_, params) endOfStep = params.updateFn end}
+  roundManager:reset()
+  roundManager:start()
+  local function step()
+    roundManager:update()
+    endOfStep()
+  end
+  return roundManager, step, avatars, treasury, simulation, endOfStep
+end
+
+function tests.roundManagerRunsVoteThenHarvestForEachRound()
+  local roundManager, step, _, treasury, simulation = makeRoundManager{
+      rounds = 2, voteSteps = 2, harvestSteps = 3}
+  local seen = {}
+  for _ = 1, 10 do
+    asserts.EQ(simulation.ended, false)
+    seen[#seen + 1] = roundManager:getRound() * 10 + roundManager:getPhase()
+    step()
+  end
+  -- Observed before each step: the phase that step runs in.
+  asserts.tablesEQ(seen, {10, 10, 11, 11, 11, 20, 20, 21, 21, 21})
+  asserts.EQ(simulation.ended, true)
+  asserts.EQ(roundManager:getPhase(), PHASE.OVER)
+  asserts.EQ(treasury.harvestSteps, 6)
+  asserts.EQ(treasury.periodsClosed, 2)
+  asserts.EQ(treasury.roundsBegun, 2)
+end
+
+function tests.roundManagerFreezesAvatarsOnTheFirstVoteStep()
+  local roundManager, _, avatars = makeRoundManager{
+      rounds = 2, voteSteps = 1, harvestSteps = 1}
+  roundManager:update()  -- First step of round 1: a VOTE step.
+  asserts.EQ(avatars[1].frozen, true)
+  asserts.EQ(avatars[2].zapper.frozen, true)
+end
+
+function tests.roundManagerUnfreezesAvatarsForTheHarvest()
+  local roundManager, step, avatars = makeRoundManager{
+      rounds = 2, voteSteps = 1, harvestSteps = 1}
+  step()  -- The vote closes.
+  asserts.EQ(avatars[1].frozen, false)
+  asserts.EQ(avatars[1].zapper.frozen, false)
+  step()  -- The harvest ends; round 2 freezes them on its first step.
+  asserts.EQ(avatars[2].frozen, false)
+  roundManager:update()
+  asserts.EQ(avatars[2].frozen, true)
+end
+
+function tests.roundManagerIgnoresTheUpdaterRunAtEpisodeStart()
+  local roundManager, _, _, treasury, _, endOfStep = makeRoundManager{
+      rounds = 1, voteSteps = 1, harvestSteps = 1}
+  endOfStep()  -- Lab2D runs updaters once when the episode starts.
+  asserts.EQ(roundManager:getPhase(), PHASE.VOTE)
+  asserts.EQ(treasury.harvestSteps, 0)
+end
+
+local function makeBallotBox(n, numOptions)
+  local ballotBox = components.BallotBox{numOptions = numOptions}
+  attach(ballotBox, fakeSimulation(fakeAvatars(n), {}), {})
+  ballotBox:reset()
+  ballotBox:start()
+  return ballotBox
+end
+
+function tests.ballotBoxTalliesAndClears()
+  local ballotBox = makeBallotBox(3, 3)
+  ballotBox:cast(1, 2)
+  ballotBox:cast(2, 2)
+  ballotBox:cast(3, 1)
+  ballotBox:cast(3, 3)  -- The last ballot counts.
+  asserts.tablesEQ(ballotBox:tally(), {0, 2, 1})
+  local ballots = ballotBox:ballots()
+  asserts.EQ(ballots(1, 2):val(), 1)
+  asserts.EQ(ballots(3, 3):val(), 1)
+  asserts.EQ(ballots(3, 1):val(), 0)
+  ballotBox:clear()
+  asserts.tablesEQ(ballotBox:tally(), {0, 0, 0})
+end
+
+function tests.ballotBoxRejectsUnknownOptions()
+  local ballotBox = makeBallotBox(2, 3)
+  asserts.shouldFail(function() ballotBox:cast(1, 4) end)
+end
+
+local function makeBallot(phase)
+  local avatar = fakeAvatar(2)
+  local ballotBox = makeBallotBox(2, 3)
+  local roundManager = {getPhase = function() return phase end}
+  local ballot = components.Ballot{}
+  local simulation = fakeSimulation({fakeAvatar(1), avatar},
+      {BallotBox = ballotBox, RoundManager = roundManager})
+  attach(ballot, simulation, {Avatar = avatar})
+  ballot:start()
+  return ballot, avatar, ballotBox
+end
+
+function tests.ballotRecordsTheVoteActionDuringVote()
+  local ballot, avatar, ballotBox = makeBallot(PHASE.VOTE)
+  avatar.actions.vote = 3
+  ballot:update()
+  avatar.actions.vote = 0  -- No vote action: the ballot stands.
+  ballot:update()
+  asserts.tablesEQ(ballotBox:getChoices(), {0, 3})
+end
+
+function tests.ballotIgnoresTheVoteActionDuringHarvest()
+  local ballot, avatar, ballotBox = makeBallot(PHASE.HARVEST)
+  avatar.actions.vote = 1
+  ballot:update()
+  asserts.tablesEQ(ballotBox:getChoices(), {0, 0})
+end
+
+local function makeApple()
+  local collected = {}
+  local treasury = {}
+  function treasury:collect(avatar, value)
+    collected[#collected + 1] = {avatar:getIndex(), value}
+  end
+  local apple = components.TaxedEdible{
+      liveState = 'apple', waitState = 'appleWait', value = 2}
+  local state = 'apple'
+  apple.gameObject = {
+      simulation = fakeSimulation({}, {Treasury = treasury}),
+      getState = function() return state end,
+      setState = function(_, newState) state = newState end,
+  }
+  apple:start()
+  return apple, collected, function() return state end
+end
+
+function tests.taxedEdiblePaysThroughTheTreasuryOnce()
+  local apple, collected, getState = makeApple()
+  local eater = fakeAvatar(3)
+  apple:onEnter(eater.gameObject, 'avatar')
+  asserts.tablesEQ(collected, {{3, 2}})
+  asserts.EQ(getState(), 'appleWait')
+  apple:onEnter(eater.gameObject, 'avatar')  -- Already eaten.
+  asserts.EQ(#collected, 1)
+  asserts.EQ(eater.reward, 0)  -- Paid by the treasury, not directly.
+end
+
+function tests.taxedEdibleIgnoresNonAvatarContacts()
+  local apple, collected, getState = makeApple()
+  apple:onEnter(fakeAvatar(1).gameObject, 'other')
+  asserts.EQ(#collected, 0)
+  asserts.EQ(getState(), 'apple')
+end
+
+return test_runner.run(tests)

@@ -1,0 +1,93 @@
+--[[ `DeterministicSimulation`: Melting Pot's `BaseSimulation`, made
+reproducible for a given seed.
+
+This build of Lab2D uses LuaJIT with randomised string hashing, so `pairs()`
+over a string-keyed table visits keys in an order that changes from one Lua VM
+to the next. `BaseSimulation` relies on that order in two places, so the same
+`env_seed` did not give the same game (commons_harvest__open included):
+
+*   the order of same-priority updaters (e.g. the density-regrowth groups),
+    each of which draws from the shared random stream;
+*   the order in which avatars pick spawn points and initial orientations.
+
+This subclass fixes both orders (updaters by priority then name; avatars by
+player index) and changes nothing else.
+]]
+
+local class = require 'common.class'
+local random = require 'system.random'
+
+local base_simulation = require 'meltingpot.lua.modules.base_simulation'
+
+local function updaterPriority(name)
+  return tonumber(name:match('^_priority_(%-?[%d%.]+)_')) or 0
+end
+
+local function sortUpdateOrder(updateOrder)
+  table.sort(updateOrder, function(a, b)
+    local pa, pb = updaterPriority(a), updaterPriority(b)
+    if pa ~= pb then
+      return pa > pb  -- Higher priority first, as Lab2D runs them.
+    end
+    return a < b
+  end)
+end
+
+local function avatarsByIndex(avatarObjects)
+  local ordered = {}
+  for _, avatarObject in pairs(avatarObjects) do
+    ordered[#ordered + 1] = avatarObject
+  end
+  table.sort(ordered, function(a, b)
+    return a:getComponent('Avatar'):getIndex() <
+           b:getComponent('Avatar'):getIndex()
+  end)
+  return ordered
+end
+
+
+local DeterministicSimulation = class.Class(base_simulation.BaseSimulation)
+
+function DeterministicSimulation:worldConfig()
+  local config = DeterministicSimulation.Base.worldConfig(self)
+  sortUpdateOrder(config.updateOrder)
+  return config
+end
+
+--[[ Starts the avatars in player-index order, drawing spawn points for each
+spawn group in order of first use. Same bookkeeping as the base class. ]]
+function DeterministicSimulation:_avatarStart(grid)
+  local avatars = avatarsByIndex(self._variables.avatarObjects)
+  local groups, counts = {}, {}
+  for _, avatarObject in ipairs(avatars) do
+    local group = avatarObject:getComponent('Avatar'):getSpawnGroup()
+    if not counts[group] then
+      groups[#groups + 1] = group
+      counts[group] = 0
+    end
+    counts[group] = counts[group] + 1
+  end
+  local pointsByGroup, used = {}, {}
+  for _, group in ipairs(groups) do
+    pointsByGroup[group] = grid:groupShuffledWithCount(
+        random, group, counts[group])
+    assert(#pointsByGroup[group] == counts[group],
+           'Insufficient spawn points in group ' .. group)
+    used[group] = 0
+  end
+  for _, avatarObject in ipairs(avatars) do
+    local avatar = avatarObject:getComponent('Avatar')
+    local group = avatar:getSpawnGroup()
+    used[group] = used[group] + 1
+    avatarObject:start(grid, pointsByGroup[group][used[group]])
+    local piece = avatarObject:getPiece()
+    self._variables.avatarPieceToIndex[piece] = avatar:getIndex()
+    self._variables.avatarIndexToPiece[avatar:getIndex()] = piece
+    self._variables.pieceToGameObject[piece] = avatarObject
+  end
+  for _, gameObject in ipairs(self._variables.objectsByFunctionName.postStart) do
+    gameObject:postStart(grid)
+  end
+end
+
+return {DeterministicSimulation = DeterministicSimulation}

@@ -1,0 +1,225 @@
+"""Tests of the substrate registry, specs, determinism and bad input."""
+
+from absl.testing import absltest
+from absl.testing import parameterized
+import dm_env
+from meltingpot.testing import substrates as substrates_testing
+import numpy as np
+
+from umd_meltingpot import substrate
+
+_SUBSTRATES = sorted(substrate.SUBSTRATES)
+
+
+def _short_config(name, **overrides):
+  config = substrate.get_config(name)
+  with config.unlocked():
+    config.rounds = 2
+    config.vote_steps = 2
+    config.harvest_steps = 30
+    for key, value in overrides.items():
+      config[key] = value
+  return config
+
+
+@parameterized.named_parameters((name, name) for name in _SUBSTRATES)
+class SubstrateTest(substrates_testing.SubstrateTestCase):
+
+  def test_step_matches_specs(self, name):
+    config = substrate.get_config(name)
+    roles = config.default_player_roles
+    with substrate.build(name, roles=roles, env_seed=1) as env:
+      self.assert_step_matches_specs(env)
+
+  def test_specs_equal_the_config(self, name):
+    factory = substrate.get_factory(name)
+    roles = factory.default_player_roles()
+    with substrate.build(name, roles=roles, env_seed=1) as env:
+      num_players = len(roles)
+      with self.subTest("action_spec"):
+        self.assertEqual(env.action_spec(),
+                         (factory.action_spec(),) * num_players)
+      with self.subTest("reward_spec"):
+        self.assertSequenceEqual(
+            env.reward_spec(),
+            [factory.timestep_spec().reward] * num_players)
+      with self.subTest("discount_spec"):
+        self.assertEqual(env.discount_spec(),
+                         factory.timestep_spec().discount)
+      with self.subTest("observation_spec"):
+        expected = dict(factory.timestep_spec().observation)
+        expected["COLLECTIVE_REWARD"] = dm_env.specs.Array(
+            shape=(), dtype=np.float64, name="COLLECTIVE_REWARD")
+        self.assertSequenceEqual(env.observation_spec(),
+                                 [expected] * num_players)
+
+  def test_other_player_counts_match_their_specs(self, name):
+    for num_players in (2, 16):
+      with self.subTest(num_players=num_players):
+        with substrate.build(
+            name, roles=["default"] * num_players, env_seed=2) as env:
+          self.assert_step_matches_specs(env)
+          self.assertEqual(
+              env.observation_spec()[0]["WORLD.BALLOTS"].shape,
+              (num_players, 3))
+
+
+class RegistryTest(parameterized.TestCase):
+
+  def test_variants_are_registered(self):
+    self.assertContainsSubset(
+        {"umd_apple_harvest__open", "umd_apple_harvest__small",
+         "umd_apple_harvest__closed"}, substrate.SUBSTRATES)
+
+  def test_default_player_counts(self):
+    self.assertEqual(substrate.describe("umd_apple_harvest__open").num_players,
+                     7)
+    self.assertEqual(
+        substrate.describe("umd_apple_harvest__small").num_players, 4)
+
+  def test_build_returns_a_melting_pot_substrate(self):
+    from meltingpot.utils.substrates import substrate as mp_substrate
+    with substrate.build("umd_apple_harvest__small",
+                         roles=["default"] * 4) as env:
+      self.assertIsInstance(env, mp_substrate.Substrate)
+
+  def test_unknown_substrate_lists_the_valid_ones(self):
+    with self.assertRaisesRegex(ValueError, "umd_apple_harvest__small"):
+      substrate.get_config("umd_apple_harvest__nope")
+
+  def test_unknown_role_lists_the_valid_ones(self):
+    with self.assertRaisesRegex(ValueError, "valid roles are .*default"):
+      substrate.build("umd_apple_harvest__small", roles=["default", "bad"])
+
+  @parameterized.parameters(1, 17)
+  def test_player_count_out_of_range(self, num_players):
+    with self.assertRaisesRegex(ValueError, "2 to 16 players"):
+      substrate.build("umd_apple_harvest__small",
+                      roles=["default"] * num_players)
+
+  @parameterized.named_parameters(
+      ("rounds", {"rounds": 0}, "rounds must be an integer >= 1"),
+      ("harvest", {"harvest_steps": 0}, "harvest_steps"),
+      ("vote", {"vote_steps": -1}, "vote_steps"),
+      ("period", {"tax_period": 0}, "tax_period"),
+      ("rate_count", {"initial_rates": (0.1, 0.2)}, "needs 3 rates"),
+      ("rate_range", {"initial_rates": (0.1, 0.2, 1.5)}, r"\[0, 1\]"),
+      ("rate_nan", {"initial_rates": (0.1, float("nan"), 0.2)}, r"\[0, 1\]"),
+      ("edges", {"bracket_edges": (10.0, 5.0)}, "strictly increasing"),
+      ("redistribution", {"redistribution": "all"}, "equal.*below_mean"),
+      ("objectives", {"objectives": ("utilitarian", "wealth")},
+       "egalitarian"),
+  )
+  def test_bad_config_names_the_valid_values(self, overrides, message):
+    config = substrate.get_config("umd_apple_harvest__small")
+    with config.unlocked():
+      for key, value in overrides.items():
+        config[key] = value
+    with self.assertRaisesRegex(ValueError, message):
+      substrate.build_from_config(config, roles=["default"] * 4)
+
+  def test_config_is_locked_against_typos(self):
+    config = substrate.get_config("umd_apple_harvest__small")
+    with self.assertRaises(AttributeError):
+      config.round = 3  # The field is `rounds`.
+
+  def test_overrides_reach_the_game(self):
+    config = _short_config("umd_apple_harvest__small",
+                           initial_rates=(0.25, 0.5, 0.75),
+                           bracket_edges=(1.0, 2.0),
+                           objectives=("utilitarian", "nash"))
+    with substrate.build_from_config(config, roles=["default"] * 3) as env:
+      timestep = env.reset()
+      obs = timestep.observation[0]
+      np.testing.assert_array_equal(obs["TAX_RATES"], [0.25, 0.5, 0.75])
+      self.assertEqual(obs["VOTING"].shape, (2,))
+      self.assertEqual(env.action_spec()[0].num_values, 8 + 2)
+      steps = 0
+      while not timestep.last():
+        timestep = env.step([0] * 3)
+        steps += 1
+      self.assertEqual(steps, 2 * (2 + 30))
+
+
+class DeterminismTest(absltest.TestCase):
+
+  def _rollout(self, env_seed, episodes=2):
+    config = _short_config("umd_apple_harvest__small")
+    rng = np.random.default_rng(0)
+    frames = []
+    with substrate.build_from_config(
+        config, roles=["default"] * 4, env_seed=env_seed) as env:
+      for _ in range(episodes):
+        timestep = env.reset()
+        frames.append(timestep.observation[0]["WORLD.RGB"])
+        while not timestep.last():
+          timestep = env.step(rng.integers(0, 8, size=4))
+          frames.append(np.concatenate(
+              [timestep.observation[i]["RGB"].ravel() for i in range(4)] +
+              [timestep.observation[0]["WORLD.RGB"].ravel(),
+               np.asarray(timestep.reward).ravel()]))
+    return frames
+
+  def test_same_seed_same_game(self):
+    first, second = self._rollout(7), self._rollout(7)
+    self.assertEqual(len(first), len(second))
+    for a, b in zip(first, second):
+      np.testing.assert_array_equal(a, b)
+
+  def test_different_seeds_differ(self):
+    first, second = self._rollout(7, 1), self._rollout(8, 1)
+    self.assertFalse(all(
+        np.array_equal(a, b) for a, b in zip(first, second)))
+
+
+class TaxRatePropertyTest(parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.env = substrate.build("umd_apple_harvest__small",
+                               roles=["default"] * 4, env_seed=1)
+    self.env.reset()
+    self.env.write_property("principal.schedule", "0.1,0.2,0.3")
+
+  def tearDown(self):
+    self.env.close()
+    super().tearDown()
+
+  def _rates(self):
+    return self.env.read_property("principal.schedule")
+
+  def test_writes_are_seen_by_the_next_step(self):
+    self.env.write_property("principal.rates.2", "0.5")
+    self.assertEqual(self.env.read_property("principal.rates.2"), "0.5")
+    timestep = self.env.step([0] * 4)
+    np.testing.assert_array_equal(
+        timestep.observation[0]["WORLD.TAX_RATES"], [0.1, 0.5, 0.3])
+
+  @parameterized.parameters("1.5", "-0.1", "nan", "inf", "abc", "")
+  def test_bad_rate_is_rejected_and_old_rates_stay(self, value):
+    with self.assertRaises(ValueError):
+      self.env.write_property("principal.rates.1", value)
+    self.assertEqual(self._rates(), "0.1,0.2,0.3")
+    self.assertIn("[0, 1]", self.env.read_property("principal.lastError"))
+    self.env.step([0] * 4)  # The Lua VM is still alive.
+    self.assertEqual(self._rates(), "0.1,0.2,0.3")
+
+  @parameterized.parameters("0.5,0.5", "0.1,0.2,2", "0.1,0.2,0.3,0.4")
+  def test_bad_schedule_changes_nothing(self, value):
+    with self.assertRaises(ValueError):
+      self.env.write_property("principal.schedule", value)
+    self.assertEqual(self._rates(), "0.1,0.2,0.3")
+
+  @parameterized.parameters("principal.rates.0", "principal.rates.4")
+  def test_missing_bracket_is_not_found(self, key):
+    with self.assertRaises(KeyError):
+      self.env.write_property(key, "0.1")
+    self.assertEqual(self._rates(), "0.1,0.2,0.3")
+
+  def test_rates_reset_with_the_episode(self):
+    self.env.reset()
+    self.assertEqual(self._rates(), "0,0,0")
+
+
+if __name__ == "__main__":
+  absltest.main()
