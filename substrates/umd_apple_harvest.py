@@ -164,11 +164,15 @@ def create_prefabs(config: config_dict.ConfigDict) -> dict[str, Any]:
               "value": config.apple_value,
           },
       }
+    elif entry["component"] == "DensityRegrow":
+      # The same regrowth, paused while voting.
+      entry["component"] = "PhasedDensityRegrow"
   return prefabs
 
 
 def create_avatar_object(player_idx: int,
-                         num_objectives: int) -> dict[str, Any]:
+                         num_objectives: int,
+                         debug_observations: bool = False) -> dict[str, Any]:
   """A Commons Harvest avatar that can also vote and sees the mechanism."""
   # The first two players spawn near the apples, as in Commons Harvest.
   spawn_group = "insideSpawnPoints" if player_idx < 2 else "spawnPoints"
@@ -186,6 +190,11 @@ def create_avatar_object(player_idx: int,
       {"component": "Ballot"},
       {"component": "MechanismObserver"},
   ]
+  if debug_observations:
+    avatar["components"].append({
+        "component": "LocationObserver",
+        "kwargs": {"objectIsAvatar": True, "alsoReportOrientation": True},
+    })
   return avatar
 
 
@@ -220,9 +229,9 @@ def validate(config: config_dict.ConfigDict) -> None:
     raise ValueError(
         f"objectives must be distinct names from {welfare.OBJECTIVES}, "
         f"got {objectives}")
-  if config.map_name not in MAPS:
-    raise ValueError(
-        f"map_name must be one of {sorted(MAPS)}, got {config.map_name!r}")
+  rows = config.ascii_map.strip("\n").split("\n")
+  if len(set(map(len, rows))) != 1:
+    raise ValueError("ascii_map rows must all have the same length")
   if not config.apple_value > 0:
     raise ValueError(f"apple_value must be > 0, got {config.apple_value}")
 
@@ -231,9 +240,14 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
   """The single-player timestep spec for `num_players` players."""
   k = len(config.initial_rates)
   num_objectives = len(config.objectives)
-  height, width = map_shape(MAPS[config.map_name])
+  height, width = map_shape(config.ascii_map)
   n = num_players
+  debug = {
+      "POSITION": specs.int32(2),
+      "ORIENTATION": specs.int32(),
+  } if config.debug_observations else {}
   return specs.timestep({
+      **debug,
       "RGB": specs.OBSERVATION["RGB"],
       "READY_TO_SHOOT": specs.OBSERVATION["READY_TO_SHOOT"],
       "PHASE": specs.float64(),
@@ -256,6 +270,8 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
 
 INDIVIDUAL_OBSERVATIONS = ("RGB", "READY_TO_SHOOT", "PHASE", "TAX_RATES",
                            "VOTING")
+# Melting Pot's LocationObserver; for tests and analysis, not for policies.
+DEBUG_OBSERVATIONS = ("POSITION", "ORIENTATION")
 GLOBAL_OBSERVATIONS = (
     "WORLD.RGB", "WORLD.ROUND", "WORLD.PHASE", "WORLD.TAX_RATES",
     "WORLD.TAX_POOL", "WORLD.BALLOTS", "WORLD.ROUND_GROSS", "WORLD.ROUND_NET",
@@ -281,7 +297,8 @@ def with_num_players(config: config_dict.ConfigDict,
   with config.unlocked():
     config.action_set = action_set(config.objectives)
     config.action_spec = specs.action(len(config.action_set))
-    config.individual_observation_names = list(INDIVIDUAL_OBSERVATIONS)
+    config.individual_observation_names = list(INDIVIDUAL_OBSERVATIONS) + (
+        list(DEBUG_OBSERVATIONS) if config.debug_observations else [])
     config.global_observation_names = list(GLOBAL_OBSERVATIONS)
     config.timestep_spec = timestep_spec(config, num_players)
     if len(config.default_player_roles) != num_players:
@@ -297,8 +314,10 @@ def get_config(map_name: str = "open") -> config_dict.ConfigDict:
   players, rounds, harvest_steps, vote_steps, tax_period = (
       _MAP_DEFAULTS[map_name])
   config = config_dict.ConfigDict()
-  # The map: a key of MAPS.
+  # The map's name (a key of MAPS) and its ASCII art, as in Commons Harvest
+  # (W wall, A apple on grass, P spawn point, Q spawn point near the apples).
   config.map_name = map_name
+  config.ascii_map = MAPS[map_name]
   # tau: rounds per episode (one episode is one whole game).
   config.rounds = rounds
   # T: HARVEST steps per round.
@@ -323,6 +342,8 @@ def get_config(map_name: str = "open") -> config_dict.ConfigDict:
   config.regrowth_radius = commons_harvest__open.APPLE_RESPAWN_RADIUS
   config.regrowth_probabilities = tuple(
       commons_harvest__open.REGROWTH_PROBABILITIES)
+  # Adds the POSITION and ORIENTATION observations (slower; for debugging).
+  config.debug_observations = False
 
   config.valid_roles = frozenset({"default"})
   config.default_player_roles = ("default",) * players
@@ -336,7 +357,6 @@ def build(
   """Builds the Lab2D settings for `roles` from `config`."""
   validate(config)
   num_players = len(roles)
-  ascii_map = MAPS[config.map_name]
   num_objectives = len(config.objectives)
   return dict(
       # An absolute path ending in `.lua`: Melting Pot's builder joins it onto
@@ -350,9 +370,11 @@ def build(
       spriteSize=8,
       topology="BOUNDED",
       simulation={
-          "map": ascii_map,
-          "gameObjects": [create_avatar_object(i, num_objectives)
-                          for i in range(num_players)],
+          "map": config.ascii_map,
+          "gameObjects": [
+              create_avatar_object(i, num_objectives,
+                                   config.debug_observations)
+              for i in range(num_players)],
           "prefabs": create_prefabs(config),
           "charPrefabMap": commons_harvest__open.CHAR_PREFAB_MAP,
           "scene": create_scene(config),

@@ -9,6 +9,8 @@ Commons Harvest's `DensityRegrow` and `Neighborhoods` are reused unchanged (by
 *   `BallotBox` (scene) and `Ballot` (avatar): the vote.
 *   `MechanismObserver` (avatar): the mechanism as individual observations.
 *   `CommonsMonitor` (scene): the number of live apples.
+*   `PhasedDensityRegrow` (apple): Commons Harvest's regrowth, paused while
+    voting.
 
 Player indices are 1-based here, as everywhere in Lua.
 ]]
@@ -24,7 +26,7 @@ local component = require(meltingpot .. 'component')
 local component_registry = require(meltingpot .. 'component_registry')
 
 -- Registers `DensityRegrow` and `Neighborhoods` in the component registry.
-require 'meltingpot.lua.levels.commons_harvest.components'
+local commons_harvest = require 'meltingpot.lua.levels.commons_harvest.components'
 
 -- Phase codes, as observed in `PHASE` / `WORLD.PHASE` (see Python's
 -- `umd_meltingpot.substrate.PHASES`).
@@ -481,7 +483,8 @@ open) then `harvestSteps` HARVEST steps. After `rounds` rounds the episode
 ends, so the end state of round r is the start state of round r + 1.
 
 Phase changes happen at the end of a step, so an observation always shows the
-phase of the coming step. The round's income totals stay observable until the
+phase of the coming step. Players zapped out when a round ends respawn at once,
+so nothing moves during the vote. The round's income totals stay observable until the
 first step of the next round, so the step that ends a round shows them whole.
 Events: `round_started`, `vote_closed`, `round_ended` (each with `round`).
 ]]
@@ -597,8 +600,20 @@ function RoundManager:_endRound()
   else
     self._round = self._round + 1
     self._phase = PHASE.VOTE
+    self:_respawnZappedPlayers()
     self._ballotBox:clear()
     self._roundStartPending = true
+  end
+end
+
+--[[ Brings zapped players back now, so that nobody moves during the vote and
+the next round starts from the state this one ended in. ]]
+function RoundManager:_respawnZappedPlayers()
+  for _, avatar in pairs(self._avatars) do
+    if avatar:isWait() then
+      avatar.gameObject:teleportToGroup(avatar:getSpawnGroup(),
+                                        avatar:getAliveState())
+    end
   end
 end
 
@@ -703,6 +718,34 @@ function CommonsMonitor:addObservations(tileSet, world, observations)
 end
 
 
+--[[ `PhasedDensityRegrow` is Commons Harvest's `DensityRegrow`, paused outside
+HARVEST phases: a VOTE phase is a pause of the world, so the state that ends a
+round's harvest is exactly the state that starts the next one.
+
+While paused, an eaten apple waits in the plain wait state, which belongs to
+no regrowth group, so no regrowth updater can pick it.
+]]
+local PhasedDensityRegrow = class.Class(commons_harvest.DensityRegrow)
+
+function PhasedDensityRegrow:__init__(kwargs)
+  kwargs.name = kwargs.name or 'PhasedDensityRegrow'
+  PhasedDensityRegrow.Base.__init__(self, kwargs)
+end
+
+function PhasedDensityRegrow:start()
+  PhasedDensityRegrow.Base.start(self)
+  self._roundManager = sceneComponent(self.gameObject, 'RoundManager')
+end
+
+function PhasedDensityRegrow:_updateWaitState()
+  if self._roundManager:getPhase() == PHASE.HARVEST then
+    PhasedDensityRegrow.Base._updateWaitState(self)
+  elseif self.gameObject:getState() ~= self._config.liveState then
+    self.gameObject:setState(self._config.waitState)
+  end
+end
+
+
 local allComponents = {
     TaxedEdible = TaxedEdible,
     Treasury = Treasury,
@@ -711,6 +754,7 @@ local allComponents = {
     Ballot = Ballot,
     MechanismObserver = MechanismObserver,
     CommonsMonitor = CommonsMonitor,
+    PhasedDensityRegrow = PhasedDensityRegrow,
 }
 
 component_registry.registerAllComponents(allComponents)

@@ -24,10 +24,18 @@ local function fakeAvatar(index)
   function avatar:getVolatileData() return {actions = self.actions} end
   function avatar:disallowMovement() self.frozen = true end
   function avatar:allowMovement() self.frozen = false end
+  function avatar:isWait() return self.state == 'playerWait' end
+  function avatar:getSpawnGroup() return 'spawnPoints' end
+  function avatar:getAliveState() return 'player' .. index end
+  avatar.state = avatar:getAliveState()
   avatar.zapper = zapper
   avatar.gameObject = {
       getComponent = function(_, name)
         return ({Avatar = avatar, Zapper = zapper})[name]
+      end,
+      teleportToGroup = function(_, group, state)
+        avatar.state = state
+        avatar.teleportedTo = group
       end,
   }
   return avatar
@@ -293,6 +301,18 @@ function tests.roundManagerUnfreezesAvatarsForTheHarvest()
   asserts.EQ(avatars[2].frozen, false)
   roundManager:update()
   asserts.EQ(avatars[2].frozen, true)
+end
+
+function tests.roundManagerRespawnsZappedPlayersWhenARoundEnds()
+  local _, step, avatars = makeRoundManager{
+      rounds = 2, voteSteps = 1, harvestSteps = 2}
+  step()  -- The vote closes.
+  step()
+  avatars[2].state = 'playerWait'  -- Zapped during the last harvest step.
+  step()  -- The round ends.
+  asserts.EQ(avatars[2].state, 'player2')
+  asserts.EQ(avatars[2].teleportedTo, 'spawnPoints')
+  asserts.EQ(avatars[1].teleportedTo, nil)
 end
 
 function tests.roundManagerIgnoresTheUpdaterRunAtEpisodeStart()
