@@ -78,14 +78,29 @@ class PhaseTest(absltest.TestCase):
                        (expected_round, expected_phase), f"step {t}")
       self.assertEqual(record["before"][2]["PHASE"], expected_phase)
 
+  def _vote_steps(self, first):
+    """VOTE steps that open a round's vote (`first`) or follow another."""
+    vote_length = self.config.vote_steps
+    round_length = vote_length + self.config.harvest_steps
+    return [r for t, r in enumerate(self.records)
+            if r["phase"] == VOTE and (t % round_length == 0) == first]
+
   def test_no_reward_and_no_movement_during_vote(self):
-    vote_steps = [r for r in self.records if r["phase"] == VOTE]
-    self.assertNotEmpty(vote_steps)
-    for record in vote_steps:
+    self.assertNotEmpty(self._vote_steps(first=False))
+    for record in self._vote_steps(first=False):
       np.testing.assert_array_equal(record["rewards"], 0.0)
       for before, after in zip(record["before"], record["after"]):
         np.testing.assert_array_equal(before["POSITION"], after["POSITION"])
         self.assertEqual(before["ORIENTATION"], after["ORIENTATION"])
+
+  def test_only_zapped_players_move_on_the_first_vote_step(self):
+    # They respawn, on a spawn point (rows 6-7 of the small map).
+    for record in self._vote_steps(first=True):
+      np.testing.assert_array_equal(record["rewards"], 0.0)
+      for before, after in zip(record["before"], record["after"]):
+        if not np.array_equal(before["POSITION"], after["POSITION"]):
+          self.assertLess(before["READY_TO_SHOOT"], 1.0)
+          self.assertIn(after["POSITION"][1], (5, 6, 7))
 
   def test_players_move_during_harvest(self):
     moved = sum(
@@ -120,10 +135,13 @@ class PhaseTest(absltest.TestCase):
         first_vote_of_round_2["before"][0]["WORLD.BALLOTS"], 0.0)
 
   def test_nothing_changes_while_voting(self):
+    for record in self._vote_steps(first=False):
+      np.testing.assert_array_equal(record["before"][0]["WORLD.RGB"],
+                                    record["after"][0]["WORLD.RGB"])
     for record in self.records:
       if record["phase"] == VOTE:
-        np.testing.assert_array_equal(record["before"][0]["WORLD.RGB"],
-                                      record["after"][0]["WORLD.RGB"])
+        self.assertEqual(record["before"][0]["WORLD.APPLES_ALIVE"],
+                         record["after"][0]["WORLD.APPLES_ALIVE"])
 
   def test_round_totals_cover_the_whole_round(self):
     c = self.config

@@ -482,9 +482,10 @@ Each round is `voteSteps` VOTE steps (avatars frozen, no zapping, ballots
 open) then `harvestSteps` HARVEST steps. After `rounds` rounds the episode
 ends, so the end state of round r is the start state of round r + 1.
 
-Phase changes happen at the end of a step, so an observation always shows the
-phase of the coming step. Players zapped out when a round ends respawn at once,
-so nothing moves during the vote. The round's income totals stay observable until the
+Phase changes happen at the very end of a step (`onStepEnd`, called by the
+level's `UmdSimulation` after moves and contacts), so an observation always shows the
+phase of the coming step. Players zapped out when a round ends respawn in the
+first VOTE step; otherwise nothing moves during the vote. The round's income totals stay observable until the
 first step of the next round, so the step that ends a round shows them whole.
 Events: `round_started`, `vote_closed`, `round_ended` (each with `round`).
 ]]
@@ -512,7 +513,6 @@ function RoundManager:reset()
   self._phase = PHASE.VOTE
   self._stepInPhase = 0
   self._roundStartPending = true
-  self._stepStarted = false
 end
 
 function RoundManager:start()
@@ -520,15 +520,6 @@ function RoundManager:start()
   self._avatars = avatarComponentsByIndex(simulation)
   self._treasury = self.gameObject:getComponent('Treasury')
   self._ballotBox = self.gameObject:getComponent('BallotBox')
-end
-
-function RoundManager:registerUpdaters(updaterRegistry)
-  -- Lowest priority: runs after movement (150), zapping (140) and regrowth
-  -- (10), i.e. after everything that happens in a step.
-  updaterRegistry:registerUpdater{
-      updateFn = function() self:_endOfStep() end,
-      priority = 1,
-  }
 end
 
 function RoundManager:getPhase()
@@ -553,9 +544,6 @@ function RoundManager:_setFrozen(frozen)
 end
 
 function RoundManager:update()
-  -- `update` runs only when the environment advances, unlike updaters, which
-  -- also run once when an episode starts.
-  self._stepStarted = true
   if self._roundStartPending then
     self._roundStartPending = false
     self._treasury:beginRound()
@@ -564,11 +552,9 @@ function RoundManager:update()
   end
 end
 
-function RoundManager:_endOfStep()
-  if not self._stepStarted then
-    return
-  end
-  self._stepStarted = false
+--[[ Runs at the very end of each step (called by `UmdSimulation`), after the
+step's moves and harvest. ]]
+function RoundManager:onStepEnd()
   self._stepInPhase = self._stepInPhase + 1
   if self._phase == PHASE.VOTE then
     if self._stepInPhase >= self._config.voteSteps then
@@ -606,8 +592,8 @@ function RoundManager:_endRound()
   end
 end
 
---[[ Brings zapped players back now, so that nobody moves during the vote and
-the next round starts from the state this one ended in. ]]
+--[[ Brings zapped players back as the vote starts (Lab2D carries out the
+teleport in the first VOTE step), rather than at a random time during it. ]]
 function RoundManager:_respawnZappedPlayers()
   for _, avatar in pairs(self._avatars) do
     if avatar:isWait() then

@@ -237,7 +237,7 @@ function tests.treasuryRefusesAvatarsThatSkipWaitStateRewards()
 end
 
 -- A RoundManager with fake treasury and ballot box, stepped like the engine:
--- `update` at the start of a step, the end-of-step updater at its end.
+-- `update` at the start of a step, `onStepEnd` at its very end.
 local function makeRoundManager(kwargs)
   local avatars = fakeAvatars(2)
   local treasury = {harvestSteps = 0, periodsClosed = 0, roundsBegun = 0}
@@ -253,16 +253,13 @@ local function makeRoundManager(kwargs)
                     RoundManager = roundManager}
   local simulation = fakeSimulation(avatars, siblings)
   attach(roundManager, simulation, siblings)
-  local endOfStep
-  roundManager:registerUpdaters{
-      registerUpdater = function(_, params) endOfStep = params.updateFn end}
   roundManager:reset()
   roundManager:start()
   local function step()
     roundManager:update()
-    endOfStep()
+    roundManager:onStepEnd()
   end
-  return roundManager, step, avatars, treasury, simulation, endOfStep
+  return roundManager, step, avatars, treasury, simulation
 end
 
 function tests.roundManagerRunsVoteThenHarvestForEachRound()
@@ -313,14 +310,6 @@ function tests.roundManagerRespawnsZappedPlayersWhenARoundEnds()
   asserts.EQ(avatars[2].state, 'player2')
   asserts.EQ(avatars[2].teleportedTo, 'spawnPoints')
   asserts.EQ(avatars[1].teleportedTo, nil)
-end
-
-function tests.roundManagerIgnoresTheUpdaterRunAtEpisodeStart()
-  local roundManager, _, _, treasury, _, endOfStep = makeRoundManager{
-      rounds = 1, voteSteps = 1, harvestSteps = 1}
-  endOfStep()  -- Lab2D runs updaters once when the episode starts.
-  asserts.EQ(roundManager:getPhase(), PHASE.VOTE)
-  asserts.EQ(treasury.harvestSteps, 0)
 end
 
 local function makeBallotBox(n, numOptions)

@@ -17,7 +17,7 @@ local avatar_library = require(meltingpot .. 'avatar_library')
 local components = require 'components'
 
 return api_factory.apiFactory{
-    Simulation = simulation.DeterministicSimulation,
+    Simulation = simulation.UmdSimulation,
     settings = {
         spriteSize = 8,
         -- Python's config sets this to rounds * (voteSteps + harvestSteps).

@@ -1,5 +1,13 @@
---[[ `DeterministicSimulation`: Melting Pot's `BaseSimulation`, made
-reproducible for a given seed.
+--[[ `UmdSimulation`: Melting Pot's `BaseSimulation`, made reproducible for a
+given seed, with a hook that runs at the very end of each step.
+
+End-of-step hook: Lab2D resolves the moves that updaters request (and so the
+`onEnter` contacts that eat apples) after all updaters have run, so no updater
+sees a step's harvest. The engine asks `simulation:continue()` right after
+that, so this is where scene components' `onStepEnd()` run: taxes are paid
+out and phases change after everything else in the step.
+
+Determinism:
 
 This build of Lab2D uses LuaJIT with randomised string hashing, so `pairs()`
 over a string-keyed table visits keys in an order that changes from one Lua VM
@@ -11,7 +19,7 @@ to the next. `BaseSimulation` relies on that order in two places, so the same
 *   the order in which avatars pick spawn points and initial orientations.
 
 This subclass fixes both orders (updaters by priority then name; avatars by
-player index) and changes nothing else.
+player index).
 ]]
 
 local class = require 'common.class'
@@ -46,17 +54,35 @@ local function avatarsByIndex(avatarObjects)
 end
 
 
-local DeterministicSimulation = class.Class(base_simulation.BaseSimulation)
+local UmdSimulation = class.Class(base_simulation.BaseSimulation)
 
-function DeterministicSimulation:worldConfig()
-  local config = DeterministicSimulation.Base.worldConfig(self)
+function UmdSimulation:worldConfig()
+  local config = UmdSimulation.Base.worldConfig(self)
   sortUpdateOrder(config.updateOrder)
   return config
 end
 
+function UmdSimulation:start(grid)
+  UmdSimulation.Base.start(self, grid)
+  self._stepEndComponents = {}
+  for _, component in ipairs(self:getSceneObject():getComponents()) do
+    if component.onStepEnd then
+      table.insert(self._stepEndComponents, component)
+    end
+  end
+end
+
+--[[ Called by the engine once per step, after all moves and contacts. ]]
+function UmdSimulation:continue()
+  for _, component in ipairs(self._stepEndComponents) do
+    component:onStepEnd()
+  end
+  return UmdSimulation.Base.continue(self)
+end
+
 --[[ Starts the avatars in player-index order, drawing spawn points for each
 spawn group in order of first use. Same bookkeeping as the base class. ]]
-function DeterministicSimulation:_avatarStart(grid)
+function UmdSimulation:_avatarStart(grid)
   local avatars = avatarsByIndex(self._variables.avatarObjects)
   local groups, counts = {}, {}
   for _, avatarObject in ipairs(avatars) do
@@ -90,4 +116,4 @@ function DeterministicSimulation:_avatarStart(grid)
   end
 end
 
-return {DeterministicSimulation = DeterministicSimulation}
+return {UmdSimulation = UmdSimulation}
