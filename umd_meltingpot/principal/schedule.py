@@ -1,0 +1,287 @@
+"""Tax schedules φ: bracket rates on apple income, with fixed bracket edges.
+
+A schedule has k marginal rates in [0, 1] and k - 1 strictly increasing,
+positive bracket edges on a player's income within the current tax period.
+Bracket j covers incomes in [edges[j - 1], edges[j]), with edges[-1] = 0 and
+edges[k - 1] = inf. The principal chooses the rates (the paper's φ ∈ Φ ⊆ R^k);
+the edges are fixed by the game config.
+
+The Lua `Treasury` taxes each apple *whole* at the marginal rate of the
+eater's bracket, measured on the eater's gross income in the current tax
+period before the apple. `TaxSchedule.tax_on` is the reference for that rule, so
+tests can check the Lua against it. Note that this differs from textbook
+bracket taxation, which would split an apple that straddles an edge.
+
+Usage:
+
+  schedule = TaxSchedule(rates=(0.0, 0.2, 0.5), edges=(5.0, 10.0))
+  schedule.tax_on(income_before=7.0, value=1.0)  # 0.2
+"""
+
+import bisect
+import dataclasses
+import math
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+def _as_float(value: object, name: str, valid: str) -> float:
+  """Converts `value` to float, raising ValueError that names `valid`."""
+  try:
+    return float(value)
+  except (TypeError, ValueError):
+    raise ValueError(f"{name} must be {valid}, got {value!r}") from None
+
+
+def _as_items(values: Iterable[float], name: str) -> list[object]:
+  """Lists `values`, rejecting strings and scalars with a ValueError."""
+  # A string is iterable, but its characters are not numbers; point the
+  # caller at the parser instead of failing on a single character.
+  if isinstance(values, str):
+    raise ValueError(
+        f"{name} must be a sequence of numbers, got the string {values!r}; "
+        f"use parse_{name}() for comma-separated text")
+  try:
+    return list(values)
+  except TypeError:
+    raise ValueError(
+        f"{name} must be a sequence of numbers, got {values!r}") from None
+
+
+def check_rates(rates: Iterable[float]) -> tuple[float, ...]:
+  """Validates bracket rates and returns them as a tuple of floats.
+
+  Args:
+    rates: one marginal tax rate per bracket (at least one).
+
+  Returns:
+    The rates as a tuple of Python floats.
+
+  Raises:
+    ValueError: if there are no rates, or a rate is not a finite number in
+      [0, 1] (NaN included).
+  """
+  valid = "a finite number in [0, 1]"
+  checked = tuple(
+      _as_float(rate, f"rates[{i}]", valid)
+      for i, rate in enumerate(_as_items(rates, "rates")))
+  if not checked:
+    raise ValueError("rates must hold at least one rate (one per bracket)")
+  for i, rate in enumerate(checked):
+    # `not 0 <= rate <= 1` is also true for NaN, which compares false.
+    if not 0.0 <= rate <= 1.0:
+      raise ValueError(f"rates[{i}] must be {valid}, got {rate!r}")
+  return checked
+
+
+def check_edges(edges: Iterable[float]) -> tuple[float, ...]:
+  """Validates bracket edges and returns them as a tuple of floats.
+
+  Args:
+    edges: the k - 1 inner bracket edges (possibly none), on a player's
+      income within the current tax period.
+
+  Returns:
+    The edges as a tuple of Python floats.
+
+  Raises:
+    ValueError: if an edge is not a finite number > 0, or the edges are not
+      strictly increasing.
+  """
+  valid = "a finite number > 0"
+  checked = tuple(
+      _as_float(edge, f"edges[{i}]", valid)
+      for i, edge in enumerate(_as_items(edges, "edges")))
+  for i, edge in enumerate(checked):
+    if not (math.isfinite(edge) and edge > 0.0):
+      raise ValueError(f"edges[{i}] must be {valid}, got {edge!r}")
+    if i > 0 and edge <= checked[i - 1]:
+      raise ValueError(
+          f"edges must be strictly increasing, got edges[{i - 1}]="
+          f"{checked[i - 1]!r} >= edges[{i}]={edge!r}")
+  return checked
+
+
+@dataclasses.dataclass(frozen=True)
+class TaxSchedule:
+  """A bracket tax schedule φ.
+
+  Attributes:
+    rates: k marginal rates, each a finite number in [0, 1]. rates[j] applies
+      to bracket j.
+    edges: k - 1 strictly increasing, positive bracket edges on the player's
+      income within the current tax period. Bracket j covers
+      [edges[j - 1], edges[j]); the first bracket starts at 0 and the last is
+      unbounded. Empty for a flat (single bracket) tax.
+  """
+
+  rates: tuple[float, ...]
+  edges: tuple[float, ...] = ()
+
+  def __post_init__(self):
+    # Accept any sequence (list, np.ndarray) but store plain float tuples, so
+    # that schedules hash, compare and serialise predictably.
+    object.__setattr__(self, "rates", check_rates(self.rates))
+    object.__setattr__(self, "edges", check_edges(self.edges))
+    if len(self.rates) != len(self.edges) + 1:
+      raise ValueError(
+          f"a schedule with {len(self.edges)} edges needs "
+          f"{len(self.edges) + 1} rates (one per bracket), got "
+          f"{len(self.rates)}")
+
+  @property
+  def num_brackets(self) -> int:
+    """The number of brackets k."""
+    return len(self.rates)
+
+  def as_array(self) -> np.ndarray:
+    """Returns the rates as a new float64 array of shape [k]."""
+    return np.array(self.rates, dtype=np.float64)
+
+  def with_rates(self, rates: Sequence[float]) -> "TaxSchedule":
+    """Returns a schedule with the same edges and new `rates` (validated)."""
+    return TaxSchedule(rates=tuple(rates), edges=self.edges)
+
+  def bracket_of(self, income: float) -> int:
+    """Returns the index of the bracket that contains `income`.
+
+    Args:
+      income: a player's income so far in the current tax period, >= 0. An
+        income equal to an edge falls in the bracket that starts there.
+
+    Raises:
+      ValueError: if `income` is negative or NaN.
+    """
+    income = _check_amount(income, "income")
+    # bisect_right counts the edges <= income: exactly the bracket index,
+    # because each bracket includes its lower edge.
+    return bisect.bisect_right(self.edges, income)
+
+  def marginal_rate(self, income: float) -> float:
+    """Returns the rate of the bracket containing `income` (see bracket_of)."""
+    return self.rates[self.bracket_of(income)]
+
+  def tax_on(self, income_before: float, value: float) -> float:
+    """Returns the tax on one apple, as the Lua `Treasury` levies it.
+
+    The whole apple is taxed at the marginal rate of the bracket containing
+    the eater's period income *before* this apple, even if the apple takes
+    the eater past an edge.
+
+    Args:
+      income_before: the eater's gross income so far in the current tax period,
+        >= 0.
+      value: the apple's value, >= 0.
+
+    Returns:
+      The tax, value * marginal_rate(income_before); the eater keeps the rest.
+
+    Raises:
+      ValueError: if either argument is negative or NaN.
+    """
+    value = _check_amount(value, "value")
+    return value * self.marginal_rate(income_before)
+
+  def taxes_in_period(
+      self, values: Iterable[float], income_start: float = 0.0
+  ) -> list[float]:
+    """Returns the tax on each apple one player collects in one tax period.
+
+    Period income accumulates the apples' gross values, in order, starting
+    from `income_start`, as the Lua `Treasury` does; each apple is taxed by
+    `tax_on`.
+
+    Args:
+      values: the values of the player's apples, in the order eaten.
+      income_start: the player's period income before the first apple.
+
+    Raises:
+      ValueError: if a value or `income_start` is negative or NaN.
+    """
+    income = _check_amount(income_start, "income_start")
+    taxes = []
+    for value in values:
+      taxes.append(self.tax_on(income, value))
+      income += float(value)
+    return taxes
+
+
+def _check_amount(amount: float, name: str) -> float:
+  """Checks that an income or apple value is a number >= 0 (inf allowed)."""
+  checked = _as_float(amount, name, "a number >= 0")
+  if not checked >= 0.0:  # Also rejects NaN.
+    raise ValueError(f"{name} must be a number >= 0, got {checked!r}")
+  return checked
+
+
+def _parse_list(text: str, name: str) -> list[str]:
+  """Splits comma-separated `text` into stripped, non-empty items."""
+  if not isinstance(text, str):
+    raise ValueError(f"{name} must be a comma-separated string, got {text!r}")
+  items = [item.strip() for item in text.split(",")]
+  if any(not item for item in items):
+    raise ValueError(
+        f"{name} must be comma-separated numbers such as '0.1,0.2', with no "
+        f"empty item, got {text!r}")
+  return items
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+  """Parses CLI rates such as "0.1,0.2,0.3".
+
+  Args:
+    text: comma-separated rates, each a finite number in [0, 1]. Spaces
+      around items are ignored.
+
+  Returns:
+    The rates as a tuple of floats.
+
+  Raises:
+    ValueError: if `text` is empty, has an empty item, or a rate is not a
+      finite number in [0, 1].
+  """
+  if isinstance(text, str) and not text.strip():
+    raise ValueError(
+        "rates must be at least one comma-separated rate in [0, 1], such as "
+        "'0.1,0.2', got an empty string")
+  return check_rates(_parse_list(text, "rates"))
+
+
+def parse_edges(text: str) -> tuple[float, ...]:
+  """Parses CLI bracket edges such as "5,10".
+
+  Args:
+    text: comma-separated edges, each a finite number > 0, strictly
+      increasing. An empty (or all-space) string means no edges: one flat
+      bracket.
+
+  Returns:
+    The edges as a tuple of floats.
+
+  Raises:
+    ValueError: if an item is empty or not a finite number > 0, or the edges
+      are not strictly increasing.
+  """
+  if isinstance(text, str) and not text.strip():
+    return ()
+  return check_edges(_parse_list(text, "edges"))
+
+
+def no_tax(k: int, edges: Sequence[float] = ()) -> TaxSchedule:
+  """Returns the schedule with k brackets, all at rate 0.
+
+  Args:
+    k: the number of brackets, >= 1; must equal len(edges) + 1.
+    edges: the k - 1 bracket edges.
+
+  Raises:
+    ValueError: if k is not an integer >= 1 or does not match `edges`.
+  """
+  if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+    raise ValueError(f"k must be an integer >= 1, got {k!r}")
+  edges = check_edges(edges)
+  if k != len(edges) + 1:
+    raise ValueError(
+        f"k must equal len(edges) + 1 = {len(edges) + 1}, got k={k}")
+  return TaxSchedule(rates=(0.0,) * int(k), edges=edges)
