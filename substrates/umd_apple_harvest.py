@@ -265,6 +265,7 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
       "WORLD.ROUND_TAX": specs.float64(n),
       "WORLD.ROUND_TRANSFER": specs.float64(n),
       "WORLD.APPLES_ALIVE": specs.float64(),
+      "WORLD.TAGGED": specs.float64(n),
   })
 
 
@@ -275,7 +276,8 @@ DEBUG_OBSERVATIONS = ("POSITION", "ORIENTATION")
 GLOBAL_OBSERVATIONS = (
     "WORLD.RGB", "WORLD.ROUND", "WORLD.PHASE", "WORLD.TAX_RATES",
     "WORLD.TAX_POOL", "WORLD.BALLOTS", "WORLD.ROUND_GROSS", "WORLD.ROUND_NET",
-    "WORLD.ROUND_TAX", "WORLD.ROUND_TRANSFER", "WORLD.APPLES_ALIVE")
+    "WORLD.ROUND_TAX", "WORLD.ROUND_TRANSFER", "WORLD.APPLES_ALIVE",
+    "WORLD.TAGGED")
 
 
 def with_num_players(config: config_dict.ConfigDict,

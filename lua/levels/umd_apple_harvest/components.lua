@@ -680,7 +680,9 @@ end
 
 
 --[[ `CommonsMonitor` reports `WORLD.APPLES_ALIVE`, the number of apples
-(objects in group `apples`) alive now. Put it on the scene.
+(objects in group `apples`) alive now, and `WORLD.TAGGED`, 1 for each player
+zapped out now (Perolat et al. 2017's peacefulness counts these). Put it on
+the scene.
 ]]
 local CommonsMonitor = class.Class(component.Component)
 
@@ -693,12 +695,27 @@ function CommonsMonitor:__init__(kwargs)
   self._config.group = kwargs.group
 end
 
+function CommonsMonitor:start()
+  self._avatars = avatarComponentsByIndex(self.gameObject.simulation)
+end
+
 function CommonsMonitor:addObservations(tileSet, world, observations)
   local simulation = self.gameObject.simulation
+  local n = simulation:getNumPlayers()
   observations[#observations + 1] = {
       name = 'WORLD.APPLES_ALIVE', type = 'Doubles', shape = {},
       func = function(grid)
         return simulation:getGroupCount(self._config.group)
+      end,
+  }
+  observations[#observations + 1] = {
+      name = 'WORLD.TAGGED', type = 'tensor.DoubleTensor', shape = {n},
+      func = function(grid)
+        local tagged = zeros(n)
+        for i = 1, n do
+          tagged[i] = self._avatars[i]:isWait() and 1 or 0
+        end
+        return tensor.DoubleTensor(tagged)
       end,
   }
 end

@@ -1,0 +1,181 @@
+"""The `umd` command: parse, validate, delegate.
+
+  umd list                      the substrates, players and phase lengths
+  umd run [--substrate ...]     play one game and write runs/<timestamp>/
+  umd play [--substrate ...]    play it yourself (pygame)
+
+`umd run`'s flags are generated from `game.GameConfig`, whose field
+docstrings are their help, so the defaults live only there.
+"""
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import sys
+import textwrap
+import typing
+from typing import Any, Callable, Optional, Sequence
+
+from umd_meltingpot import game as game_lib
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+  """The docstring under each field of dataclass `cls` (CleanRL style)."""
+  tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+  body = tree.body[0].body
+  docs = {}
+  for node, following in zip(body, body[1:]):
+    if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
+        and isinstance(following.value, ast.Constant)):
+      docs[node.target.id] = " ".join(following.value.value.split())
+  return docs
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+  """Comma-separated numbers; the empty string is the empty list."""
+  from umd_meltingpot.principal import schedule  # pylint: disable=g-import-not-at-top
+  try:
+    return schedule.parse_edges(text) if text.strip() else ()
+  except ValueError:
+    raise argparse.ArgumentTypeError(
+        f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _rates(text: str) -> tuple[float, ...]:
+  from umd_meltingpot.principal import schedule  # pylint: disable=g-import-not-at-top
+  try:
+    return schedule.parse_rates(text)
+  except ValueError as error:
+    raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _choices() -> dict[str, Sequence[str]]:
+  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot import substrate
+  from umd_meltingpot import voting
+  from umd_meltingpot.principal import divergence
+  from umd_meltingpot.principal import wrapper
+  import umd_meltingpot.principal as principal
+  return {
+      "substrate": sorted(substrate.SUBSTRATES),
+      "divergence": sorted(divergence.DIVERGENCES),
+      "rule": list(voting.RULES),
+      "principal": sorted(principal.PRINCIPALS),
+      "ballots": list(wrapper.BALLOT_SOURCES),
+  }
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "brackets": _float_list,
+    "phi0": _rates,
+}
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+  docs = _field_docs(cls)
+  choices = _choices()
+  hints = typing.get_type_hints(cls)
+  for field in dataclasses.fields(cls):
+    flag = "--" + field.name.replace("_", "-")
+    help_text = docs.get(field.name, "")
+    if field.default is not None:
+      help_text += f" (default: {field.default})"
+    hint = hints[field.name]
+    if hint is bool:
+      parser.add_argument(flag, action="store_true", help=help_text)
+      continue
+    kind = typing.get_args(hint)[0] if typing.get_origin(
+        hint) is typing.Union else hint
+    parser.add_argument(
+        flag, dest=field.name, default=field.default, help=help_text,
+        type=_PARSERS.get(field.name, kind if kind in (int, float) else str),
+        choices=choices.get(field.name), metavar=field.name.upper())
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+  from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
+  del args
+  print(f"{'substrate':<28} {'players':>7} {'rounds':>6} {'vote':>5} "
+        f"{'harvest':>7} {'tax period':>10}  map")
+  for name in sorted(substrate.SUBSTRATES):
+    info = substrate.describe(name)
+    print(f"{name:<28} {info.num_players:>7} {info.rounds:>6} "
+          f"{info.vote_steps:>5} {info.harvest_steps:>7} "
+          f"{info.tax_period:>10}  {info.map_name}")
+  return 0
+
+
+class UsageError(Exception):
+  """Bad input found after parsing; reported like an argparse error."""
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+  config = game_lib.GameConfig(**{
+      field.name: getattr(args, field.name)
+      for field in dataclasses.fields(game_lib.GameConfig)})
+  try:
+    game = game_lib.prepare(config)
+  except ValueError as error:
+    raise UsageError(error) from error
+  result = game_lib.run(game, progress=not args.quiet)
+  print(game_lib.format_table(result.records))
+  print(f"\n{result.steps} steps; outputs in {result.out}/")
+  return 0
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+  from umd_meltingpot import play  # pylint: disable=g-import-not-at-top
+  try:
+    play.check(args.substrate, players=args.players)
+  except ValueError as error:
+    raise UsageError(error) from error
+  play.play(args.substrate, players=args.players, render=not args.headless,
+            verbose=args.verbose)
+  return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog="umd", description=(
+          "The Universal Mechanism Design game on Melting Pot: players vote "
+          "on a welfare objective, a principal taxes apple harvests, and "
+          "they play, round after round."))
+  commands = parser.add_subparsers(dest="command", required=True)
+
+  commands.add_parser("list", help="list the substrates").set_defaults(
+      handler=_cmd_list)
+
+  run = commands.add_parser(
+      "run", help="play one game with bots and write runs/<name>/",
+      description="Play one game (tau rounds of vote, principal, harvest) "
+      "and write config.json, rounds.jsonl, summary.png (and episode.mp4).")
+  _add_config_flags(run, game_lib.GameConfig)
+  run.add_argument("--quiet", action="store_true", help="no progress bar")
+  run.set_defaults(handler=_cmd_run)
+
+  play = commands.add_parser("play", help="play the game yourself (pygame)")
+  play.add_argument("--substrate", default="umd_apple_harvest__small",
+                    choices=_choices()["substrate"])
+  play.add_argument("--players", type=int, default=None)
+  play.add_argument("--headless", action="store_true",
+                    help="no window: random actions (for testing)")
+  play.add_argument("--verbose", action="store_true")
+  play.set_defaults(handler=_cmd_play)
+  return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  parser = build_parser()
+  args = parser.parse_args(argv)
+  try:
+    return args.handler(args)
+  except UsageError as error:
+    # Checked before anything is written.
+    parser.exit(2, f"umd {args.command}: error: {error}\n")
+  except KeyboardInterrupt:
+    parser.exit(130, "interrupted; finished rounds are kept\n")
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,354 @@
+"""The game loop behind `umd run`: vote, principal, play; tau rounds.
+
+  from umd_meltingpot import game
+  config = game.GameConfig(substrate="umd_apple_harvest__small")
+  result = game.run(game.prepare(config))
+
+`prepare` checks every option and builds nothing on disk, so bad input fails
+before a run folder exists. `run` then plays one whole game (one episode of
+the substrate) with heuristic bots as the followers, writing into the run
+folder as it goes:
+
+*   `config.json`: the options and the resolved substrate config;
+*   `rounds.jsonl`: one `RoundRecord` per line, appended and flushed as each
+    round ends, so an interrupted run keeps its finished rounds;
+*   `summary.png` at the end, and `episode.mp4` with `video=True`.
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import sys
+from typing import Any, Callable, Optional, Sequence
+
+import dm_env
+import numpy as np
+import tqdm
+
+from umd_meltingpot import preferences as preferences_lib
+from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import substrate as substrate_lib
+from umd_meltingpot.principal import wrapper as wrapper_lib
+
+_PHASE_NAMES = substrate_lib.PHASES
+
+
+@dataclasses.dataclass(frozen=True)
+class GameConfig:
+  """The options of one game; each is a `umd run` flag.
+
+  Options left None take the substrate config's value, so every default of
+  the mechanism lives in one place (`substrates/umd_apple_harvest.py`).
+  """
+  substrate: str = "umd_apple_harvest__open"
+  """The substrate: a name from `umd list`."""
+  players: Optional[int] = None
+  """The number of players n, 2 to 16; default: the substrate's."""
+  rounds: Optional[int] = None
+  """tau, the number of rounds."""
+  steps: Optional[int] = None
+  """T, the HARVEST steps of each round."""
+  vote_steps: Optional[int] = None
+  """V, the VOTE steps of each round."""
+  tax_period: Optional[int] = None
+  """Harvest steps per tax period (the pool is paid out at each end)."""
+  brackets: Optional[tuple[float, ...]] = None
+  """The k-1 bracket edges on income per tax period, e.g. 5,10."""
+  phi0: Optional[tuple[float, ...]] = None
+  """phi_0, the k initial tax rates in [0, 1], e.g. 0,0.1,0.3."""
+  delta: float = 0.25
+  """delta, the bound on D(phi_prev, phi) between rounds (inf: none)."""
+  divergence: str = "linf"
+  """D: linf, l1 or l2."""
+  rule: str = "plurality"
+  """The social choice rule f."""
+  preferences: str = "uniform"
+  """How the types theta are drawn, e.g. uniform, mallows:0.5,
+  fixed:utilitarian."""
+  principal: str = "fixed"
+  """The principal algorithm: fixed (keeps phi_0), none, hand_rule."""
+  bots: str = "random,greedy"
+  """The followers' bots, cycled over the players, e.g. greedy or
+  random,greedy,sustainable."""
+  ballots: str = "world"
+  """Where the ballots come from: world (the bots' VOTE actions in Lua,
+  truthful to their types) or types (full truthful ballots of the rule's
+  kind)."""
+  principal_weight: float = 0.0
+  """w, the weight of the principal's own type in the vote."""
+  seed: int = 0
+  """Seeds the substrate, the types, the bots and tie-breaking."""
+  video: bool = False
+  """Also write episode.mp4."""
+  out: Optional[str] = None
+  """The run folder; default: a new runs/<timestamp>."""
+
+
+@dataclasses.dataclass
+class PreparedGame:
+  """A validated game, ready to build and play."""
+  config: GameConfig
+  substrate_config: Any
+  num_players: int
+  schedule: principal_lib.TaxSchedule
+  preferences: preferences_lib.Preferences
+  bot_names: tuple[str, ...]
+  mechanism: wrapper_lib.MechanismConfig
+
+
+@dataclasses.dataclass
+class RunResult:
+  """What `run` produced."""
+  out: pathlib.Path
+  records: list[wrapper_lib.RoundRecord]
+  steps: int
+
+
+def _bot_registry():
+  from umd_meltingpot import agents  # pylint: disable=g-import-not-at-top
+  return agents
+
+
+def _substrate_config(config: GameConfig):
+  overrides = {
+      "rounds": config.rounds,
+      "harvest_steps": config.steps,
+      "vote_steps": config.vote_steps,
+      "tax_period": config.tax_period,
+      "bracket_edges": config.brackets,
+      "initial_rates": config.phi0,
+  }
+  substrate_config = substrate_lib.get_config(config.substrate)
+  with substrate_config.unlocked():
+    for key, value in overrides.items():
+      if value is not None:
+        substrate_config[key] = tuple(value) if isinstance(
+            value, (list, tuple)) else value
+  if config.brackets is not None and config.phi0 is None:
+    # New brackets without rates: no tax in any of them.
+    with substrate_config.unlocked():
+      substrate_config.initial_rates = (0.0,) * (len(config.brackets) + 1)
+  return substrate_config
+
+
+def _bot_names(spec: str) -> tuple[str, ...]:
+  agents = _bot_registry()
+  names = tuple(name.strip() for name in spec.split(",") if name.strip())
+  unknown = [name for name in names if name not in agents.BOTS]
+  if not names or unknown:
+    raise ValueError(f"Unknown bots {unknown or spec!r}; valid: "
+                     f"{sorted(agents.BOTS)} (comma-separated, cycled over "
+                     "the players)")
+  return names
+
+
+def prepare(config: GameConfig) -> PreparedGame:
+  """Checks every option of `config`; builds nothing and writes nothing.
+
+  Raises:
+    ValueError: an invalid option, with the valid values in the message.
+  """
+  substrate_config = _substrate_config(config)
+  num_players = (config.players if config.players is not None else
+                 len(substrate_config.default_player_roles))
+  # Validates the mechanism fields and the player count.
+  substrate_config = substrate_lib.umd_apple_harvest.with_num_players(
+      substrate_config, num_players)
+  schedule = principal_lib.TaxSchedule(substrate_config.initial_rates,
+                                       substrate_config.bracket_edges)
+  if config.principal not in principal_lib.PRINCIPALS:
+    raise ValueError(f"Unknown principal {config.principal!r}; valid: "
+                     f"{sorted(principal_lib.PRINCIPALS)}")
+  mechanism = wrapper_lib.MechanismConfig(
+      rule=config.rule, delta=config.delta, divergence=config.divergence,
+      principal_weight=config.principal_weight,
+      ballot_source=config.ballots)
+  preferences = preferences_lib.from_spec(
+      config.preferences, num_players=num_players,
+      objectives=tuple(substrate_config.objectives),
+      rng=np.random.default_rng(config.seed))
+  check_run_folder(config.out)
+  return PreparedGame(
+      config=config, substrate_config=substrate_config,
+      num_players=num_players, schedule=schedule, preferences=preferences,
+      bot_names=_bot_names(config.bots), mechanism=mechanism)
+
+
+def build_bots(game: PreparedGame) -> list[Any]:
+  """One bot per player, voting truthfully for its type's favourite."""
+  agents = _bot_registry()
+  bots = []
+  for player in range(game.num_players):
+    name = game.bot_names[player % len(game.bot_names)]
+    voter = agents.bots.Voter.truthful(game.preferences.players[player])
+    bots.append(agents.make_bot(
+        name, seed=game.config.seed * 1000 + player, voter=voter,
+        num_objectives=len(game.substrate_config.objectives)))
+  return bots
+
+
+def build_environment(
+    game: PreparedGame,
+    on_round_end: Optional[Callable[[wrapper_lib.RoundRecord], None]] = None,
+) -> wrapper_lib.PrincipalWrapper:
+  """The substrate wrapped with the principal, seeded by the game's seed."""
+  env = substrate_lib.build_from_config(
+      game.substrate_config, roles=["default"] * game.num_players,
+      env_seed=game.config.seed + 1)
+  principal = principal_lib.make_principal(game.config.principal,
+                                           schedule=game.schedule)
+  return wrapper_lib.PrincipalWrapper(
+      env, principal=principal, schedule=game.schedule,
+      objectives=game.substrate_config.objectives,
+      rounds=game.substrate_config.rounds, mechanism=game.mechanism,
+      preferences=game.preferences,
+      rng=np.random.default_rng(game.config.seed + 2),
+      on_round_end=on_round_end)
+
+
+def player_timestep(timestep: dm_env.TimeStep, player: int) -> dm_env.TimeStep:
+  """Player `player`'s view of a multi-player timestep, as bots take it."""
+  return timestep._replace(reward=timestep.reward[player],
+                           observation=timestep.observation[player])
+
+
+def episode_steps(game: PreparedGame) -> int:
+  c = game.substrate_config
+  return c.rounds * (c.vote_steps + c.harvest_steps)
+
+
+def check_run_folder(out: Optional[str]) -> None:
+  """Raises ValueError if `out` exists and is not empty."""
+  if out is not None:
+    folder = pathlib.Path(out)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+      raise ValueError(f"The run folder {folder} exists and is not empty; "
+                       "choose another --out")
+
+
+def _new_run_folder(out: Optional[str]) -> pathlib.Path:
+  if out is None:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.join("runs", stamp)
+  check_run_folder(out)
+  folder = pathlib.Path(out)
+  folder.mkdir(parents=True, exist_ok=True)
+  return folder
+
+
+def write_json_atomically(path: pathlib.Path, data: Any) -> None:
+  partial = path.with_name(path.name + ".partial")
+  partial.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+  os.replace(partial, path)
+
+
+def _resolved_config(game: PreparedGame) -> dict[str, Any]:
+  c = game.substrate_config
+  return {
+      "options": dataclasses.asdict(game.config),
+      "substrate_config": {
+          "map_name": c.map_name, "players": game.num_players,
+          "rounds": c.rounds, "harvest_steps": c.harvest_steps,
+          "vote_steps": c.vote_steps, "tax_period": c.tax_period,
+          "bracket_edges": list(c.bracket_edges),
+          "initial_rates": list(c.initial_rates),
+          "redistribution": c.redistribution,
+          "objectives": list(c.objectives), "apple_value": c.apple_value,
+      },
+      "types": game.preferences.utilities.tolist(),
+      "bots": [game.bot_names[i % len(game.bot_names)]
+               for i in range(game.num_players)],
+  }
+
+
+def _hud(env: wrapper_lib.PrincipalWrapper, world, game: PreparedGame):
+  from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
+  return video.Hud(
+      round=int(world["WORLD.ROUND"]),
+      rounds=game.substrate_config.rounds,
+      phase=_PHASE_NAMES[int(world["WORLD.PHASE"])],
+      rates=tuple(env.phi),
+      objectives=tuple(game.substrate_config.objectives),
+      tally=tuple(np.asarray(world["WORLD.BALLOTS"]).sum(axis=0)),
+      objective=env.objective)
+
+
+def play_episode(env: wrapper_lib.PrincipalWrapper,
+                 bots: Sequence[Any],
+                 on_step: Optional[Callable[[dm_env.TimeStep], None]] = None,
+                 ) -> int:
+  """Plays one whole game with one bot per player; returns the step count."""
+  states = [bot.initial_state() for bot in bots]
+  timestep = env.reset()
+  if on_step:
+    on_step(timestep)
+  steps = 0
+  while not timestep.last():
+    actions = []
+    for player, bot in enumerate(bots):
+      action, states[player] = bot.step(player_timestep(timestep, player),
+                                        states[player])
+      actions.append(action)
+    timestep = env.step(actions)
+    steps += 1
+    if on_step:
+      on_step(timestep)
+  return steps
+
+
+def format_table(records: Sequence[wrapper_lib.RoundRecord]) -> str:
+  """A short per-round table for the terminal."""
+  header = (f"{'round':>5}  {'objective':<12} {'phi':<20} {'D':>5}  "
+            f"{'O':>8}  {'util':>7}  {'equal':>5}  {'apples':>6}")
+  lines = [header, "-" * len(header)]
+  for r in records:
+    phi = ",".join(f"{rate:.2f}" for rate in r.phi)
+    lines.append(
+        f"{r.round:>5}  {r.objective:<12} {phi:<20} {r.divergence:>5.2f}  "
+        f"{r.objective_value:>8.2f}  {r.metrics['utilitarian']:>7.1f}  "
+        f"{r.metrics['equality']:>5.2f}  {r.apples_alive:>6.0f}")
+  return "\n".join(lines)
+
+
+def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
+  """Plays one game, prepared by `prepare`, and writes its run folder.
+
+  Raises:
+    ValueError: the run folder exists and is not empty.
+  """
+  config = game.config
+  bots = build_bots(game)
+  out = _new_run_folder(config.out)
+  write_json_atomically(out / "config.json", _resolved_config(game))
+  with contextlib.ExitStack() as stack:
+    rounds_file = stack.enter_context(
+        open(out / "rounds.jsonl", "a", encoding="utf-8"))
+
+    def on_round_end(record: wrapper_lib.RoundRecord) -> None:
+      rounds_file.write(json.dumps(record.to_json(), sort_keys=True) + "\n")
+      rounds_file.flush()
+
+    env = stack.enter_context(build_environment(game, on_round_end))
+    recorder = None
+    if config.video:
+      from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
+      recorder = stack.enter_context(video.EpisodeVideo(out / "episode.mp4"))
+    bar = stack.enter_context(tqdm.tqdm(
+        total=episode_steps(game), unit="step", disable=not progress,
+        file=sys.stderr, desc=config.substrate))
+
+    def on_step(timestep: dm_env.TimeStep) -> None:
+      if not timestep.first():
+        bar.update(1)
+      if recorder is not None:
+        world = timestep.observation[0]
+        recorder.add_frame(world["WORLD.RGB"], _hud(env, world, game))
+
+    steps = play_episode(env, bots, on_step)
+    records = env.records
+  from umd_meltingpot import plots  # pylint: disable=g-import-not-at-top
+  plots.write_summary([r.to_json() for r in records], out / "summary.png")
+  return RunResult(out=out, records=records, steps=steps)

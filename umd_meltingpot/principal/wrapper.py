@@ -1,0 +1,321 @@
+"""P: Phi -> M^phi, and the round boundaries of the game, as a substrate wrapper.
+
+`PrincipalWrapper` wraps a UMD substrate (a Melting Pot `Substrate`) and is
+one itself, so scenarios and Melting Pot's evaluation run on top of it
+unchanged. It watches the phase observations and, inside `step`:
+
+*   when a vote closes: reads the ballots (`WORLD.BALLOTS`, or the players'
+    typed reports), applies the social choice function f to get the
+    objective O, asks the principal algorithm for phi, projects phi onto
+    {phi : D(phi_prev, phi) <= delta} and writes it into Lua (the map P);
+*   when a round ends: computes O and the welfare metrics on the round's
+    returns, feeds the value back to the algorithm and emits a `RoundRecord`.
+
+After every reset it writes phi_0 again, since a reset builds a new Lua VM.
+"""
+
+import dataclasses
+import math
+from typing import Any, Callable, Optional, Sequence
+
+import dm_env
+from meltingpot.utils.substrates import substrate as substrate_lib
+import numpy as np
+
+from umd_meltingpot import preferences as preferences_lib
+from umd_meltingpot import voting
+from umd_meltingpot import welfare
+from umd_meltingpot.principal import base
+from umd_meltingpot.principal import divergence as divergence_lib
+from umd_meltingpot.principal import schedule as schedule_lib
+
+VOTE, HARVEST, OVER = 0, 1, 2
+BALLOT_SOURCES = ("world", "types")
+
+
+def apply_schedule(env: Any, rates: Sequence[float]) -> None:
+  """Writes tax `rates` into the running Lua world, all at once.
+
+  Raises:
+    ValueError: the rates are invalid or the substrate refused them (the
+      message gives the reason); the rates in force are then unchanged.
+  """
+  rates = schedule_lib.check_rates(rates)
+  try:
+    env.write_property("principal.schedule",
+                       ",".join(repr(rate) for rate in rates))
+  except (KeyError, ValueError) as error:
+    reason = env.read_property("principal.lastError") or str(error)
+    raise ValueError(
+        f"The substrate refused tax rates {list(rates)}: {reason}") from error
+
+
+def read_schedule(env: Any) -> np.ndarray:
+  """The tax rates in force in the running Lua world."""
+  text = env.read_property("principal.schedule")
+  return np.array([float(part) for part in text.split(",")])
+
+
+@dataclasses.dataclass(frozen=True)
+class MechanismConfig:
+  """How the wrapper turns ballots into an objective and bounds phi.
+
+  Attributes:
+    rule: the social choice rule, a key of `voting.RULES`.
+    delta: the bound delta on D(phi_prev, phi), >= 0 (inf: unbounded).
+    divergence: D, a key of `divergence.DIVERGENCES`.
+    principal_weight: weight w of the principal's own ballot, >= 0.
+    ballot_source: "world" counts the ballots cast in Lua (`VOTE_*`
+      actions); "types" counts truthful ballots of the rule's kind built from
+      the players' types (needs preferences).
+  """
+  rule: str = "plurality"
+  delta: float = math.inf
+  divergence: str = "linf"
+  principal_weight: float = 0.0
+  ballot_source: str = "world"
+
+  def __post_init__(self):
+    voting.ballot_kind_for_rule(self.rule)  # Raises for an unknown rule.
+    divergence_lib.divergence(self.divergence)  # Likewise.
+    if not self.delta >= 0:
+      raise ValueError(f"delta must be >= 0, got {self.delta}")
+    if not (math.isfinite(self.principal_weight) and
+            self.principal_weight >= 0):
+      raise ValueError(
+          f"principal_weight must be finite and >= 0, got "
+          f"{self.principal_weight}")
+    if self.ballot_source not in BALLOT_SOURCES:
+      raise ValueError(f"ballot_source must be one of {BALLOT_SOURCES}, got "
+                       f"{self.ballot_source!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundRecord:
+  """Everything about one round; one line of `rounds.jsonl`."""
+  round: int
+  rounds: int
+  objectives: tuple[str, ...]
+  rule: str
+  ballots: list[list[float]]
+  tally: list[float]
+  vote_shares: list[float]
+  objective: str
+  objective_value: float
+  phi_prev: list[float]
+  phi_proposed: list[float]
+  phi: list[float]
+  divergence: float
+  projection_changed: bool
+  metrics: dict[str, float]
+  gross: list[float]
+  net: list[float]
+  tax: list[float]
+  transfer: list[float]
+  returns: list[float]
+  apples_alive: float
+
+  def to_json(self) -> dict[str, Any]:
+    """A JSON-ready dict (NaN metrics become None)."""
+    record = dataclasses.asdict(self)
+    record["objectives"] = list(self.objectives)
+    record["metrics"] = {
+        key: (None if isinstance(value, float) and math.isnan(value)
+              else value) for key, value in self.metrics.items()}
+    return record
+
+
+def _floats(array: np.ndarray) -> list[float]:
+  return [float(x) for x in np.asarray(array).ravel()]
+
+
+class PrincipalWrapper(substrate_lib.Substrate):
+  """A UMD substrate with the principal and the vote at round boundaries."""
+
+  def __init__(
+      self,
+      substrate: substrate_lib.Substrate,
+      *,
+      principal: base.Principal,
+      schedule: schedule_lib.TaxSchedule,
+      objectives: Sequence[str],
+      rounds: int,
+      mechanism: MechanismConfig = MechanismConfig(),
+      preferences: Optional[preferences_lib.Preferences] = None,
+      rng: Optional[np.random.Generator] = None,
+      on_round_end: Optional[Callable[[RoundRecord], None]] = None,
+  ) -> None:
+    """Wraps `substrate`, which the wrapper then owns (and closes).
+
+    Args:
+      substrate: a UMD substrate, e.g. from `umd_meltingpot.substrate.build`.
+      principal: the algorithm that proposes phi each round.
+      schedule: phi_0 and the bracket edges (as in the substrate's config).
+      objectives: the substrate's ballot alternatives, in vote order.
+      rounds: tau, for the records.
+      mechanism: the rule, delta, D and ballot source.
+      preferences: the types theta (row 0 the principal); needed for
+        `ballot_source="types"` and for a principal ballot.
+      rng: randomness for tie-breaking; default: seeded with 0.
+      on_round_end: called with each round's record as the round ends.
+    """
+    super().__init__(substrate)
+    self._principal = principal
+    self._schedule = schedule
+    self._objectives = tuple(objectives)
+    self._rounds = rounds
+    self._mechanism = mechanism
+    self._preferences = preferences
+    self._rng = rng if rng is not None else np.random.default_rng(0)
+    self._on_round_end = on_round_end
+    self._num_players = len(substrate.action_spec())
+    if mechanism.ballot_source == "types" and preferences is None:
+      raise ValueError('ballot_source="types" needs preferences')
+    if preferences is not None and (
+        preferences.objectives != self._objectives or
+        preferences.num_players != self._num_players):
+      raise ValueError(
+          f"preferences are over {preferences.objectives} for "
+          f"{preferences.num_players} players; the substrate has "
+          f"{self._objectives} and {self._num_players} players")
+    self._records: list[RoundRecord] = []
+    self._start_game()
+
+  def _start_game(self) -> None:
+    self._phase = VOTE
+    self._round_index = 0
+    self._phi = self._schedule.as_array()
+    self._last_round: dict[str, np.ndarray] = {}
+    self._round: dict[str, Any] = {}
+    self._rewards: list[np.ndarray] = []
+    self._tagged: list[np.ndarray] = []
+
+  @property
+  def records(self) -> list[RoundRecord]:
+    """The records of the rounds finished since the last reset."""
+    return list(self._records)
+
+  @property
+  def phi(self) -> np.ndarray:
+    """The rates in force (phi after the last projection)."""
+    return self._phi.copy()
+
+  @property
+  def objective(self) -> Optional[str]:
+    """The objective voted for the current round, if its vote has closed."""
+    return self._round.get("objective")
+
+  def reset(self, *args, **kwargs) -> dm_env.TimeStep:
+    """See base class. Starts a new game and writes phi_0 into it."""
+    timestep = super().reset(*args, **kwargs)
+    self._start_game()
+    self._records = []
+    apply_schedule(self._env, self._phi)
+    return timestep
+
+  def step(self, action: Sequence[int]) -> dm_env.TimeStep:
+    """See base class; runs the principal at the round boundaries."""
+    timestep = super().step(action)
+    world = timestep.observation[0]
+    if self._phase == HARVEST:
+      self._rewards.append(np.asarray(timestep.reward, dtype=np.float64))
+      self._tagged.append(world["WORLD.TAGGED"] > 0)
+    new_phase = int(world["WORLD.PHASE"])
+    if self._phase == VOTE and new_phase == HARVEST:
+      self._close_vote(world)
+      timestep = self._show_rates(timestep)
+    elif self._phase == HARVEST and new_phase != HARVEST:
+      self._end_round(world)
+    self._phase = new_phase
+    return timestep
+
+  def _profile(self, world: dict[str, np.ndarray]) -> voting.Profile:
+    if self._mechanism.ballot_source == "types":
+      kind = voting.ballot_kind_for_rule(self._mechanism.rule)
+      return voting.profile_from_preferences(self._preferences, kind)
+    return voting.profile_from_world_ballots(world["WORLD.BALLOTS"],
+                                             self._objectives)
+
+  def _close_vote(self, world: dict[str, np.ndarray]) -> None:
+    profile = self._profile(world)
+    principal_ballot = None
+    if self._preferences is not None:
+      principal_ballot = voting.ballot_from_utilities(
+          self._preferences.principal, profile.kind)
+    outcome = voting.elect(
+        self._mechanism.rule, profile, rng=self._rng,
+        principal_ballot=principal_ballot,
+        principal_weight=self._mechanism.principal_weight)
+    tally = np.asarray(world["WORLD.BALLOTS"]).sum(axis=0)
+    observation = base.RoundObservation(
+        round_index=self._round_index,
+        previous_rates=self._phi.copy(),
+        edges=self._schedule.edges,
+        objective=outcome.winner_name,
+        apples_alive=int(world["WORLD.APPLES_ALIVE"]),
+        ballots=dict(zip(self._objectives, map(float, tally))),
+        extra={"outcome": outcome, "world": world},
+        **self._last_round)
+    proposal = np.asarray(
+        self._principal.propose(observation, outcome.winner_name), dtype=float)
+    projection = divergence_lib.project_logged(
+        self._phi, proposal, self._mechanism.delta,
+        self._mechanism.divergence)
+    apply_schedule(self._env, projection.projected)
+    self._round = dict(
+        objective=outcome.winner_name,
+        ballots=np.asarray(world["WORLD.BALLOTS"]).tolist(),
+        tally=_floats(tally),
+        phi_prev=_floats(self._phi),
+        phi_proposed=_floats(proposal),
+        phi=_floats(projection.projected),
+        divergence=float(projection.distance_after),
+        projection_changed=bool(projection.changed))
+    self._phi = np.asarray(projection.projected, dtype=float)
+
+  def _show_rates(self, timestep: dm_env.TimeStep) -> dm_env.TimeStep:
+    """The observation shows the rates of the coming step, as Lua will."""
+    rates = self._phi.copy()
+    observations = []
+    for observation in timestep.observation:
+      observation = dict(observation)
+      observation["TAX_RATES"] = rates
+      observation["WORLD.TAX_RATES"] = rates
+      observations.append(observation)
+    return timestep._replace(observation=observations)
+
+  def _end_round(self, world: dict[str, np.ndarray]) -> None:
+    gross, net = world["WORLD.ROUND_GROSS"], world["WORLD.ROUND_NET"]
+    tax, transfer = world["WORLD.ROUND_TAX"], world["WORLD.ROUND_TRANSFER"]
+    returns = net + transfer
+    objective = self._round["objective"]
+    value = welfare.objective_value(objective, returns)
+    metrics = welfare.round_metrics(
+        returns, rewards=np.stack(self._rewards),
+        tagged=np.stack(self._tagged))
+    metrics["apples_alive"] = float(world["WORLD.APPLES_ALIVE"])
+    self._principal.update(base.RoundFeedback(
+        round_index=self._round_index, objective=objective,
+        objective_value=value, rates=self._phi.copy(), returns=returns.copy()))
+    tally = np.asarray(self._round["tally"])
+    votes = tally.sum()
+    record = RoundRecord(
+        round=self._round_index + 1,
+        rounds=self._rounds,
+        objectives=self._objectives,
+        rule=self._mechanism.rule,
+        vote_shares=_floats(tally / votes if votes else tally),
+        objective_value=float(value),
+        metrics={key: float(value) for key, value in metrics.items()},
+        gross=_floats(gross), net=_floats(net), tax=_floats(tax),
+        transfer=_floats(transfer), returns=_floats(returns),
+        apples_alive=float(world["WORLD.APPLES_ALIVE"]),
+        **self._round)
+    self._records.append(record)
+    self._last_round = dict(gross=gross.copy(), net=net.copy(),
+                            tax=tax.copy(), transfer=transfer.copy())
+    self._round_index += 1
+    self._round = {}
+    self._rewards, self._tagged = [], []
+    if self._on_round_end is not None:
+      self._on_round_end(record)
