@@ -126,12 +126,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_play(args: argparse.Namespace) -> int:
   from umd_meltingpot import play  # pylint: disable=g-import-not-at-top
-  try:
-    play.check(args.substrate, players=args.players)
+  try:  # play() checks its input before it builds anything.
+    play.play(args.substrate, players=args.players, render=not args.headless,
+              verbose=args.verbose, observation=args.observation)
   except ValueError as error:
     raise UsageError(error) from error
-  play.play(args.substrate, players=args.players, render=not args.headless,
-            verbose=args.verbose)
   return 0
 
 
@@ -157,10 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
   play = commands.add_parser("play", help="play the game yourself (pygame)")
   play.add_argument("--substrate", default="umd_apple_harvest__small",
                     choices=_choices()["substrate"])
-  play.add_argument("--players", type=int, default=None)
+  play.add_argument("--players", type=int, default=None,
+                    help="2 to 16; default: the substrate's")
   play.add_argument("--headless", action="store_true",
                     help="no window: random actions (for testing)")
-  play.add_argument("--verbose", action="store_true")
+  play.add_argument("--verbose", action="store_true",
+                    help="print the round, phase, ballots and rates each step")
+  play.add_argument("--observation", default="RGB",
+                    choices=["RGB", "WORLD.RGB"],
+                    help="your own view (RGB) or the whole map (WORLD.RGB)")
   play.set_defaults(handler=_cmd_play)
   return parser
 

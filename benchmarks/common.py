@@ -1,0 +1,35 @@
+"""Helpers shared by the benchmarks: timing, interleaving, reporting."""
+
+import statistics
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+def steps_per_second(step: Callable[[], None], num_steps: int) -> float:
+  """Calls `step` `num_steps` times; returns the rate."""
+  start = time.perf_counter()
+  for _ in range(num_steps):
+    step()
+  return num_steps / (time.perf_counter() - start)
+
+
+def interleaved(runners: dict[str, Callable[[], float]],
+                repeats: int) -> dict[str, list[float]]:
+  """Runs each runner once per repeat, alternating, so that load on the
+  machine hits both sides alike."""
+  results = {name: [] for name in runners}
+  for _ in range(repeats):
+    for name, runner in runners.items():
+      results[name].append(runner())
+  return results
+
+
+def ratio_summary(numerator: Sequence[float],
+                  denominator: Sequence[float]) -> str:
+  """Median of the paired ratios, with their range."""
+  ratios = np.asarray(numerator) / np.asarray(denominator)
+  return (f"median {statistics.median(ratios):.3f} "
+          f"(min {ratios.min():.3f}, max {ratios.max():.3f}, "
+          f"{len(ratios)} paired repeats)")

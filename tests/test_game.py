@@ -1,0 +1,168 @@
+"""`umd run` and the game loop, end to end on the small map."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+from absl.testing import absltest
+from absl.testing import parameterized
+import numpy as np
+
+from umd_meltingpot import cli
+from umd_meltingpot import game
+from umd_meltingpot.principal import wrapper
+
+_SMALL = ["run", "--substrate", "umd_apple_harvest__small", "--rounds", "2",
+          "--steps", "30", "--vote-steps", "2", "--quiet"]
+_RECORD_KEYS = {
+    "round", "objective", "objective_value", "ballots", "tally", "phi_prev",
+    "phi_proposed", "phi", "divergence", "projection_changed", "metrics",
+    "gross", "net", "tax", "transfer", "returns", "apples_alive"}
+
+
+def _umd(*args: str) -> int:
+  try:
+    return cli.main(list(args))
+  except SystemExit as exit_:
+    return exit_.code
+
+
+class RunTest(parameterized.TestCase):
+
+  def test_two_round_run_writes_every_output(self):
+    out = self.create_tempdir().full_path + "/run"
+    code = _umd(*_SMALL, "--principal", "hand_rule", "--delta", "0.1",
+                "--preferences", "fixed:egalitarian", "--video",
+                "--out", out)
+    self.assertEqual(code, 0)
+    files = sorted(os.listdir(out))
+    self.assertEqual(
+        files, ["config.json", "episode.mp4", "rounds.jsonl", "summary.png"])
+    records = [json.loads(line) for line in open(f"{out}/rounds.jsonl")]
+    self.assertLen(records, 2)
+    for record in records:
+      self.assertContainsSubset(_RECORD_KEYS, record)
+      self.assertEqual(record["objective"], "egalitarian")
+      self.assertLessEqual(record["divergence"], 0.1 + 1e-12)
+      self.assertLen(record["returns"], 4)
+    # The hand rule taxes the top brackets under an egalitarian vote, and
+    # the delta bound makes it get there by steps of 0.1.
+    self.assertEqual(records[0]["phi"], [0.0, 0.1, 0.1])
+    self.assertEqual(records[1]["phi"], [0.0, 0.2, 0.2])
+    self.assertTrue(records[0]["projection_changed"])
+    config = json.load(open(f"{out}/config.json"))
+    self.assertEqual(config["options"]["principal"], "hand_rule")
+    self.assertEqual(config["substrate_config"]["rounds"], 2)
+    self.assertGreater(os.path.getsize(f"{out}/summary.png"), 10_000)
+
+  def test_same_seed_same_rounds(self):
+    outputs = []
+    for name in ("a", "b"):
+      out = self.create_tempdir(name).full_path + "/run"
+      self.assertEqual(
+          _umd(*_SMALL, "--seed", "5", "--principal", "hand_rule",
+               "--bots", "greedy,random,zapper", "--out", out), 0)
+      outputs.append(pathlib.Path(out, "rounds.jsonl").read_bytes())
+    self.assertEqual(outputs[0], outputs[1])
+    self.assertGreater(len(outputs[0]), 100)
+
+  def test_rates_in_lua_equal_the_projected_phi(self):
+    prepared = game.prepare(game.GameConfig(
+        substrate="umd_apple_harvest__small", rounds=3, steps=20,
+        vote_steps=2, principal="hand_rule", delta=0.15,
+        preferences="fixed:egalitarian"))
+    env = game.build_environment(prepared)
+    seen = []
+
+    def on_step(timestep):
+      world = timestep.observation[0]
+      if world["WORLD.PHASE"] == 1:
+        seen.append((int(world["WORLD.ROUND"]),
+                     tuple(wrapper.read_schedule(env)),
+                     tuple(world["TAX_RATES"])))
+
+    with env:
+      game.play_episode(env, game.build_bots(prepared), on_step)
+      records = env.records
+    self.assertLen(records, 3)
+    for round_index, lua_rates, observed in seen:
+      phi = tuple(records[round_index - 1].phi)
+      np.testing.assert_allclose(lua_rates, phi, rtol=0, atol=1e-15)
+      np.testing.assert_allclose(observed, phi, rtol=0, atol=1e-15)
+
+  def test_an_interrupted_run_keeps_its_finished_rounds(self):
+    out = self.create_tempdir().full_path + "/run"
+    prepared = game.prepare(game.GameConfig(
+        substrate="umd_apple_harvest__small", rounds=3, steps=20,
+        vote_steps=2, out=out))
+    original = game.play_episode
+
+    def interrupted(env, bots, on_step):
+      def stop_in_round_2(timestep):
+        on_step(timestep)
+        if timestep.observation[0]["WORLD.ROUND"] == 2 and (
+            timestep.observation[0]["WORLD.PHASE"] == 1):
+          raise KeyboardInterrupt
+      return original(env, bots, stop_in_round_2)
+
+    with absltest.mock.patch.object(game, "play_episode", interrupted):
+      with self.assertRaises(KeyboardInterrupt):
+        game.run(prepared, progress=False)
+    lines = pathlib.Path(out, "rounds.jsonl").read_text().splitlines()
+    self.assertLen(lines, 1)
+    self.assertEqual(json.loads(lines[0])["round"], 1)
+    self.assertFalse(any(name.endswith(".partial") for name in os.listdir(out)))
+
+  @parameterized.named_parameters(
+      ("rule", ["--rule", "dictator"], "plurality"),
+      ("principal", ["--principal", "oracle"], "hand_rule"),
+      ("bots", ["--bots", "greedy,ninja"], "sustainable"),
+      ("rate_count", ["--phi0", "0.1,0.2"], "needs 3 rates"),
+      ("rate_range", ["--phi0", "0.1,0.2,1.5"], r"\[0, 1\]"),
+      ("rate_nan", ["--phi0", "0.1,nan,0.2"], r"\[0, 1\]"),
+      ("delta", ["--delta", "-0.1"], "delta must be >= 0"),
+      ("rounds", ["--rounds", "0"], "rounds must be an integer >= 1"),
+      ("steps", ["--steps", "0"], "harvest_steps must be an integer >= 1"),
+      ("vote_steps", ["--vote-steps", "0"], "vote_steps"),
+      ("players", ["--players", "17"], "2 to 16 players"),
+      ("preferences", ["--preferences", "astrology"], "uniform"),
+      ("divergence", ["--divergence", "kl"], "linf"),
+      ("substrate", ["--substrate", "harvest"], "umd_apple_harvest__open"),
+  )
+  def test_bad_input_fails_before_any_folder_is_written(self, flags, message):
+    out = self.create_tempdir().full_path + "/run"
+    with absltest.mock.patch("sys.stderr") as stderr:
+      code = _umd("run", *flags, "--out", out)
+    written = "".join(call.args[0] for call in stderr.write.call_args_list)
+    self.assertEqual(code, 2)
+    self.assertRegex(written, message)
+    self.assertFalse(os.path.exists(out))
+
+  def test_umd_list_shows_players_and_phases(self):
+    with absltest.mock.patch("sys.stdout") as stdout:
+      self.assertEqual(_umd("list"), 0)
+    text = "".join(call.args[0] for call in stdout.write.call_args_list)
+    self.assertRegex(text, r"umd_apple_harvest__open\s+7\s+5\s+10\s+200")
+    self.assertRegex(text, r"umd_apple_harvest__small\s+4\s+")
+    self.assertIn("umd_apple_harvest__closed", text)
+
+
+class ConsoleScriptTest(absltest.TestCase):
+
+  def test_umd_run_as_a_user_runs_it(self):
+    out = self.create_tempdir().full_path + "/run"
+    umd = pathlib.Path(sys.executable).parent / "umd"
+    result = subprocess.run(
+        [str(umd), *_SMALL[:-1], "--out", out],
+        capture_output=True, text=True, timeout=300)
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertIn("objective", result.stdout)  # The per-round table.
+    self.assertIn("step", result.stderr)  # The progress bar.
+    self.assertLen(pathlib.Path(out, "rounds.jsonl").read_text().splitlines(),
+                   2)
+
+
+if __name__ == "__main__":
+  absltest.main()
