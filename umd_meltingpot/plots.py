@@ -1,0 +1,404 @@
+"""`summary.png`: the welfare, tax rates and votes of a run, round by round.
+
+`write_summary` draws four panels over the rounds of a run, from the per-round
+records of `rounds.jsonl`:
+
+  (a) the welfare metrics (utilitarian, egalitarian, Nash, productivity on the
+      left axis; equality, which lies in [0, 1], on the right axis);
+  (b) the tax rate of each bracket: the projected φ in force as solid lines,
+      and the principal's proposal as dashed lines when the projection onto
+      the δ-ball changed it;
+  (c) the vote shares per objective as stacked bars, with the winning
+      objective outlined and marked above its bar;
+  (d) the apples alive at round end, and the value of the voted objective
+      (coloured by objective, since each objective has its own scale).
+
+It uses `matplotlib.figure.Figure` directly, with the Agg canvas that
+`savefig` picks for PNG, so it neither touches pyplot's global state nor needs
+a display. The file is written atomically: saved beside the destination, then
+renamed onto it.
+
+Usage:
+
+  records = [json.loads(line) for line in open("runs/demo/rounds.jsonl")]
+  write_summary(records, "runs/demo/summary.png")
+"""
+
+import os
+import pathlib
+from typing import Any, Mapping, Optional, Sequence
+
+from matplotlib import axes as mpl_axes
+from matplotlib import colormaps
+from matplotlib import figure as mpl_figure
+from matplotlib import lines
+from matplotlib import ticker
+import numpy as np
+
+SUMMARY_NAME = "summary.png"
+"""The file name `write_summary` uses when given a folder."""
+
+WELFARE_METRICS: tuple[str, ...] = (
+    "utilitarian",
+    "egalitarian",
+    "nash",
+    "productivity",
+    "equality",
+)
+"""The metrics of panel (a), in legend order, when present in the records."""
+
+# Equality is 1 − Gini, in [0, 1]; on the welfare axis it would be a flat line
+# at the bottom, so it gets the right-hand axis.
+_UNIT_INTERVAL_METRICS = frozenset({"equality"})
+# Distinct markers keep coinciding lines visible: `welfare.productivity` is
+# the utilitarian sum of the same incomes, so those two lines overlap.
+_METRIC_MARKERS = {
+    "utilitarian": "o",
+    "egalitarian": "s",
+    "nash": "^",
+    "productivity": "x",
+    "equality": "D",
+}
+# Up to this many rounds every round gets a tick; beyond, matplotlib picks.
+_MAX_ROUND_TICKS = 12
+_FIGSIZE = (12.0, 8.0)
+_DPI = 100
+# A neutral legend entry: the markers themselves take the winner's colour.
+_WINNER_HANDLE = lines.Line2D(
+    [],
+    [],
+    linestyle="none",
+    marker="v",
+    markersize=8,
+    markerfacecolor="white",
+    markeredgecolor="black",
+    label="winner (outlined)",
+)
+_EMPTY_TEXT = {"ha": "center", "va": "center", "color": "0.4"}
+
+
+def write_summary(
+    records: Sequence[Mapping[str, Any]], path: str | os.PathLike
+) -> pathlib.Path:
+  """Draws `records` (one per round) and saves them as a PNG, atomically.
+
+  Args:
+    records: the per-round records of `rounds.jsonl`, in round order.
+    path: the PNG to write; if it is an existing folder, `summary.png` in it.
+
+  Returns:
+    The path of the written PNG.
+
+  Raises:
+    ValueError: if `records` is empty.
+  """
+  if not records:
+    raise ValueError("write_summary needs at least one round record")
+  target = pathlib.Path(path)
+  if target.is_dir():
+    target = target / SUMMARY_NAME
+  figure = summary_figure(records)
+  _save_atomically(figure, target)
+  return target
+
+
+def _save_atomically(figure: mpl_figure.Figure, target: pathlib.Path) -> None:
+  """Saves `figure` beside `target`, then renames it onto `target`."""
+  target.parent.mkdir(parents=True, exist_ok=True)
+  # Same folder, so os.replace is an atomic rename: a reader never sees a
+  # half-written PNG, and an interrupted run keeps the previous summary.
+  partial = target.with_name(target.name + ".partial.png")
+  try:
+    figure.savefig(partial, format="png", dpi=_DPI)
+    os.replace(partial, target)
+  finally:
+    partial.unlink(missing_ok=True)
+
+
+def summary_figure(
+    records: Sequence[Mapping[str, Any]],
+) -> mpl_figure.Figure:
+  """Returns the four-panel summary figure of `records` (not yet saved)."""
+  figure = mpl_figure.Figure(figsize=_FIGSIZE, layout="constrained")
+  (welfare, rates), (votes, apples) = figure.subplots(2, 2, sharex=True)
+  rounds = np.array([float(record["round"]) for record in records])
+  objectives = _objectives(records)
+  _plot_welfare(welfare, rounds, records)
+  _plot_rates(rates, rounds, records)
+  _plot_votes(votes, rounds, records, objectives)
+  _plot_apples(apples, rounds, records, objectives)
+  for ax in (welfare, rates, votes, apples):
+    ax.grid(alpha=0.3)
+  _set_round_ticks(apples, rounds)
+  for ax in (votes, apples):
+    ax.set_xlabel("round")
+  rule = records[0].get("rule", "?")
+  figure.suptitle(f"{len(records)} round(s) · voting rule {rule}")
+  return figure
+
+
+def _set_round_ticks(ax: mpl_axes.Axes, rounds: np.ndarray) -> None:
+  """Puts integer round ticks on `ax` (and the axes sharing its x)."""
+  if len(np.unique(rounds)) <= _MAX_ROUND_TICKS:
+    ax.set_xticks(np.unique(rounds))
+  else:
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+  ax.set_xlim(rounds.min() - 0.6, rounds.max() + 0.6)
+
+
+def _number(value: Any) -> float:
+  """Returns `value` as a float, with None (JSON null) as NaN."""
+  return np.nan if value is None else float(value)
+
+
+def _column(records: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+  """Returns `record[key]` over the rounds, NaN where missing."""
+  return np.array([_number(record.get(key)) for record in records])
+
+
+def _matrix(
+    records: Sequence[Mapping[str, Any]], key: str
+) -> Optional[np.ndarray]:
+  """Returns the per-round lists `record[key]` as a (rounds, k) array.
+
+  Rounds without the key, or with fewer entries, are padded with NaN. Returns
+  None if no round has any entry.
+  """
+  rows = [[_number(v) for v in record.get(key) or ()] for record in records]
+  width = max(len(row) for row in rows)
+  if width == 0:
+    return None
+  matrix = np.full((len(rows), width), np.nan)
+  for index, row in enumerate(rows):
+    matrix[index, : len(row)] = row
+  return matrix
+
+
+def _objectives(records: Sequence[Mapping[str, Any]]) -> list[str]:
+  """Returns the objectives on the ballot, then any other voted objective."""
+  names = list(records[0].get("objectives") or ())
+  for record in records:
+    for name in list(record.get("objectives") or ()) + [
+        record.get("objective")
+    ]:
+      if name is not None and name not in names:
+        names.append(name)
+  return names
+
+
+def _objective_colours(objectives: Sequence[str]) -> dict[str, Any]:
+  """Returns one stable colour per objective, shared by panels (c) and (d)."""
+  palette = colormaps["tab10"]
+  return {name: palette(index % 10) for index, name in enumerate(objectives)}
+
+
+def _mark_empty(ax: mpl_axes.Axes, text: str) -> None:
+  """Writes `text` in the middle of an axes that has no data."""
+  ax.text(0.5, 0.5, text, transform=ax.transAxes, **_EMPTY_TEXT)
+
+
+def _plot_welfare(
+    ax: mpl_axes.Axes,
+    rounds: np.ndarray,
+    records: Sequence[Mapping[str, Any]],
+) -> None:
+  """Panel (a): welfare metrics; unit-interval ones on a right-hand axis."""
+  ax.set_title("(a) welfare")
+  metrics = [record.get("metrics") or {} for record in records]
+  present = [m for m in WELFARE_METRICS if any(m in row for row in metrics)]
+  if not present:
+    _mark_empty(ax, "no welfare metrics recorded")
+    return
+  unit_ax = None
+  if _UNIT_INTERVAL_METRICS.intersection(present):
+    unit_ax = ax.twinx()
+    unit_ax.set_ylim(0.0, 1.05)
+    unit_ax.set_ylabel("equality (1 − Gini)")
+  handles = []
+  for index, name in enumerate(present):
+    values = np.array([_number(row.get(name)) for row in metrics])
+    target = unit_ax if name in _UNIT_INTERVAL_METRICS else ax
+    style = "--" if target is unit_ax else "-"
+    handles += target.plot(
+        rounds,
+        values,
+        style,
+        marker=_METRIC_MARKERS.get(name, "o"),
+        color=f"C{index}",
+        label=name,
+    )
+  ax.set_ylabel("welfare of the round")
+  # Below the axes: inside, `loc="best"` ignores the twin axes' lines, and
+  # the twin axes would draw over it.
+  ax.legend(
+      handles=handles,
+      loc="upper center",
+      bbox_to_anchor=(0.5, -0.04),
+      ncols=len(handles),
+      fontsize="small",
+      frameon=False,
+  )
+
+
+def _plot_rates(
+    ax: mpl_axes.Axes,
+    rounds: np.ndarray,
+    records: Sequence[Mapping[str, Any]],
+) -> None:
+  """Panel (b): projected φ per bracket; the proposal dashed if it differs."""
+  ax.set_title("(b) tax rate per bracket")
+  phi = _matrix(records, "phi")
+  if phi is None:
+    _mark_empty(ax, "no tax rates recorded")
+    return
+  proposed = _matrix(records, "phi_proposed")
+  show_proposed = proposed is not None and not (
+      proposed.shape == phi.shape
+      and np.allclose(proposed, phi, equal_nan=True)
+  )
+  for bracket in range(phi.shape[1]):
+    colour = f"C{bracket}"
+    ax.plot(
+        rounds,
+        phi[:, bracket],
+        marker="o",
+        color=colour,
+        label=f"φ bracket {bracket + 1}",
+    )
+    if show_proposed and bracket < proposed.shape[1]:
+      ax.plot(
+          rounds,
+          proposed[:, bracket],
+          "--",
+          marker="x",
+          color=colour,
+          alpha=0.6,
+          label=f"proposed {bracket + 1}",
+      )
+  ax.set_ylim(-0.02, max(1.02, np.nanmax(phi) + 0.02))
+  ax.set_ylabel("rate")
+  ax.legend(loc="best", fontsize="small", ncols=2 if show_proposed else 1)
+
+
+def _vote_shares(
+    records: Sequence[Mapping[str, Any]], count: int
+) -> Optional[np.ndarray]:
+  """Returns (rounds, count) vote shares, from the tally if not recorded."""
+  shares = _matrix(records, "vote_shares")
+  if shares is None:
+    tally = _matrix(records, "tally")
+    if tally is None:
+      return None
+    totals = np.nansum(tally, axis=1, keepdims=True)
+    shares = np.divide(
+        tally, totals, out=np.zeros_like(tally), where=totals > 0
+    )
+  padded = np.zeros((shares.shape[0], count))
+  width = min(count, shares.shape[1])
+  padded[:, :width] = np.nan_to_num(shares[:, :width])
+  return padded
+
+
+def _plot_votes(
+    ax: mpl_axes.Axes,
+    rounds: np.ndarray,
+    records: Sequence[Mapping[str, Any]],
+    objectives: Sequence[str],
+) -> None:
+  """Panel (c): stacked vote shares, the winner outlined and marked."""
+  ax.set_title("(c) vote shares")
+  shares = _vote_shares(records, len(objectives))
+  if shares is None or not objectives:
+    _mark_empty(ax, "no votes recorded")
+    return
+  colours = _objective_colours(objectives)
+  winners = [record.get("objective") for record in records]
+  bottom = np.zeros(len(records))
+  for index, name in enumerate(objectives):
+    won = [winner == name for winner in winners]
+    ax.bar(
+        rounds,
+        shares[:, index],
+        bottom=bottom,
+        width=0.8,
+        color=colours[name],
+        edgecolor=["black" if w else "none" for w in won],
+        linewidth=1.5,
+        label=name,
+    )
+    bottom += shares[:, index]
+  _mark_winners(ax, rounds, winners, colours)
+  ax.set_ylim(0.0, 1.15)
+  ax.set_ylabel("share of the vote")
+  # Outside the axes: inside, it would hide the bars of the first rounds.
+  ax.legend(
+      handles=ax.get_legend_handles_labels()[0] + [_WINNER_HANDLE],
+      loc="upper left",
+      bbox_to_anchor=(1.01, 1.0),
+      fontsize="small",
+  )
+
+
+def _mark_winners(
+    ax: mpl_axes.Axes,
+    rounds: np.ndarray,
+    winners: Sequence[Optional[str]],
+    colours: Mapping[str, Any],
+) -> None:
+  """Draws a marker in the winner's colour above each round's bar."""
+  marked = [(r, w) for r, w in zip(rounds, winners) if w in colours]
+  if not marked:
+    return
+  ax.scatter(
+      [r for r, _ in marked],
+      [1.07] * len(marked),
+      marker="v",
+      s=60,
+      c=[colours[w] for _, w in marked],
+      edgecolors="black",
+      zorder=3,
+  )
+
+
+def _plot_apples(
+    ax: mpl_axes.Axes,
+    rounds: np.ndarray,
+    records: Sequence[Mapping[str, Any]],
+    objectives: Sequence[str],
+) -> None:
+  """Panel (d): apples alive (left) and the objective's value (right)."""
+  ax.set_title("(d) apples alive and objective value")
+  apples = _column(records, "apples_alive")
+  values = _column(records, "objective_value")
+  if np.isnan(apples).all() and np.isnan(values).all():
+    _mark_empty(ax, "no apples or objective values recorded")
+    return
+  ax.plot(rounds, apples, marker="o", color="forestgreen", label="apples")
+  ax.set_ylabel("apples alive at round end", color="forestgreen")
+  top = np.nanmax(apples) if not np.isnan(apples).all() else 0.0
+  ax.set_ylim(0.0, max(1.0, 1.1 * top))
+  value_ax = ax.twinx()
+  value_ax.plot(rounds, values, color="0.6", linewidth=1.0)
+  colours = _objective_colours(objectives)
+  for name in objectives:
+    chosen = np.array([r.get("objective") == name for r in records])
+    if chosen.any():
+      value_ax.scatter(
+          rounds[chosen],
+          values[chosen],
+          marker="s",
+          color=colours[name],
+          edgecolors="black",
+          label=f"value ({name})",
+          zorder=3,
+      )
+  value_ax.set_ylabel("value of the voted objective")
+  handles = ax.get_legend_handles_labels()
+  value_handles = value_ax.get_legend_handles_labels()
+  # On the twin axes, which are drawn last, so no marker covers the legend.
+  value_ax.legend(
+      handles[0] + value_handles[0],
+      handles[1] + value_handles[1],
+      loc="best",
+      fontsize="small",
+  )
