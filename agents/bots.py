@@ -18,7 +18,6 @@ slot's first observation, so slots that share a policy object still draw
 different random streams while a slot's play stays reproducible.
 """
 
-import copy
 import dataclasses
 import zlib
 from typing import Mapping, Optional, Sequence
@@ -125,6 +124,13 @@ def _phase(observation: Observation) -> int:
   return int(round(float(observation["PHASE"])))
 
 
+def _copy_generator(rng: np.random.Generator) -> np.random.Generator:
+  """An independent copy of `rng` (a few times cheaper than deepcopy)."""
+  bit_generator = type(rng.bit_generator)()
+  bit_generator.state = rng.bit_generator.state
+  return np.random.Generator(bit_generator)
+
+
 class HarvestBot(policy.Policy[BotState]):
   """Base class: voting, phases and state; subclasses play the harvest.
 
@@ -184,7 +190,7 @@ class HarvestBot(policy.Policy[BotState]):
                 state: BotState) -> np.random.Generator:
     """A copy of the slot's generator, seeded on the slot's first step."""
     if state.rng is not None:
-      return copy.deepcopy(state.rng)
+      return _copy_generator(state.rng)
     view = np.ascontiguousarray(observation["RGB"])
     return np.random.default_rng([self._seed, zlib.crc32(view.tobytes())])
 
