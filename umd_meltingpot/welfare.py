@@ -161,6 +161,11 @@ def power_mean(
     return float(np.exp(np.mean(logs)))
   if math.isinf(p):
     return float(np.exp(np.max(logs) if p > 0 else np.min(logs)))
+  if abs(p) < 1e-8:
+    # Tinier p loses the exact form to underflow (p·l can be subnormal);
+    # the expansion log M_p = mean(l) + (p / 2) var(l) + O(p²) is exact to
+    # double precision here.
+    return float(np.exp(np.mean(logs) + 0.5 * p * np.var(logs)))
   if abs(p) < 1.0:
     # Near p = 0, (mean(exp(p·l)) - 1) / p cancels catastrophically; the
     # expm1/log1p form keeps full precision so M_p → the geometric mean.
