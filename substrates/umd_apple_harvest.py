@@ -36,6 +36,7 @@ from meltingpot.configs.substrates import commons_harvest__closed
 from meltingpot.configs.substrates import commons_harvest__open
 from meltingpot.utils.substrates import specs
 from ml_collections import config_dict
+import numpy as np
 
 from umd_meltingpot import paths
 from umd_meltingpot import welfare
@@ -144,7 +145,7 @@ def create_scene(config: config_dict.ConfigDict) -> dict[str, Any]:
                   "harvestSteps": config.harvest_steps,
               },
           },
-          {"component": "CommonsMonitor"},
+          {"component": "MechanismReporter"},
       ],
   }
 
@@ -186,10 +187,7 @@ def create_avatar_object(player_idx: int,
           "default": 0, "min": 0, "max": num_objectives}
       # Transfers reach zapped players too (the Treasury checks this).
       kwargs["skipWaitStateRewards"] = False
-  avatar["components"] += [
-      {"component": "Ballot"},
-      {"component": "MechanismObserver"},
-  ]
+  avatar["components"].append({"component": "Ballot"})
   if debug_observations:
     avatar["components"].append({
         "component": "LocationObserver",
@@ -278,6 +276,32 @@ GLOBAL_OBSERVATIONS = (
     "WORLD.TAX_POOL", "WORLD.BALLOTS", "WORLD.ROUND_GROSS", "WORLD.ROUND_NET",
     "WORLD.ROUND_TAX", "WORLD.ROUND_TRANSFER", "WORLD.APPLES_ALIVE",
     "WORLD.TAGGED")
+
+
+def mechanism_layout(
+    config: config_dict.ConfigDict,
+    num_players: int) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+  """Where each global mechanism observation sits in `WORLD.MECHANISM`.
+
+  The Lua `MechanismReporter` packs them into that one tensor (one call
+  across the Python boundary instead of a dozen); this is its layout, as
+  name -> (start, stop, shape).
+  """
+  n = num_players
+  k = len(config.initial_rates)
+  num_objectives = len(config.objectives)
+  fields = (
+      ("WORLD.ROUND", ()), ("WORLD.PHASE", ()), ("WORLD.TAX_POOL", ()),
+      ("WORLD.APPLES_ALIVE", ()), ("WORLD.TAX_RATES", (k,)),
+      ("WORLD.BALLOTS", (n, num_objectives)), ("WORLD.ROUND_GROSS", (n,)),
+      ("WORLD.ROUND_NET", (n,)), ("WORLD.ROUND_TAX", (n,)),
+      ("WORLD.ROUND_TRANSFER", (n,)), ("WORLD.TAGGED", (n,)))
+  layout, start = {}, 0
+  for name, shape in fields:
+    stop = start + int(np.prod(shape, dtype=int))
+    layout[name] = (start, stop, shape)
+    start = stop
+  return layout
 
 
 def with_num_players(config: config_dict.ConfigDict,

@@ -17,6 +17,7 @@ import numpy as np
 import pygame
 
 from umd_meltingpot import play
+from umd_meltingpot import substrate
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 _NAME = "umd_apple_harvest__small"
@@ -34,11 +35,12 @@ class _Pressed:
 
 
 class _EnvSpy:
-  """Wraps `play._build_env`, keeping every timestep the game steps into."""
+  """Wraps `substrate.build_environment`, keeping every timestep the game
+  steps into."""
 
   def __init__(self):
     self.timesteps = []
-    self._build = play._build_env  # pylint: disable=protected-access
+    self._build = substrate.build_environment
 
   def __call__(self, *args: Any, **kwargs: Any):
     env = self._build(*args, **kwargs)
@@ -82,7 +84,7 @@ class PlayTest(absltest.TestCase):
                                                   unused_event, key):
     key.get_pressed.return_value = _Pressed({pygame.K_2})
     spy = _EnvSpy()
-    with mock.patch.object(play, "_build_env", spy), \
+    with mock.patch.object(substrate, "build_environment", spy), \
         mock.patch.object(pygame, "font") as font:
       output = _run(render=True, verbose=True, players=3)
     # 2 VOTE + 5 HARVEST steps; run_episode stops at the last one.
@@ -102,7 +104,7 @@ class PlayTest(absltest.TestCase):
                            key):
     key.get_pressed.return_value = _Pressed()
     spy = _EnvSpy()
-    with mock.patch.object(play, "_build_env", spy):
+    with mock.patch.object(substrate, "build_environment", spy):
       _run(render=True, observation="WORLD.RGB")
     for timestep in spy.timesteps:
       self.assertFalse(timestep.observation["WORLD.BALLOTS"].any())

@@ -32,12 +32,12 @@ rates stay at the config's `initial_rates` (set them with `overrides`).
 """
 
 import argparse
+import functools
 import json
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 import dm_env
 from meltingpot.human_players import level_playing_utils
-from meltingpot.utils.substrates import builder
 from ml_collections import config_dict
 import numpy as np
 import pygame
@@ -231,11 +231,6 @@ def _check_positive(**values: int) -> None:
       raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
 
 
-def _build_env(lab2d_settings: Any, **unused_settings: Any):
-  """`run_episode`'s environment builder: Melting Pot's, on the settings."""
-  return builder.builder(lab2d_settings)
-
-
 def play(substrate_name: str = DEFAULT_SUBSTRATE,
          *,
          players: Optional[int] = None,
@@ -325,7 +320,8 @@ def play(substrate_name: str = DEFAULT_SUBSTRATE,
       text_font_size=_TEXT_FONT_SIZE,
       text_x_pos=8,
       text_y_pos=8,
-      env_builder=_build_env,
+      env_builder=functools.partial(substrate.build_environment,
+                                    config=config),
       print_events=verbose,
       default_observation="WORLD.RGB",
   )

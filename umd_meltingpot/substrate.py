@@ -15,19 +15,23 @@ import contextlib
 import dataclasses
 from typing import Collection, Optional, Sequence
 
+import dm_env
 from meltingpot.utils.substrates import builder
 from meltingpot.utils.substrates import substrate as substrate_lib
 from meltingpot.utils.substrates import substrate_factory
+from meltingpot.utils.substrates.wrappers import base as base_wrapper
 from meltingpot.utils.substrates.wrappers import collective_reward_wrapper
 from meltingpot.utils.substrates.wrappers import discrete_action_wrapper
 from meltingpot.utils.substrates.wrappers import multiplayer_wrapper
 from meltingpot.utils.substrates.wrappers import observables_wrapper
 from ml_collections import config_dict
+import numpy as np
 
 from umd_meltingpot.substrates import umd_apple_harvest
 
 Substrate = substrate_lib.Substrate
 PHASES = umd_apple_harvest.PHASES
+_PACKED = "WORLD.MECHANISM"
 
 # keep-sorted start
 _VARIANT_MAPS = {
@@ -115,20 +119,90 @@ def build_from_config(config: config_dict.ConfigDict,
   lab2d_settings = config.lab2d_settings_builder(config, roles)
   return build_substrate(
       lab2d_settings=lab2d_settings,
+      config=config,
       individual_observations=config.individual_observation_names,
       global_observations=config.global_observation_names,
       action_table=config.action_set,
       env_seed=env_seed)
 
 
+class MechanismObservations(base_wrapper.Lab2dWrapper):
+  """Unpacks Lua's `WORLD.MECHANISM` into the named observations.
+
+  Adds the global `WORLD.ROUND`, `WORLD.PHASE`, `WORLD.TAX_RATES`,
+  `WORLD.BALLOTS`, ... and, for each player i, `<i>.PHASE`,
+  `<i>.TAX_RATES` and `<i>.VOTING` (the tally of the ballots), so that
+  Melting Pot's multiplayer wrapper finds them as if Lua had emitted each.
+  """
+
+  def __init__(self, env, layout, num_players: int):
+    super().__init__(env)
+    self._layout = layout
+    self._num_players = num_players
+
+  def _unpack(self, observation):
+    observation = dict(observation)
+    packed = np.array(observation.pop(_PACKED), dtype=np.float64)
+    for name, (start, stop, shape) in self._layout.items():
+      observation[name] = packed[start:stop].reshape(shape)
+    tally = observation["WORLD.BALLOTS"].sum(axis=0)
+    for player in range(1, self._num_players + 1):
+      observation[f"{player}.PHASE"] = observation["WORLD.PHASE"]
+      observation[f"{player}.TAX_RATES"] = observation["WORLD.TAX_RATES"]
+      observation[f"{player}.VOTING"] = tally
+    return observation
+
+  def reset(self, *args, **kwargs):
+    """See base class."""
+    timestep = super().reset(*args, **kwargs)
+    return timestep._replace(observation=self._unpack(timestep.observation))
+
+  def step(self, *args, **kwargs):
+    """See base class."""
+    timestep = super().step(*args, **kwargs)
+    return timestep._replace(observation=self._unpack(timestep.observation))
+
+  def observation(self, *args, **kwargs):
+    """See base class."""
+    return self._unpack(super().observation(*args, **kwargs))
+
+  def observation_spec(self, *args, **kwargs):
+    """See base class."""
+    spec = dict(super().observation_spec(*args, **kwargs))
+    del spec[_PACKED]
+    for name, (_, _, shape) in self._layout.items():
+      spec[name] = dm_env.specs.Array(shape, np.float64, name=name)
+    for player in range(1, self._num_players + 1):
+      for own, world in (("PHASE", "WORLD.PHASE"),
+                         ("TAX_RATES", "WORLD.TAX_RATES")):
+        spec[f"{player}.{own}"] = spec[world].replace(name=own)
+      spec[f"{player}.VOTING"] = dm_env.specs.Array(
+          spec["WORLD.BALLOTS"].shape[1:], np.float64, name="VOTING")
+    return spec
+
+
+def build_environment(lab2d_settings: builder.Settings,
+                      config: config_dict.ConfigDict,
+                      env_seed: Optional[int] = None,
+                      **unused_settings):
+  """The raw multi-player Lab2D environment (Melting Pot's builder) with the
+  mechanism observations unpacked; what the substrate and human play run."""
+  num_players = lab2d_settings["numPlayers"]
+  env = builder.builder(lab2d_settings, env_seed=env_seed)
+  return MechanismObservations(
+      env, umd_apple_harvest.mechanism_layout(config, num_players),
+      num_players)
+
+
 def build_substrate(*,
                     lab2d_settings: builder.Settings,
+                    config: config_dict.ConfigDict,
                     individual_observations: Collection[str],
                     global_observations: Collection[str],
                     action_table,
                     env_seed: Optional[int] = None) -> Substrate:
   """Melting Pot's `build_substrate` wrapper stack, with a seed."""
-  env = builder.builder(lab2d_settings, env_seed=env_seed)
+  env = build_environment(lab2d_settings, config, env_seed)
   try:
     env = observables_wrapper.ObservablesWrapper(env)
     env = multiplayer_wrapper.Wrapper(

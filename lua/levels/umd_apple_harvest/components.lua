@@ -7,8 +7,7 @@ Commons Harvest's `DensityRegrow` and `Neighborhoods` are reused unchanged (by
 *   `Treasury` (scene): bracket taxes, the pool and its redistribution.
 *   `RoundManager` (scene): the VOTE -> HARVEST phase machine over the rounds.
 *   `BallotBox` (scene) and `Ballot` (avatar): the vote.
-*   `MechanismObserver` (avatar): the mechanism as individual observations.
-*   `CommonsMonitor` (scene): the number of live apples.
+*   `MechanismReporter` (scene): the mechanism as one packed observation.
 *   `PhasedDensityRegrow` (apple): Commons Harvest's regrowth, paused while
     voting.
 
@@ -373,24 +372,9 @@ function Treasury:beginRound()
   self:_zeroPeriod()
 end
 
-function Treasury:addObservations(tileSet, world, observations)
-  local n = self.gameObject.simulation:getNumPlayers()
-  local k = #self._config.rates
-  local function add(name, shape, valueFn)
-    observations[#observations + 1] = {
-        name = name, type = 'tensor.DoubleTensor', shape = shape,
-        func = function(grid) return tensor.DoubleTensor(valueFn()) end,
-    }
-  end
-  add('WORLD.TAX_RATES', {k}, function() return self._rates end)
-  add('WORLD.ROUND_GROSS', {n}, function() return self._roundGross end)
-  add('WORLD.ROUND_NET', {n}, function() return self._roundNet end)
-  add('WORLD.ROUND_TAX', {n}, function() return self._roundTax end)
-  add('WORLD.ROUND_TRANSFER', {n}, function() return self._roundTransfer end)
-  observations[#observations + 1] = {
-      name = 'WORLD.TAX_POOL', type = 'Doubles', shape = {},
-      func = function(grid) return self._pool end,
-  }
+--[[ This round's per-player totals: gross, net, tax, transfer. ]]
+function Treasury:getRoundTotals()
+  return self._roundGross, self._roundNet, self._roundTax, self._roundTransfer
 end
 
 
@@ -441,39 +425,6 @@ end
 function BallotBox:getChoices()
   return self._choices
 end
-
---[[ Returns the n x K one-hot ballots (a zero row is an abstention). ]]
-function BallotBox:ballots()
-  local n = #self._choices
-  local result = tensor.DoubleTensor(n, self._config.numOptions):fill(0)
-  for i, choice in ipairs(self._choices) do
-    if choice > 0 then
-      result(i, choice):val(1)
-    end
-  end
-  return result
-end
-
---[[ Returns the number of ballots cast for each option. ]]
-function BallotBox:tally()
-  local counts = zeros(self._config.numOptions)
-  for _, choice in ipairs(self._choices) do
-    if choice > 0 then
-      counts[choice] = counts[choice] + 1
-    end
-  end
-  return counts
-end
-
-function BallotBox:addObservations(tileSet, world, observations)
-  local n = self.gameObject.simulation:getNumPlayers()
-  observations[#observations + 1] = {
-      name = 'WORLD.BALLOTS', type = 'tensor.DoubleTensor',
-      shape = {n, self._config.numOptions},
-      func = function(grid) return self:ballots() end,
-  }
-end
-
 
 --[[ `RoundManager` runs the game's phases inside one episode. Put it on the
 scene.
@@ -603,18 +554,6 @@ function RoundManager:_respawnZappedPlayers()
   end
 end
 
-function RoundManager:addObservations(tileSet, world, observations)
-  observations[#observations + 1] = {
-      name = 'WORLD.ROUND', type = 'Doubles', shape = {},
-      func = function(grid) return self._round end,
-  }
-  observations[#observations + 1] = {
-      name = 'WORLD.PHASE', type = 'Doubles', shape = {},
-      func = function(grid) return self._phase end,
-  }
-end
-
-
 --[[ `Ballot` lets its avatar vote with the `vote` action during VOTE phases:
 action k > 0 casts a ballot for option k (the last one cast counts), 0 does
 nothing. Outside VOTE phases the action has no effect.
@@ -644,79 +583,81 @@ function Ballot:update()
 end
 
 
---[[ `MechanismObserver` gives its avatar the individual observations `PHASE`,
-`TAX_RATES` and `VOTING` (the tally of the current round's ballots).
+--[[ `MechanismReporter` publishes the whole mechanism as one observation,
+`WORLD.MECHANISM`. Put it on the scene.
+
+Lab2D computes every observation of a level at every step, and each costs a
+call across the Python boundary, so the mechanism goes out packed in one
+tensor; `umd_meltingpot.substrate` unpacks it into the named observations
+(`PHASE`, `TAX_RATES`, `VOTING`, `WORLD.ROUND`, ...). The layout, for n
+players, k brackets and K objectives (`substrates/umd_apple_harvest.py`
+mirrors it):
+
+    round, phase, pool, apples alive,
+    rates[k], ballots[n * K] (row-major one-hot; zero row = abstention),
+    gross[n], net[n], tax[n], transfer[n] (this round), tagged[n]
+
+`tagged` is 1 for players zapped out now (Perolat et al. 2017's peacefulness
+counts them); apples alive counts the objects in group `apples`.
 ]]
-local MechanismObserver = class.Class(component.Component)
+local MechanismReporter = class.Class(component.Component)
 
-function MechanismObserver:__init__(kwargs)
+function MechanismReporter:__init__(kwargs)
   kwargs = args.parse(kwargs, {
-      {'name', args.default('MechanismObserver')},
+      {'name', args.default('MechanismReporter')},
+      {'appleGroup', args.default('apples'), args.stringType},
   })
-  MechanismObserver.Base.__init__(self, kwargs)
+  MechanismReporter.Base.__init__(self, kwargs)
+  self._config.appleGroup = kwargs.appleGroup
 end
 
-function MechanismObserver:addObservations(tileSet, world, observations)
-  local id = tostring(self.gameObject:getComponent('Avatar'):getIndex())
-  local scene = self.gameObject.simulation:getSceneObject()
-  local roundManager = scene:getComponent('RoundManager')
-  local treasury = scene:getComponent('Treasury')
-  local ballotBox = scene:getComponent('BallotBox')
-  observations[#observations + 1] = {
-      name = id .. '.PHASE', type = 'Doubles', shape = {},
-      func = function(grid) return roundManager:getPhase() end,
-  }
-  observations[#observations + 1] = {
-      name = id .. '.TAX_RATES', type = 'tensor.DoubleTensor',
-      shape = {treasury:numBrackets()},
-      func = function(grid) return tensor.DoubleTensor(treasury:getRates()) end,
-  }
-  observations[#observations + 1] = {
-      name = id .. '.VOTING', type = 'tensor.DoubleTensor',
-      shape = {ballotBox:numOptions()},
-      func = function(grid) return tensor.DoubleTensor(ballotBox:tally()) end,
-  }
-end
-
-
---[[ `CommonsMonitor` reports `WORLD.APPLES_ALIVE`, the number of apples
-(objects in group `apples`) alive now, and `WORLD.TAGGED`, 1 for each player
-zapped out now (Perolat et al. 2017's peacefulness counts these). Put it on
-the scene.
-]]
-local CommonsMonitor = class.Class(component.Component)
-
-function CommonsMonitor:__init__(kwargs)
-  kwargs = args.parse(kwargs, {
-      {'name', args.default('CommonsMonitor')},
-      {'group', args.default('apples'), args.stringType},
-  })
-  CommonsMonitor.Base.__init__(self, kwargs)
-  self._config.group = kwargs.group
-end
-
-function CommonsMonitor:start()
+function MechanismReporter:start()
   self._avatars = avatarComponentsByIndex(self.gameObject.simulation)
+  self._treasury = self.gameObject:getComponent('Treasury')
+  self._ballotBox = self.gameObject:getComponent('BallotBox')
+  self._roundManager = self.gameObject:getComponent('RoundManager')
 end
 
-function CommonsMonitor:addObservations(tileSet, world, observations)
-  local simulation = self.gameObject.simulation
-  local n = simulation:getNumPlayers()
-  observations[#observations + 1] = {
-      name = 'WORLD.APPLES_ALIVE', type = 'Doubles', shape = {},
-      func = function(grid)
-        return simulation:getGroupCount(self._config.group)
-      end,
+local function append(values, list)
+  for _, v in ipairs(list) do
+    values[#values + 1] = v
+  end
+end
+
+--[[ The packed values, in the layout above. ]]
+function MechanismReporter:values()
+  local values = {
+      self._roundManager:getRound(),
+      self._roundManager:getPhase(),
+      self._treasury:getPool(),
+      self.gameObject.simulation:getGroupCount(self._config.appleGroup),
   }
+  append(values, self._treasury:getRates())
+  local numOptions = self._ballotBox:numOptions()
+  for _, choice in ipairs(self._ballotBox:getChoices()) do
+    for option = 1, numOptions do
+      values[#values + 1] = option == choice and 1 or 0
+    end
+  end
+  local gross, net, tax, transfer = self._treasury:getRoundTotals()
+  append(values, gross)
+  append(values, net)
+  append(values, tax)
+  append(values, transfer)
+  for i = 1, #self._avatars do
+    values[#values + 1] = self._avatars[i]:isWait() and 1 or 0
+  end
+  return values
+end
+
+function MechanismReporter:addObservations(tileSet, world, observations)
+  local n = self.gameObject.simulation:getNumPlayers()
+  local k = self.gameObject:getComponent('Treasury'):numBrackets()
+  local numOptions = self.gameObject:getComponent('BallotBox'):numOptions()
   observations[#observations + 1] = {
-      name = 'WORLD.TAGGED', type = 'tensor.DoubleTensor', shape = {n},
-      func = function(grid)
-        local tagged = zeros(n)
-        for i = 1, n do
-          tagged[i] = self._avatars[i]:isWait() and 1 or 0
-        end
-        return tensor.DoubleTensor(tagged)
-      end,
+      name = 'WORLD.MECHANISM', type = 'tensor.DoubleTensor',
+      shape = {4 + k + n * numOptions + 5 * n},
+      func = function(grid) return tensor.DoubleTensor(self:values()) end,
   }
 end
 
@@ -755,8 +696,7 @@ local allComponents = {
     BallotBox = BallotBox,
     RoundManager = RoundManager,
     Ballot = Ballot,
-    MechanismObserver = MechanismObserver,
-    CommonsMonitor = CommonsMonitor,
+    MechanismReporter = MechanismReporter,
     PhasedDensityRegrow = PhasedDensityRegrow,
 }
 

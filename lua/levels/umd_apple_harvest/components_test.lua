@@ -320,24 +320,53 @@ local function makeBallotBox(n, numOptions)
   return ballotBox
 end
 
-function tests.ballotBoxTalliesAndClears()
+function tests.ballotBoxKeepsTheLastBallotAndClears()
   local ballotBox = makeBallotBox(3, 3)
   ballotBox:cast(1, 2)
-  ballotBox:cast(2, 2)
   ballotBox:cast(3, 1)
   ballotBox:cast(3, 3)  -- The last ballot counts.
-  asserts.tablesEQ(ballotBox:tally(), {0, 2, 1})
-  local ballots = ballotBox:ballots()
-  asserts.EQ(ballots(1, 2):val(), 1)
-  asserts.EQ(ballots(3, 3):val(), 1)
-  asserts.EQ(ballots(3, 1):val(), 0)
+  asserts.tablesEQ(ballotBox:getChoices(), {2, 0, 3})
   ballotBox:clear()
-  asserts.tablesEQ(ballotBox:tally(), {0, 0, 0})
+  asserts.tablesEQ(ballotBox:getChoices(), {0, 0, 0})
 end
 
 function tests.ballotBoxRejectsUnknownOptions()
   local ballotBox = makeBallotBox(2, 3)
   asserts.shouldFail(function() ballotBox:cast(1, 4) end)
+end
+
+function tests.mechanismReporterPacksTheLayout()
+  local avatars = fakeAvatars(2)
+  avatars[2].state = 'playerWait'
+  local treasury = components.Treasury{
+      rates = {0.25, 0.5}, bracketEdges = {2}, taxPeriod = 10}
+  local ballotBox = components.BallotBox{numOptions = 3}
+  local roundManager = {getRound = function() return 2 end,
+                        getPhase = function() return PHASE.HARVEST end}
+  local reporter = components.MechanismReporter{}
+  local siblings = {Treasury = treasury, BallotBox = ballotBox,
+                    RoundManager = roundManager}
+  local simulation = fakeSimulation(avatars, siblings)
+  function simulation:getGroupCount(group)
+    return group == 'apples' and 17 or 0
+  end
+  for _, component in ipairs({treasury, ballotBox, reporter}) do
+    attach(component, simulation, siblings)
+    if component.reset then component:reset() end
+    component:start()
+  end
+  ballotBox:cast(1, 3)
+  treasury:collect(avatars[1], 1)
+  asserts.tablesEQ(reporter:values(), {
+      2, PHASE.HARVEST, 0.25, 17,  -- round, phase, pool, apples alive
+      0.25, 0.5,  -- rates
+      0, 0, 1, 0, 0, 0,  -- ballots: player 1 for option 3, player 2 none
+      1, 0,  -- gross
+      0.75, 0,  -- net
+      0.25, 0,  -- tax
+      0, 0,  -- transfer
+      0, 1,  -- tagged: player 2 is zapped out
+  })
 end
 
 local function makeBallot(phase)
