@@ -110,6 +110,10 @@ class Voter:
 class BotState:
   """Everything a bot remembers about one player slot.
 
+  A state belongs to one slot and is used once: `step` advances its
+  generator in place (copying a generator every step would cost more than
+  the rest of a bot's step).
+
   Attributes:
     rng: the slot's random generator; None until the first step seeds it.
     scan_turns: turns made in a row while looking around for apples.
@@ -124,19 +128,12 @@ def _phase(observation: Observation) -> int:
   return int(round(float(observation["PHASE"])))
 
 
-def _copy_generator(rng: np.random.Generator) -> np.random.Generator:
-  """An independent copy of `rng` (a few times cheaper than deepcopy)."""
-  bit_generator = type(rng.bit_generator)()
-  bit_generator.state = rng.bit_generator.state
-  return np.random.Generator(bit_generator)
-
-
 class HarvestBot(policy.Policy[BotState]):
   """Base class: voting, phases and state; subclasses play the harvest.
 
   Subclasses implement `_harvest(observation, state) -> (action, state)`,
   which must return a commons action (below `NUM_COMMONS_ACTIONS`) and may
-  draw from `state.rng`, which is already seeded and copied.
+  draw from `state.rng`, which is already seeded.
   """
 
   def __init__(self,
@@ -174,8 +171,9 @@ class HarvestBot(policy.Policy[BotState]):
            prev_state: BotState) -> tuple[int, BotState]:
     """See base class."""
     observation = timestep.observation
-    state = dataclasses.replace(prev_state,
-                                rng=self._next_rng(observation, prev_state))
+    state = prev_state
+    if state.rng is None:
+      state = dataclasses.replace(state, rng=self._first_rng(observation))
     phase = _phase(observation)
     if phase == PHASE_VOTE:
       return self._vote_action(), state
@@ -186,11 +184,9 @@ class HarvestBot(policy.Policy[BotState]):
   def close(self) -> None:
     """See base class."""
 
-  def _next_rng(self, observation: Observation,
-                state: BotState) -> np.random.Generator:
-    """A copy of the slot's generator, seeded on the slot's first step."""
-    if state.rng is not None:
-      return _copy_generator(state.rng)
+  def _first_rng(self, observation: Observation) -> np.random.Generator:
+    """The slot's generator, seeded on its first step by the bot's seed and
+    the slot's first view, so that slots sharing this bot draw apart."""
     view = np.ascontiguousarray(observation["RGB"])
     return np.random.default_rng([self._seed, zlib.crc32(view.tobytes())])
 

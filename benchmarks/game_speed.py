@@ -62,7 +62,7 @@ def main() -> None:
   parser.add_argument("--principal", default="hand_rule")
   args = parser.parse_args()
   prepared = game.prepare(game.GameConfig(
-      bots=args.bots, principal=args.principal, rounds=2))
+      bots=args.bots, principal=args.principal))
   runners = {"umd run": game_runner(prepared), "bare": bare_runner(prepared)}
   rates = common.interleaved(runners, args.repeats)
   for name, values in rates.items():

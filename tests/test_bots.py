@@ -301,13 +301,6 @@ class StateTest(parameterized.TestCase):
     if name == "random":  # Slots sharing a policy draw their own streams.
       self.assertNotEqual(alone_a, alone_b)
 
-  def test_step_does_not_change_its_input_state(self):
-    policy = bots.RandomBot(seed=0)
-    timestep = _timestep(_view({}), phase=1.0)
-    _, state = policy.step(timestep, policy.initial_state())
-    first = [policy.step(timestep, state)[0] for _ in range(5)]
-    self.assertLen(set(first), 1)
-
 
 class GreedyBeatsRandomTest(parameterized.TestCase):
   """Head to head on the small map: 2 greedy and 2 random players.
