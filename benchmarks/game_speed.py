@@ -13,7 +13,6 @@ process.
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -30,9 +29,9 @@ def game_runner(prepared: game.PreparedGame):
   bots = game.build_bots(prepared)
 
   def run() -> float:
-    start = time.perf_counter()
+    start = common.clock()
     steps = game.play_episode(env, bots)
-    return steps / (time.perf_counter() - start)
+    return steps / (common.clock() - start)
 
   return run
 
@@ -45,12 +44,12 @@ def bare_runner(prepared: game.PreparedGame):
   rng = np.random.default_rng(0)
 
   def run() -> float:
-    start = time.perf_counter()
+    start = common.clock()
     timestep, steps = env.reset(), 0
     while not timestep.last():
       timestep = env.step(rng.integers(0, num_actions, prepared.num_players))
       steps += 1
-    return steps / (time.perf_counter() - start)
+    return steps / (common.clock() - start)
 
   return run
 

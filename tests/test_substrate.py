@@ -144,20 +144,26 @@ class RegistryTest(parameterized.TestCase):
 class DeterminismTest(absltest.TestCase):
 
   def _rollout(self, env_seed, episodes=2):
+    """Every observation of every player, and the rewards, step by step."""
     config = _short_config("umd_apple_harvest__small")
     rng = np.random.default_rng(0)
     frames = []
+
+    def record(timestep):
+      frames.append(np.concatenate(
+          [np.asarray(value, dtype=np.float64).ravel()
+           for observation in timestep.observation
+           for _, value in sorted(observation.items())] +
+          [np.asarray(timestep.reward, dtype=np.float64).ravel()]))
+
     with substrate.build_from_config(
         config, roles=["default"] * 4, env_seed=env_seed) as env:
       for _ in range(episodes):
         timestep = env.reset()
-        frames.append(timestep.observation[0]["WORLD.RGB"])
+        record(timestep)
         while not timestep.last():
-          timestep = env.step(rng.integers(0, 8, size=4))
-          frames.append(np.concatenate(
-              [timestep.observation[i]["RGB"].ravel() for i in range(4)] +
-              [timestep.observation[0]["WORLD.RGB"].ravel(),
-               np.asarray(timestep.reward).ravel()]))
+          timestep = env.step(rng.integers(0, 11, size=4))
+          record(timestep)
     return frames
 
   def test_same_seed_same_game(self):
