@@ -128,6 +128,7 @@ class RunTest(parameterized.TestCase):
       ("vote_steps", ["--vote-steps", "0"], "vote_steps"),
       ("players", ["--players", "17"], "2 to 16 players"),
       ("preferences", ["--preferences", "astrology"], "uniform"),
+      ("objective", ["--preferences", "fixed:wealth"], "egalitarian"),
       ("divergence", ["--divergence", "kl"], "linf"),
       ("substrate", ["--substrate", "harvest"], "umd_apple_harvest__open"),
   )

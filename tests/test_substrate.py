@@ -203,7 +203,7 @@ class TaxRatePropertyTest(parameterized.TestCase):
 
   @parameterized.parameters("1.5", "-0.1", "nan", "inf", "abc", "")
   def test_bad_rate_is_rejected_and_old_rates_stay(self, value):
-    with self.assertRaises(ValueError):
+    with self.assertRaisesRegex(ValueError, r"must be a number in \[0, 1\]"):
       self.env.write_property("principal.rates.1", value)
     self.assertEqual(self._rates(), "0.1,0.2,0.3")
     self.assertIn("[0, 1]", self.env.read_property("principal.lastError"))
@@ -218,7 +218,7 @@ class TaxRatePropertyTest(parameterized.TestCase):
 
   @parameterized.parameters("principal.rates.0", "principal.rates.4")
   def test_missing_bracket_is_not_found(self, key):
-    with self.assertRaises(KeyError):
+    with self.assertRaisesRegex(KeyError, "principal.rates.3"):
       self.env.write_property(key, "0.1")
     self.assertEqual(self._rates(), "0.1,0.2,0.3")
 

@@ -126,19 +126,38 @@ def build_from_config(config: config_dict.ConfigDict,
       env_seed=env_seed)
 
 
-class MechanismObservations(base_wrapper.Lab2dWrapper):
-  """Unpacks Lua's `WORLD.MECHANISM` into the named observations.
+class MechanismWrapper(base_wrapper.Lab2dWrapper):
+  """The raw Lab2D environment of a UMD level, made friendlier.
 
-  Adds the global `WORLD.ROUND`, `WORLD.PHASE`, `WORLD.TAX_RATES`,
-  `WORLD.BALLOTS`, ... and, for each player i, `<i>.PHASE`,
-  `<i>.TAX_RATES` and `<i>.VOTING` (the tally of the ballots), so that
-  Melting Pot's multiplayer wrapper finds them as if Lua had emitted each.
+  Unpacks Lua's `WORLD.MECHANISM` into the named observations: the global
+  `WORLD.ROUND`, `WORLD.PHASE`, `WORLD.TAX_RATES`, `WORLD.BALLOTS`, ... and,
+  for each player i, `<i>.PHASE`, `<i>.TAX_RATES` and `<i>.VOTING` (the
+  tally of the ballots), so that Melting Pot's multiplayer wrapper finds them
+  as if Lua had emitted each.
+
+  Explains refused property writes: Lab2D only says "invalid argument", so
+  the error carries the level's own reason (`principal.lastError`) or the
+  valid keys.
   """
 
   def __init__(self, env, layout, num_players: int):
     super().__init__(env)
     self._layout = layout
     self._num_players = num_players
+    self._num_brackets = layout["WORLD.TAX_RATES"][2][0]
+
+  def write_property(self, key: str, value: str) -> None:
+    """See base class; raises with the reason when the level refuses."""
+    try:
+      super().write_property(key, value)
+    except KeyError:
+      valid = [f"principal.rates.{k}"
+               for k in range(1, self._num_brackets + 1)]
+      raise KeyError(f"No writable property {key!r}; valid: "
+                     f"{valid + ['principal.schedule']}") from None
+    except ValueError:
+      reason = super().read_property("principal.lastError")
+      raise ValueError(f"{key} = {value!r} refused: {reason}") from None
 
   def _unpack(self, observation):
     observation = dict(observation)
@@ -189,7 +208,7 @@ def build_environment(lab2d_settings: builder.Settings,
   mechanism observations unpacked; what the substrate and human play run."""
   num_players = lab2d_settings["numPlayers"]
   env = builder.builder(lab2d_settings, env_seed=env_seed)
-  return MechanismObservations(
+  return MechanismWrapper(
       env, umd_apple_harvest.mechanism_layout(config, num_players),
       num_players)
 

@@ -38,16 +38,12 @@ def apply_schedule(env: Any, rates: Sequence[float]) -> None:
 
   Raises:
     ValueError: the rates are invalid or the substrate refused them (the
-      message gives the reason); the rates in force are then unchanged.
+      message gives the reason, see `substrate.MechanismWrapper`); the rates
+      in force are then unchanged.
   """
   rates = schedule_lib.check_rates(rates)
-  try:
-    env.write_property("principal.schedule",
-                       ",".join(repr(rate) for rate in rates))
-  except (KeyError, ValueError) as error:
-    reason = env.read_property("principal.lastError") or str(error)
-    raise ValueError(
-        f"The substrate refused tax rates {list(rates)}: {reason}") from error
+  env.write_property("principal.schedule",
+                     ",".join(repr(rate) for rate in rates))
 
 
 def read_schedule(env: Any) -> np.ndarray:
