@@ -82,7 +82,8 @@ class RegistryTest(parameterized.TestCase):
 
   def test_names(self):
     self.assertEqual(sorted(principal_lib.PRINCIPALS),
-                     ["fixed", "hand_rule", "none"])
+                     ["bandit", "cma", "fixed", "hand_rule", "none",
+                      "thompson"])
 
   @parameterized.parameters(*sorted(principal_lib.PRINCIPALS))
   def test_every_principal_proposes_valid_rates_for_every_objective(
@@ -99,8 +100,8 @@ class RegistryTest(parameterized.TestCase):
 
   def test_unknown_name_lists_valid_names(self):
     with self.assertRaisesRegex(
-        ValueError, r"valid names: \['fixed', 'hand_rule', 'none'\]"):
-      principal_lib.make_principal("bandit", schedule=_SCHEDULE)
+        ValueError, r"valid names: \['bandit', 'cma', 'fixed', 'hand_rule'"):
+      principal_lib.make_principal("oracle", schedule=_SCHEDULE)
 
   @parameterized.named_parameters(
       dict(testcase_name="fixed", name="fixed", message=r"\['rates'\]"),

@@ -12,12 +12,17 @@ re-exporting it here would shadow the `divergence` module. Usage:
 
 import dataclasses
 import inspect
+import math
 import types
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+from umd_meltingpot.principal.bandit import BanditConfig
+from umd_meltingpot.principal.bandit import BanditPrincipal
 from umd_meltingpot.principal.base import Principal
 from umd_meltingpot.principal.base import RoundFeedback
 from umd_meltingpot.principal.base import RoundObservation
+from umd_meltingpot.principal.cma_es import CMAConfig
+from umd_meltingpot.principal.cma_es import CMAPrincipal
 from umd_meltingpot.principal.divergence import DIVERGENCES
 from umd_meltingpot.principal.divergence import l1
 from umd_meltingpot.principal.divergence import l2
@@ -37,6 +42,10 @@ from umd_meltingpot.principal.schedule import parse_rates
 from umd_meltingpot.principal.schedule import TaxSchedule
 
 PrincipalFactory = Callable[..., Principal]
+
+# What `make_principal` passes to a factory that names it as a parameter:
+# the game's bound and seed, which learning principals need at construction.
+_GAME_PARAMETERS = ("delta", "divergence", "seed")
 
 
 def _check_options(
@@ -73,24 +82,82 @@ def _make_hand_rule(*, schedule: TaxSchedule, **config: Any) -> Principal:
   return HandRulePrincipal(HandRuleConfig(**config))
 
 
+def _learning_config(name: str, config_class: type, seed: int,
+                     options: Mapping[str, Any]) -> Any:
+  """Builds a learning principal's config from options and the game seed."""
+  valid = [f.name for f in dataclasses.fields(config_class) if f.name != "seed"]
+  _check_options(name, options, valid)
+  return config_class(seed=seed, **options)
+
+
+def _make_bandit(
+    *, schedule: TaxSchedule, delta: float, divergence: str, seed: int,
+    **options: Any
+) -> Principal:
+  """UCB1 by default; options are BanditConfig fields but seed."""
+  del schedule  # The arms are moves around each round's φ_prev.
+  config = _learning_config("bandit", BanditConfig, seed, options)
+  return BanditPrincipal(config, delta=delta, divergence=divergence)
+
+
+def _make_thompson(
+    *, schedule: TaxSchedule, delta: float, divergence: str, seed: int,
+    **options: Any
+) -> Principal:
+  """The bandit with Thompson sampling, a name the CLI can pick."""
+  if "algorithm" in options:
+    raise ValueError(
+        "principal 'thompson' fixes algorithm='thompson'; use principal "
+        "'bandit' to choose the algorithm")
+  return _make_bandit(schedule=schedule, delta=delta, divergence=divergence,
+                      seed=seed, algorithm="thompson", **options)
+
+
+def _make_cma(
+    *, schedule: TaxSchedule, delta: float, divergence: str, seed: int,
+    **options: Any
+) -> Principal:
+  """CMA-ES over φ; options are CMAConfig fields but seed."""
+  del schedule  # Each objective's search starts at its first φ_prev.
+  config = _learning_config("cma", CMAConfig, seed, options)
+  return CMAPrincipal(config, delta=delta, divergence=divergence)
+
+
 # keep-sorted start
 PRINCIPALS: Mapping[str, PrincipalFactory] = types.MappingProxyType({
+    "bandit": _make_bandit,
+    "cma": _make_cma,
     "fixed": _make_fixed,
     "hand_rule": _make_hand_rule,
     "none": _make_none,
+    "thompson": _make_thompson,
 })
 # keep-sorted end
 
 
 def make_principal(
-    name: str, *, schedule: TaxSchedule, **kwargs: Any
+    name: str,
+    *,
+    schedule: TaxSchedule,
+    delta: float = math.inf,
+    divergence: str = "linf",  # pylint: disable=redefined-outer-name
+    seed: int = 0,
+    **kwargs: Any,
 ) -> Principal:
   """Builds the principal algorithm registered as `name`.
 
   Args:
     name: one of PRINCIPALS: "fixed" (keeps φ0, or `rates=`), "none" (no
-      tax), "hand_rule" (options are the HandRuleConfig fields).
+      tax), "hand_rule" (options are the HandRuleConfig fields), "bandit"
+      (UCB1 over moves in the δ-ball; options are the BanditConfig fields,
+      e.g. algorithm="thompson"), "thompson" (the bandit with Thompson
+      sampling), "cma" (CMA-ES; options are the CMAConfig fields).
     schedule: the game's initial schedule φ0, which fixes k and the edges.
+    delta: the wrapper's bound δ on D(φ_prev, φ) (inf: none); the learning
+      principals propose only feasible schedules. Ignored by the others.
+    divergence: the wrapper's D, one of DIVERGENCES; likewise.
+    seed: seeds a learning principal's generators, an integer >= 0;
+      likewise.
     **kwargs: options of that principal.
 
   Returns:
@@ -107,15 +174,22 @@ def make_principal(
     raise ValueError(
         f"schedule must be a TaxSchedule, got {type(schedule).__name__}")
   factory = PRINCIPALS[name]
-  parameters = inspect.signature(factory).parameters.values()
+  parameters = inspect.signature(factory).parameters
+  game = dict(delta=delta, divergence=divergence, seed=seed)
+  game = {key: value for key, value in game.items() if key in parameters}
   # A factory taking **options (hand_rule) validates them itself.
-  if all(p.kind != p.VAR_KEYWORD for p in parameters):
-    _check_options(
-        name, kwargs, [p.name for p in parameters if p.name != "schedule"])
-  return factory(schedule=schedule, **kwargs)
+  if all(p.kind != p.VAR_KEYWORD for p in parameters.values()):
+    _check_options(name, kwargs, [
+        p for p in parameters
+        if p != "schedule" and p not in _GAME_PARAMETERS])
+  return factory(schedule=schedule, **game, **kwargs)
 
 
 __all__ = (
+    "BanditConfig",
+    "BanditPrincipal",
+    "CMAConfig",
+    "CMAPrincipal",
     "DIVERGENCES",
     "FixedPrincipal",
     "HandRuleConfig",
