@@ -1,0 +1,596 @@
+"""`umd evaluate`: populations against scenarios, with Melting Pot's harness.
+
+  from umd_meltingpot import evaluate
+  config = evaluate.EvaluateConfig(population="greedy",
+                                   scenario="umd_apple_harvest__small")
+  result = evaluate.run(evaluate.prepare(config))
+
+Each episode is one task: the scenario is built with the episode's seed, the
+focal population is a Melting Pot `Population` of one heuristic bot, and
+Melting Pot's `run_and_observe_episodes` plays it. Tasks run in this process
+or, with `workers` > 0 or a `ray_address`, as Ray tasks; either way a task's
+result depends only on the task, so both give the same rows.
+
+An episode's seed depends on the base seed, the scenario and the episode
+index, not on the population: populations evaluated together meet the same
+episodes (common random numbers). The run folder holds:
+
+*   `config.json`: the options, the scenarios and the populations;
+*   `episodes.jsonl` and `episodes.csv`: one row per episode: focal and
+    background per-capita returns, the welfare metrics of the principal
+    wrapper's round records (means over the rounds), vote and tax stats;
+    rows are streamed to `episodes-in-progress.jsonl` while the run goes
+    on (in finishing order), which is removed at the end;
+*   `summary.csv` and `summary.txt`: per scenario and population, the mean
+    and 95% confidence half-width (Student's t) of the main columns;
+*   `scores.json`: the normalised score (see `normalised_scores`);
+*   `videos/<scenario>__<population>__<episode>.webm` with `video`.
+"""
+
+import collections
+import contextlib
+import csv
+import dataclasses
+import datetime
+import importlib.util
+import io
+import json
+import logging
+import math
+import os
+import pathlib
+import sys
+import tempfile
+import zlib
+from typing import (Any, Callable, Iterable, Iterator, Mapping, Optional,
+                    Sequence)
+
+from meltingpot.utils.evaluation import evaluation
+from meltingpot.utils.scenarios import population as population_lib
+import numpy as np
+from scipy import stats
+import tqdm
+
+from umd_meltingpot import agents
+from umd_meltingpot import game as game_lib
+from umd_meltingpot import scenario as scenario_lib
+from umd_meltingpot.principal import wrapper as wrapper_lib
+
+# The columns summarised per scenario and population, in table order.
+SUMMARY_COLUMNS = (
+    "focal_per_capita_return",
+    "background_per_capita_return",
+    "welfare/utilitarian",
+    "welfare/equality",
+    "welfare/perolat_S",
+    "welfare/apples_alive_end",
+    "vote/focal_won",
+    "objective/value",
+    "tax/mean_rate",
+)
+_IN_PROGRESS = "episodes-in-progress.jsonl"
+SCORE_METHOD = (
+    "Per scenario, the mean focal per-capita return is min-max normalised "
+    "over the populations evaluated together (0: the worst of them, 1: the "
+    "best), as Melting Pot normalises against its baselines; a population's "
+    "score is the mean over the scenarios. A scenario where every population "
+    "scores the same (always so with one population) has no normalised "
+    "value (null) and is left out of the mean.")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateConfig:
+  """The options of `umd evaluate`; each is a flag."""
+  population: str
+  """The focal population: a bot name, or several comma-separated to
+  evaluate (and normalise) them together."""
+  scenario: str = "all"
+  """A scenario, a substrate (all of its scenarios) or all."""
+  episodes: int = 10
+  """Episodes per scenario and population."""
+  seed: int = 0
+  """The base seed; episode seeds derive from it, the scenario and the
+  episode index."""
+  video: bool = False
+  """Also write a video of every episode (videos/)."""
+  out: Optional[str] = None
+  """The run folder; default: a new runs/eval-<timestamp>."""
+  workers: int = 0
+  """0 runs episodes in this process; N > 0 runs them as Ray tasks on a
+  local Ray with N CPUs (or at most N at a time on --ray-address)."""
+  ray_address: Optional[str] = None
+  """Run on an existing Ray cluster (e.g. auto or ray://host:10001)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeTask:
+  """One episode to play; everything a worker needs."""
+  index: int
+  scenario: str
+  population: str
+  episode: int
+  seed: int
+  video: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeResult:
+  """What a worker sends back: the row, and the video's bytes if asked."""
+  index: int
+  row: dict[str, Any]
+  video: Optional[bytes] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedEvaluation:
+  """A validated evaluation, ready to run."""
+  config: EvaluateConfig
+  populations: tuple[str, ...]
+  scenarios: tuple[str, ...]
+  tasks: tuple[EpisodeTask, ...]
+
+
+@dataclasses.dataclass
+class EvaluationResult:
+  """What `run` produced."""
+  out: pathlib.Path
+  rows: list[dict[str, Any]]
+  summary: list[dict[str, Any]]
+  scores: dict[str, Any]
+  table: str
+
+
+def parse_populations(spec: str) -> tuple[str, ...]:
+  """The population names in `spec` (comma-separated bot names).
+
+  Raises:
+    ValueError: a name is not a bot (trained checkpoints are not loaded
+      yet), with the valid names.
+  """
+  names = tuple(name.strip() for name in spec.split(",") if name.strip())
+  valid = sorted(agents.BOTS)
+  unknown = [name for name in names if name not in valid]
+  if not names or unknown:
+    raise ValueError(
+        f"Unknown population {unknown or spec!r}: a population is a bot name "
+        "(umd evaluate does not load trained checkpoints yet); valid: "
+        f"{valid} (comma-separated to compare several)")
+  if len(set(names)) != len(names):
+    raise ValueError(f"A population is named twice in {spec!r}")
+  return names
+
+
+def episode_seed(seed: int, scenario: str, episode: int) -> int:
+  """The seed of episode `episode` of `scenario` under base seed `seed`."""
+  sequence = np.random.SeedSequence([seed, zlib.crc32(scenario.encode()),
+                                     episode])
+  return int(sequence.generate_state(1)[0]) % 2**31
+
+
+def _check_options(config: EvaluateConfig) -> None:
+  if isinstance(config.episodes, bool) or config.episodes < 1:
+    raise ValueError(f"episodes must be >= 1, got {config.episodes}")
+  if config.seed < 0:
+    raise ValueError(f"seed must be >= 0, got {config.seed}")
+  if config.workers < 0:
+    raise ValueError(f"workers must be >= 0 (0: no Ray), got "
+                     f"{config.workers}")
+  if config.workers > 0 or config.ray_address:
+    if importlib.util.find_spec("ray") is None:
+      raise ValueError("--workers > 0 and --ray-address need Ray: "
+                       "pip install -r requirements.txt")
+
+
+def prepare(config: EvaluateConfig) -> PreparedEvaluation:
+  """Checks every option of `config`; builds nothing and writes nothing.
+
+  Raises:
+    ValueError: an invalid option, with the valid values in the message.
+  """
+  populations = parse_populations(config.population)
+  scenarios = tuple(scenario_lib.scenarios_for(config.scenario))
+  _check_options(config)
+  game_lib.check_run_folder(config.out)
+  tasks = []
+  for population in populations:
+    for scenario in scenarios:
+      for episode in range(config.episodes):
+        tasks.append(EpisodeTask(
+            index=len(tasks), scenario=scenario, population=population,
+            episode=episode, seed=episode_seed(config.seed, scenario,
+                                               episode),
+            video=config.video))
+  return PreparedEvaluation(config=config, populations=populations,
+                            scenarios=scenarios, tasks=tuple(tasks))
+
+
+# ---------------------------------------------------------------------------
+# One episode (runs in a worker).
+# ---------------------------------------------------------------------------
+
+
+def _focal_population(task: EpisodeTask, config: scenario_lib.ScenarioConfig,
+                      roles: Sequence[str]) -> population_lib.Population:
+  """The population under test: one bot voting for the focal type."""
+  seed = int(np.random.SeedSequence([task.seed, 1]).generate_state(1)[0])
+  bot = agents.make_bot(
+      task.population, seed=seed,
+      voter=agents.bots.Voter.truthful(scenario_lib.focal_types(config)),
+      num_objectives=len(scenario_lib.objectives_of(config)))
+  return population_lib.Population(
+      policies={task.population: bot},
+      names_by_role={role: [task.population] for role in set(roles)},
+      roles=roles)
+
+
+def _finite(value: float) -> Optional[float]:
+  return float(value) if math.isfinite(value) else None
+
+
+def _mean(values: Iterable[float]) -> Optional[float]:
+  values = [v for v in values if v is not None and math.isfinite(v)]
+  return float(np.mean(values)) if values else None
+
+
+def round_stats(records: Sequence[wrapper_lib.RoundRecord],
+                objectives: Sequence[str],
+                focal_objective: str) -> dict[str, Any]:
+  """Episode columns from the principal wrapper's round records.
+
+  Welfare metrics are means over the rounds; `vote/won.<objective>` is the
+  share of rounds the objective won, `vote/share.<objective>` its mean vote
+  share, `vote/focal_won` the share of rounds won by the focal players'
+  favourite; `objective/value` is the mean value of the voted objective,
+  `tax/mean_rate` the mean rate over brackets and rounds.
+  """
+  columns: dict[str, Any] = {"rounds": len(records)}
+  metric_names = sorted({key for r in records for key in r.metrics})
+  for key in metric_names:
+    columns[f"welfare/{key}"] = _mean(r.metrics.get(key) for r in records)
+  columns["welfare/apples_alive_end"] = (
+      float(records[-1].apples_alive) if records else None)
+  for index, name in enumerate(objectives):
+    columns[f"vote/won.{name}"] = _mean(
+        float(r.objective == name) for r in records)
+    columns[f"vote/share.{name}"] = _mean(r.vote_shares[index] for r in records)
+  columns["vote/focal_won"] = _mean(
+      float(r.objective == focal_objective) for r in records)
+  columns["objective/value"] = _mean(r.objective_value for r in records)
+  columns["tax/mean_rate"] = _mean(float(np.mean(r.phi)) for r in records)
+  columns["tax/mean_divergence"] = _mean(r.divergence for r in records)
+  columns["tax/collected"] = float(sum(sum(r.tax) for r in records))
+  columns["tax/final_phi"] = list(records[-1].phi) if records else None
+  return columns
+
+
+def video_name(task: EpisodeTask) -> str:
+  return f"{task.scenario}__{task.population}__{task.episode}.webm"
+
+
+def run_episode(task: EpisodeTask) -> EpisodeResult:
+  """Plays one episode of `task` with Melting Pot's evaluation harness."""
+  config = scenario_lib.get_config(task.scenario)
+  records = []
+  factory = scenario_lib.get_factory_from_config(
+      config, seed=task.seed, on_round_end=records.append)
+  video = None
+  with contextlib.ExitStack() as stack:
+    population = _focal_population(task, config,
+                                   factory.focal_player_roles())
+    stack.callback(population.close)
+    env = stack.enter_context(factory.build())
+    video_root = (stack.enter_context(tempfile.TemporaryDirectory())
+                  if task.video else None)
+    frame = evaluation.run_and_observe_episodes(
+        population, env, num_episodes=1, video_root=video_root)
+    if task.video:
+      video = pathlib.Path(frame["video_path"].iloc[0]).read_bytes()
+  episode = frame.iloc[0]
+  objectives = scenario_lib.objectives_of(config)
+  row = {
+      "scenario": task.scenario,
+      "substrate": config.substrate,
+      "population": task.population,
+      "episode": task.episode,
+      "seed": task.seed,
+      "focal_per_capita_return": float(episode["focal_per_capita_return"]),
+      "background_per_capita_return": float(
+          episode["background_per_capita_return"]),
+      "focal_player_returns": [
+          float(r) for r in episode["focal_player_returns"]],
+      "background_player_returns": [
+          float(r) for r in episode["background_player_returns"]],
+      **round_stats(records, objectives,
+                    config.mechanism.focal_favourite),
+  }
+  if task.video:
+    row["video"] = f"videos/{video_name(task)}"
+  return EpisodeResult(index=task.index, row=row, video=video)
+
+
+# ---------------------------------------------------------------------------
+# Running the tasks: here, or on Ray.
+# ---------------------------------------------------------------------------
+
+
+def run_serial(tasks: Sequence[EpisodeTask],
+               on_result: Callable[[EpisodeResult], None]) -> None:
+  """Runs `tasks` one after the other in this process."""
+  for task in tasks:
+    on_result(run_episode(task))
+
+
+@contextlib.contextmanager
+def ray_session(workers: int,
+                address: Optional[str] = None) -> Iterator[Any]:
+  """A Ray connection: `address`, or a new local Ray with `workers` CPUs.
+
+  A Ray this process had already started is reused and left running; one
+  started here is shut down on exit.
+  """
+  import ray  # pylint: disable=g-import-not-at-top
+  started = not ray.is_initialized()
+  if started:
+    # TensorFlow, imported by Melting Pot, is loud in every worker.
+    runtime_env = {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3"}}
+    quiet = dict(log_to_driver=False, logging_level=logging.WARNING,
+                 runtime_env=runtime_env)
+    if address:
+      ray.init(address=address, **quiet)
+    else:
+      ray.init(num_cpus=workers, include_dashboard=False, **quiet)
+  try:
+    yield ray
+  finally:
+    if started:
+      ray.shutdown()
+
+
+def run_on_ray(tasks: Sequence[EpisodeTask],
+               on_result: Callable[[EpisodeResult], None],
+               *,
+               workers: int,
+               address: Optional[str] = None) -> None:
+  """Runs `tasks` as Ray tasks of one CPU each, reporting as they finish.
+
+  Args:
+    tasks: the episodes.
+    on_result: called in this process with each result, in finishing order.
+    workers: the CPUs of a new local Ray; on an existing cluster, the most
+      tasks in flight at once (0: no limit).
+    address: an existing cluster's address; None starts a local Ray.
+  """
+  with ray_session(workers, address) as ray:
+    remote = ray.remote(num_cpus=1)(run_episode)
+    limit = workers if workers > 0 else len(tasks)
+    queue = collections.deque(tasks)
+    pending = []
+    while queue or pending:
+      while queue and len(pending) < limit:
+        pending.append(remote.remote(queue.popleft()))
+      done, pending = ray.wait(pending, num_returns=1)
+      on_result(ray.get(done[0]))
+
+
+def run_tasks(tasks: Sequence[EpisodeTask],
+              on_result: Callable[[EpisodeResult], None],
+              *,
+              workers: int = 0,
+              ray_address: Optional[str] = None) -> None:
+  """Runs `tasks` here (workers 0, no address) or on Ray."""
+  if workers == 0 and not ray_address:
+    run_serial(tasks, on_result)
+  else:
+    run_on_ray(tasks, on_result, workers=workers, address=ray_address)
+
+
+# ---------------------------------------------------------------------------
+# Summaries and scores.
+# ---------------------------------------------------------------------------
+
+
+def mean_and_ci(values: Sequence[float]) -> tuple[Optional[float],
+                                                  Optional[float]]:
+  """The mean and the 95% confidence half-width (Student's t) of `values`.
+
+  The half-width is None with fewer than two finite values.
+  """
+  finite = np.asarray([v for v in values
+                       if v is not None and math.isfinite(v)], dtype=float)
+  if finite.size == 0:
+    return None, None
+  mean = float(finite.mean())
+  if finite.size < 2:
+    return mean, None
+  sem = finite.std(ddof=1) / math.sqrt(finite.size)
+  return mean, float(stats.t.ppf(0.975, finite.size - 1) * sem)
+
+
+def summarise(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+  """One row per (scenario, population) with `<column>/mean` and `/ci95`."""
+  groups = collections.defaultdict(list)
+  for row in rows:
+    groups[(row["scenario"], row["population"])].append(row)
+  summary = []
+  for (scenario, population), group in sorted(groups.items()):
+    entry = {"scenario": scenario, "population": population,
+             "episodes": len(group)}
+    for column in SUMMARY_COLUMNS:
+      mean, ci = mean_and_ci([row.get(column) for row in group])
+      entry[f"{column}/mean"] = mean
+      entry[f"{column}/ci95"] = ci
+    summary.append(entry)
+  return summary
+
+
+def normalised_scores(summary: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+  """Melting-Pot-style scores of the populations evaluated together.
+
+  See `SCORE_METHOD`.
+  """
+  returns = collections.defaultdict(dict)
+  for entry in summary:
+    returns[entry["scenario"]][entry["population"]] = (
+        entry["focal_per_capita_return/mean"])
+  populations = sorted({entry["population"] for entry in summary})
+  per_scenario = {population: {} for population in populations}
+  for scenario, by_population in sorted(returns.items()):
+    low, high = min(by_population.values()), max(by_population.values())
+    for population, value in by_population.items():
+      per_scenario[population][scenario] = (
+          (value - low) / (high - low) if high > low else None)
+  scores = {}
+  for population in populations:
+    values = [v for v in per_scenario[population].values() if v is not None]
+    scores[population] = {
+        "score": float(np.mean(values)) if values else None,
+        "per_scenario": per_scenario[population],
+    }
+  return {"method": SCORE_METHOD, "populations": scores}
+
+
+def _cell(mean: Optional[float], ci: Optional[float]) -> str:
+  if mean is None:
+    return "n/a"
+  return f"{mean:.2f}" + (f" ± {ci:.2f}" if ci is not None else "")
+
+
+def format_table(summary: Sequence[Mapping[str, Any]],
+                 scores: Mapping[str, Any]) -> str:
+  """The summary per scenario (mean ± 95% CI), then the scores."""
+  columns = ("focal_per_capita_return", "background_per_capita_return",
+             "welfare/utilitarian", "welfare/equality", "vote/focal_won",
+             "tax/mean_rate")
+  titles = ("focal return", "background", "utilitarian", "equality",
+            "focal won", "tax rate")
+  lines = []
+  for scenario in sorted({entry["scenario"] for entry in summary}):
+    config = scenario_lib.get_config(scenario)
+    lines.append(f"{scenario}: {config.description}")
+    lines.append(f"  {'population':<12} {'eps':>3}  " + "  ".join(
+        f"{title:>16}" for title in titles))
+    for entry in summary:
+      if entry["scenario"] != scenario:
+        continue
+      cells = "  ".join(
+          f"{_cell(entry[f'{c}/mean'], entry[f'{c}/ci95']):>16}"
+          for c in columns)
+      lines.append(f"  {entry['population']:<12} {entry['episodes']:>3}  "
+                   f"{cells}")
+  lines.append("")
+  lines.append("normalised score: " + scores["method"])
+  for population, score in scores["populations"].items():
+    value = score["score"]
+    lines.append(f"  {population:<12} "
+                 f"{'n/a' if value is None else f'{value:.3f}'}")
+  return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Files.
+# ---------------------------------------------------------------------------
+
+
+def _json_ready(value: Any) -> Any:
+  """NaN and infinities become None, recursively."""
+  if isinstance(value, float):
+    return _finite(value)
+  if isinstance(value, dict):
+    return {key: _json_ready(v) for key, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_json_ready(v) for v in value]
+  return value
+
+
+def _write_atomically(path: pathlib.Path, data: bytes) -> None:
+  partial = path.with_name(path.name + ".partial")
+  partial.write_bytes(data)
+  os.replace(partial, path)
+
+
+def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
+  return "".join(json.dumps(_json_ready(dict(row)), sort_keys=True) + "\n"
+                 for row in rows)
+
+
+def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
+  """CSV with the union of the rows' keys; lists become JSON strings."""
+  keys = []
+  for row in rows:
+    keys.extend(key for key in row if key not in keys)
+  buffer = io.StringIO()
+  writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+  writer.writeheader()
+  for row in rows:
+    writer.writerow({
+        key: json.dumps(value) if isinstance(value, (list, dict)) else value
+        for key, value in _json_ready(dict(row)).items()})
+  return buffer.getvalue()
+
+
+def _new_out_folder(out: Optional[str]) -> pathlib.Path:
+  if out is None:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.join("runs", f"eval-{stamp}")
+  game_lib.check_run_folder(out)
+  folder = pathlib.Path(out)
+  folder.mkdir(parents=True, exist_ok=True)
+  return folder
+
+
+def _resolved_config(prepared: PreparedEvaluation) -> dict[str, Any]:
+  return {
+      "options": dataclasses.asdict(prepared.config),
+      "populations": list(prepared.populations),
+      "scenarios": {
+          name: scenario_lib.get_config(name).description
+          for name in prepared.scenarios},
+      "episodes": len(prepared.tasks),
+  }
+
+
+def run(prepared: PreparedEvaluation, *, progress: bool = True
+        ) -> EvaluationResult:
+  """Plays every episode of `prepared` and writes the run folder.
+
+  Raises:
+    ValueError: the run folder exists and is not empty.
+  """
+  config = prepared.config
+  out = _new_out_folder(config.out)
+  game_lib.write_json_atomically(out / "config.json",
+                                 _resolved_config(prepared))
+  if config.video:
+    (out / "videos").mkdir()
+  tasks = {task.index: task for task in prepared.tasks}
+  rows: dict[int, dict[str, Any]] = {}
+  with contextlib.ExitStack() as stack:
+    stream = stack.enter_context(
+        open(out / _IN_PROGRESS, "w", encoding="utf-8"))
+    bar = stack.enter_context(tqdm.tqdm(
+        total=len(prepared.tasks), unit="episode", disable=not progress,
+        file=sys.stderr, desc="evaluate"))
+
+    def on_result(result: EpisodeResult) -> None:
+      rows[result.index] = result.row
+      if result.video is not None:
+        _write_atomically(out / "videos" / video_name(tasks[result.index]),
+                          result.video)
+      stream.write(_jsonl([result.row]))
+      stream.flush()
+      bar.update(1)
+
+    run_tasks(prepared.tasks, on_result, workers=config.workers,
+              ray_address=config.ray_address)
+  ordered = [rows[index] for index in sorted(rows)]
+  summary = summarise(ordered)
+  scores = normalised_scores(summary)
+  table = format_table(summary, scores)
+  _write_atomically(out / "episodes.jsonl", _jsonl(ordered).encode())
+  os.remove(out / _IN_PROGRESS)
+  _write_atomically(out / "episodes.csv", _csv(ordered).encode())
+  _write_atomically(out / "summary.csv", _csv(summary).encode())
+  _write_atomically(out / "summary.txt", (table + "\n").encode())
+  game_lib.write_json_atomically(out / "scores.json", _json_ready(scores))
+  return EvaluationResult(out=out, rows=ordered, summary=summary,
+                          scores=scores, table=table)
