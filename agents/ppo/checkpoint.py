@@ -1,0 +1,211 @@
+"""Pickle-free checkpoints: one `.npz` holding arrays and a JSON config.
+
+A checkpoint holds
+
+*   `params/<path>`: the network parameters, by their path in the nested
+    dict (`params/actor/hidden_0/w`);
+*   `opt_state/<i>`: the leaves of the optax state, in tree order (the tree
+    structure comes back from `optimizer.init(params)`);
+*   `counters/<name>`: step counters (updates, env steps, ...);
+*   `rng/<name>`: PRNG keys (uint32);
+*   `config`: a JSON string with everything needed to rebuild the networks
+    and resume (the PPO config, the game options, the observation sizes);
+*   `format`: the format version.
+
+`save` writes to a temporary file and renames it over the target, so a
+reader (or a crash) never sees half a checkpoint; a readable copy of the
+config and counters goes to the `.json` beside it. `load` reads with
+`allow_pickle=False` and turns every failure into a `ValueError` that names
+the file; `check_params` and `restore_opt_state` compare shapes against
+freshly built templates.
+"""
+
+import json
+import os
+import pathlib
+import zipfile
+from typing import Any, Mapping, NamedTuple, Optional, Union
+
+import jax
+import numpy as np
+
+FORMAT_VERSION = 1
+PathLike = Union[str, os.PathLike]
+
+
+class Checkpoint(NamedTuple):
+  """The contents of a checkpoint file.
+
+  Attributes:
+    params: the parameters, a nested dict of NumPy arrays.
+    opt_state_leaves: the optimiser state's leaves in tree order (empty if
+      none was saved).
+    counters: the step counters.
+    rng: the PRNG keys.
+    config: the JSON config.
+  """
+  params: dict[str, Any]
+  opt_state_leaves: list[np.ndarray]
+  counters: dict[str, int]
+  rng: dict[str, np.ndarray]
+  config: dict[str, Any]
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str) -> dict[str, np.ndarray]:
+  flat = {}
+  for key, value in tree.items():
+    if "/" in key:
+      raise ValueError(f"parameter names may not contain '/': {key!r}")
+    path = f"{prefix}/{key}"
+    if isinstance(value, Mapping):
+      flat.update(_flatten(value, path))
+    else:
+      flat[path] = np.asarray(value)
+  return flat
+
+
+def _unflatten(flat: Mapping[str, np.ndarray], prefix: str) -> dict:
+  tree: dict[str, Any] = {}
+  for path, value in flat.items():
+    parts = path[len(prefix) + 1:].split("/")
+    node = tree
+    for part in parts[:-1]:
+      node = node.setdefault(part, {})
+    node[parts[-1]] = value
+  return tree
+
+
+def save(path: PathLike,
+         *,
+         params: Mapping[str, Any],
+         config: Mapping[str, Any],
+         opt_state: Any = None,
+         counters: Optional[Mapping[str, int]] = None,
+         rng: Optional[Mapping[str, Any]] = None) -> pathlib.Path:
+  """Writes a checkpoint atomically; returns its path.
+
+  Args:
+    path: the file to write (`.npz`; the config copy goes to `.json`).
+    params: nested dict of arrays.
+    config: JSON-serialisable config.
+    opt_state: an optax state (any pytree of arrays), or None.
+    counters: integer counters.
+    rng: PRNG keys (arrays of uint32).
+  """
+  path = pathlib.Path(path)
+  arrays = _flatten(params, "params")
+  if opt_state is not None:
+    for i, leaf in enumerate(jax.tree_util.tree_leaves(opt_state)):
+      arrays[f"opt_state/{i:05d}"] = np.asarray(leaf)
+  counters = {name: int(value) for name, value in (counters or {}).items()}
+  for name, value in counters.items():
+    arrays[f"counters/{name}"] = np.int64(value)
+  for name, key in (rng or {}).items():
+    arrays[f"rng/{name}"] = np.asarray(key, dtype=np.uint32)
+  text = json.dumps(config, sort_keys=True)
+  arrays["config"] = np.array(text)
+  arrays["format"] = np.int64(FORMAT_VERSION)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  _write_atomically(path, lambda f: np.savez(f, **arrays), binary=True)
+  sidecar = {"config": config, "counters": counters,
+             "format": FORMAT_VERSION, "checkpoint": path.name}
+  _write_atomically(
+      path.with_suffix(".json"),
+      lambda f: f.write(json.dumps(sidecar, indent=2, sort_keys=True) + "\n"),
+      binary=False)
+  return path
+
+
+def _write_atomically(path: pathlib.Path, write, binary: bool) -> None:
+  partial = path.with_name(path.name + ".partial")
+  with open(partial, "wb" if binary else "w") as f:
+    write(f)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(partial, path)
+
+
+def load(path: PathLike) -> Checkpoint:
+  """Reads a checkpoint.
+
+  Raises:
+    ValueError: the file is missing, is not a checkpoint, or is corrupt.
+  """
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise ValueError(f"No checkpoint at {path}")
+  try:
+    with np.load(path, allow_pickle=False) as data:
+      arrays = {name: data[name] for name in data.files}
+  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
+          zipfile.LargeZipFile) as error:
+    raise ValueError(f"{path} is not a readable checkpoint: {error}") from None
+  if "format" not in arrays or "config" not in arrays:
+    raise ValueError(f"{path} is not a checkpoint (no format or config)")
+  if int(arrays["format"]) != FORMAT_VERSION:
+    raise ValueError(f"{path} has checkpoint format {int(arrays['format'])};"
+                     f" this version reads format {FORMAT_VERSION}")
+  try:
+    config = json.loads(str(arrays["config"]))
+  except json.JSONDecodeError as error:
+    raise ValueError(f"{path} has a corrupt config: {error}") from None
+
+  def group(prefix: str) -> dict[str, np.ndarray]:
+    return {name: value for name, value in arrays.items()
+            if name.startswith(prefix + "/")}
+
+  params = _unflatten(group("params"), "params")
+  if not params:
+    raise ValueError(f"{path} holds no parameters")
+  opt_state = [value for _, value in sorted(group("opt_state").items())]
+  return Checkpoint(
+      params=params, opt_state_leaves=opt_state,
+      counters={name.split("/", 1)[1]: int(value)
+                for name, value in group("counters").items()},
+      rng={name.split("/", 1)[1]: value
+           for name, value in group("rng").items()},
+      config=config)
+
+
+def check_params(params: Mapping[str, Any], template: Mapping[str, Any],
+                 source: str) -> None:
+  """Checks that `params` has the names and shapes of `template`.
+
+  Args:
+    params: loaded parameters.
+    template: parameters built from the config (e.g. `networks.init`).
+    source: names the checkpoint in the error.
+
+  Raises:
+    ValueError: a missing, extra or differently shaped parameter.
+  """
+  got = {k: np.shape(v) for k, v in _flatten(params, "params").items()}
+  want = {k: np.shape(v) for k, v in _flatten(template, "params").items()}
+  missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+  if missing or extra:
+    raise ValueError(f"{source} does not match the network: missing "
+                     f"{missing}, unexpected {extra}")
+  for name in sorted(want):
+    if got[name] != want[name]:
+      raise ValueError(f"{source} does not match the network: {name} has "
+                       f"shape {got[name]}, expected {want[name]}")
+
+
+def restore_opt_state(leaves: list[np.ndarray], template: Any,
+                      source: str) -> Any:
+  """The optimiser state with `template`'s structure and the saved leaves.
+
+  Raises:
+    ValueError: the number or shapes of the leaves do not match.
+  """
+  template_leaves, treedef = jax.tree_util.tree_flatten(template)
+  if len(leaves) != len(template_leaves):
+    raise ValueError(f"{source} has {len(leaves)} optimiser arrays; the "
+                     f"optimiser expects {len(template_leaves)}")
+  for i, (leaf, expected) in enumerate(zip(leaves, template_leaves)):
+    if np.shape(leaf) != np.shape(expected):
+      raise ValueError(f"{source}: optimiser array {i} has shape "
+                       f"{np.shape(leaf)}, expected {np.shape(expected)}")
+  return jax.tree_util.tree_unflatten(
+      treedef, [np.asarray(leaf, dtype=np.asarray(expected).dtype)
+                for leaf, expected in zip(leaves, template_leaves)])

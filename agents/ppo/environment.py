@@ -1,0 +1,364 @@
+"""The followers' view of the game: HARVEST steps, batched over substrates.
+
+`HarvestEnv` wraps one game (the substrate under the `PrincipalWrapper`,
+built by `umd_meltingpot.game` from a `GameConfig`) so that the learning
+followers only see HARVEST steps:
+
+*   In VOTE steps Lua ignores every action but the votes, so the followers'
+    choices there carry no consequence and are *masked*: each player casts
+    its truthful vote (`bots.Voter.truthful` of its type, as the heuristic
+    bots do) and those steps never reach the learner. The world is paused
+    while voting, so skipping the steps changes nothing the followers see.
+*   The network picks among the 8 commons actions only.
+*   At the end of an episode the env resets itself and returns the first
+    HARVEST observation of the next one (an auto-resetting env).
+
+`VectorEnv` runs several `HarvestEnv`s in worker processes (or in this
+process) and presents them as one batch of B = envs x players slots: a
+`dm_env.TimeStep` whose fields are arrays over the slots. A slot's
+`step_type` is LAST and its `discount` 0 when its episode ended on that step;
+its observation is then already the next episode's first.
+"""
+
+import dataclasses
+import multiprocessing
+import signal
+import traceback
+from multiprocessing import connection
+from typing import Any, Optional, Sequence
+
+import dm_env
+import numpy as np
+
+from umd_meltingpot import game as game_lib
+from umd_meltingpot.agents import bots
+from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.agents.ppo import features
+
+VOTE, HARVEST, OVER = bots.PHASE_VOTE, bots.PHASE_HARVEST, bots.PHASE_OVER
+
+
+@dataclasses.dataclass(frozen=True)
+class Episode:
+  """Statistics of one finished episode (one whole game).
+
+  Attributes:
+    returns: each player's return (the sum of its rewards).
+    apples_alive: apples alive at the end of each round.
+    steps: substrate steps taken, VOTE steps included.
+  """
+  returns: tuple[float, ...]
+  apples_alive: tuple[float, ...]
+  steps: int
+
+  @property
+  def per_capita_return(self) -> float:
+    return float(np.mean(self.returns))
+
+
+class HarvestEnv:
+  """One game, stepped by the followers in its HARVEST phase only."""
+
+  def __init__(self, config: game_lib.GameConfig, observation: str):
+    """Builds the game.
+
+    Args:
+      config: the game's options (its `bots` are ignored); the seed seeds
+        the substrate, the types and the principal.
+      observation: "symbolic" or "rgb" (see `features.encode`).
+
+    Raises:
+      ValueError: an invalid option.
+    """
+    prepared = game_lib.prepare(config)
+    self._env = game_lib.build_environment(prepared)
+    self._observation = observation
+    self.num_players = prepared.num_players
+    self._votes = [
+        _vote_action(bots.Voter.truthful(prepared.preferences.players[i]))
+        for i in range(self.num_players)]
+    self._returns = np.zeros(self.num_players)
+    self._steps = 0  # Substrate steps in this game.
+    self._unreported = 0  # Substrate steps not yet reported.
+
+  def reset(self) -> features.Observation:
+    """Starts a new game; returns its first HARVEST observations."""
+    timestep = self._env.reset()
+    self._returns[:] = 0.0
+    self._steps = 0
+    timestep, _ = self._skip_votes(timestep)
+    return self._encode(timestep)
+
+  def pop_steps(self) -> int:
+    """Substrate steps taken since the last call (VOTE steps included)."""
+    steps, self._unreported = self._unreported, 0
+    return steps
+
+  def step(self, actions: Sequence[int]
+           ) -> tuple[features.Observation, np.ndarray, bool,
+                      Optional[Episode]]:
+    """One HARVEST step for every player, then any VOTE steps that follow.
+
+    Args:
+      actions: one commons action per player.
+
+    Returns:
+      (observations, rewards, done, the finished episode or None). When
+      done, the observations are the next game's.
+    """
+    timestep, rewards = self._substrate_step(actions)
+    timestep, vote_rewards = self._skip_votes(timestep)
+    rewards += vote_rewards
+    if not timestep.last():
+      return self._encode(timestep), rewards, False, None
+    episode = Episode(
+        returns=tuple(float(r) for r in self._returns),
+        apples_alive=tuple(r.apples_alive for r in self._env.records),
+        steps=self._steps)
+    return self.reset(), rewards, True, episode
+
+  def close(self) -> None:
+    self._env.close()
+
+  def _substrate_step(self, actions: Sequence[int]
+                      ) -> tuple[dm_env.TimeStep, np.ndarray]:
+    timestep = self._env.step([int(a) for a in actions])
+    rewards = np.asarray(timestep.reward, dtype=np.float64).copy()
+    self._returns += rewards
+    self._steps += 1
+    self._unreported += 1
+    return timestep, rewards
+
+  def _skip_votes(self, timestep: dm_env.TimeStep
+                  ) -> tuple[dm_env.TimeStep, np.ndarray]:
+    """Plays VOTE steps with the truthful votes; returns their rewards."""
+    total = np.zeros(self.num_players)
+    while not timestep.last() and _phase(timestep) == VOTE:
+      timestep, rewards = self._substrate_step(self._votes)
+      total += rewards
+    return timestep, total
+
+  def _encode(self, timestep: dm_env.TimeStep) -> features.Observation:
+    return features.stack([
+        features.encode(timestep.observation[i], i, self._observation)
+        for i in range(self.num_players)])
+
+
+def _phase(timestep: dm_env.TimeStep) -> int:
+  return int(round(float(timestep.observation[0]["PHASE"])))
+
+
+def _vote_action(voter: bots.Voter) -> int:
+  choice = voter.choice()
+  return obs_lib.NOOP if choice is None else (
+      obs_lib.NUM_COMMONS_ACTIONS + choice)
+
+
+class _Group:
+  """Several `HarvestEnv`s stepped one after the other."""
+
+  def __init__(self, configs: Sequence[game_lib.GameConfig],
+               observation: str):
+    self.envs = [HarvestEnv(config, observation) for config in configs]
+
+  @property
+  def num_players(self) -> int:
+    return self.envs[0].num_players
+
+  def reset(self) -> tuple[features.Observation, int]:
+    """Observations of shape [envs, players, ...]; substrate steps taken."""
+    observations = features.stack([env.reset() for env in self.envs])
+    return observations, self._pop_steps()
+
+  def step(self, actions: np.ndarray):
+    """Steps env i with actions[i]; returns the results stacked over envs:
+    (observations, rewards, dones, substrate steps taken, episodes)."""
+    results = [env.step(a) for env, a in zip(self.envs, actions)]
+    observations, rewards, dones, episodes = zip(*results)
+    return (features.stack(list(observations)), np.stack(rewards),
+            np.array(dones), self._pop_steps(),
+            [e for e in episodes if e is not None])
+
+  def _pop_steps(self) -> int:
+    return sum(env.pop_steps() for env in self.envs)
+
+  def close(self) -> None:
+    for env in self.envs:
+      env.close()
+
+
+def _work(conn: connection.Connection,
+          configs: Sequence[game_lib.GameConfig], observation: str) -> None:
+  """A worker process: runs commands on its `_Group` until told to stop."""
+  # Ctrl-C reaches the whole process group; the parent handles it and
+  # closes the workers.
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+  try:
+    group = _Group(configs, observation)
+  except Exception:  # pylint: disable=broad-except
+    conn.send(("error", traceback.format_exc()))
+    return
+  conn.send(("ok", group.num_players))
+  try:
+    while True:
+      try:
+        command, args = conn.recv()
+      except EOFError:
+        break  # The parent is gone: stop quietly.
+      if command == "close":
+        break
+      try:
+        result = getattr(group, command)(*args)
+      except Exception:  # pylint: disable=broad-except
+        conn.send(("error", traceback.format_exc()))
+        break
+      conn.send(("ok", result))
+  finally:
+    group.close()
+
+
+class VectorEnv:
+  """Several games as one batch of player slots.
+
+  Slot s = env * players + player. Use as a context manager, or call
+  `close()`, so the worker processes end. Workers are started with
+  multiprocessing's "spawn" (JAX and Lab2D do not survive a fork), so a
+  script that builds a VectorEnv with workers needs the
+  `if __name__ == "__main__":` guard.
+  """
+
+  def __init__(self, configs: Sequence[game_lib.GameConfig],
+               observation: str, num_workers: int):
+    """Starts the games.
+
+    Args:
+      configs: one `GameConfig` per game (seeds should differ).
+      observation: "symbolic" or "rgb".
+      num_workers: worker processes to share the games among; 0 runs them
+        in this process.
+
+    Raises:
+      ValueError: no configs, or more workers than games.
+      RuntimeError: a worker failed to start (its traceback is included).
+    """
+    if not configs:
+      raise ValueError("VectorEnv needs at least one game config")
+    if num_workers > len(configs):
+      raise ValueError(f"num_workers ({num_workers}) exceeds the number of "
+                       f"games ({len(configs)})")
+    self.num_envs = len(configs)
+    self._local: Optional[_Group] = None
+    self._workers: list[tuple[Any, connection.Connection]] = []
+    self._sizes: list[int] = []
+    self.episodes: list[Episode] = []
+    self.substrate_steps = 0
+    if num_workers == 0:
+      self._local = _Group(configs, observation)
+      self.num_players = self._local.num_players
+      return
+    context = multiprocessing.get_context("spawn")
+    try:
+      for chunk in np.array_split(np.arange(len(configs)), num_workers):
+        parent, child = context.Pipe()
+        process = context.Process(
+            target=_work, args=(child, [configs[i] for i in chunk],
+                                observation), daemon=True)
+        process.start()
+        child.close()
+        self._workers.append((process, parent))
+        self._sizes.append(len(chunk))
+      self.num_players = [self._receive(conn) for _, conn in self._workers][0]
+    except BaseException:
+      self.close()
+      raise
+
+  @property
+  def num_slots(self) -> int:
+    return self.num_envs * self.num_players
+
+  def reset(self) -> dm_env.TimeStep:
+    """Resets every game; a FIRST timestep over all slots."""
+    observation, steps = self._call("reset")
+    self.substrate_steps += steps
+    return dm_env.TimeStep(
+        step_type=np.full(self.num_slots, dm_env.StepType.FIRST),
+        reward=np.zeros(self.num_slots, np.float32),
+        discount=np.ones(self.num_slots, np.float32),
+        observation=_flatten(observation))
+
+  def step(self, actions: np.ndarray) -> dm_env.TimeStep:
+    """Steps every game with one commons action per slot."""
+    actions = np.asarray(actions).reshape(self.num_envs, self.num_players)
+    observation, rewards, dones, steps, episodes = self._call("step", actions)
+    self.substrate_steps += steps
+    self.episodes.extend(episodes)
+    done = np.repeat(dones, self.num_players)
+    return dm_env.TimeStep(
+        step_type=np.where(done, dm_env.StepType.LAST, dm_env.StepType.MID),
+        reward=rewards.reshape(-1).astype(np.float32),
+        discount=np.where(done, 0.0, 1.0).astype(np.float32),
+        observation=_flatten(observation))
+
+  def pop_episodes(self) -> list[Episode]:
+    """The episodes finished since the last call."""
+    episodes, self.episodes = self.episodes, []
+    return episodes
+
+  def close(self) -> None:
+    if self._local is not None:
+      self._local.close()
+    for process, conn in self._workers:
+      try:
+        conn.send(("close", ()))
+      except (BrokenPipeError, OSError):
+        pass
+      process.join(timeout=10)
+      if process.is_alive():
+        process.terminate()
+      conn.close()
+    self._workers = []
+
+  def __enter__(self) -> "VectorEnv":
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()
+
+  def _call(self, command: str, actions: Optional[np.ndarray] = None):
+    """Runs `command` on every group, in parallel; stacks the results."""
+    if self._local is not None:
+      return getattr(self._local, command)(
+          *(() if actions is None else (actions,)))
+    offsets = np.cumsum([0] + self._sizes)
+    for (_, conn), lo, hi in zip(self._workers, offsets, offsets[1:]):
+      conn.send((command, () if actions is None else (actions[lo:hi],)))
+    results = [self._receive(conn) for _, conn in self._workers]
+    if command == "reset":
+      observations, steps = zip(*results)
+      return _concat(list(observations)), sum(steps)
+    observation, rewards, dones, steps, episodes = zip(*results)
+    return (_concat(list(observation)), np.concatenate(rewards),
+            np.concatenate(dones), sum(steps),
+            [e for group in episodes for e in group])
+
+  @staticmethod
+  def _receive(conn: connection.Connection):
+    try:
+      status, payload = conn.recv()
+    except EOFError:
+      raise RuntimeError("A rollout worker died") from None
+    if status == "error":
+      raise RuntimeError(f"A rollout worker failed:\n{payload}")
+    return payload
+
+
+def _concat(observations: list[features.Observation]
+            ) -> features.Observation:
+  return {key: np.concatenate([o[key] for o in observations])
+          for key in observations[0]}
+
+
+def _flatten(observation: features.Observation) -> features.Observation:
+  """[envs, players, ...] -> [envs * players, ...]."""
+  return {key: value.reshape((-1,) + value.shape[2:])
+          for key, value in observation.items()}

@@ -1,0 +1,192 @@
+"""The parameter-shared actor-critic, in plain JAX.
+
+One set of parameters serves every player: the player's index enters as an
+agent-id one-hot next to the observation (the IPPO/MAPPO recipe). The actor
+and the critic are separate MLPs over the same input; with RGB input a
+small CNN, shared by both, turns the view into that input first.
+
+Parameters are nested dicts of arrays with string keys, so checkpoints can
+store them by path (`actor/hidden_0/w`).
+"""
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+
+from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.agents.ppo import config as config_lib
+from umd_meltingpot.agents.ppo import features
+
+PRNGKey = jax.Array
+Params = Mapping[str, Any]
+Observation = Mapping[str, jax.Array]
+NUM_ACTIONS = obs_lib.NUM_COMMONS_ACTIONS  # The HARVEST actions.
+
+_RGB_CHANNELS = (16, 32)  # Channels of the two CNN layers.
+
+
+@dataclasses.dataclass(frozen=True)
+class PPONetworks:
+  """Pure functions of the actor-critic.
+
+  Attributes:
+    init: a PRNG key -> fresh parameters.
+    apply: (params, observation with one batch axis) -> (logits of shape
+      [batch, num_actions], values of shape [batch]).
+    num_actions: the size of the action space.
+  """
+  init: Callable[[PRNGKey], Params]
+  apply: Callable[[Params, Observation], tuple[jax.Array, jax.Array]]
+  num_actions: int
+
+
+def log_prob(logits: jax.Array, actions: jax.Array) -> jax.Array:
+  """log pi(action) under categorical `logits`, per sample."""
+  log_probs = jax.nn.log_softmax(logits)
+  return jnp.take_along_axis(log_probs, actions[..., None], axis=-1)[..., 0]
+
+
+def entropy(logits: jax.Array) -> jax.Array:
+  """The categorical entropy, per sample."""
+  log_probs = jax.nn.log_softmax(logits)
+  return -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
+
+
+def sample(key: PRNGKey, logits: jax.Array) -> jax.Array:
+  """Draws one action per row of `logits`."""
+  return jax.random.categorical(key, logits)
+
+
+def _dense_init(key: PRNGKey, fan_in: int, fan_out: int,
+                scale: float) -> dict[str, jax.Array]:
+  # Orthogonal weights with a per-layer gain, zero biases (Engstrom et al.,
+  # "Implementation Matters in Deep Policy Gradients", ICLR 2020).
+  w = jax.nn.initializers.orthogonal(scale)(key, (fan_in, fan_out))
+  return {"w": w, "b": jnp.zeros((fan_out,))}
+
+
+def _dense(params: Mapping[str, jax.Array], x: jax.Array) -> jax.Array:
+  return x @ params["w"] + params["b"]
+
+
+def _mlp_init(key: PRNGKey, fan_in: int, hidden_size: int, num_layers: int,
+              head: str, head_size: int, head_scale: float) -> dict:
+  keys = jax.random.split(key, num_layers + 1)
+  params, size = {}, fan_in
+  for i in range(num_layers):
+    params[f"hidden_{i}"] = _dense_init(keys[i], size, hidden_size,
+                                        jnp.sqrt(2.0))
+    size = hidden_size
+  params[head] = _dense_init(keys[-1], size, head_size, head_scale)
+  return params
+
+
+def _mlp(params: Mapping[str, Any], x: jax.Array, num_layers: int,
+         head: str) -> jax.Array:
+  for i in range(num_layers):
+    x = jax.nn.relu(_dense(params[f"hidden_{i}"], x))
+  return _dense(params[head], x)
+
+
+def _conv_init(key: PRNGKey, kernel: int, channels_in: int,
+               channels_out: int) -> dict[str, jax.Array]:
+  shape = (kernel, kernel, channels_in, channels_out)
+  w = jax.nn.initializers.orthogonal(jnp.sqrt(2.0))(key, shape)
+  return {"w": w, "b": jnp.zeros((channels_out,))}
+
+
+def _conv(params: Mapping[str, jax.Array], x: jax.Array,
+          stride: int) -> jax.Array:
+  y = jax.lax.conv_general_dilated(
+      x, params["w"], window_strides=(stride, stride), padding="SAME",
+      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  return y + params["b"]
+
+
+def _cnn_init(key: PRNGKey) -> dict:
+  k1, k2 = jax.random.split(key)
+  cell = obs_lib.CELL_SIZE
+  return {"conv_0": _conv_init(k1, cell, 3, _RGB_CHANNELS[0]),
+          "conv_1": _conv_init(k2, 3, _RGB_CHANNELS[0], _RGB_CHANNELS[1])}
+
+
+def _cnn(params: Mapping[str, Any], rgb: jax.Array) -> jax.Array:
+  # The first layer reads one 8x8 sprite cell per output position.
+  x = rgb.astype(jnp.float32) / 255.0
+  x = jax.nn.relu(_conv(params["conv_0"], x, stride=obs_lib.CELL_SIZE))
+  x = jax.nn.relu(_conv(params["conv_1"], x, stride=1))
+  return x.reshape(x.shape[0], -1)
+
+
+def make_networks(*,
+                  observation: str,
+                  num_rates: int,
+                  hidden_size: int,
+                  num_hidden_layers: int,
+                  max_agents: int,
+                  num_actions: int = NUM_ACTIONS) -> PPONetworks:
+  """The actor-critic for one observation kind.
+
+  Args:
+    observation: "symbolic" (one-hot cell grid) or "rgb" (CNN on the view).
+    num_rates: k, the number of tax rates observed.
+    hidden_size: units per hidden layer.
+    num_hidden_layers: hidden layers of each MLP.
+    max_agents: size of the agent-id one-hot (ids wrap modulo it).
+    num_actions: size of the action space.
+
+  Raises:
+    ValueError: an unknown observation kind.
+  """
+  if observation not in config_lib.OBSERVATIONS:
+    raise ValueError(f"observation must be one of {config_lib.OBSERVATIONS},"
+                     f" got {observation!r}")
+  rows, cols = features.VIEW_SHAPE
+  if observation == "symbolic":
+    view_size = rows * cols * features.NUM_CELL_CLASSES
+  else:
+    view_size = rows * cols * _RGB_CHANNELS[-1]
+  input_size = view_size + features.vector_size(num_rates) + max_agents
+
+  def torso(params: Params, obs: Observation) -> jax.Array:
+    if observation == "symbolic":
+      grid = obs["grid"].astype(jnp.int32)
+      view = jax.nn.one_hot(grid, features.NUM_CELL_CLASSES)
+      view = view.reshape(grid.shape[0], -1)
+    else:
+      view = _cnn(params["torso"], obs["rgb"])
+    agent = jax.nn.one_hot(obs["agent_id"] % max_agents, max_agents)
+    return jnp.concatenate(
+        [view, obs["vector"].astype(jnp.float32), agent], axis=-1)
+
+  def init(key: PRNGKey) -> Params:
+    k_torso, k_actor, k_critic = jax.random.split(key, 3)
+    params = {
+        "actor": _mlp_init(k_actor, input_size, hidden_size,
+                           num_hidden_layers, "logits", num_actions, 0.01),
+        "critic": _mlp_init(k_critic, input_size, hidden_size,
+                            num_hidden_layers, "value", 1, 1.0),
+    }
+    if observation == "rgb":
+      params["torso"] = _cnn_init(k_torso)
+    return params
+
+  def apply(params: Params, obs: Observation) -> tuple[jax.Array, jax.Array]:
+    x = torso(params, obs)
+    logits = _mlp(params["actor"], x, num_hidden_layers, "logits")
+    value = _mlp(params["critic"], x, num_hidden_layers, "value")[:, 0]
+    return logits, value
+
+  return PPONetworks(init=init, apply=apply, num_actions=num_actions)
+
+
+def make_networks_from_config(config: config_lib.PPOConfig,
+                              num_rates: int) -> PPONetworks:
+  """`make_networks` with the sizes of `config`."""
+  return make_networks(
+      observation=config.observation, num_rates=num_rates,
+      hidden_size=config.hidden_size,
+      num_hidden_layers=config.num_hidden_layers,
+      max_agents=config.max_agents)

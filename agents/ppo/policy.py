@@ -1,0 +1,184 @@
+"""Trained PPO followers as Melting Pot policies.
+
+  from umd_meltingpot.agents.ppo import policy
+  bot = policy.PPOPolicy.from_checkpoint(policy.DEFAULT_CHECKPOINT,
+                                         agent_id=0)
+  state = bot.initial_state()
+  action, state = bot.step(timestep, state)
+
+`PPOPolicy` plays HARVEST steps by sampling the trained network, votes in
+VOTE steps through a `bots.Voter` (as in training, where the followers'
+VOTE steps are masked and played by truthful voters), and does nothing once
+the game is over. Like the heuristic bots it keeps nothing mutable on
+`self`: the slot's PRNG key is the whole state, so one object may serve
+several slots on threads. The key is seeded on the slot's first step from
+the policy's seed and that step's view.
+"""
+
+import functools
+import os
+import pathlib
+import zlib
+from typing import Any, Mapping, NamedTuple, Optional, Union
+
+import dm_env
+import jax
+import jax.numpy as jnp
+from meltingpot.utils.policies import policy
+import numpy as np
+
+from umd_meltingpot.agents import bots
+from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+from umd_meltingpot.agents.ppo import config as config_lib
+from umd_meltingpot.agents.ppo import features
+from umd_meltingpot.agents.ppo import networks as networks_lib
+
+DEFAULT_CHECKPOINT = (pathlib.Path(__file__).resolve().parent.parent
+                      / "checkpoints" / "ppo_small.npz")
+
+
+class PolicyState(NamedTuple):
+  """A slot's state: its PRNG key (uint32[2]), None before its first step."""
+  key: Optional[np.ndarray] = None
+
+
+class TrainedFollower(NamedTuple):
+  """A loaded checkpoint, ready to build policies from.
+
+  Attributes:
+    params: the network parameters.
+    networks: the actor-critic they belong to.
+    observation: the observation kind ("symbolic" or "rgb").
+    num_rates: k, the tax rates the network observes.
+    num_players: the players it was trained with (agent ids wrap modulo).
+    source: where it came from, for messages.
+  """
+  params: Mapping[str, Any]
+  networks: networks_lib.PPONetworks
+  observation: str
+  num_rates: int
+  num_players: int
+  source: str
+
+
+def load(path: Union[str, os.PathLike]) -> TrainedFollower:
+  """Loads a checkpoint written by `umd train`.
+
+  Raises:
+    ValueError: the file is missing or corrupt, its config is incomplete, or
+      its parameters do not fit the network its config describes.
+  """
+  resolved = pathlib.Path(path).expanduser().resolve()
+  mtime = resolved.stat().st_mtime_ns if resolved.is_file() else 0
+  return _load_cached(str(resolved), mtime)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: int) -> TrainedFollower:
+  del mtime  # Part of the cache key only: a rewritten file is reloaded.
+  loaded = checkpoint_lib.load(path)
+  try:
+    ppo = config_lib.PPOConfig(**loaded.config["ppo"])
+    num_rates = int(loaded.config["num_rates"])
+    num_players = int(loaded.config["num_players"])
+  except (KeyError, TypeError, ValueError) as error:
+    raise ValueError(f"{path} has an incomplete or invalid config: "
+                     f"{error!r}") from None
+  networks = networks_lib.make_networks_from_config(ppo, num_rates)
+  template = networks.init(jax.random.PRNGKey(0))
+  checkpoint_lib.check_params(loaded.params, template, path)
+  params = jax.tree_util.tree_map(jnp.asarray, loaded.params)
+  return TrainedFollower(params=params, networks=networks,
+                         observation=ppo.observation, num_rates=num_rates,
+                         num_players=num_players, source=path)
+
+
+class PPOPolicy(policy.Policy[PolicyState]):
+  """A trained follower for one player slot."""
+
+  def __init__(self,
+               follower: TrainedFollower,
+               *,
+               agent_id: int = 0,
+               voter: Optional[bots.Voter] = None,
+               num_objectives: int = 3,
+               seed: int = 0,
+               greedy: bool = False):
+    """Initialises the policy.
+
+    Args:
+      follower: the trained network (see `load`).
+      agent_id: the player index fed to the network, modulo the number of
+        players it was trained with.
+      voter: how to vote in the VOTE phase; None abstains.
+      num_objectives: the objectives on the ballot.
+      seed: seeds the action samples.
+      greedy: take the most likely action instead of sampling.
+
+    Raises:
+      ValueError: a negative agent_id, or a voter that does not fit.
+    """
+    if agent_id < 0:
+      raise ValueError(f"agent_id must be >= 0, got {agent_id}")
+    self._follower = follower
+    self._agent_id = agent_id % follower.num_players
+    self._voter = voter if voter is not None else bots.Voter.abstain()
+    self._voter.check(num_objectives)
+    self._seed = int(seed)
+    apply = follower.networks.apply
+
+    def act(params, observation, key):
+      key, sample_key = jax.random.split(key)
+      logits, _ = apply(params, observation)
+      if greedy:
+        return jnp.argmax(logits[0]), key
+      return networks_lib.sample(sample_key, logits)[0], key
+
+    self._act = jax.jit(act)
+
+  @classmethod
+  def from_checkpoint(cls, path: Union[str, os.PathLike],
+                      **kwargs) -> "PPOPolicy":
+    """`PPOPolicy(load(path), **kwargs)`."""
+    return cls(load(path), **kwargs)
+
+  def initial_state(self) -> PolicyState:
+    """See base class."""
+    return PolicyState()
+
+  def step(self, timestep: dm_env.TimeStep,
+           prev_state: PolicyState) -> tuple[int, PolicyState]:
+    """See base class.
+
+    Raises:
+      ValueError: the observation has a different number of tax rates from
+        the one the network was trained on.
+    """
+    observation = timestep.observation
+    key = prev_state.key
+    if key is None:
+      view = np.ascontiguousarray(observation["RGB"]).tobytes()
+      key = np.array([self._seed & 0xFFFFFFFF, zlib.crc32(view)], np.uint32)
+    phase = int(round(float(observation["PHASE"])))
+    if phase == bots.PHASE_VOTE:
+      choice = self._voter.choice()
+      action = obs_lib.NOOP if choice is None else (
+          obs_lib.NUM_COMMONS_ACTIONS + choice)
+      return action, PolicyState(key=key)
+    if phase != bots.PHASE_HARVEST:
+      return obs_lib.NOOP, PolicyState(key=key)
+    num_rates = len(observation["TAX_RATES"])
+    if num_rates != self._follower.num_rates:
+      raise ValueError(
+          f"{self._follower.source} was trained with "
+          f"{self._follower.num_rates} tax rates; this substrate has "
+          f"{num_rates}")
+    encoded = features.encode(observation, self._agent_id,
+                              self._follower.observation)
+    batch = {name: value[None] for name, value in encoded.items()}
+    action, key = self._act(self._follower.params, batch, key)
+    return int(action), PolicyState(key=np.asarray(key))
+
+  def close(self) -> None:
+    """See base class."""

@@ -1,0 +1,196 @@
+"""`umd train`: learning, outputs, bad input, and resume after kill -9."""
+
+import contextlib
+import io
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+from absl.testing import absltest  # pylint: disable=g-import-not-at-top
+from absl.testing import parameterized
+import numpy as np
+
+from umd_meltingpot import cli
+from umd_meltingpot import train
+
+# A tiny game: one round of 40 HARVEST steps; followers start at the bottom
+# of the small map and only learning to walk up to the apples pays.
+_TINY = ["--substrate", "umd_apple_harvest__small", "--rounds", "1",
+         "--steps", "40", "--vote-steps", "1"]
+_TINY_PPO = ["--envs-per-worker", "2", "--unroll-length", "20",
+             "--num-minibatches", "2", "--hidden-size", "32"]
+
+
+def _umd(*args: str) -> int:
+  try:
+    return cli.main(list(args))
+  except SystemExit as exit_:
+    return exit_.code
+
+
+def _metrics(folder: str) -> list[dict]:
+  """Every line of metrics.jsonl, each of which must be valid JSON."""
+  lines = pathlib.Path(folder, "metrics.jsonl").read_text().splitlines()
+  return [json.loads(line) for line in lines]
+
+
+class LearningTest(absltest.TestCase):
+
+  def test_short_run_moves_the_return_up(self):
+    # On the tiny game a uniform policy eats about one apple per player;
+    # walking to the patches is learnt within a dozen updates. (On whole
+    # games of the small map, learning *lowers* the return at first: the
+    # followers learn to harvest faster than the commons regrows.)
+    out = self.create_tempdir().full_path + "/run"
+    prepared = train.prepare(
+        train.TrainConfig(
+            substrate="umd_apple_harvest__small", rounds=1, steps=40,
+            vote_steps=1, total_steps=2000, seed=0, out=out,
+            checkpoint_every=100),
+        train.PPOConfig(num_workers=0, envs_per_worker=4, unroll_length=40,
+                        num_minibatches=4, learning_rate=3e-3,
+                        hidden_size=64))
+    result = train.train(prepared, progress=False)
+    returns = [r["charts/episode_return"] for r in _metrics(out)]
+    self.assertGreaterEqual(result.env_steps, 2000)
+    self.assertNotIn(None, returns)  # 4 games end in every update.
+    first, last = np.mean(returns[:3]), np.mean(returns[-3:])
+    self.assertGreater(last, first + 1.5, returns)
+
+
+class TrainCommandTest(parameterized.TestCase):
+
+  def test_writes_every_output(self):
+    out = self.create_tempdir().full_path + "/run"
+    code = _umd("train", *_TINY, *_TINY_PPO, "--num-workers", "0",
+                "--total-steps", "150", "--checkpoint-every", "2",
+                "--out", out, "--quiet")
+    self.assertEqual(code, 0)
+    files = sorted(os.listdir(out))
+    self.assertContainsSubset(
+        ["checkpoint.json", "checkpoint.npz", "config.json", "metrics.jsonl"],
+        files)
+    self.assertTrue(any(f.startswith("events.out.tfevents") for f in files))
+    records = _metrics(out)
+    self.assertEqual([r["updates"] for r in records],
+                     list(range(1, len(records) + 1)))
+    self.assertGreaterEqual(records[-1]["env_steps"], 150)
+    for name in ("charts/sps", "losses/loss_total", "losses/entropy"):
+      self.assertIn(name, records[-1])
+    saved = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
+    self.assertEqual(saved["counters"]["updates"], len(records))
+    config = json.loads(pathlib.Path(out, "config.json").read_text())
+    self.assertEqual(config["train"]["rounds"], 1)
+    self.assertEqual(config["ppo"]["hidden_size"], 32)
+    # The checkpoint plays as a bot.
+    self.assertEqual(
+        _umd("run", "--substrate", "umd_apple_harvest__small", "--rounds",
+             "1", "--steps", "10", "--vote-steps", "1", "--bots",
+             f"ppo:{out}/checkpoint.npz,greedy", "--quiet", "--out",
+             out + "/play"), 0)
+
+  @parameterized.named_parameters(
+      ("minibatches", ["--num-minibatches", "7"], "num_minibatches"),
+      ("observation", ["--observation", "pixels"], "symbolic"),
+      ("steps", ["--total-steps", "0"], "total_steps"),
+      ("substrate", ["--substrate", "nope"], "invalid choice"),
+      ("principal", ["--principal", "nope"], "invalid choice"),
+      ("rates", ["--phi0", "0.1,2"], "phi0"),
+      ("resume_missing", ["--resume", "/no/such/run"], "not a training run"),
+  )
+  def test_bad_input_exits_2_before_writing(self, args, message):
+    out = self.create_tempdir().full_path + "/run"
+    if "--resume" not in args:
+      args = [*args, "--out", out]
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+      code = _umd("train", *args, "--quiet")
+    self.assertEqual(code, 2, stderr.getvalue())
+    self.assertIn(message, stderr.getvalue())
+    self.assertFalse(os.path.exists(out))
+
+  def test_resume_refuses_other_options(self):
+    run = self.create_tempdir().full_path
+    with self.assertRaisesRegex(SystemExit, "2"):
+      cli.main(["train", "--resume", run, "--seed", "3"])
+
+
+def _wait_past_a_checkpoint(folder: str, updates: int, process,
+                            timeout: float = 150.0) -> None:
+  """Waits until the checkpoint holds >= `updates` updates and metrics.jsonl
+  has lines past it, so a kill leaves lines the resume must drop."""
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    if process.poll() is not None:
+      raise AssertionError(f"training exited early: {process.returncode}")
+    try:
+      saved = json.loads(pathlib.Path(folder, "checkpoint.json").read_text())
+      saved = saved["counters"]["updates"]
+      lines = len(pathlib.Path(folder, "metrics.jsonl").read_text(
+          ).splitlines())
+    except (OSError, ValueError, KeyError):
+      saved = lines = 0
+    if saved >= updates and lines > saved:
+      return
+    time.sleep(0.05)
+  raise AssertionError("no checkpoint in time")
+
+
+class ResumeTest(absltest.TestCase):
+
+  def test_resume_after_kill_9(self):
+    out = self.create_tempdir().full_path + "/run"
+    command = [sys.executable, "-m", "umd_meltingpot.cli", "train", *_TINY,
+               *_TINY_PPO, "--num-workers", "1", "--total-steps", "100000",
+               "--checkpoint-every", "3", "--seed", "4", "--quiet",
+               "--out", out]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+      _wait_past_a_checkpoint(out, 3, process)
+    finally:
+      os.killpg(process.pid, signal.SIGKILL)  # The trainer and its worker.
+      process.wait()
+    saved = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
+    updates, env_steps = (saved["counters"]["updates"],
+                          saved["counters"]["env_steps"])
+    self.assertGreater(len(_metrics(out)), 0)
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "umd_meltingpot.cli", "train", "--resume",
+         out, "--total-steps", str(env_steps + 100), "--quiet"],
+        capture_output=True, text=True, timeout=150, check=False)
+    self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
+    records = _metrics(out)  # Every line still parses.
+    # One line per update, 1..N: the lines after the checkpoint were
+    # dropped, and the counters carried on from it.
+    self.assertEqual([r["updates"] for r in records],
+                     list(range(1, len(records) + 1)))
+    self.assertGreater(len(records), updates)
+    after = [r for r in records if r["updates"] > updates]
+    self.assertGreater(after[0]["env_steps"], env_steps)
+    self.assertLess(after[0]["env_steps"], env_steps + 200)
+    self.assertGreaterEqual(records[-1]["env_steps"], env_steps + 100)
+    final = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
+    self.assertEqual(final["counters"]["updates"], len(records))
+
+  def test_trim_metrics_drops_lines_past_the_checkpoint(self):
+    path = pathlib.Path(self.create_tempdir().full_path, "metrics.jsonl")
+    lines = [json.dumps({"updates": u, "env_steps": 10 * u})
+             for u in (1, 2, 3, 4)]
+    path.write_text("\n".join(lines) + '\n{"updates": 5, "env_st')
+    train.trim_metrics(path, 2)
+    self.assertEqual(path.read_text(), "\n".join(lines[:2]) + "\n")
+
+
+if __name__ == "__main__":
+  absltest.main()

@@ -1,0 +1,421 @@
+"""`umd train`: PPO followers learning under a chosen mechanism.
+
+  from umd_meltingpot import train
+  prepared = train.prepare(train.TrainConfig(total_steps=200_000),
+                           train.PPOConfig())
+  result = train.train(prepared)
+
+  prepared = train.prepare_resume("runs/train-20250101-120000")
+  train.train(prepared)   # Continues from the last checkpoint.
+
+The followers (one parameter-shared PPO network, `agents/ppo/`) play the
+HARVEST phase of whole games of a UMD substrate, wrapped with the principal
+exactly as in `umd run`: a fixed tax schedule (`--principal fixed --phi0
+...`), none (`--principal none`), or any other registered principal, with
+the same delta, divergence and social choice rule. Their VOTE steps are
+played by truthful voters (see `agents/ppo/environment.py`). The reward is
+each player's HARVEST reward: the apples it eats net of tax, plus transfers.
+
+A run folder holds
+
+*   `config.json`: the training options, the PPO config and the observation
+    sizes (also embedded in every checkpoint);
+*   `metrics.jsonl`: one JSON line per update, flushed as written: the
+    counters, `time_s` (seconds since this process started training),
+    `charts/...` (env steps/s, per-capita episode return, apples alive at
+    round ends) and `losses/...`;
+*   `checkpoint.npz` (+ `checkpoint.json`, a readable copy of its config and
+    counters): params, optimiser state, counters and PRNG keys, replaced
+    atomically every `checkpoint_every` updates and at the end;
+*   TensorBoard events (`charts/...`, `losses/...`).
+
+`--resume` rebuilds everything from `config.json` and the checkpoint, cuts
+`metrics.jsonl` back to the checkpoint's update, and carries on counting.
+Games in progress when the run stopped are not resumed: the resumed run
+starts fresh games, seeded from the seed and the update it resumes at.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import sys
+import time
+from typing import Any, Optional
+
+# pylint: disable=g-import-not-at-top
+# One XLA thread: the cores belong to the rollout workers (set before JAX
+# starts its CPU backend; an explicit XLA_FLAGS wins).
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import numpy as np
+
+from umd_meltingpot import game as game_lib
+from umd_meltingpot.agents.ppo.config import PPOConfig
+# pylint: enable=g-import-not-at-top
+
+_GAME = game_lib.GameConfig()
+CHECKPOINT = "checkpoint.npz"
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """The options of a training run; each is a `umd train` flag.
+
+  The mechanism options mean what they mean for `umd run` (and share its
+  defaults); options left None take the substrate config's value.
+  """
+  substrate: str = "umd_apple_harvest__small"
+  """The substrate: a name from `umd list`."""
+  players: Optional[int] = None
+  """The number of players n, 2 to 16; default: the substrate's."""
+  rounds: Optional[int] = None
+  """tau, the number of rounds per game (episode)."""
+  steps: Optional[int] = None
+  """T, the HARVEST steps of each round."""
+  vote_steps: Optional[int] = None
+  """V, the VOTE steps of each round."""
+  tax_period: Optional[int] = None
+  """Harvest steps per tax period (the pool is paid out at each end)."""
+  brackets: Optional[tuple[float, ...]] = None
+  """The k-1 bracket edges on income per tax period, e.g. 5,10."""
+  phi0: Optional[tuple[float, ...]] = None
+  """phi_0, the k tax rates in [0, 1], e.g. 0.3,0.3,0.3."""
+  delta: float = _GAME.delta
+  """delta, the bound on D(phi_prev, phi) between rounds (inf: none)."""
+  divergence: str = _GAME.divergence
+  """D: linf, l1 or l2."""
+  rule: str = _GAME.rule
+  """The social choice rule f."""
+  preferences: str = _GAME.preferences
+  """How the types theta are drawn (the followers vote truthfully)."""
+  principal: str = _GAME.principal
+  """The principal, as in umd run: fixed (keeps phi_0), none (no tax),
+  hand_rule, ..."""
+  ballots: str = _GAME.ballots
+  """Where the ballots come from: world or types (as in umd run)."""
+  principal_weight: float = _GAME.principal_weight
+  """w, the weight of the principal's own type in the vote."""
+  total_steps: int = 1_000_000
+  """Stop after this many env steps (substrate steps of all players
+  together, VOTE steps included)."""
+  checkpoint_every: int = 10
+  """Write the checkpoint every this many updates (and at the end)."""
+  seed: int = 0
+  """Seeds the games, the parameters and the action samples."""
+  out: Optional[str] = None
+  """The run folder; default: a new runs/train-<timestamp>."""
+
+  def game_config(self, seed: int) -> game_lib.GameConfig:
+    """The options of one training game, seeded with `seed`."""
+    return game_lib.GameConfig(
+        substrate=self.substrate, players=self.players, rounds=self.rounds,
+        steps=self.steps, vote_steps=self.vote_steps,
+        tax_period=self.tax_period, brackets=self.brackets, phi0=self.phi0,
+        delta=self.delta, divergence=self.divergence, rule=self.rule,
+        preferences=self.preferences, principal=self.principal,
+        ballots=self.ballots, principal_weight=self.principal_weight,
+        seed=seed)
+
+
+@dataclasses.dataclass
+class PreparedTraining:
+  """A validated training run, ready to start or resume."""
+  config: TrainConfig
+  ppo: PPOConfig
+  num_players: int
+  num_rates: int
+  substrate_config: dict[str, Any]
+  out: Optional[pathlib.Path]
+  resume: bool = False
+
+
+@dataclasses.dataclass
+class TrainResult:
+  """What `train` produced."""
+  out: pathlib.Path
+  updates: int
+  env_steps: int
+  last_return: Optional[float]
+
+
+def _resolved_substrate(game: game_lib.PreparedGame) -> dict[str, Any]:
+  c = game.substrate_config
+  return {
+      "map_name": c.map_name, "rounds": c.rounds,
+      "harvest_steps": c.harvest_steps, "vote_steps": c.vote_steps,
+      "tax_period": c.tax_period, "bracket_edges": list(c.bracket_edges),
+      "initial_rates": list(c.initial_rates),
+      "redistribution": c.redistribution, "objectives": list(c.objectives)}
+
+
+def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
+  """Checks every option; builds nothing and writes nothing.
+
+  Raises:
+    ValueError: an invalid option, with the valid values in the message.
+  """
+  if config.total_steps < 1:
+    raise ValueError(f"total_steps must be >= 1, got {config.total_steps}")
+  if config.checkpoint_every < 1:
+    raise ValueError(
+        f"checkpoint_every must be >= 1, got {config.checkpoint_every}")
+  game = game_lib.prepare(config.game_config(config.seed))
+  ppo.validate(game.num_players)
+  game_lib.check_run_folder(config.out)
+  return PreparedTraining(
+      config=config, ppo=ppo, num_players=game.num_players,
+      num_rates=len(game.substrate_config.initial_rates),
+      substrate_config=_resolved_substrate(game),
+      out=pathlib.Path(config.out) if config.out else None)
+
+
+def prepare_resume(run: str,
+                   total_steps: Optional[int] = None) -> PreparedTraining:
+  """Prepares to continue the run in folder `run` from its checkpoint.
+
+  Args:
+    run: a folder written by `train`.
+    total_steps: a new total, to train longer than first asked.
+
+  Raises:
+    ValueError: no such run, or a missing or corrupt config or checkpoint.
+  """
+  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
+  folder = pathlib.Path(run)
+  if not (folder / CONFIG).is_file():
+    raise ValueError(f"{folder} is not a training run (no {CONFIG})")
+  try:
+    saved = json.loads((folder / CONFIG).read_text())
+    config = TrainConfig(**{
+        **saved["train"],
+        "brackets": _tuple(saved["train"]["brackets"]),
+        "phi0": _tuple(saved["train"]["phi0"])})
+    ppo = PPOConfig(**saved["ppo"])
+  except (json.JSONDecodeError, KeyError, TypeError) as error:
+    raise ValueError(f"{folder / CONFIG} is corrupt: {error!r}") from None
+  checkpoint_lib.load(folder / CHECKPOINT)  # Raises if missing or corrupt.
+  if total_steps is not None:
+    config = dataclasses.replace(config, total_steps=total_steps)
+  prepared = prepare(dataclasses.replace(config, out=None), ppo)
+  prepared.config = dataclasses.replace(prepared.config, out=str(folder))
+  prepared.out, prepared.resume = folder, True
+  return prepared
+
+
+def _tuple(value: Optional[list[float]]) -> Optional[tuple[float, ...]]:
+  return None if value is None else tuple(value)
+
+
+def run_config(prepared: PreparedTraining) -> dict[str, Any]:
+  """The JSON config of a run, as written to config.json and checkpoints."""
+  return {
+      "train": dataclasses.asdict(prepared.config),
+      "ppo": dataclasses.asdict(prepared.ppo),
+      "num_players": prepared.num_players,
+      "num_rates": prepared.num_rates,
+      "substrate_config": prepared.substrate_config,
+  }
+
+
+def env_seeds(seed: int, start_update: int, num_envs: int) -> list[int]:
+  """The seeds of the training games, new for every (re)start."""
+  state = np.random.SeedSequence([seed, start_update]).generate_state(
+      num_envs)
+  return [int(s >> 1) for s in state]
+
+
+def _new_folder(prepared: PreparedTraining) -> pathlib.Path:
+  if prepared.out is None:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    prepared.out = pathlib.Path("runs") / f"train-{stamp}"
+    prepared.config = dataclasses.replace(prepared.config,
+                                          out=str(prepared.out))
+  game_lib.check_run_folder(str(prepared.out))
+  prepared.out.mkdir(parents=True, exist_ok=True)
+  game_lib.write_json_atomically(prepared.out / CONFIG, run_config(prepared))
+  return prepared.out
+
+
+def trim_metrics(path: pathlib.Path, last_update: int) -> None:
+  """Keeps the whole JSON lines of updates <= last_update (atomically)."""
+  if not path.exists():
+    return
+  kept = []
+  for line in path.read_text().splitlines():
+    try:
+      record = json.loads(line)
+    except json.JSONDecodeError:
+      continue  # A line cut short by a kill.
+    if isinstance(record, dict) and record.get("updates", 0) <= last_update:
+      kept.append(line)
+  partial = path.with_name(path.name + ".partial")
+  partial.write_text("".join(line + "\n" for line in kept))
+  os.replace(partial, path)
+
+
+def _episode_metrics(episodes) -> dict[str, Optional[float]]:
+  """Per-capita return and apples alive at round ends, over `episodes`."""
+  names = ("charts/episode_return", "charts/apples_alive",
+           "charts/apples_alive_final")
+  if not episodes:
+    return dict.fromkeys(names)
+  ends = [e.apples_alive for e in episodes if e.apples_alive]
+  return dict(zip(names, (
+      float(np.mean([e.per_capita_return for e in episodes])),
+      float(np.mean([np.mean(a) for a in ends])) if ends else None,
+      float(np.mean([a[-1] for a in ends])) if ends else None)))
+
+
+class _Logger:
+  """metrics.jsonl (flushed per line) and TensorBoard scalars."""
+
+  def __init__(self, out: pathlib.Path, config: dict[str, Any]):
+    import tensorboardX  # pylint: disable=g-import-not-at-top
+    self._file = open(out / METRICS, "a", encoding="utf-8")
+    self._writer = tensorboardX.SummaryWriter(str(out))
+    self._writer.add_text("config", "```\n" + json.dumps(
+        config, indent=2, sort_keys=True) + "\n```", global_step=0)
+
+  def write(self, record: dict[str, Any]) -> None:
+    self._file.write(json.dumps(record, sort_keys=True) + "\n")
+    self._file.flush()
+    for name, value in record.items():
+      if "/" in name and value is not None:
+        self._writer.add_scalar(name, value, global_step=record["env_steps"])
+    self._writer.flush()
+
+  def close(self) -> None:
+    self._file.close()
+    self._writer.close()
+
+
+def train(prepared: PreparedTraining, *, progress: bool = True
+          ) -> TrainResult:
+  """Trains (or resumes) until `total_steps` env steps.
+
+  Raises:
+    ValueError: the run folder exists and is not empty (new runs), or the
+      checkpoint does not fit the config (resumed runs).
+  """
+  # pylint: disable=g-import-not-at-top
+  import jax
+  import tqdm
+  from umd_meltingpot.agents.ppo import actor as actor_lib
+  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+  from umd_meltingpot.agents.ppo import environment as env_lib
+  from umd_meltingpot.agents.ppo import learning
+  from umd_meltingpot.agents.ppo import networks as networks_lib
+  # pylint: enable=g-import-not-at-top
+  config, ppo = prepared.config, prepared.ppo
+  networks = networks_lib.make_networks_from_config(ppo, prepared.num_rates)
+  optimizer = learning.make_optimizer(ppo.learning_rate, ppo.adam_epsilon,
+                                      ppo.max_grad_norm)
+  learner_key, actor_key = jax.random.split(jax.random.PRNGKey(config.seed))
+  actor = None
+
+  def batches():
+    yield from actor_lib.rollouts(env, actor)
+
+  learner = learning.PPOLearner(
+      networks, batches(), optimizer, learner_key, discount=ppo.discount,
+      gae_lambda=ppo.gae_lambda, clip_epsilon=ppo.clip_epsilon,
+      entropy_cost=ppo.entropy_cost, value_cost=ppo.value_cost,
+      num_epochs=ppo.num_epochs, num_minibatches=ppo.num_minibatches)
+  actor = actor_lib.PPOActor(networks, learner, actor_key,
+                             unroll_length=ppo.unroll_length)
+  counters = {"updates": 0, "env_steps": 0, "agent_steps": 0, "episodes": 0}
+  if prepared.resume:
+    out = prepared.out
+    counters = _restore(out / CHECKPOINT, learner, actor, optimizer)
+    trim_metrics(out / METRICS, counters["updates"])
+  else:
+    out = _new_folder(prepared)
+  config_json = run_config(prepared)
+
+  def save() -> None:
+    state = learner.save()
+    checkpoint_lib.save(
+        out / CHECKPOINT, params=state.params, opt_state=state.opt_state,
+        counters=counters, config=config_json,
+        rng={"learner": state.random_key, "actor": actor.random_key})
+
+  seeds = env_seeds(config.seed, counters["updates"], ppo.num_envs)
+  logger = _Logger(out, config_json)
+  bar = tqdm.tqdm(total=config.total_steps, initial=counters["env_steps"],
+                  unit="step", disable=not progress, file=sys.stderr,
+                  desc=f"train {config.substrate}", dynamic_ncols=True)
+  last_return = None
+  try:
+    env = env_lib.VectorEnv([config.game_config(s) for s in seeds],
+                            ppo.observation, ppo.num_workers)
+    with env:
+      start_steps, start_time = counters["env_steps"], time.perf_counter()
+      saved_at = counters["updates"]
+      while counters["env_steps"] < config.total_steps:
+        tick = time.perf_counter()
+        before = env.substrate_steps
+        learner.step()
+        actor.update()
+        elapsed = time.perf_counter() - tick
+        episodes = env.pop_episodes()
+        counters["updates"] += 1
+        counters["env_steps"] = start_steps + env.substrate_steps
+        counters["agent_steps"] += (ppo.unroll_length * ppo.num_envs
+                                    * prepared.num_players)
+        counters["episodes"] += len(episodes)
+        record = {**counters,
+                  "time_s": time.perf_counter() - start_time,
+                  "charts/sps": (env.substrate_steps - before) / elapsed,
+                  **_episode_metrics(episodes),
+                  **{f"losses/{k}": v for k, v in learner.metrics.items()}}
+        logger.write(record)
+        if record["charts/episode_return"] is not None:
+          last_return = record["charts/episode_return"]
+          bar.set_postfix(ret=f"{last_return:.2f}")
+        bar.update(env.substrate_steps - before)
+        if counters["updates"] % config.checkpoint_every == 0:
+          save()
+          saved_at = counters["updates"]
+      if saved_at != counters["updates"]:
+        save()
+  finally:
+    bar.close()
+    logger.close()
+  return TrainResult(out=out, updates=counters["updates"],
+                     env_steps=counters["env_steps"], last_return=last_return)
+
+
+def _restore(path: pathlib.Path, learner, actor, optimizer
+             ) -> dict[str, int]:
+  """Loads the checkpoint into the learner and actor; returns its counters.
+
+  Raises:
+    ValueError: the checkpoint is missing, corrupt or does not fit.
+  """
+  # pylint: disable=g-import-not-at-top
+  import jax
+  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+  # pylint: enable=g-import-not-at-top
+  loaded = checkpoint_lib.load(path)
+  template = learner.save()
+  checkpoint_lib.check_params(loaded.params, template.params, str(path))
+  opt_state = checkpoint_lib.restore_opt_state(
+      loaded.opt_state_leaves, optimizer.init(template.params), str(path))
+  missing = {"learner", "actor"} - set(loaded.rng)
+  if missing:
+    raise ValueError(f"{path} lacks the PRNG keys {sorted(missing)}")
+  counters = {"updates": 0, "env_steps": 0, "agent_steps": 0, "episodes": 0}
+  counters.update(loaded.counters)
+  learner.restore(template._replace(
+      params=jax.tree_util.tree_map(np.asarray, loaded.params),
+      opt_state=opt_state, random_key=loaded.rng["learner"],
+      num_updates=np.int32(counters["updates"])))
+  actor.random_key = loaded.rng["actor"]
+  actor.update()
+  return counters
