@@ -2,6 +2,12 @@
 
   from umd_meltingpot import agents
   bot = agents.make_bot("greedy", seed=1)
+  follower = agents.make_bot("ppo", player=2)  # The shipped PPO checkpoint.
+
+Besides the heuristic `BOTS`, "ppo" names the trained PPO follower shipped
+in `checkpoints/ppo_small.npz`, and "ppo:PATH" a checkpoint written by
+`umd train` (e.g. ppo:runs/train-.../checkpoint.npz). JAX is imported only
+when one is built.
 """
 
 from typing import Optional
@@ -19,23 +25,75 @@ BOTS = {
 }
 
 
+# The trained follower: "ppo" alone, or "ppo:PATH" for another checkpoint.
+PPO = "ppo"
+
+
+def is_bot_name(name: str) -> bool:
+  """Whether `name` names a heuristic bot, "ppo" or "ppo:PATH"."""
+  return name in BOTS or name == PPO or (
+      name.startswith(PPO + ":") and len(name) > len(PPO) + 1)
+
+
+def bot_names() -> list[str]:
+  """The valid bot names, for messages."""
+  return sorted(BOTS) + [PPO, PPO + ":PATH"]
+
+
+def _checkpoint_path(name: str) -> str:
+  if name == PPO:
+    from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
+    return str(ppo_policy.DEFAULT_CHECKPOINT)
+  return name[len(PPO) + 1:]
+
+
+def check_bot(name: str, *, num_rates: Optional[int] = None) -> None:
+  """Checks that bot `name` can be built (loading a PPO checkpoint).
+
+  Args:
+    name: a bot name (see `bot_names`).
+    num_rates: the substrate's number of tax rates, which a PPO checkpoint
+      must have been trained with; None skips that check.
+
+  Raises:
+    ValueError: an unknown name, or a missing, corrupt or unfitting
+      checkpoint.
+  """
+  if not is_bot_name(name):
+    raise ValueError(f"Unknown bot {name!r}; valid: {bot_names()}")
+  if name in BOTS:
+    return
+  from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
+  follower = ppo_policy.load(_checkpoint_path(name))
+  if num_rates is not None and follower.num_rates != num_rates:
+    raise ValueError(
+        f"{follower.source} was trained with {follower.num_rates} tax rates;"
+        f" this substrate has {num_rates} (see --brackets)")
+
+
 def make_bot(name: str,
              *,
              seed: int = 0,
              voter: Optional[bots.Voter] = None,
-             num_objectives: int = 3) -> policy.Policy:
-  """Builds the heuristic bot called `name`.
+             num_objectives: int = 3,
+             player: int = 0) -> policy.Policy:
+  """Builds the bot called `name`.
 
   Args:
-    name: a key of BOTS.
+    name: a key of BOTS, "ppo" or "ppo:PATH".
     seed: the seed of the bot's random generators.
     voter: how the bot votes in the VOTE phase; None abstains.
     num_objectives: the number of objectives on the ballot.
+    player: the player index the bot plays (a PPO follower's agent id).
 
   Raises:
-    ValueError: an unknown name, or a voter that does not fit
-      `num_objectives`.
+    ValueError: an unknown name, a voter that does not fit
+      `num_objectives`, or a bad PPO checkpoint.
   """
-  if name not in BOTS:
-    raise ValueError(f"Unknown bot {name!r}; valid: {sorted(BOTS)}")
-  return BOTS[name](num_objectives=num_objectives, voter=voter, seed=seed)
+  if name in BOTS:
+    return BOTS[name](num_objectives=num_objectives, voter=voter, seed=seed)
+  check_bot(name)
+  from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
+  return ppo_policy.PPOPolicy.from_checkpoint(
+      _checkpoint_path(name), agent_id=player, voter=voter,
+      num_objectives=num_objectives, seed=seed)

@@ -3,6 +3,8 @@
   umd list                      the substrates, players and phase lengths
   umd run [--substrate ...]     play one game and write runs/<timestamp>/
   umd play [--substrate ...]    play it yourself (pygame)
+  umd evaluate --population P   a population against scenarios
+  umd train [--substrate ...]   train PPO followers; --resume RUN continues
 
 `umd run`'s flags are generated from `game.GameConfig`, whose field
 docstrings are their help, so the defaults live only there.
@@ -79,7 +81,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
   for field in dataclasses.fields(cls):
     flag = "--" + field.name.replace("_", "-")
     help_text = docs.get(field.name, "")
-    if field.default is not None:
+    required = field.default is dataclasses.MISSING
+    if field.default is not None and not required:
       help_text += f" (default: {field.default})"
     hint = hints[field.name]
     if hint is bool:
@@ -88,9 +91,11 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
     kind = typing.get_args(hint)[0] if typing.get_origin(
         hint) is typing.Union else hint
     parser.add_argument(
-        flag, dest=field.name, default=field.default, help=help_text,
+        flag, dest=field.name, default=None if required else field.default,
+        required=required, help=help_text,
         type=_PARSERS.get(field.name, kind if kind in (int, float) else str),
-        choices=choices.get(field.name), metavar=field.name.upper())
+        choices=choices.get(field.name),
+        metavar=None if field.name in choices else field.name.upper())
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -134,6 +139,64 @@ def _cmd_play(args: argparse.Namespace) -> int:
   return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+  from umd_meltingpot import evaluate  # pylint: disable=g-import-not-at-top
+  config = evaluate.EvaluateConfig(**{
+      field.name: getattr(args, field.name)
+      for field in dataclasses.fields(evaluate.EvaluateConfig)})
+  try:
+    prepared = evaluate.prepare(config)
+  except ValueError as error:
+    raise UsageError(error) from error
+  result = evaluate.run(prepared, progress=not args.quiet)
+  print(result.table)
+  print(f"\n{len(result.rows)} episodes; outputs in {result.out}/")
+  return 0
+
+
+def _train_configs(args: argparse.Namespace):
+  """The TrainConfig and PPOConfig of the parsed `umd train` flags."""
+  from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
+  return tuple(cls(**{field.name: getattr(args, field.name)
+                      for field in dataclasses.fields(cls)})
+               for cls in (train.TrainConfig, train.PPOConfig))
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+  from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
+  try:
+    if args.resume:
+      changed = [
+          "--" + field.name.replace("_", "-")
+          for config in _train_configs(args)
+          for field in dataclasses.fields(config)
+          if field.name != "total_steps"
+          and getattr(config, field.name) != field.default]
+      if changed:
+        raise ValueError(
+            f"--resume takes the options of {args.resume}/config.json; "
+            f"only --total-steps may change, got {changed}")
+      default = train.TrainConfig().total_steps
+      prepared = train.prepare_resume(
+          args.resume, total_steps=(None if args.total_steps == default
+                                    else args.total_steps))
+    else:
+      prepared = train.prepare(*_train_configs(args))
+  except ValueError as error:
+    raise UsageError(error) from error
+  try:
+    result = train.train(prepared, progress=not args.quiet)
+  except KeyboardInterrupt:
+    print(f"\ninterrupted; continue with: umd train --resume {prepared.out}",
+          file=sys.stderr)
+    return 130
+  last = ("none finished" if result.last_return is None
+          else f"{result.last_return:.2f}")
+  print(f"{result.updates} updates, {result.env_steps} env steps; last "
+        f"per-capita return {last}; outputs in {result.out}/")
+  return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="umd", description=(
@@ -166,6 +229,32 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=["RGB", "WORLD.RGB"],
                     help="your own view (RGB) or the whole map (WORLD.RGB)")
   play.set_defaults(handler=_cmd_play)
+
+  # pylint: disable-next=g-import-not-at-top
+  from umd_meltingpot import evaluate as evaluate_lib
+  evaluate = commands.add_parser(
+      "evaluate", help="evaluate a population on scenarios (Melting Pot)",
+      description="Play a focal population against scenarios with Melting "
+      "Pot's harness; write per-episode rows, a summary per scenario (mean "
+      "and 95% CI) and normalised scores.")
+  _add_config_flags(evaluate, evaluate_lib.EvaluateConfig)
+  evaluate.add_argument("--quiet", action="store_true",
+                        help="no progress bar")
+  evaluate.set_defaults(handler=_cmd_evaluate)
+
+  from umd_meltingpot import train as train_lib  # pylint: disable=g-import-not-at-top
+  train = commands.add_parser(
+      "train", help="train PPO followers and write runs/train-<timestamp>/",
+      description="Train parameter-shared PPO followers on the HARVEST "
+      "reward under a mechanism; write config.json, metrics.jsonl, "
+      "TensorBoard events and checkpoint.npz.")
+  _add_config_flags(train, train_lib.TrainConfig)
+  _add_config_flags(train, train_lib.PPOConfig)
+  train.add_argument("--resume", metavar="RUN", default=None,
+                     help="continue the run in folder RUN from its last "
+                     "checkpoint (only --total-steps may change)")
+  train.add_argument("--quiet", action="store_true", help="no progress bar")
+  train.set_defaults(handler=_cmd_train)
   return parser
 
 

@@ -69,10 +69,13 @@ class GameConfig:
   """How the types theta are drawn, e.g. uniform, mallows:0.5,
   fixed:utilitarian."""
   principal: str = "fixed"
-  """The principal algorithm: fixed (keeps phi_0), none, hand_rule."""
+  """The principal algorithm: fixed (keeps phi_0), none, hand_rule, bandit
+  (UCB1 over moves in the delta-ball), thompson (the bandit with Thompson
+  sampling) or cma (CMA-ES); the learning ones learn across the rounds."""
   bots: str = "random,greedy"
   """The followers' bots, cycled over the players, e.g. greedy or
-  random,greedy,sustainable."""
+  random,greedy,sustainable; ppo is the shipped PPO follower, ppo:PATH a
+  checkpoint from umd train."""
   ballots: str = "world"
   """Where the ballots come from: world (the bots' VOTE actions in Lua,
   truthful to their types) or types (full truthful ballots of the rule's
@@ -80,7 +83,8 @@ class GameConfig:
   principal_weight: float = 0.0
   """w, the weight of the principal's own type in the vote."""
   seed: int = 0
-  """Seeds the substrate, the types, the bots and tie-breaking."""
+  """Seeds the substrate, the types, the bots, tie-breaking and a learning
+  principal."""
   video: bool = False
   """Also write episode.mp4."""
   out: Optional[str] = None
@@ -134,14 +138,16 @@ def _substrate_config(config: GameConfig):
   return substrate_config
 
 
-def _bot_names(spec: str) -> tuple[str, ...]:
+def _bot_names(spec: str, num_rates: int) -> tuple[str, ...]:
   agents = _bot_registry()
   names = tuple(name.strip() for name in spec.split(",") if name.strip())
-  unknown = [name for name in names if name not in agents.BOTS]
+  unknown = [name for name in names if not agents.is_bot_name(name)]
   if not names or unknown:
     raise ValueError(f"Unknown bots {unknown or spec!r}; valid: "
-                     f"{sorted(agents.BOTS)} (comma-separated, cycled over "
+                     f"{agents.bot_names()} (comma-separated, cycled over "
                      "the players)")
+  for name in sorted(set(names)):
+    agents.check_bot(name, num_rates=num_rates)  # Loads PPO checkpoints.
   return names
 
 
@@ -174,7 +180,8 @@ def prepare(config: GameConfig) -> PreparedGame:
   return PreparedGame(
       config=config, substrate_config=substrate_config,
       num_players=num_players, schedule=schedule, preferences=preferences,
-      bot_names=_bot_names(config.bots), mechanism=mechanism)
+      bot_names=_bot_names(config.bots, len(schedule.as_array())),
+      mechanism=mechanism)
 
 
 def build_bots(game: PreparedGame) -> list[Any]:
@@ -186,7 +193,7 @@ def build_bots(game: PreparedGame) -> list[Any]:
     voter = agents.bots.Voter.truthful(game.preferences.players[player])
     bots.append(agents.make_bot(
         name, seed=game.config.seed * 1000 + player, voter=voter,
-        num_objectives=len(game.substrate_config.objectives)))
+        num_objectives=len(game.substrate_config.objectives), player=player))
   return bots
 
 
@@ -198,8 +205,10 @@ def build_environment(
   env = substrate_lib.build_from_config(
       game.substrate_config, roles=["default"] * game.num_players,
       env_seed=game.config.seed + 1)
-  principal = principal_lib.make_principal(game.config.principal,
-                                           schedule=game.schedule)
+  principal = principal_lib.make_principal(
+      game.config.principal, schedule=game.schedule,
+      delta=game.config.delta, divergence=game.config.divergence,
+      seed=game.config.seed + 3)
   return wrapper_lib.PrincipalWrapper(
       env, principal=principal, schedule=game.schedule,
       objectives=game.substrate_config.objectives,
