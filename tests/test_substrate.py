@@ -141,6 +141,22 @@ class RegistryTest(parameterized.TestCase):
       self.assertEqual(steps, 2 * (2 + 30))
 
 
+class SpeedDesignTest(absltest.TestCase):
+
+  def test_lua_declares_no_per_name_mechanism_or_layer_observations(self):
+    # Lab2D computes every declared observation at every step: the level
+    # packs the mechanism into one and drops the unused LAYER views.
+    with substrate.build("umd_apple_harvest__small",
+                         roles=["default"] * 2) as env:
+      raw = env
+      while hasattr(raw, "_env"):
+        raw = raw._env
+      names = set(raw.observation_names())
+    self.assertIn("WORLD.MECHANISM", names)
+    self.assertFalse({n for n in names if n.endswith(".LAYER")}, names)
+    self.assertNotIn("WORLD.ROUND", names)
+
+
 class DeterminismTest(absltest.TestCase):
 
   def _rollout(self, env_seed, episodes=2):

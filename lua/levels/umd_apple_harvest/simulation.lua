@@ -20,6 +20,11 @@ to the next. `BaseSimulation` relies on that order in two places, so the same
 
 This subclass fixes both orders (updaters by priority then name; avatars by
 player index).
+
+Speed: each avatar's `<i>.LAYER` observation (its view as layer indices) is
+dropped. No Melting Pot config exposes it, but Lab2D computes every
+observation a level declares at every step, and the player's `RGB` already
+computes the same view again to render it.
 ]]
 
 local class = require 'common.class'
@@ -60,6 +65,15 @@ function UmdSimulation:worldConfig()
   local config = UmdSimulation.Base.worldConfig(self)
   sortUpdateOrder(config.updateOrder)
   return config
+end
+
+function UmdSimulation:addObservations(tileSet, world, observations)
+  UmdSimulation.Base.addObservations(self, tileSet, world, observations)
+  for i = #observations, 1, -1 do
+    if observations[i].name:match('^%d+%.LAYER$') then
+      table.remove(observations, i)
+    end
+  end
 end
 
 function UmdSimulation:start(grid)
