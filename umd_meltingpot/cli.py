@@ -23,14 +23,17 @@ from umd_meltingpot import game as game_lib
 
 
 def _field_docs(cls: type) -> dict[str, str]:
-  """The docstring under each field of dataclass `cls` (CleanRL style)."""
-  tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-  body = tree.body[0].body
+  """The docstring under each field of dataclass `cls` and of its dataclass
+  bases (CleanRL style); a subclass's redeclared field wins."""
   docs = {}
-  for node, following in zip(body, body[1:]):
-    if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
-        and isinstance(following.value, ast.Constant)):
-      docs[node.target.id] = " ".join(following.value.value.split())
+  for klass in reversed(cls.__mro__):
+    if not dataclasses.is_dataclass(klass) or klass is object:
+      continue
+    body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
+    for node, following in zip(body, body[1:]):
+      if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
+          and isinstance(following.value, ast.Constant)):
+        docs[node.target.id] = " ".join(following.value.value.split())
   return docs
 
 

@@ -37,8 +37,8 @@ _PHASE_NAMES = substrate_lib.PHASES
 
 
 @dataclasses.dataclass(frozen=True)
-class GameConfig:
-  """The options of one game; each is a `umd run` flag.
+class MechanismOptions:
+  """The substrate and mechanism options shared by `umd run` and `umd train`.
 
   Options left None take the substrate config's value, so every default of
   the mechanism lives in one place (`substrates/umd_apple_harvest.py`).
@@ -72,16 +72,21 @@ class GameConfig:
   """The principal algorithm: fixed (keeps phi_0), none, hand_rule, bandit
   (UCB1 over moves in the delta-ball), thompson (the bandit with Thompson
   sampling) or cma (CMA-ES); the learning ones learn across the rounds."""
-  bots: str = "random,greedy"
-  """The followers' bots, cycled over the players, e.g. greedy or
-  random,greedy,sustainable; ppo is the shipped PPO follower, ppo:PATH a
-  checkpoint from umd train."""
   ballots: str = "world"
-  """Where the ballots come from: world (the bots' VOTE actions in Lua,
+  """Where the ballots come from: world (the players' VOTE actions in Lua,
   truthful to their types) or types (full truthful ballots of the rule's
   kind)."""
   principal_weight: float = 0.0
   """w, the weight of the principal's own type in the vote."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GameConfig(MechanismOptions):
+  """The options of one game; each is a `umd run` flag."""
+  bots: str = "random,greedy"
+  """The followers' bots, cycled over the players, e.g. greedy or
+  random,greedy,sustainable; ppo is the shipped PPO follower, ppo:PATH a
+  checkpoint from umd train."""
   seed: int = 0
   """Seeds the substrate, the types, the bots, tie-breaking and a learning
   principal."""
@@ -254,19 +259,24 @@ def write_json_atomically(path: pathlib.Path, data: Any) -> None:
   os.replace(partial, path)
 
 
-def _resolved_config(game: PreparedGame) -> dict[str, Any]:
+def substrate_summary(game: PreparedGame) -> dict[str, Any]:
+  """The resolved substrate config of `game`, for a run's config.json."""
   c = game.substrate_config
   return {
+      "map_name": c.map_name, "players": game.num_players,
+      "rounds": c.rounds, "harvest_steps": c.harvest_steps,
+      "vote_steps": c.vote_steps, "tax_period": c.tax_period,
+      "bracket_edges": list(c.bracket_edges),
+      "initial_rates": list(c.initial_rates),
+      "redistribution": c.redistribution,
+      "objectives": list(c.objectives), "apple_value": c.apple_value,
+  }
+
+
+def _resolved_config(game: PreparedGame) -> dict[str, Any]:
+  return {
       "options": dataclasses.asdict(game.config),
-      "substrate_config": {
-          "map_name": c.map_name, "players": game.num_players,
-          "rounds": c.rounds, "harvest_steps": c.harvest_steps,
-          "vote_steps": c.vote_steps, "tax_period": c.tax_period,
-          "bracket_edges": list(c.bracket_edges),
-          "initial_rates": list(c.initial_rates),
-          "redistribution": c.redistribution,
-          "objectives": list(c.objectives), "apple_value": c.apple_value,
-      },
+      "substrate_config": substrate_summary(game),
       "types": game.preferences.utilities.tolist(),
       "bots": [game.bot_names[i % len(game.bot_names)]
                for i in range(game.num_players)],

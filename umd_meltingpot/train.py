@@ -57,50 +57,20 @@ from umd_meltingpot import game as game_lib
 from umd_meltingpot.agents.ppo.config import PPOConfig
 # pylint: enable=g-import-not-at-top
 
-_GAME = game_lib.GameConfig()
 CHECKPOINT = "checkpoint.npz"
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(game_lib.MechanismOptions):
   """The options of a training run; each is a `umd train` flag.
 
-  The mechanism options mean what they mean for `umd run` (and share its
-  defaults); options left None take the substrate config's value.
+  The mechanism options mean what they mean for `umd run` and share its
+  defaults, except the substrate.
   """
   substrate: str = "umd_apple_harvest__small"
   """The substrate: a name from `umd list`."""
-  players: Optional[int] = None
-  """The number of players n, 2 to 16; default: the substrate's."""
-  rounds: Optional[int] = None
-  """tau, the number of rounds per game (episode)."""
-  steps: Optional[int] = None
-  """T, the HARVEST steps of each round."""
-  vote_steps: Optional[int] = None
-  """V, the VOTE steps of each round."""
-  tax_period: Optional[int] = None
-  """Harvest steps per tax period (the pool is paid out at each end)."""
-  brackets: Optional[tuple[float, ...]] = None
-  """The k-1 bracket edges on income per tax period, e.g. 5,10."""
-  phi0: Optional[tuple[float, ...]] = None
-  """phi_0, the k tax rates in [0, 1], e.g. 0.3,0.3,0.3."""
-  delta: float = _GAME.delta
-  """delta, the bound on D(phi_prev, phi) between rounds (inf: none)."""
-  divergence: str = _GAME.divergence
-  """D: linf, l1 or l2."""
-  rule: str = _GAME.rule
-  """The social choice rule f."""
-  preferences: str = _GAME.preferences
-  """How the types theta are drawn (the followers vote truthfully)."""
-  principal: str = _GAME.principal
-  """The principal, as in umd run: fixed (keeps phi_0), none (no tax),
-  hand_rule, ..."""
-  ballots: str = _GAME.ballots
-  """Where the ballots come from: world or types (as in umd run)."""
-  principal_weight: float = _GAME.principal_weight
-  """w, the weight of the principal's own type in the vote."""
   total_steps: int = 1_000_000
   """Stop after this many env steps (substrate steps of all players
   together, VOTE steps included)."""
@@ -113,14 +83,9 @@ class TrainConfig:
 
   def game_config(self, seed: int) -> game_lib.GameConfig:
     """The options of one training game, seeded with `seed`."""
-    return game_lib.GameConfig(
-        substrate=self.substrate, players=self.players, rounds=self.rounds,
-        steps=self.steps, vote_steps=self.vote_steps,
-        tax_period=self.tax_period, brackets=self.brackets, phi0=self.phi0,
-        delta=self.delta, divergence=self.divergence, rule=self.rule,
-        preferences=self.preferences, principal=self.principal,
-        ballots=self.ballots, principal_weight=self.principal_weight,
-        seed=seed)
+    mechanism = {field.name: getattr(self, field.name)
+                 for field in dataclasses.fields(game_lib.MechanismOptions)}
+    return game_lib.GameConfig(**mechanism, seed=seed)
 
 
 @dataclasses.dataclass
@@ -144,16 +109,6 @@ class TrainResult:
   last_return: Optional[float]
 
 
-def _resolved_substrate(game: game_lib.PreparedGame) -> dict[str, Any]:
-  c = game.substrate_config
-  return {
-      "map_name": c.map_name, "rounds": c.rounds,
-      "harvest_steps": c.harvest_steps, "vote_steps": c.vote_steps,
-      "tax_period": c.tax_period, "bracket_edges": list(c.bracket_edges),
-      "initial_rates": list(c.initial_rates),
-      "redistribution": c.redistribution, "objectives": list(c.objectives)}
-
-
 def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
   """Checks every option; builds nothing and writes nothing.
 
@@ -171,7 +126,7 @@ def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
   return PreparedTraining(
       config=config, ppo=ppo, num_players=game.num_players,
       num_rates=len(game.substrate_config.initial_rates),
-      substrate_config=_resolved_substrate(game),
+      substrate_config=game_lib.substrate_summary(game),
       out=pathlib.Path(config.out) if config.out else None)
 
 
