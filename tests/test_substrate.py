@@ -53,6 +53,13 @@ class SubstrateTest(substrates_testing.SubstrateTestCase):
         self.assertSequenceEqual(env.observation_spec(),
                                  [expected] * num_players)
 
+  def test_factory_builds_substrates_matching_its_specs(self, name):
+    factory = substrate.get_factory(name)
+    with factory.build(factory.default_player_roles()) as env:
+      self.assert_step_matches_specs(env)
+      self.assertEqual(env.observation_spec()[0]["RGB"],
+                       factory.timestep_spec().observation["RGB"])
+
   def test_other_player_counts_match_their_specs(self, name):
     for num_players in (2, 16):
       with self.subTest(num_players=num_players):

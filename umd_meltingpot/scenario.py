@@ -43,7 +43,6 @@ from umd_meltingpot import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
-from umd_meltingpot.substrates import umd_apple_harvest
 
 Scenario = scenario_lib.Scenario
 SubstrateTransform = Callable[[substrate_lib.Substrate],
@@ -274,57 +273,6 @@ def mechanism_transform(
   return transform
 
 
-class MechanismSubstrateFactory(substrate_factory.SubstrateFactory):
-  """A Melting Pot `SubstrateFactory` whose substrates carry a mechanism.
-
-  `build` builds the UMD substrate with a seed (Melting Pot's factories
-  cannot seed) and applies the mechanism transform to it, so the specs
-  are the substrate's: the wrapper adds no observation.
-  """
-
-  def __init__(self, substrate: str, *, num_players: int,
-               transform: SubstrateTransform,
-               env_seed: Optional[int] = None) -> None:
-    """Initialises the factory.
-
-    Args:
-      substrate: a name in `substrate.SUBSTRATES`.
-      num_players: the number of players the specs are for.
-      transform: applied to every substrate built, e.g. from
-        `mechanism_transform`.
-      env_seed: the seed of every substrate built; None picks one at random.
-    """
-    config = umd_apple_harvest.with_num_players(
-        substrate_lib.get_config(substrate), num_players)
-    super().__init__(
-        lab2d_settings_builder=(
-            lambda roles: config.lab2d_settings_builder(config, roles)),
-        individual_observations=config.individual_observation_names,
-        global_observations=config.global_observation_names,
-        action_table=config.action_set,
-        timestep_spec=config.timestep_spec,
-        action_spec=config.action_spec,
-        valid_roles=config.valid_roles,
-        default_player_roles=config.default_player_roles)
-    self._config = config
-    self._transform = transform
-    self._env_seed = env_seed
-
-  def build(self, roles: Sequence[str]) -> substrate_lib.Substrate:
-    """Builds the seeded substrate for `roles`, with the mechanism.
-
-    Raises:
-      ValueError: a role the substrate does not support.
-    """
-    substrate = substrate_lib.build_from_config(
-        self._config, roles=roles, env_seed=self._env_seed)
-    try:
-      return self._transform(substrate)
-    except Exception:
-      substrate.close()
-      raise
-
-
 def _bot_factories(
     config: ScenarioConfig,
     substrate: substrate_factory.SubstrateFactory,
@@ -371,8 +319,9 @@ def get_factory_from_config(
     ValueError: the config names an unknown substrate, bot or objective.
   """
   seeds = Seeds.from_seed(seed) if seed is not None else None
-  substrate = MechanismSubstrateFactory(
-      config.substrate, num_players=len(config.roles),
+  substrate = substrate_lib.SubstrateFactory(
+      substrate_lib.get_config(config.substrate),
+      num_players=len(config.roles),
       transform=mechanism_transform(config, seed=seed,
                                     on_round_end=on_round_end),
       env_seed=seeds.env if seeds else None)

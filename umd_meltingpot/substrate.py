@@ -13,7 +13,7 @@ substrates` entry-point group.
 
 import contextlib
 import dataclasses
-from typing import Collection, Optional, Sequence
+from typing import Callable, Collection, Optional, Sequence
 
 import dm_env
 from meltingpot.utils.substrates import builder
@@ -237,14 +237,77 @@ def build_substrate(*,
     raise
 
 
-def get_factory(name: str) -> substrate_factory.SubstrateFactory:
+class SubstrateFactory(substrate_factory.SubstrateFactory):
+  """Melting Pot's `SubstrateFactory` for a UMD substrate config.
+
+  Its specs are for a fixed number of players. `build` goes through
+  `build_from_config`, so it can seed the substrate (Melting Pot's factories
+  cannot) and optionally transform it (e.g. add the principal wrapper, which
+  adds no observation, so the specs still hold).
+  """
+
+  def __init__(self,
+               config: config_dict.ConfigDict,
+               *,
+               num_players: Optional[int] = None,
+               env_seed: Optional[int] = None,
+               transform: Optional[Callable[[Substrate], Substrate]] = None):
+    """Initialises the factory.
+
+    Args:
+      config: a substrate config (e.g. from `get_config`).
+      num_players: the number of players its specs are for; default: the
+        number of `default_player_roles`.
+      env_seed: the seed of every substrate built; None picks one at random.
+      transform: applied to every substrate built.
+    """
+    if num_players is None:
+      num_players = len(config.default_player_roles)
+    config = umd_apple_harvest.with_num_players(config, num_players)
+    super().__init__(
+        lab2d_settings_builder=(
+            lambda roles: config.lab2d_settings_builder(config, roles)),
+        individual_observations=config.individual_observation_names,
+        global_observations=config.global_observation_names,
+        action_table=config.action_set,
+        timestep_spec=config.timestep_spec,
+        action_spec=config.action_spec,
+        valid_roles=config.valid_roles,
+        default_player_roles=config.default_player_roles)
+    self._config = config
+    self._num_players = num_players
+    self._env_seed = env_seed
+    self._transform = transform
+
+  def build(self, roles: Sequence[str]) -> Substrate:
+    """Builds the substrate for `roles` (as many as the specs are for).
+
+    Raises:
+      ValueError: a role the substrate does not support, or a number of
+        roles other than the factory's number of players.
+    """
+    if len(roles) != self._num_players:
+      raise ValueError(f"This factory builds {self._num_players} players, "
+                       f"got {len(roles)} roles")
+    substrate = build_from_config(self._config, roles=roles,
+                                  env_seed=self._env_seed)
+    if self._transform is None:
+      return substrate
+    try:
+      return self._transform(substrate)
+    except Exception:
+      substrate.close()
+      raise
+
+
+def get_factory(name: str) -> SubstrateFactory:
   """Returns a Melting Pot SubstrateFactory for `name` (default players)."""
   return get_factory_from_config(get_config(name))
 
 
 def get_factory_from_config(
     config: config_dict.ConfigDict,
-    num_players: Optional[int] = None) -> substrate_factory.SubstrateFactory:
+    num_players: Optional[int] = None) -> SubstrateFactory:
   """Returns a Melting Pot SubstrateFactory for `config`.
 
   Args:
@@ -252,25 +315,7 @@ def get_factory_from_config(
     num_players: the number of players its specs are for; default: the
       number of `default_player_roles`.
   """
-  if num_players is None:
-    num_players = len(config.default_player_roles)
-  config = umd_apple_harvest.with_num_players(config, num_players)
-
-  def lab2d_settings_builder(roles):
-    if len(roles) != num_players:
-      raise ValueError(f"This factory builds {num_players} players, got "
-                       f"{len(roles)} roles")
-    return config.lab2d_settings_builder(config, roles)
-
-  return substrate_factory.SubstrateFactory(
-      lab2d_settings_builder=lab2d_settings_builder,
-      individual_observations=config.individual_observation_names,
-      global_observations=config.global_observation_names,
-      action_table=config.action_set,
-      timestep_spec=config.timestep_spec,
-      action_spec=config.action_spec,
-      valid_roles=config.valid_roles,
-      default_player_roles=config.default_player_roles)
+  return SubstrateFactory(config, num_players=num_players)
 
 
 def describe(name: str) -> SubstrateInfo:
