@@ -74,7 +74,9 @@ class EvaluateCommandTest(parameterized.TestCase):
     self.assertGreater(os.path.getsize(f"{out}/{row['video']}"), 10_000)
 
   @parameterized.named_parameters(
-      ("checkpoint", ["--population", "runs/train/ckpt.npz"], "greedy"),
+      ("not_a_bot", ["--population", "runs/train/ckpt.npz"], "greedy"),
+      ("missing_checkpoint", ["--population", "ppo:runs/none.npz"],
+       "runs/none.npz"),
       ("unknown_scenario", ["--population", "greedy", "--scenario", "x"],
        "'all'"),
       ("no_episodes", ["--population", "greedy", "--episodes", "0"],
@@ -91,6 +93,14 @@ class EvaluateCommandTest(parameterized.TestCase):
     written = "".join(call.args[0] for call in stderr.write.call_args_list)
     self.assertIn(message, written)
     self.assertFalse(os.path.exists(out))
+
+  def test_a_trained_follower_is_a_population(self):
+    out = self.create_tempdir().full_path + "/eval"
+    code = _umd("evaluate", "--population", "ppo", "--scenario", f"{_SMALL}_0",
+                "--episodes", "1", "--out", out, "--quiet")
+    self.assertEqual(code, 0)
+    row = json.loads(open(f"{out}/episodes.jsonl").readline())
+    self.assertEqual(row["population"], "ppo")
 
   def test_non_empty_out_folder_is_refused(self):
     out = self.create_tempdir()

@@ -141,22 +141,25 @@ class EvaluationResult:
 
 
 def parse_populations(spec: str) -> tuple[str, ...]:
-  """The population names in `spec` (comma-separated bot names).
+  """The population names in `spec` (comma-separated).
+
+  A population is a bot name, "ppo" (the shipped PPO follower) or
+  "ppo:PATH" (a checkpoint from `umd train`), which is loaded here to check
+  it.
 
   Raises:
-    ValueError: a name is not a bot (trained checkpoints are not loaded
-      yet), with the valid names.
+    ValueError: an unknown name or a bad checkpoint, with the valid names.
   """
   names = tuple(name.strip() for name in spec.split(",") if name.strip())
-  valid = sorted(agents.BOTS)
-  unknown = [name for name in names if name not in valid]
+  unknown = [name for name in names if not agents.is_bot_name(name)]
   if not names or unknown:
     raise ValueError(
-        f"Unknown population {unknown or spec!r}: a population is a bot name "
-        "(umd evaluate does not load trained checkpoints yet); valid: "
-        f"{valid} (comma-separated to compare several)")
+        f"Unknown population {unknown or spec!r}; valid: "
+        f"{agents.bot_names()} (comma-separated to compare several)")
   if len(set(names)) != len(names):
     raise ValueError(f"A population is named twice in {spec!r}")
+  for name in names:
+    agents.check_bot(name)
   return names
 
 
@@ -211,7 +214,11 @@ def prepare(config: EvaluateConfig) -> PreparedEvaluation:
 
 def _focal_population(task: EpisodeTask, config: scenario_lib.ScenarioConfig,
                       roles: Sequence[str]) -> population_lib.Population:
-  """The population under test: one bot voting for the focal type."""
+  """The population under test: one bot voting for the focal type.
+
+  Melting Pot's population serves every focal slot with this one policy, so
+  a PPO follower plays them all with its agent-id input at 0.
+  """
   seed = int(np.random.SeedSequence([task.seed, 1]).generate_state(1)[0])
   bot = agents.make_bot(
       task.population, seed=seed,
