@@ -78,12 +78,27 @@ class InterfaceTest(absltest.TestCase):
         learner.propose(_observation(edges=(1.0,)), "nash"), [0.3, 0.4])
 
 
+class RandomPrincipalTest(absltest.TestCase):
+
+  def test_draws_differ_by_round_and_repeat_by_seed(self):
+    first = principal_lib.make_principal("random", schedule=_SCHEDULE, seed=3)
+    again = principal_lib.make_principal("random", schedule=_SCHEDULE, seed=3)
+    draws = [first.propose(_observation("nash"), "nash") for _ in range(3)]
+    np.testing.assert_array_equal(
+        draws[0], again.propose(_observation("nash"), "nash"))
+    self.assertFalse(np.array_equal(draws[0], draws[1]))
+    spread = np.ptp(np.stack(draws + [first.propose(_observation("nash"),
+                                                    "nash")
+                                      for _ in range(50)]), axis=0)
+    self.assertTrue((spread > 0.5).all())
+
+
 class RegistryTest(parameterized.TestCase):
 
   def test_names(self):
     self.assertEqual(sorted(principal_lib.PRINCIPALS),
                      ["bandit", "cma", "fixed", "hand_rule", "none",
-                      "thompson"])
+                      "random", "thompson"])
 
   @parameterized.parameters(*sorted(principal_lib.PRINCIPALS))
   def test_every_principal_proposes_valid_rates_for_every_objective(

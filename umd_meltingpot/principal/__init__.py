@@ -34,6 +34,7 @@ from umd_meltingpot.principal.fixed import FixedPrincipal
 from umd_meltingpot.principal.hand_rule import hand_rule_rates
 from umd_meltingpot.principal.hand_rule import HandRuleConfig
 from umd_meltingpot.principal.hand_rule import HandRulePrincipal
+from umd_meltingpot.principal.random_schedule import RandomPrincipal
 from umd_meltingpot.principal.schedule import check_edges
 from umd_meltingpot.principal.schedule import check_rates
 from umd_meltingpot.principal.schedule import no_tax
@@ -80,6 +81,13 @@ def _make_hand_rule(*, schedule: TaxSchedule, **config: Any) -> Principal:
   _check_options(
       "hand_rule", config, [f.name for f in dataclasses.fields(HandRuleConfig)])
   return HandRulePrincipal(HandRuleConfig(**config))
+
+
+def _make_random(*, schedule: TaxSchedule, seed: int) -> Principal:
+  """A new uniformly random schedule every round (to train followers on
+  many schedules)."""
+  del schedule
+  return RandomPrincipal(seed)
 
 
 def _learning_config(name: str, config_class: type, seed: int,
@@ -130,6 +138,7 @@ PRINCIPALS: Mapping[str, PrincipalFactory] = types.MappingProxyType({
     "fixed": _make_fixed,
     "hand_rule": _make_hand_rule,
     "none": _make_none,
+    "random": _make_random,
     "thompson": _make_thompson,
 })
 # keep-sorted end
