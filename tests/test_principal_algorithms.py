@@ -98,7 +98,7 @@ class RegistryTest(parameterized.TestCase):
   def test_names(self):
     self.assertEqual(sorted(principal_lib.PRINCIPALS),
                      ["bandit", "cma", "fixed", "hand_rule", "none",
-                      "random", "thompson"])
+                      "random", "rl", "thompson"])
 
   @parameterized.parameters(*sorted(principal_lib.PRINCIPALS))
   def test_every_principal_proposes_valid_rates_for_every_objective(

@@ -71,7 +71,8 @@ class MechanismOptions:
   principal: str = "fixed"
   """The principal algorithm: fixed (keeps phi_0), none, hand_rule, bandit
   (UCB1 over moves in the delta-ball), thompson (the bandit with Thompson
-  sampling) or cma (CMA-ES); the learning ones learn across the rounds."""
+  sampling), cma (CMA-ES) or rl (a PPO-trained policy); the learning ones
+  learn across the rounds."""
   ballots: str = "world"
   """Where the ballots come from: world (the players' VOTE actions in Lua,
   truthful to their types) or types (full truthful ballots of the rule's

@@ -16,6 +16,7 @@ import math
 import types
 from typing import Any, Callable, Mapping, Optional, Sequence
 
+from umd_meltingpot.principal import learning
 from umd_meltingpot.principal.bandit import BanditConfig
 from umd_meltingpot.principal.bandit import BanditPrincipal
 from umd_meltingpot.principal.base import Principal
@@ -131,6 +132,21 @@ def _make_cma(
   return CMAPrincipal(config, delta=delta, divergence=divergence)
 
 
+def _make_rl(
+    *, schedule: TaxSchedule, delta: float, divergence: str, seed: int,
+    **options: Any
+) -> Principal:
+  """A PPO-trained policy over the round observation; options are RLConfig
+  fields but seed."""
+  # Imported here: JAX takes seconds to import, which every `umd` command
+  # would otherwise pay through the principal registry.
+  from umd_meltingpot.principal import rl  # pylint: disable=g-import-not-at-top
+  # The wrapper projects the policy's samples; the bound is only checked.
+  learning.check_bound(delta, divergence)
+  config = _learning_config("rl", rl.RLConfig, seed, options)
+  return rl.RLPrincipal(config, num_brackets=schedule.num_brackets)
+
+
 # keep-sorted start
 PRINCIPALS: Mapping[str, PrincipalFactory] = types.MappingProxyType({
     "bandit": _make_bandit,
@@ -139,6 +155,7 @@ PRINCIPALS: Mapping[str, PrincipalFactory] = types.MappingProxyType({
     "hand_rule": _make_hand_rule,
     "none": _make_none,
     "random": _make_random,
+    "rl": _make_rl,
     "thompson": _make_thompson,
 })
 # keep-sorted end
@@ -160,7 +177,8 @@ def make_principal(
       tax), "hand_rule" (options are the HandRuleConfig fields), "bandit"
       (UCB1 over moves in the δ-ball; options are the BanditConfig fields,
       e.g. algorithm="thompson"), "thompson" (the bandit with Thompson
-      sampling), "cma" (CMA-ES; options are the CMAConfig fields).
+      sampling), "cma" (CMA-ES; options are the CMAConfig fields), "rl"
+      (a PPO-trained policy; options are the RLConfig fields).
     schedule: the game's initial schedule φ0, which fixes k and the edges.
     delta: the wrapper's bound δ on D(φ_prev, φ) (inf: none); the learning
       principals propose only feasible schedules. Ignored by the others.

@@ -1,0 +1,679 @@
+"""An RL principal: a PPO-trained policy over the round observation.
+
+The principal level of the AI Economist's two-level RL (Zheng et al. 2020,
+"The AI Economist: Improving Equality and Productivity with AI-Driven Tax
+Policies", arXiv:2004.13332): a small policy network reads an aggregate of
+the world at each round boundary and outputs the tax rates φ; it is trained
+with PPO (Schulman et al. 2017, "Proximal Policy Optimization Algorithms",
+arXiv:1707.06347) on the voted objective. Here:
+
+- **Observation** (`features`): φ_prev; a one-hot of the voted objective
+  over `welfare.OBJECTIVES`; the mean, min, max and Gini of last round's
+  gross and net incomes (0 on round 0, with a flag saying whether there was
+  a last round); the apples alive; the round index over `horizon`. Incomes
+  and apples enter as log(1 + x) / log(1 + scale), so no statistic needs a
+  running estimate.
+- **Action**: z ~ N(μ(x), σ²) in R^k with a state-independent learned log σ
+  (clamped to [min_log_std, max_log_std]); the rates are sigmoid(z), capped
+  at the curriculum's maximum rate. PPO's ratio uses the density of z: the
+  squashing's Jacobian cancels in the ratio. The entropy bonus is that of
+  the Gaussian before squashing (the squashed one has no closed form).
+- **Episode**: one game; each round is one step and its reward is the
+  voted objective's value on the round, normalised per objective by running
+  mean and standard deviation (Welford), then clipped. Objectives differ in
+  scale, and the vote may change the objective between rounds.
+- **Learning**: a step's successor is known at the next `propose` (its
+  value bootstraps the step, or 0 when a new game starts: round_index 0 or
+  not consecutive). Once `update_every` steps are complete, an `update`
+  runs `num_epochs` full-batch PPO-clip steps with GAE advantages and a
+  learned value baseline, then drops those steps. The newest step always
+  waits for its successor, so a game of τ rounds learns within the game
+  when τ > update_every.
+- **Curriculum** (Zheng et al. 2020's two-phase training of the planner):
+  the maximum rate rises linearly from `tax_cap_start` to 1 over
+  `anneal_rounds` rounds ("tax annealing"), and the entropy coefficient
+  falls linearly from `entropy_start` to `entropy_end` over
+  `entropy_anneal_rounds` rounds, so the principal explores broadly while
+  the followers adapt to small taxes. The AI Economist counts episodes and
+  masks discrete rate bins; we count rounds and clip the continuous rates,
+  so while the cap binds, samples above it all play the cap and teach the
+  policy nothing about higher rates.
+
+The proposal is the capped sample; the wrapper projects it into the
+δ-ball, and the rates actually applied set the next observation and the
+reward. All randomness flows from one JAX key made from `RLConfig.seed`.
+Usage:
+
+  principal = RLPrincipal(RLConfig(seed=1), num_brackets=3)
+  proposal = principal.propose(observation, "utilitarian")
+  principal.update(feedback)
+  checkpoint = principal.state_dict()   # numpy arrays + a JSON-able config
+"""
+
+import dataclasses
+import functools
+import math
+from typing import Any, Mapping, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from umd_meltingpot import welfare
+from umd_meltingpot.principal import base
+from umd_meltingpot.principal import learning
+
+PRNGKey = jax.Array
+Params = Mapping[str, Any]
+Metrics = dict[str, jax.Array]
+
+# Features besides φ_prev and the objective one-hot: a last-round flag, four
+# statistics of gross and four of net income, apples alive, round progress.
+_NUM_WORLD_FEATURES = 11
+_LOG_2PI_E = math.log(2.0 * math.pi * math.e)
+
+
+@dataclasses.dataclass(frozen=True)
+class RLConfig:
+  """Parameters of the RL principal; every default lives here.
+
+  Attributes:
+    hidden_sizes: units of each tanh hidden layer, of the policy and of the
+      value network alike (separate networks), positive integers.
+    learning_rate: Adam's step size, > 0.
+    max_grad_norm: gradients are clipped to this global norm, > 0.
+    update_every: complete steps (rounds) per PPO update, an integer >= 1.
+    num_epochs: full-batch gradient steps per update, an integer >= 1.
+    clip_epsilon: ε of PPO's clipped ratio, > 0.
+    discount: γ over the rounds of a game, in [0, 1].
+    gae_lambda: λ of generalised advantage estimation, in [0, 1].
+    value_cost: the weight of the value loss, >= 0.
+    entropy_start: the entropy coefficient at round 0, >= 0.
+    entropy_end: the entropy coefficient after the annealing, >= 0.
+    entropy_anneal_rounds: rounds over which the coefficient moves linearly
+      from `entropy_start` to `entropy_end`, an integer >= 0 (0: always
+      `entropy_end`).
+    tax_cap_start: the maximum rate at round 0, in [0, 1].
+    anneal_rounds: rounds over which the maximum rate rises linearly from
+      `tax_cap_start` to 1, an integer >= 0 (0: no cap).
+    init_log_std: the initial log σ of the pre-squash Gaussian, finite.
+    min_log_std: the smallest log σ used, finite.
+    max_log_std: the largest log σ used, finite, > min_log_std.
+    reward_clip: normalised rewards are clipped to ±reward_clip, > 0.
+    income_scale: income (apples per player per round) that maps to feature
+      1 under log(1 + x) / log(1 + scale), > 0.
+    apples_scale: apples alive that map to feature 1 likewise, > 0.
+    horizon: the round-progress feature is min(round_index / horizon, 1);
+      τ of the game is a good value, an integer >= 1.
+    seed: seeds the principal's JAX key, an integer >= 0.
+  """
+
+  hidden_sizes: tuple[int, ...] = (32, 32)
+  learning_rate: float = 3e-3
+  max_grad_norm: float = 1.0
+  update_every: int = 4
+  num_epochs: int = 4
+  clip_epsilon: float = 0.2
+  discount: float = 0.9
+  gae_lambda: float = 0.95
+  value_cost: float = 0.5
+  entropy_start: float = 0.05
+  entropy_end: float = 0.001
+  entropy_anneal_rounds: int = 500
+  tax_cap_start: float = 0.1
+  anneal_rounds: int = 500
+  init_log_std: float = -0.5
+  min_log_std: float = -5.0
+  max_log_std: float = 1.0
+  reward_clip: float = 5.0
+  income_scale: float = 100.0
+  apples_scale: float = 200.0
+  horizon: int = 5
+  seed: int = 0
+
+  def __post_init__(self):
+    try:
+      sizes = tuple(self.hidden_sizes)
+    except TypeError:
+      sizes = ()
+    if not sizes or not all(_is_int(s) and s >= 1 for s in sizes):
+      raise ValueError(f"hidden_sizes must be a non-empty sequence of "
+                       f"integers >= 1, got {self.hidden_sizes!r}")
+    object.__setattr__(self, "hidden_sizes", tuple(int(s) for s in sizes))
+    for name, low in (("update_every", 1), ("num_epochs", 1),
+                      ("entropy_anneal_rounds", 0), ("anneal_rounds", 0),
+                      ("horizon", 1)):
+      value = getattr(self, name)
+      if not (_is_int(value) and value >= low):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    checks = {
+        "learning_rate": (lambda x: x > 0, "> 0"),
+        "max_grad_norm": (lambda x: x > 0, "> 0"),
+        "clip_epsilon": (lambda x: x > 0, "> 0"),
+        "discount": (lambda x: 0 <= x <= 1, "in [0, 1]"),
+        "gae_lambda": (lambda x: 0 <= x <= 1, "in [0, 1]"),
+        "value_cost": (lambda x: x >= 0, ">= 0"),
+        "entropy_start": (lambda x: x >= 0, ">= 0"),
+        "entropy_end": (lambda x: x >= 0, ">= 0"),
+        "tax_cap_start": (lambda x: 0 <= x <= 1, "in [0, 1]"),
+        "init_log_std": (lambda x: True, "finite"),
+        "min_log_std": (lambda x: True, "finite"),
+        "max_log_std": (lambda x: x > self.min_log_std, "> min_log_std"),
+        "reward_clip": (lambda x: x > 0, "> 0"),
+        "income_scale": (lambda x: x > 0, "> 0"),
+        "apples_scale": (lambda x: x > 0, "> 0"),
+    }
+    for name, (valid, description) in checks.items():
+      value = getattr(self, name)
+      try:
+        number = float(value)
+      except (TypeError, ValueError):
+        number = math.nan
+      if not (math.isfinite(number) and valid(number)):
+        raise ValueError(
+            f"{name} must be a finite number {description}, got {value!r}")
+    object.__setattr__(self, "seed", learning.check_seed(self.seed))
+
+  def to_json(self) -> dict[str, Any]:
+    """The fields as JSON-able values (tuples become lists)."""
+    config = dataclasses.asdict(self)
+    config["hidden_sizes"] = list(self.hidden_sizes)
+    return config
+
+
+def _is_int(value: object) -> bool:
+  return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
+def _linear(start: float, end: float, rounds: int, played: int) -> float:
+  """Moves linearly from `start` to `end` over `rounds` rounds."""
+  if rounds == 0:
+    return end
+  return start + (end - start) * min(played / rounds, 1.0)
+
+
+def tax_cap(config: RLConfig, rounds_played: int) -> float:
+  """The curriculum's maximum rate after `rounds_played` rounds."""
+  return _linear(config.tax_cap_start, 1.0, config.anneal_rounds,
+                 rounds_played)
+
+
+def entropy_coefficient(config: RLConfig, rounds_played: int) -> float:
+  """The annealed entropy coefficient after `rounds_played` rounds."""
+  return _linear(config.entropy_start, config.entropy_end,
+                 config.entropy_anneal_rounds, rounds_played)
+
+
+# ---------------------------------------------------------------- features
+
+
+def num_features(num_brackets: int) -> int:
+  """The size of `features`' output for k brackets."""
+  return num_brackets + len(welfare.OBJECTIVES) + _NUM_WORLD_FEATURES
+
+
+def _log_scaled(x: np.ndarray, scale: float) -> np.ndarray:
+  return np.log1p(np.maximum(x, 0.0)) / math.log1p(scale)
+
+
+def _income_statistics(values: np.ndarray, scale: float) -> np.ndarray:
+  """log-scaled mean, min and max, and the Gini; zeros when empty."""
+  if values.size == 0:
+    return np.zeros(4)
+  # Incomes are >= 0 in the game; clipping keeps a bad input finite.
+  values = np.maximum(np.nan_to_num(values), 0.0)
+  moments = np.array([values.mean(), values.min(), values.max()])
+  return np.append(_log_scaled(moments, scale), welfare.gini(values))
+
+
+def features(
+    observation: base.RoundObservation, objective: str, config: RLConfig
+) -> np.ndarray:
+  """The policy's input for one round, shape [num_features(k)].
+
+  Raises:
+    ValueError: if `objective` is not one of `welfare.OBJECTIVES`.
+  """
+  if objective not in welfare.OBJECTIVES:
+    raise ValueError(f"unknown objective {objective!r}; valid objectives: "
+                     f"{list(welfare.OBJECTIVES)}")
+  one_hot = np.zeros(len(welfare.OBJECTIVES))
+  one_hot[welfare.OBJECTIVES.index(objective)] = 1.0
+  gross = np.asarray(observation.gross, dtype=np.float64)
+  net = np.asarray(observation.net, dtype=np.float64)
+  world = [
+      [float(gross.size > 0)],
+      _income_statistics(gross, config.income_scale),
+      _income_statistics(net, config.income_scale),
+      _log_scaled(np.array([float(observation.apples_alive)]),
+                  config.apples_scale),
+      [min(observation.round_index / config.horizon, 1.0)],
+  ]
+  previous = np.asarray(observation.previous_rates, dtype=np.float64)
+  return np.concatenate([previous, one_hot, *world]).astype(np.float32)
+
+
+# ---------------------------------------------------------------- networks
+
+
+def _dense_init(key: PRNGKey, fan_in: int, fan_out: int,
+                scale: float) -> dict[str, jax.Array]:
+  # Orthogonal weights, zero biases, a small gain on the policy head so that
+  # the first rates are near sigmoid(0) = 0.5 (Andrychowicz et al. 2021,
+  # "What Matters in On-Policy RL?", ICLR).
+  w = jax.nn.initializers.orthogonal(scale)(key, (fan_in, fan_out))
+  return {"w": w, "b": jnp.zeros((fan_out,))}
+
+
+def _mlp_init(key: PRNGKey, sizes: tuple[int, ...],
+              head_scale: float) -> dict[str, Any]:
+  keys = jax.random.split(key, len(sizes) - 1)
+  layers = {}
+  for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    last = i == len(sizes) - 2
+    name = "head" if last else f"hidden_{i}"
+    scale = head_scale if last else math.sqrt(2.0)
+    layers[name] = _dense_init(keys[i], fan_in, fan_out, scale)
+  return layers
+
+
+def _mlp(layers: Mapping[str, Any], x: jax.Array) -> jax.Array:
+  for i in range(len(layers) - 1):
+    x = jnp.tanh(x @ layers[f"hidden_{i}"]["w"] + layers[f"hidden_{i}"]["b"])
+  return x @ layers["head"]["w"] + layers["head"]["b"]
+
+
+def init_params(key: PRNGKey, num_brackets: int,
+                config: RLConfig) -> dict[str, Any]:
+  """Fresh parameters: {"policy": MLP, "value": MLP, "log_std": [k]}."""
+  policy_key, value_key = jax.random.split(key)
+  inputs = (num_features(num_brackets), *config.hidden_sizes)
+  return {
+      "policy": _mlp_init(policy_key, (*inputs, num_brackets), 0.01),
+      "value": _mlp_init(value_key, (*inputs, 1), 1.0),
+      "log_std": jnp.full((num_brackets,), config.init_log_std, jnp.float32),
+  }
+
+
+def _policy(params: Params, x: jax.Array, min_log_std: float,
+            max_log_std: float) -> tuple[jax.Array, jax.Array]:
+  """The pre-squash Gaussian's mean [..., k] and log σ [k]."""
+  log_std = jnp.clip(params["log_std"], min_log_std, max_log_std)
+  return _mlp(params["policy"], x), log_std
+
+
+def _value(params: Params, x: jax.Array) -> jax.Array:
+  return _mlp(params["value"], x)[..., 0]
+
+
+def _log_prob(mean: jax.Array, log_std: jax.Array, z: jax.Array) -> jax.Array:
+  """log N(z; mean, σ²), summed over the k rates."""
+  squares = ((z - mean) / jnp.exp(log_std)) ** 2
+  return -0.5 * jnp.sum(squares + 2 * log_std + math.log(2 * math.pi), -1)
+
+
+def _entropy(log_std: jax.Array) -> jax.Array:
+  return jnp.sum(log_std + 0.5 * _LOG_2PI_E)
+
+
+def _act(params: Params, key: PRNGKey, x: jax.Array, *, min_log_std: float,
+         max_log_std: float) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """Samples z for one input; returns (z, log π(z), V(x))."""
+  mean, log_std = _policy(params, x, min_log_std, max_log_std)
+  z = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape)
+  return z, _log_prob(mean, log_std, z), _value(params, x)
+
+
+# ---------------------------------------------------------------- learning
+
+
+class Batch(NamedTuple):
+  """Complete steps, oldest first (T of them).
+
+  Attributes:
+    features: the policy's inputs, [T, d].
+    action: the pre-squash samples z, [T, k].
+    log_prob: log π_old(z), [T].
+    value: V_old(x), [T].
+    reward: normalised rewards, [T].
+    next_value: V_old of the successor's input; 0 after a game's last round.
+    discount: γ, or 0 after a game's last round, [T].
+    chained: 1 where step t + 1 of the batch is step t's successor, [T].
+  """
+
+  features: jax.Array
+  action: jax.Array
+  log_prob: jax.Array
+  value: jax.Array
+  reward: jax.Array
+  next_value: jax.Array
+  discount: jax.Array
+  chained: jax.Array
+
+
+class TrainingState(NamedTuple):
+  """The principal's learnable state.
+
+  Attributes:
+    params: the policy and value parameters (see `init_params`).
+    opt_state: the optimiser's state over `params`.
+    random_key: the key for the next sample.
+    num_updates: PPO updates done.
+  """
+
+  params: Params
+  opt_state: optax.OptState
+  random_key: PRNGKey
+  num_updates: jax.Array
+
+
+def gae(batch: Batch, gae_lambda: float) -> tuple[jax.Array, jax.Array]:
+  """GAE advantages and value targets (Schulman et al. 2016, ICLR)."""
+  deltas = batch.reward + batch.discount * batch.next_value - batch.value
+
+  def step(later, inputs):
+    delta, discount, chained = inputs
+    advantage = delta + discount * gae_lambda * chained * later
+    return advantage, advantage
+
+  _, advantages = jax.lax.scan(
+      step, jnp.zeros(()), (deltas, batch.discount, batch.chained),
+      reverse=True)
+  return advantages, advantages + batch.value
+
+
+def ppo_loss(params: Params, batch: Batch, advantages: jax.Array,
+             targets: jax.Array, entropy_coef: jax.Array, *,
+             clip_epsilon: float, value_cost: float, min_log_std: float,
+             max_log_std: float) -> tuple[jax.Array, Metrics]:
+  """PPO-clip's loss with a value loss and an entropy bonus (Schulman et
+  al. 2017, Eq. 9)."""
+  mean, log_std = _policy(params, batch.features, min_log_std, max_log_std)
+  ratio = jnp.exp(_log_prob(mean, log_std, batch.action) - batch.log_prob)
+  clipped = jnp.clip(ratio, 1 - clip_epsilon, 1 + clip_epsilon)
+  policy_loss = -jnp.mean(jnp.minimum(ratio * advantages,
+                                      clipped * advantages))
+  value_loss = 0.5 * jnp.mean((_value(params, batch.features) - targets) ** 2)
+  entropy = _entropy(log_std)
+  total = policy_loss + value_cost * value_loss - entropy_coef * entropy
+  return total, {"loss_total": total, "loss_policy_pg": policy_loss,
+                 "loss_value": value_loss, "entropy": entropy}
+
+
+def ppo_update(state: TrainingState, batch: Batch, entropy_coef: jax.Array,
+               *, optimizer: optax.GradientTransformation,
+               config: RLConfig) -> tuple[TrainingState, Metrics]:
+  """`config.num_epochs` full-batch PPO steps on `state.params`."""
+  advantages, targets = gae(batch, config.gae_lambda)
+  # Normalised per batch; the std guard matters for batches of a few rounds.
+  normalised = (advantages - advantages.mean()) / (advantages.std() + 1e-6)
+  loss = functools.partial(
+      ppo_loss, clip_epsilon=config.clip_epsilon,
+      value_cost=config.value_cost, min_log_std=config.min_log_std,
+      max_log_std=config.max_log_std)
+  grad_fn = jax.grad(loss, has_aux=True)
+
+  def epoch(carry, _):
+    params, opt_state = carry
+    grads, metrics = grad_fn(params, batch, normalised, targets,
+                             entropy_coef)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    metrics["grad_norm"] = optax.global_norm(grads)
+    return (optax.apply_updates(params, updates), opt_state), metrics
+
+  (params, opt_state), metrics = jax.lax.scan(
+      epoch, (state.params, state.opt_state), None, length=config.num_epochs)
+  metrics = jax.tree_util.tree_map(jnp.mean, metrics)
+  metrics["advantage_mean"] = advantages.mean()
+  return state._replace(params=params, opt_state=opt_state,
+                        num_updates=state.num_updates + 1), metrics
+
+
+def make_optimizer(config: RLConfig) -> optax.GradientTransformation:
+  """Adam with global-norm gradient clipping."""
+  return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                     optax.adam(config.learning_rate))
+
+
+# ---------------------------------------------------------------- principal
+
+
+class _RunningStats(NamedTuple):
+  """Welford's running count, mean and sum of squared deviations."""
+  count: float = 0.0
+  mean: float = 0.0
+  m2: float = 0.0
+
+  def add(self, value: float) -> "_RunningStats":
+    count = self.count + 1
+    mean = self.mean + (value - self.mean) / count
+    return _RunningStats(count, mean, self.m2 + (value - self.mean) *
+                         (value - mean))
+
+  @property
+  def std(self) -> float:
+    variance = self.m2 / self.count if self.count >= 2 else 0.0
+    return math.sqrt(variance) if variance > 0 else 1.0
+
+
+@dataclasses.dataclass
+class _Step:
+  """One round: what was sampled, then its reward, then its successor."""
+  round_index: int
+  features: np.ndarray
+  action: np.ndarray
+  log_prob: float
+  value: float
+  reward: Optional[float] = None
+  next_value: Optional[float] = None
+  discount: float = 0.0
+
+
+class RLPrincipal(base.Principal):
+  """A PPO-trained Gaussian policy over the rates (see module docstring)."""
+
+  def __init__(self, config: Optional[RLConfig] = None, *,
+               num_brackets: int):
+    """Initialises the principal.
+
+    Args:
+      config: the algorithm's parameters; None for the defaults.
+      num_brackets: k, the number of rates it proposes, an integer >= 1.
+
+    Raises:
+      ValueError: if `num_brackets` is not an integer >= 1.
+    """
+    if not (_is_int(num_brackets) and num_brackets >= 1):
+      raise ValueError(
+          f"num_brackets must be an integer >= 1, got {num_brackets!r}")
+    self._config = RLConfig() if config is None else config
+    self._num_brackets = int(num_brackets)
+    self._optimizer = make_optimizer(self._config)
+    init_key, random_key = jax.random.split(
+        jax.random.PRNGKey(self._config.seed))
+    params = init_params(init_key, self._num_brackets, self._config)
+    self._state = TrainingState(
+        params=params, opt_state=self._optimizer.init(params),
+        random_key=random_key, num_updates=jnp.zeros((), jnp.int32))
+    std_range = dict(min_log_std=self._config.min_log_std,
+                     max_log_std=self._config.max_log_std)
+    self._act = jax.jit(functools.partial(_act, **std_range))
+    self._value = jax.jit(_value)
+    self._update = jax.jit(functools.partial(
+        ppo_update, optimizer=self._optimizer, config=self._config))
+    self._reward_stats: dict[str, _RunningStats] = {}
+    self._rounds_played = 0
+    self._steps: list[_Step] = []
+    self.last_metrics: dict[str, float] = {}
+
+  @property
+  def config(self) -> RLConfig:
+    """The algorithm's parameters."""
+    return self._config
+
+  @property
+  def training_state(self) -> TrainingState:
+    """The parameters, optimiser state and key (immutable arrays)."""
+    return self._state
+
+  @property
+  def rounds_played(self) -> int:
+    """Rounds with a finite value fed to `update`; drives the curriculum."""
+    return self._rounds_played
+
+  @property
+  def tax_cap(self) -> float:
+    """The curriculum's current maximum rate."""
+    return tax_cap(self._config, self._rounds_played)
+
+  def propose(self, observation: base.RoundObservation,
+              objective: str) -> np.ndarray:
+    """See base class. Samples rates in [0, tax_cap]^k."""
+    if observation.num_brackets != self._num_brackets:
+      raise ValueError(
+          f"the game has {observation.num_brackets} brackets, but this "
+          f"principal proposes {self._num_brackets}")
+    x = features(observation, objective, self._config)
+    key, sample_key = jax.random.split(self._state.random_key)
+    self._state = self._state._replace(random_key=key)
+    z, log_prob, value = self._act(self._state.params, sample_key, x)
+    self._link(observation.round_index, float(value))
+    self._steps.append(_Step(
+        round_index=observation.round_index, features=x,
+        action=np.asarray(z), log_prob=float(log_prob), value=float(value)))
+    rates = np.asarray(jax.nn.sigmoid(z), dtype=np.float64)
+    return np.minimum(rates, self.tax_cap)
+
+  def update(self, feedback: base.RoundFeedback) -> None:
+    """See base class. Records the reward; learns every `update_every`.
+
+    Feedback for a round this principal did not propose, or with a
+    non-finite value, is dropped with the step it belongs to.
+    """
+    step = self._steps[-1] if self._steps else None
+    value = float(feedback.objective_value)
+    if (step is None or step.reward is not None or
+        step.round_index != feedback.round_index or not math.isfinite(value)):
+      if step is not None and step.reward is None:
+        self._steps.pop()
+      return
+    stats = self._reward_stats.get(feedback.objective, _RunningStats())
+    stats = stats.add(value)
+    self._reward_stats[feedback.objective] = stats
+    clip = self._config.reward_clip
+    step.reward = float(np.clip((value - stats.mean) / stats.std, -clip, clip))
+    self._rounds_played += 1
+    complete = [s for s in self._steps if s.next_value is not None]
+    if len(complete) >= self._config.update_every:
+      self.learn(self._batch(complete))
+      self._steps = [s for s in self._steps if s.next_value is None]
+
+  def learn(self, batch: Batch) -> dict[str, float]:
+    """One PPO update of the principal's parameters on `batch`.
+
+    Returns:
+      The update's metrics (`loss_total`, `loss_policy_pg`, ...).
+    """
+    coefficient = entropy_coefficient(self._config, self._rounds_played)
+    self._state, metrics = self._update(self._state, batch,
+                                        jnp.float32(coefficient))
+    self.last_metrics = {k: float(v) for k, v in metrics.items()}
+    return self.last_metrics
+
+  def state_dict(self) -> dict[str, Any]:
+    """A checkpoint: numpy arrays by path, counters, and "config" (JSON-able).
+
+    Steps not yet learnt from (fewer than `update_every`) are not saved.
+    """
+    arrays = {"random_key": self._state.random_key,
+              "num_updates": self._state.num_updates,
+              "rounds_played": np.asarray(self._rounds_played)}
+    for path, leaf in _flatten({"params": self._state.params}).items():
+      arrays[path] = leaf
+    for i, leaf in enumerate(jax.tree_util.tree_leaves(self._state.opt_state)):
+      arrays[f"opt_state/{i}"] = leaf
+    for objective, stats in self._reward_stats.items():
+      arrays[f"reward_stats/{objective}"] = np.array(stats, np.float64)
+    state = {key: np.array(value) for key, value in arrays.items()}
+    state["config"] = self._config.to_json()
+    state["num_brackets"] = self._num_brackets
+    return state
+
+  def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    """Restores a `state_dict()`; pending steps are dropped.
+
+    Raises:
+      ValueError: if the checkpoint's config or k differ from this one's.
+    """
+    config = RLConfig(**dict(state["config"]))
+    if config != self._config or state["num_brackets"] != self._num_brackets:
+      raise ValueError(
+          f"the checkpoint is for {state['num_brackets']} brackets with "
+          f"{config}; this principal has {self._num_brackets} with "
+          f"{self._config}")
+    params = _unflatten(self._state.params, state, "params")
+    leaves, treedef = jax.tree_util.tree_flatten(self._state.opt_state)
+    opt_state = jax.tree_util.tree_unflatten(treedef, [
+        jnp.asarray(state[f"opt_state/{i}"], leaf.dtype)
+        for i, leaf in enumerate(leaves)])
+    self._state = TrainingState(
+        params=params, opt_state=opt_state,
+        random_key=jnp.asarray(state["random_key"], jnp.uint32),
+        num_updates=jnp.asarray(state["num_updates"], jnp.int32))
+    self._rounds_played = int(state["rounds_played"])
+    prefix = "reward_stats/"
+    self._reward_stats = {
+        key[len(prefix):]: _RunningStats(*map(float, value))
+        for key, value in state.items() if key.startswith(prefix)}
+    self._steps = []
+
+  def _link(self, round_index: int, value: float) -> None:
+    """Gives the last rewarded step its successor's value (0: new game)."""
+    if not self._steps:
+      return
+    last = self._steps[-1]
+    if last.reward is None:  # Proposed but never fed back: drop it.
+      self._steps.pop()
+      return
+    if round_index == last.round_index + 1:
+      last.next_value, last.discount = value, self._config.discount
+    else:
+      last.next_value, last.discount = 0.0, 0.0
+
+  def _batch(self, steps: list[_Step]) -> Batch:
+    chained = [float(a.discount > 0 and b.round_index == a.round_index + 1)
+               for a, b in zip(steps[:-1], steps[1:])] + [0.0]
+
+    def column(name: str) -> jax.Array:
+      return jnp.asarray(np.array([getattr(s, name) for s in steps],
+                                  np.float32))
+
+    return Batch(
+        features=column("features"), action=column("action"),
+        log_prob=column("log_prob"), value=column("value"),
+        reward=column("reward"), next_value=column("next_value"),
+        discount=column("discount"),
+        chained=jnp.asarray(chained, jnp.float32))
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+  """Nested dicts -> {"a/b/c": leaf}."""
+  flat = {}
+  for key, value in tree.items():
+    path = f"{prefix}{key}"
+    if isinstance(value, Mapping):
+      flat.update(_flatten(value, path + "/"))
+    else:
+      flat[path] = value
+  return flat
+
+
+def _unflatten(like: Mapping[str, Any], flat: Mapping[str, Any],
+               prefix: str) -> dict[str, Any]:
+  """The inverse of `_flatten`, shaped like `like`."""
+  return {
+      key: (_unflatten(value, flat, f"{prefix}/{key}")
+            if isinstance(value, Mapping)
+            else jnp.asarray(flat[f"{prefix}/{key}"], value.dtype))
+      for key, value in like.items()}
