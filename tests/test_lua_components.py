@@ -6,7 +6,6 @@ functions when the level is initialised and fails the init if any fails.
 """
 
 import importlib.util
-import os
 import pathlib
 import re
 import subprocess

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 import jax
 import numpy as np
 
-from umd_meltingpot import cli
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import welfare
 from umd_meltingpot.principal import base
@@ -273,28 +272,6 @@ class CheckpointTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "the checkpoint is for"):
       rl.RLPrincipal(rl.RLConfig(seed=2), num_brackets=3).load_state_dict(
           state)
-
-
-class RunTest(absltest.TestCase):
-
-  def test_umd_run_with_rl_respects_delta(self):
-    out = self.create_tempdir().full_path + "/run"
-    try:
-      code = cli.main([
-          "run", "--substrate", "umd_apple_harvest__small", "--rounds", "3",
-          "--steps", "20", "--vote-steps", "2", "--principal", "rl",
-          "--delta", "0.1", "--quiet", "--out", out])
-    except SystemExit as exit_:
-      code = exit_.code
-    self.assertEqual(code, 0)
-    with open(f"{out}/rounds.jsonl") as lines:
-      records = [json.loads(line) for line in lines]
-    self.assertLen(records, 3)
-    for record in records:
-      phi, phi_prev = np.array(record["phi"]), np.array(record["phi_prev"])
-      self.assertTrue(((phi >= 0.0) & (phi <= 1.0)).all())
-      self.assertLessEqual(divergence.linf(phi_prev, phi), 0.1 + _TOLERANCE)
-      self.assertLessEqual(record["divergence"], 0.1 + _TOLERANCE)
 
 
 if __name__ == "__main__":
