@@ -77,9 +77,15 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
+                      free: Sequence[str] = ()) -> None:
+  """One flag per field of dataclass `cls`; the fields in `free` take any
+  string (checked later), their choices listed in the help."""
   docs = _field_docs(cls)
   choices = _choices()
+  for name in free:
+    docs[name] = docs.get(name, "") + f" (names: {', '.join(choices[name])})"
+    del choices[name]
   hints = typing.get_type_hints(cls)
   for field in dataclasses.fields(cls):
     flag = "--" + field.name.replace("_", "-")
@@ -165,20 +171,61 @@ def _train_configs(args: argparse.Namespace):
                for cls in (train.TrainConfig, train.PPOConfig))
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-  from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
+def _check_resume_flags(args: argparse.Namespace) -> None:
+  """Raises ValueError if a flag other than --total-steps or --games was
+  given with --resume."""
+  changed = [
+      "--" + field.name.replace("_", "-")
+      for config in _train_configs(args)
+      for field in dataclasses.fields(config)
+      if field.name not in ("total_steps", "games")
+      and getattr(config, field.name) != field.default]
+  if changed:
+    raise ValueError(
+        f"--resume takes the options of {args.resume}/config.json; only "
+        f"--total-steps (--games for a principal) may change, got {changed}")
+
+
+def _cmd_train_principal(args: argparse.Namespace) -> int:
+  """`umd train --principal NAME` (or --resume of such a run)."""
+  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot import principal_train
+  from umd_meltingpot import train
+  # pylint: enable=g-import-not-at-top
   try:
     if args.resume:
-      changed = [
-          "--" + field.name.replace("_", "-")
-          for config in _train_configs(args)
-          for field in dataclasses.fields(config)
-          if field.name != "total_steps"
-          and getattr(config, field.name) != field.default]
-      if changed:
-        raise ValueError(
-            f"--resume takes the options of {args.resume}/config.json; "
-            f"only --total-steps may change, got {changed}")
+      _check_resume_flags(args)
+      default = train.TrainConfig().games
+      prepared = principal_train.prepare_resume(
+          args.resume, games=None if args.games == default else args.games)
+    else:
+      prepared = principal_train.prepare(_train_configs(args)[0])
+  except ValueError as error:
+    raise UsageError(error) from error
+  try:
+    result = principal_train.train(prepared, progress=not args.quiet)
+  except KeyboardInterrupt:
+    print(f"\ninterrupted; continue with: umd train --resume {prepared.out}",
+          file=sys.stderr)
+    return 130
+  last = ("none" if result.last_value is None
+          else f"{result.last_value:.2f}")
+  print(f"{result.games} games, {result.env_steps} env steps; last mean "
+        f"objective value {last}; outputs in {result.out}/")
+  return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot import principal_train
+  from umd_meltingpot import train
+  # pylint: enable=g-import-not-at-top
+  if (principal_train.is_principal_run(args.resume) if args.resume
+      else args.principal in principal_train.LEARNING):
+    return _cmd_train_principal(args)
+  try:
+    if args.resume:
+      _check_resume_flags(args)
       default = train.TrainConfig().total_steps
       prepared = train.prepare_resume(
           args.resume, total_steps=(None if args.total_steps == default
@@ -215,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
       "run", help="play one game with bots and write runs/<name>/",
       description="Play one game (tau rounds of vote, principal, harvest) "
       "and write config.json, rounds.jsonl, summary.png (and episode.mp4).")
-  _add_config_flags(run, game_lib.GameConfig)
+  _add_config_flags(run, game_lib.GameConfig, free=("principal",))
   run.add_argument("--quiet", action="store_true", help="no progress bar")
   run.set_defaults(handler=_cmd_run)
 
@@ -247,10 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
 
   from umd_meltingpot import train as train_lib  # pylint: disable=g-import-not-at-top
   train = commands.add_parser(
-      "train", help="train PPO followers and write runs/train-<timestamp>/",
+      "train", help="train PPO followers (or a learning principal) and "
+      "write runs/train-<timestamp>/",
       description="Train parameter-shared PPO followers on the HARVEST "
       "reward under a mechanism; write config.json, metrics.jsonl, "
-      "TensorBoard events and checkpoint.npz.")
+      "TensorBoard events and checkpoint.npz. With --principal bandit, "
+      "thompson or rl, train that principal instead, over --games games "
+      "against the fixed --bots; write config.json, metrics.jsonl and "
+      "principal.npz (cma cannot be checkpointed).")
   _add_config_flags(train, train_lib.TrainConfig)
   _add_config_flags(train, train_lib.PPOConfig)
   train.add_argument("--resume", metavar="RUN", default=None,

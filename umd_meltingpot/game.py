@@ -72,7 +72,9 @@ class MechanismOptions:
   """The principal algorithm: fixed (keeps phi_0), none, hand_rule, bandit
   (UCB1 over moves in the delta-ball), thompson (the bandit with Thompson
   sampling), cma (CMA-ES) or rl (a PPO-trained policy); the learning ones
-  learn across the rounds."""
+  learn across the rounds. `umd run` also takes the path of a principal
+  checkpoint written by `umd train --principal` (e.g.
+  runs/x/principal.npz)."""
   ballots: str = "world"
   """Where the ballots come from: world (the players' VOTE actions in Lua,
   truthful to their types) or types (full truthful ballots of the rule's
@@ -107,6 +109,8 @@ class PreparedGame:
   preferences: preferences_lib.Preferences
   bot_names: tuple[str, ...]
   mechanism: wrapper_lib.MechanismConfig
+  principal: Optional[principal_lib.Principal] = None
+  """The principal loaded from a checkpoint; None: build it by name."""
 
 
 @dataclasses.dataclass
@@ -171,9 +175,7 @@ def prepare(config: GameConfig) -> PreparedGame:
       substrate_config, num_players)
   schedule = principal_lib.TaxSchedule(substrate_config.initial_rates,
                                        substrate_config.bracket_edges)
-  if config.principal not in principal_lib.PRINCIPALS:
-    raise ValueError(f"Unknown principal {config.principal!r}; valid: "
-                     f"{sorted(principal_lib.PRINCIPALS)}")
+  loaded = _load_principal(config, schedule)
   mechanism = wrapper_lib.MechanismConfig(
       rule=config.rule, delta=config.delta, divergence=config.divergence,
       principal_weight=config.principal_weight,
@@ -187,7 +189,28 @@ def prepare(config: GameConfig) -> PreparedGame:
       config=config, substrate_config=substrate_config,
       num_players=num_players, schedule=schedule, preferences=preferences,
       bot_names=_bot_names(config.bots, len(schedule.as_array())),
-      mechanism=mechanism)
+      mechanism=mechanism, principal=loaded)
+
+
+def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule
+                    ) -> Optional[principal_lib.Principal]:
+  """The checkpointed principal that `config.principal` names, if a path.
+
+  Raises:
+    ValueError: an unknown name, or a missing, corrupt or mismatched
+      checkpoint.
+  """
+  from umd_meltingpot.principal import checkpoint  # pylint: disable=g-import-not-at-top
+  if config.principal in principal_lib.PRINCIPALS:
+    return None
+  if not checkpoint.is_checkpoint_path(config.principal):
+    raise ValueError(
+        f"Unknown principal {config.principal!r}; valid: "
+        f"{sorted(principal_lib.PRINCIPALS)}, or the path of a checkpoint "
+        "written by umd train --principal (e.g. runs/x/principal.npz)")
+  return checkpoint.load(
+      config.principal, num_brackets=schedule.num_brackets,
+      delta=config.delta, divergence=config.divergence).principal
 
 
 def build_bots(game: PreparedGame) -> list[Any]:
@@ -206,12 +229,21 @@ def build_bots(game: PreparedGame) -> list[Any]:
 def build_environment(
     game: PreparedGame,
     on_round_end: Optional[Callable[[wrapper_lib.RoundRecord], None]] = None,
+    principal: Optional[principal_lib.Principal] = None,
 ) -> wrapper_lib.PrincipalWrapper:
-  """The substrate wrapped with the principal, seeded by the game's seed."""
+  """The substrate wrapped with the principal, seeded by the game's seed.
+
+  Args:
+    game: a game from `prepare`.
+    on_round_end: called with each round's record.
+    principal: a principal to play with (e.g. one that persists across the
+      games of `umd train --principal`); default: the game's checkpointed
+      principal, else a new one by name, seeded by the game's seed.
+  """
   env = substrate_lib.build_from_config(
       game.substrate_config, roles=["default"] * game.num_players,
       env_seed=game.config.seed + 1)
-  principal = principal_lib.make_principal(
+  principal = principal or game.principal or principal_lib.make_principal(
       game.config.principal, schedule=game.schedule,
       delta=game.config.delta, divergence=game.config.divergence,
       seed=game.config.seed + 3)

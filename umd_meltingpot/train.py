@@ -80,6 +80,11 @@ class TrainConfig(game_lib.MechanismOptions):
   """Seeds the games, the parameters and the action samples."""
   out: Optional[str] = None
   """The run folder; default: a new runs/train-<timestamp>."""
+  games: int = 100
+  """With a learning --principal (bandit, thompson, rl): train the principal
+  for this many games (whole games; total_steps is then unused)."""
+  bots: str = "random,greedy"
+  """With a learning --principal: the fixed followers, as in umd run."""
 
   def game_config(self, seed: int) -> game_lib.GameConfig:
     """The options of one training game, seeded with `seed`."""
@@ -143,16 +148,10 @@ def prepare_resume(run: str,
   """
   from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
   folder = pathlib.Path(run)
-  if not (folder / CONFIG).is_file():
-    raise ValueError(f"{folder} is not a training run (no {CONFIG})")
+  saved, config = read_run_config(folder)
   try:
-    saved = json.loads((folder / CONFIG).read_text())
-    config = TrainConfig(**{
-        **saved["train"],
-        "brackets": _tuple(saved["train"]["brackets"]),
-        "phi0": _tuple(saved["train"]["phi0"])})
     ppo = PPOConfig(**saved["ppo"])
-  except (json.JSONDecodeError, KeyError, TypeError) as error:
+  except (KeyError, TypeError) as error:
     raise ValueError(f"{folder / CONFIG} is corrupt: {error!r}") from None
   checkpoint_lib.load(folder / CHECKPOINT)  # Raises if missing or corrupt.
   if total_steps is not None:
@@ -161,6 +160,26 @@ def prepare_resume(run: str,
   prepared.config = dataclasses.replace(prepared.config, out=str(folder))
   prepared.out, prepared.resume = folder, True
   return prepared
+
+
+def read_run_config(folder: pathlib.Path
+                    ) -> tuple[dict[str, Any], TrainConfig]:
+  """The JSON of a run's config.json and its TrainConfig.
+
+  Raises:
+    ValueError: no config.json in `folder`, or a corrupt one.
+  """
+  if not (folder / CONFIG).is_file():
+    raise ValueError(f"{folder} is not a training run (no {CONFIG})")
+  try:
+    saved = json.loads((folder / CONFIG).read_text())
+    config = TrainConfig(**{
+        **saved["train"],
+        "brackets": _tuple(saved["train"]["brackets"]),
+        "phi0": _tuple(saved["train"]["phi0"])})
+  except (json.JSONDecodeError, KeyError, TypeError) as error:
+    raise ValueError(f"{folder / CONFIG} is corrupt: {error!r}") from None
+  return saved, config
 
 
 def _tuple(value: Optional[list[float]]) -> Optional[tuple[float, ...]]:
@@ -197,8 +216,9 @@ def _new_folder(prepared: PreparedTraining) -> pathlib.Path:
   return prepared.out
 
 
-def trim_metrics(path: pathlib.Path, last_update: int) -> None:
-  """Keeps the whole JSON lines of updates <= last_update (atomically)."""
+def trim_metrics(path: pathlib.Path, last_update: int,
+                 key: str = "updates") -> None:
+  """Keeps the whole JSON lines whose `key` is <= last_update (atomically)."""
   if not path.exists():
     return
   kept = []
@@ -207,7 +227,7 @@ def trim_metrics(path: pathlib.Path, last_update: int) -> None:
       record = json.loads(line)
     except json.JSONDecodeError:
       continue  # A line cut short by a kill.
-    if isinstance(record, dict) and record.get("updates", 0) <= last_update:
+    if isinstance(record, dict) and record.get(key, 0) <= last_update:
       kept.append(line)
   partial = path.with_name(path.name + ".partial")
   partial.write_text("".join(line + "\n" for line in kept))

@@ -63,12 +63,13 @@ games to keep learning. Usage:
                               delta=0.1, divergence="linf")
   proposal = principal.propose(observation, "egalitarian")  # Feasible.
   principal.update(feedback)
+  checkpoint = principal.state_dict()   # arrays + JSON-able values
 """
 
 import collections
 import dataclasses
 import math
-from typing import Callable, NamedTuple, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 import numpy as np
 
@@ -307,6 +308,52 @@ class BanditPrincipal(base.Principal):
       self._credit(state, pending.arm, value - state.last_value)
     state.last_value = value
     state.last_round = int(feedback.round_index)
+
+  def state_dict(self) -> dict[str, Any]:
+    """A checkpoint: per-objective arrays, "config" and "objectives" (JSON).
+
+    Each objective's generator state is JSON-able (`bit_generator.state`).
+    The arm awaiting its round's feedback is not saved.
+    """
+    state: dict[str, Any] = {"config": dataclasses.asdict(self._config)}
+    objectives = {}
+    for name, stats in self._states.items():
+      state[f"pulls/{name}"] = stats.pulls.copy()
+      state[f"reward_sums/{name}"] = stats.reward_sums.copy()
+      state[f"improvements/{name}"] = np.array(stats.improvements,
+                                               np.float64)
+      objectives[name] = {"last_value": stats.last_value,
+                          "last_round": stats.last_round,
+                          "rng": stats.rng.bit_generator.state}
+    state["objectives"] = objectives
+    return state
+
+  def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    """Restores a `state_dict()`; a pending arm is dropped.
+
+    Raises:
+      ValueError: if the checkpoint's config differs from this one's, or it
+        lacks an objective's arrays.
+    """
+    config = BanditConfig(**dict(state["config"]))
+    if config != self._config:
+      raise ValueError(f"the checkpoint is for {config}; this principal has "
+                       f"{self._config}")
+    states = {}
+    for name, saved in dict(state["objectives"]).items():
+      try:
+        arrays = [np.asarray(state[f"{key}/{name}"], np.float64)
+                  for key in ("pulls", "reward_sums", "improvements")]
+      except KeyError as error:
+        raise ValueError(f"the checkpoint lacks {error}") from None
+      rng = learning.objective_generator(self._config.seed, name)
+      rng.bit_generator.state = saved["rng"]
+      states[name] = _ObjectiveState(
+          rng=rng, pulls=arrays[0], reward_sums=arrays[1],
+          improvements=collections.deque(arrays[2].tolist(),
+                                         maxlen=_SCALE_WINDOW),
+          last_value=saved["last_value"], last_round=saved["last_round"])
+    self._states, self._pending = states, None
 
   def _state(self, objective: str, num_brackets: int) -> _ObjectiveState:
     state = self._states.get(objective)

@@ -1,0 +1,144 @@
+"""Principal checkpoints, `umd train --principal` and `umd run --principal
+PATH`."""
+
+import json
+import os
+import pathlib
+
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+from absl.testing import absltest  # pylint: disable=g-import-not-at-top
+from absl.testing import parameterized
+import numpy as np
+
+from umd_meltingpot import cli
+from umd_meltingpot import principal as principal_lib
+from umd_meltingpot.principal import checkpoint
+
+_SCHEDULE = principal_lib.TaxSchedule((0.0, 0.1, 0.2), (5.0, 10.0))
+_TINY = ["--substrate", "umd_apple_harvest__small", "--rounds", "2",
+         "--steps", "15", "--vote-steps", "1"]
+
+
+def _umd(*args: str) -> int:
+  try:
+    return cli.main(list(args))
+  except SystemExit as exit_:
+    return exit_.code
+
+
+def _lines(path: pathlib.Path) -> list[dict]:
+  return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _trained(name: str) -> principal_lib.Principal:
+  """A principal fed six rounds of a made-up objective."""
+  principal = principal_lib.make_principal(name, schedule=_SCHEDULE,
+                                           delta=0.1, seed=2)
+  rates = _SCHEDULE.as_array()
+  for round_index in range(6):
+    observation = principal_lib.RoundObservation(
+        round_index=round_index, previous_rates=rates, edges=_SCHEDULE.edges,
+        objective="utilitarian")
+    rates = np.clip(principal.propose(observation, "utilitarian"), 0, 1)
+    principal.update(principal_lib.RoundFeedback(
+        round_index=round_index, objective="utilitarian",
+        objective_value=float(round_index * round_index % 5), rates=rates,
+        returns=np.ones(4)))
+  return principal
+
+
+def _proposals(principal: principal_lib.Principal) -> np.ndarray:
+  observation = principal_lib.RoundObservation(
+      round_index=0, previous_rates=np.full(3, 0.5), edges=_SCHEDULE.edges,
+      objective="egalitarian")
+  return np.stack([principal.propose(observation, objective)
+                   for objective in ("utilitarian", "egalitarian") * 3])
+
+
+class CheckpointTest(parameterized.TestCase):
+
+  @parameterized.parameters("bandit", "thompson", "rl")
+  def test_round_trip_gives_the_same_next_proposals(self, name):
+    principal = _trained(name)
+    path = pathlib.Path(self.create_tempdir().full_path, "p.npz")
+    checkpoint.save(path, name, principal, _SCHEDULE, counters={"games": 7})
+    loaded = checkpoint.load(path, num_brackets=3, delta=0.1)
+    self.assertEqual((loaded.name, loaded.counters), (name, {"games": 7}))
+    self.assertTrue(path.with_suffix(".json").is_file())
+    np.testing.assert_array_equal(_proposals(loaded.principal),
+                                  _proposals(principal))
+
+  def test_bad_checkpoints_raise_value_error(self):
+    folder = pathlib.Path(self.create_tempdir().full_path)
+    with self.assertRaisesRegex(ValueError, "no principal checkpoint"):
+      checkpoint.load(folder / "missing.npz")
+    (folder / "garbage.npz").write_bytes(b"not a zip file")
+    with self.assertRaisesRegex(ValueError, "not a readable"):
+      checkpoint.load(folder / "garbage.npz")
+    np.savez(folder / "other.npz", x=np.zeros(2))
+    with self.assertRaisesRegex(ValueError, "no header"):
+      checkpoint.load(folder / "other.npz")
+    checkpoint.save(folder / "p.npz", "bandit", _trained("bandit"), _SCHEDULE)
+    with self.assertRaisesRegex(ValueError, "3 brackets, but the game has 2"):
+      checkpoint.load(folder / "p.npz", num_brackets=2)
+
+  def test_cma_is_refused_naming_the_supported_principals(self):
+    cma = principal_lib.make_principal("cma", schedule=_SCHEDULE)
+    with self.assertRaisesRegex(ValueError, r"\['bandit', 'rl', 'thompson'\]"):
+      checkpoint.save(self.create_tempdir().full_path + "/p.npz", "cma", cma,
+                      _SCHEDULE)
+
+
+class PrincipalTrainingTest(absltest.TestCase):
+
+  def test_train_resume_and_run_with_the_checkpoint(self):
+    run = pathlib.Path(self.create_tempdir().full_path, "run")
+    self.assertEqual(_umd("train", "--principal", "bandit", *_TINY,
+                          "--games", "3", "--checkpoint-every", "2",
+                          "--out", str(run), "--quiet"), 0)
+    self.assertContainsSubset(
+        ["config.json", "metrics.jsonl", "principal.json", "principal.npz"],
+        os.listdir(run))
+    self.assertEqual([r["games"] for r in _lines(run / "metrics.jsonl")],
+                     [1, 2, 3])
+    self.assertEqual(checkpoint.load(run / "principal.npz").counters["games"],
+                     3)
+    self.assertEqual(_umd("train", "--resume", str(run), "--games", "5",
+                          "--quiet"), 0)
+    self.assertEqual([r["games"] for r in _lines(run / "metrics.jsonl")],
+                     [1, 2, 3, 4, 5])
+    play = run.parent / "play"
+    self.assertEqual(_umd("run", "--principal", str(run / "principal.npz"),
+                          *_TINY, "--rounds", "3", "--delta", "0.05",
+                          "--quiet", "--out", str(play)), 0)
+    rounds = _lines(play / "rounds.jsonl")
+    self.assertLen(rounds, 3)
+    for record in rounds:
+      self.assertLessEqual(record["divergence"], 0.05 + 1e-9)
+
+  def test_same_seed_same_games(self):
+    folder = pathlib.Path(self.create_tempdir().full_path)
+    for name in ("a", "b"):
+      _umd("train", "--principal", "thompson", *_TINY, "--games", "2",
+           "--seed", "4", "--out", str(folder / name), "--quiet")
+    a, b = (_lines(folder / name / "metrics.jsonl") for name in ("a", "b"))
+    for record in a + b:
+      del record["time_s"]
+    self.assertEqual(a, b)
+
+  def test_bad_principal_checkpoints_exit_2_before_writing(self):
+    folder = pathlib.Path(self.create_tempdir().full_path)
+    (folder / "bad.npz").write_bytes(b"corrupt")
+    for spec, command in (("nope", "run"), (str(folder / "bad.npz"), "run"),
+                          ("cma", "train")):
+      with absltest.mock.patch("sys.stderr"):
+        code = _umd(command, "--principal", spec, "--out", str(folder / "o"))
+      self.assertEqual(code, 2, spec)
+      self.assertFalse((folder / "o").exists())
+
+
+if __name__ == "__main__":
+  absltest.main()

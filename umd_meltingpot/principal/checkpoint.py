@@ -1,0 +1,198 @@
+"""Principal checkpoints: a learning principal's state, without pickle.
+
+A checkpoint is one `.npz` file (read with `allow_pickle=False`) holding the
+principal's arrays and a JSON header: the format, the principal's name, its
+config, the game's number of brackets k and bracket edges, counters (such as
+the games played) and the JSON-able part of its state (generator states,
+counters). A readable copy of the header is written next to it as `.json`.
+Both are replaced atomically (a temporary file, then `os.replace`).
+
+  checkpoint.save("runs/x/principal.npz", "bandit", principal, schedule,
+                  counters={"games": 10})
+  loaded = checkpoint.load("runs/x/principal.npz", delta=0.1)
+  loaded.principal.propose(observation, "utilitarian")
+
+Supported principals: `bandit`, `thompson` (their per-objective statistics
+and generator states) and `rl` (its parameters, optimiser state, key and
+reward statistics; steps not yet learnt from are not saved). `cma` is
+refused: its search state (evolution paths, step-size control, the
+candidates of a generation under evaluation) cannot be restored exactly
+from `es.mean`, `es.sigma` and `es.C`.
+"""
+
+import json
+import math
+import os
+import pathlib
+import zipfile
+from typing import Any, Mapping, NamedTuple, Optional, Union
+
+import numpy as np
+
+from umd_meltingpot.principal import bandit as bandit_lib
+from umd_meltingpot.principal import base
+from umd_meltingpot.principal import schedule as schedule_lib
+
+FORMAT_VERSION = 1
+SUPPORTED: tuple[str, ...] = ("bandit", "rl", "thompson")
+_HEADER = "header"
+_STATE = "state/"
+
+PathLike = Union[str, os.PathLike]
+
+
+class LoadedPrincipal(NamedTuple):
+  """A principal read back from a checkpoint.
+
+  Attributes:
+    name: its registered name (bandit, thompson or rl).
+    principal: the principal, with its learnt state restored.
+    num_brackets: k, the number of rates of the game it learnt on.
+    edges: that game's bracket edges.
+    counters: the counters saved with it (e.g. {"games": 10}).
+  """
+  name: str
+  principal: base.Principal
+  num_brackets: int
+  edges: tuple[float, ...]
+  counters: dict[str, int]
+
+
+def check_supported(name: str) -> None:
+  """Raises ValueError unless principal `name` can be checkpointed."""
+  if name not in SUPPORTED:
+    raise ValueError(
+        f"principal {name!r} cannot be checkpointed; supported: "
+        f"{list(SUPPORTED)}")
+
+
+def is_checkpoint_path(spec: str) -> bool:
+  """Whether a `--principal` value names a file rather than a principal."""
+  return spec.endswith(".npz") or os.sep in spec or "/" in spec
+
+
+def save(path: PathLike, name: str, principal: base.Principal,
+         schedule: schedule_lib.TaxSchedule, *,
+         counters: Optional[Mapping[str, int]] = None) -> pathlib.Path:
+  """Writes `principal`'s state atomically to `path` (and `.json`).
+
+  Args:
+    path: the `.npz` file to write.
+    name: the principal's registered name, one of SUPPORTED.
+    principal: the principal; it must have `state_dict()`.
+    schedule: the game's schedule, which fixes k and the edges.
+    counters: integer counters to keep with it.
+
+  Returns:
+    The path written.
+
+  Raises:
+    ValueError: if `name` is not one of SUPPORTED.
+  """
+  check_supported(name)
+  path = pathlib.Path(path)
+  arrays, values = {}, {}
+  for key, value in principal.state_dict().items():
+    if isinstance(value, (np.ndarray, np.generic)):
+      arrays[_STATE + key] = np.asarray(value)
+    else:
+      values[key] = value
+  header = {
+      "format": FORMAT_VERSION, "principal": name,
+      "num_brackets": schedule.num_brackets,
+      "edges": [float(edge) for edge in schedule.edges],
+      "counters": {k: int(v) for k, v in (counters or {}).items()},
+      "state": values,
+  }
+  text = json.dumps(header, sort_keys=True)
+  arrays[_HEADER] = np.array(text)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  _write_atomically(path, lambda f: np.savez(f, **arrays))
+  readable = json.dumps(header, indent=2, sort_keys=True) + "\n"
+  _write_atomically(path.with_suffix(".json"),
+                    lambda f: f.write(readable.encode()))
+  return path
+
+
+def _write_atomically(path: pathlib.Path, write) -> None:
+  partial = path.with_name(path.name + ".partial")
+  with open(partial, "wb") as f:
+    write(f)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(partial, path)
+
+
+def _read(path: pathlib.Path) -> tuple[dict[str, Any], dict[str, Any]]:
+  """The header and the state arrays of the checkpoint at `path`."""
+  if not path.is_file():
+    raise ValueError(f"no principal checkpoint at {path}")
+  try:
+    with np.load(path, allow_pickle=False) as data:
+      arrays = {key: data[key] for key in data.files}
+  except (OSError, ValueError, EOFError, KeyError,
+          zipfile.BadZipFile) as error:
+    raise ValueError(
+        f"{path} is not a readable principal checkpoint: {error}") from None
+  if _HEADER not in arrays:
+    raise ValueError(f"{path} is not a principal checkpoint (no header)")
+  try:
+    header = json.loads(str(arrays.pop(_HEADER)))
+    if header["format"] != FORMAT_VERSION:
+      raise ValueError(f"{path} has format {header['format']}; this version "
+                       f"reads format {FORMAT_VERSION}")
+    for key in ("principal", "num_brackets", "edges", "counters", "state"):
+      header[key]  # pylint: disable=pointless-statement
+  except (json.JSONDecodeError, KeyError, TypeError) as error:
+    raise ValueError(f"{path} has a corrupt header: {error!r}") from None
+  state = {key[len(_STATE):]: value for key, value in arrays.items()
+           if key.startswith(_STATE)}
+  return header, state
+
+
+def _new_principal(name: str, config: Mapping[str, Any], num_brackets: int,
+                   delta: float, divergence: str) -> base.Principal:
+  """A fresh principal `name` with `config`, before its state is loaded."""
+  if name == "rl":
+    from umd_meltingpot.principal import rl  # pylint: disable=g-import-not-at-top
+    return rl.RLPrincipal(rl.RLConfig(**config), num_brackets=num_brackets)
+  return bandit_lib.BanditPrincipal(bandit_lib.BanditConfig(**config),
+                                    delta=delta, divergence=divergence)
+
+
+def load(path: PathLike, *, num_brackets: Optional[int] = None,
+         delta: float = math.inf, divergence: str = "linf"
+         ) -> LoadedPrincipal:
+  """Reads a principal checkpoint written by `save`.
+
+  Args:
+    path: the `.npz` file.
+    num_brackets: if given, the game's k, which the checkpoint must match.
+    delta: the game's bound δ, which a bandit's moves respect.
+    divergence: the game's D.
+
+  Raises:
+    ValueError: the file is missing, corrupt, of an unsupported principal,
+      or learnt on a game with another number of brackets.
+  """
+  path = pathlib.Path(path)
+  header, arrays = _read(path)
+  name, k = header["principal"], header["num_brackets"]
+  if name not in SUPPORTED:
+    raise ValueError(f"{path} holds principal {name!r}; supported: "
+                     f"{list(SUPPORTED)}")
+  if num_brackets is not None and k != num_brackets:
+    raise ValueError(f"{path} was learnt with {k} brackets, but the game has "
+                     f"{num_brackets}")
+  state = {**arrays, **header["state"]}
+  try:
+    principal = _new_principal(name, dict(header["state"]["config"]), k,
+                               delta, divergence)
+    principal.load_state_dict(state)
+  except (KeyError, TypeError, ValueError) as error:
+    raise ValueError(f"{path} does not restore a {name!r} principal: "
+                     f"{error!r}") from None
+  return LoadedPrincipal(
+      name=name, principal=principal, num_brackets=int(k),
+      edges=tuple(float(e) for e in header["edges"]),
+      counters={key: int(value) for key, value in header["counters"].items()})

@@ -1,0 +1,253 @@
+"""`umd train --principal NAME`: a learning principal over many games.
+
+  from umd_meltingpot import principal_train, train
+  prepared = principal_train.prepare(train.TrainConfig(
+      principal="bandit", games=50, out="runs/bandit"))
+  principal_train.train(prepared)
+
+  principal_train.train(principal_train.prepare_resume("runs/bandit"))
+
+One principal object (bandit, thompson or rl) plays `games` whole games of
+`umd run` in a row, learning across rounds and games, against fixed
+followers (`bots`, as in `umd run`; they are not trained). Game g (from 0)
+is `umd run` with the training options and the seed
+`game_seed(seed, g)`; the principal is seeded with `seed`, so a seed gives
+the same games and the same principal. A run folder holds
+
+*   `config.json`: the training options (`"mode": "principal"`);
+*   `metrics.jsonl`: one JSON line per game, flushed as written: the
+    counters, the game's seed, the mean objective value, the final and
+    mean rates, the largest D(φ_prev, φ), the objectives voted and the
+    round-mean welfare metrics;
+*   `principal.npz` (+ `principal.json`): the principal's checkpoint
+    (`principal.checkpoint`), replaced atomically every `checkpoint_every`
+    games and at the end.
+
+`--resume` reloads the checkpoint, cuts `metrics.jsonl` back to its games
+and plays the following games (a new `--games` may extend the run). The
+bandits resume exactly; the RL principal drops the steps it had not learnt
+from yet (fewer than its `update_every`).
+"""
+
+import dataclasses
+import datetime
+import json
+import math
+import pathlib
+import sys
+import time
+from typing import Any, Optional
+
+import numpy as np
+
+from umd_meltingpot import game as game_lib
+from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import train as train_lib
+from umd_meltingpot.principal import checkpoint as checkpoint_lib
+from umd_meltingpot.principal import wrapper as wrapper_lib
+
+LEARNING: tuple[str, ...] = ("bandit", "cma", "rl", "thompson")
+"""The --principal names that select principal training (cma is refused:
+it cannot be checkpointed)."""
+PRINCIPAL = "principal.npz"
+MODE = "principal"
+
+
+@dataclasses.dataclass
+class PreparedPrincipalTraining:
+  """A validated principal training run, ready to start or resume."""
+  config: train_lib.TrainConfig
+  schedule: principal_lib.TaxSchedule
+  substrate_config: dict[str, Any]
+  out: Optional[pathlib.Path]
+  resume: bool = False
+
+
+@dataclasses.dataclass
+class PrincipalTrainResult:
+  """What `train` produced."""
+  out: pathlib.Path
+  games: int
+  env_steps: int
+  last_value: Optional[float]
+
+
+def is_principal_run(folder: str) -> bool:
+  """Whether `folder` holds a principal training run."""
+  try:
+    saved = json.loads((pathlib.Path(folder) / train_lib.CONFIG).read_text())
+  except (OSError, json.JSONDecodeError):
+    return False
+  return isinstance(saved, dict) and saved.get("mode") == MODE
+
+
+def game_seed(seed: int, game: int) -> int:
+  """The seed of training game `game` (from 0) of a run seeded `seed`."""
+  state = np.random.SeedSequence([seed, game]).generate_state(1)
+  return int(state[0] >> 1)
+
+
+def game_config(config: train_lib.TrainConfig, game: int
+                ) -> game_lib.GameConfig:
+  """The `umd run` options of training game `game`."""
+  return dataclasses.replace(
+      config.game_config(game_seed(config.seed, game)), bots=config.bots)
+
+
+def prepare(config: train_lib.TrainConfig) -> PreparedPrincipalTraining:
+  """Checks every option; builds nothing and writes nothing.
+
+  Raises:
+    ValueError: an invalid option, with the valid values in the message.
+  """
+  checkpoint_lib.check_supported(config.principal)
+  for name in ("games", "checkpoint_every"):
+    if getattr(config, name) < 1:
+      raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+  game = game_lib.prepare(game_config(config, 0))
+  game_lib.check_run_folder(config.out)
+  return PreparedPrincipalTraining(
+      config=config, schedule=game.schedule,
+      substrate_config=game_lib.substrate_summary(game),
+      out=pathlib.Path(config.out) if config.out else None)
+
+
+def prepare_resume(run: str, games: Optional[int] = None
+                   ) -> PreparedPrincipalTraining:
+  """Prepares to continue the principal run in folder `run`.
+
+  Args:
+    run: a folder written by `train`.
+    games: a new total number of games, to train longer than first asked.
+
+  Raises:
+    ValueError: no such run, or a missing or corrupt config or checkpoint.
+  """
+  folder = pathlib.Path(run)
+  _, config = train_lib.read_run_config(folder)
+  if games is not None:
+    config = dataclasses.replace(config, games=games)
+  prepared = prepare(dataclasses.replace(config, out=None))
+  _load(folder, prepared)  # Raises if missing, corrupt or mismatched.
+  prepared.config = dataclasses.replace(prepared.config, out=str(folder))
+  prepared.out, prepared.resume = folder, True
+  return prepared
+
+
+def _load(folder: pathlib.Path, prepared: PreparedPrincipalTraining
+          ) -> checkpoint_lib.LoadedPrincipal:
+  config = prepared.config
+  loaded = checkpoint_lib.load(
+      folder / PRINCIPAL, num_brackets=prepared.schedule.num_brackets,
+      delta=config.delta, divergence=config.divergence)
+  if loaded.name != config.principal:
+    raise ValueError(f"{folder / PRINCIPAL} holds principal {loaded.name!r};"
+                     f" the run trains {config.principal!r}")
+  return loaded
+
+
+def _new_folder(prepared: PreparedPrincipalTraining) -> pathlib.Path:
+  if prepared.out is None:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    prepared.out = pathlib.Path("runs") / f"principal-{stamp}"
+    prepared.config = dataclasses.replace(prepared.config,
+                                          out=str(prepared.out))
+  game_lib.check_run_folder(str(prepared.out))
+  prepared.out.mkdir(parents=True, exist_ok=True)
+  game_lib.write_json_atomically(prepared.out / train_lib.CONFIG, {
+      "mode": MODE, "train": dataclasses.asdict(prepared.config),
+      "num_brackets": prepared.schedule.num_brackets,
+      "substrate_config": prepared.substrate_config})
+  return prepared.out
+
+
+def _mean(values: list[float]) -> Optional[float]:
+  """The mean of the finite values; None if there are none."""
+  finite = [v for v in values if math.isfinite(v)]
+  return float(np.mean(finite)) if finite else None
+
+
+def game_metrics(records: list[wrapper_lib.RoundRecord]
+                 ) -> dict[str, Any]:
+  """The metrics.jsonl entries of one game's round records."""
+  objectives: dict[str, int] = {}
+  for record in records:
+    objectives[record.objective] = objectives.get(record.objective, 0) + 1
+  return {
+      "objective_value": _mean([r.objective_value for r in records]),
+      "objectives": objectives,
+      "phi": list(records[-1].phi) if records else None,
+      "phi_mean": np.mean([r.phi for r in records], axis=0).tolist()
+                  if records else None,
+      "divergence_max": max((r.divergence for r in records), default=None),
+      **{f"metrics/{name}": _mean([r.metrics[name] for r in records])
+         for name in (records[0].metrics if records else {})},
+  }
+
+
+def _play(config: train_lib.TrainConfig, game_index: int,
+          principal: principal_lib.Principal
+          ) -> tuple[int, list[wrapper_lib.RoundRecord]]:
+  """Plays training game `game_index` with `principal`."""
+  game = game_lib.prepare(game_config(config, game_index))
+  bots = game_lib.build_bots(game)
+  with game_lib.build_environment(game, principal=principal) as env:
+    steps = game_lib.play_episode(env, bots)
+    return steps, list(env.records)
+
+
+def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
+          ) -> PrincipalTrainResult:
+  """Trains (or resumes) the principal until `games` games are played.
+
+  Raises:
+    ValueError: the run folder exists and is not empty (new runs), or the
+      checkpoint does not fit the config (resumed runs).
+  """
+  import tqdm  # pylint: disable=g-import-not-at-top
+  config = prepared.config
+  counters = {"games": 0, "env_steps": 0}
+  if prepared.resume:
+    out = prepared.out
+    loaded = _load(out, prepared)
+    principal = loaded.principal
+    counters.update(loaded.counters)
+    train_lib.trim_metrics(out / train_lib.METRICS, counters["games"],
+                           key="games")
+  else:
+    out = _new_folder(prepared)
+    principal = principal_lib.make_principal(
+        config.principal, schedule=prepared.schedule, delta=config.delta,
+        divergence=config.divergence, seed=config.seed)
+
+  def save() -> None:
+    checkpoint_lib.save(out / PRINCIPAL, config.principal, principal,
+                        prepared.schedule, counters=counters)
+
+  last_value, start = None, time.perf_counter()
+  saved_at = counters["games"]
+  with open(out / train_lib.METRICS, "a", encoding="utf-8") as metrics, \
+      tqdm.tqdm(total=config.games, initial=counters["games"], unit="game",
+                disable=not progress, file=sys.stderr,
+                desc=f"train {config.principal}") as bar:
+    while counters["games"] < config.games:
+      steps, records = _play(config, counters["games"], principal)
+      record = {**counters, "seed": game_seed(config.seed, counters["games"]),
+                **game_metrics(records)}
+      counters["games"] += 1
+      counters["env_steps"] += steps
+      record.update(counters, time_s=time.perf_counter() - start)
+      metrics.write(json.dumps(record, sort_keys=True) + "\n")
+      metrics.flush()
+      last_value = record["objective_value"]
+      if last_value is not None:
+        bar.set_postfix(O=f"{last_value:.2f}")
+      bar.update(1)
+      if counters["games"] % config.checkpoint_every == 0:
+        save()
+        saved_at = counters["games"]
+    if saved_at != counters["games"] or not (out / PRINCIPAL).exists():
+      save()
+  return PrincipalTrainResult(out=out, games=counters["games"],
+                              env_steps=counters["env_steps"],
+                              last_value=last_value)
