@@ -186,64 +186,57 @@ def _check_resume_flags(args: argparse.Namespace) -> None:
         f"--total-steps (--games for a principal) may change, got {changed}")
 
 
-def _cmd_train_principal(args: argparse.Namespace) -> int:
-  """`umd train --principal NAME` (or --resume of such a run)."""
-  # pylint: disable=g-import-not-at-top
-  from umd_meltingpot import principal_train
-  from umd_meltingpot import train
-  # pylint: enable=g-import-not-at-top
-  try:
-    if args.resume:
-      _check_resume_flags(args)
-      default = train.TrainConfig().games
-      prepared = principal_train.prepare_resume(
-          args.resume, games=None if args.games == default else args.games)
-    else:
-      prepared = principal_train.prepare(_train_configs(args)[0])
-  except ValueError as error:
-    raise UsageError(error) from error
-  try:
-    result = principal_train.train(prepared, progress=not args.quiet)
-  except KeyboardInterrupt:
-    print(f"\ninterrupted; continue with: umd train --resume {prepared.out}",
-          file=sys.stderr)
-    return 130
-  last = ("none" if result.last_value is None
-          else f"{result.last_value:.2f}")
-  print(f"{result.games} games, {result.env_steps} env steps; last mean "
-        f"objective value {last}; outputs in {result.out}/")
-  return 0
+def _principal_summary(result) -> str:
+  last = "none" if result.last_value is None else f"{result.last_value:.2f}"
+  return (f"{result.games} games, {result.env_steps} env steps; last mean "
+          f"objective value {last}; outputs in {result.out}/")
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
+def _followers_summary(result) -> str:
+  last = ("none finished" if result.last_return is None
+          else f"{result.last_return:.2f}")
+  return (f"{result.updates} updates, {result.env_steps} env steps; last "
+          f"per-capita return {last}; outputs in {result.out}/")
+
+
+def _train_mode(args: argparse.Namespace):
+  """What `umd train` trains: (module, its budget flag, the new-run configs,
+  the result's one-line summary). A learning --principal (or --resume of
+  such a run) trains that principal against fixed followers; anything else
+  trains PPO followers."""
   # pylint: disable=g-import-not-at-top
   from umd_meltingpot import principal_train
   from umd_meltingpot import train
   # pylint: enable=g-import-not-at-top
   if (principal_train.is_principal_run(args.resume) if args.resume
       else args.principal in principal_train.LEARNING):
-    return _cmd_train_principal(args)
+    return (principal_train, "games", _train_configs(args)[:1],
+            _principal_summary)
+  return train, "total_steps", _train_configs(args), _followers_summary
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+  """`umd train`: see `_train_mode`."""
+  from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
+  module, budget, configs, summary = _train_mode(args)
   try:
     if args.resume:
       _check_resume_flags(args)
-      default = train.TrainConfig().total_steps
-      prepared = train.prepare_resume(
-          args.resume, total_steps=(None if args.total_steps == default
-                                    else args.total_steps))
+      given = getattr(args, budget)
+      default = getattr(train.TrainConfig(), budget)
+      prepared = module.prepare_resume(
+          args.resume, **{budget: None if given == default else given})
     else:
-      prepared = train.prepare(*_train_configs(args))
+      prepared = module.prepare(*configs)
   except ValueError as error:
     raise UsageError(error) from error
   try:
-    result = train.train(prepared, progress=not args.quiet)
+    result = module.train(prepared, progress=not args.quiet)
   except KeyboardInterrupt:
     print(f"\ninterrupted; continue with: umd train --resume {prepared.out}",
           file=sys.stderr)
     return 130
-  last = ("none finished" if result.last_return is None
-          else f"{result.last_return:.2f}")
-  print(f"{result.updates} updates, {result.env_steps} env steps; last "
-        f"per-capita return {last}; outputs in {result.out}/")
+  print(summary(result))
   return 0
 
 
