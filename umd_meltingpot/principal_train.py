@@ -232,7 +232,7 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
                 desc=f"train {config.principal}") as bar:
     while counters["games"] < config.games:
       steps, records = _play(config, counters["games"], principal)
-      record = {**counters, "seed": game_seed(config.seed, counters["games"]),
+      record = {"seed": game_seed(config.seed, counters["games"]),
                 **game_metrics(records)}
       counters["games"] += 1
       counters["env_steps"] += steps
