@@ -7,10 +7,12 @@
 Besides the heuristic `BOTS`, "ppo" names the trained PPO follower shipped
 in `checkpoints/ppo_small.npz`, and "ppo:PATH" a checkpoint written by
 `umd train` (e.g. ppo:runs/train-.../checkpoint.npz). JAX is imported only
-when one is built.
+when one is built. "best_response" names the follower that best-responds to
+the tax schedule phi (`best_response.py`), with the meta-game table shipped
+for the small map, and "best_response:PATH" one with another table.
 """
 
-from typing import Optional
+from typing import Any, Optional
 
 from meltingpot.utils.policies import policy
 
@@ -27,17 +29,33 @@ BOTS = {
 
 # The trained follower: "ppo" alone, or "ppo:PATH" for another checkpoint.
 PPO = "ppo"
+# The phi-responsive follower: "best_response" alone (the shipped table), or
+# "best_response:PATH" for another table.
+BEST_RESPONSE = "best_response"
+
+
+def _is_loadable(name: str, kind: str) -> bool:
+  return name == kind or (name.startswith(kind + ":") and
+                          len(name) > len(kind) + 1)
 
 
 def is_bot_name(name: str) -> bool:
-  """Whether `name` names a heuristic bot, "ppo" or "ppo:PATH"."""
-  return name in BOTS or name == PPO or (
-      name.startswith(PPO + ":") and len(name) > len(PPO) + 1)
+  """Whether `name` names a heuristic bot, or a loadable follower."""
+  return name in BOTS or _is_loadable(name, PPO) or _is_loadable(
+      name, BEST_RESPONSE)
 
 
 def bot_names() -> list[str]:
   """The valid bot names, for messages."""
-  return sorted(BOTS) + [PPO, PPO + ":PATH"]
+  return sorted(BOTS) + [PPO, PPO + ":PATH", BEST_RESPONSE,
+                         BEST_RESPONSE + ":PATH"]
+
+
+def _table_path(name: str) -> str:
+  from umd_meltingpot.agents import best_response  # pylint: disable=g-import-not-at-top
+  if name == BEST_RESPONSE:
+    return str(best_response.DEFAULT_TABLE)
+  return name[len(BEST_RESPONSE) + 1:]
 
 
 def _checkpoint_path(name: str) -> str:
@@ -47,21 +65,35 @@ def _checkpoint_path(name: str) -> str:
   return name[len(PPO) + 1:]
 
 
-def check_bot(name: str, *, num_rates: Optional[int] = None) -> None:
-  """Checks that bot `name` can be built (loading a PPO checkpoint).
+def check_bot(name: str, *, num_rates: Optional[int] = None,
+              substrate_config: Any = None,
+              num_players: Optional[int] = None) -> None:
+  """Checks that bot `name` can be built (loading a checkpoint or table).
 
   Args:
     name: a bot name (see `bot_names`).
     num_rates: the substrate's number of tax rates, which a PPO checkpoint
       must have been trained with; None skips that check.
+    substrate_config: the game's substrate config, with `num_players`: a
+      best-response table must have been measured on the same setting; None
+      skips that check.
+    num_players: the game's number of players.
 
   Raises:
     ValueError: an unknown name, or a missing, corrupt or unfitting
-      checkpoint.
+      checkpoint or table.
   """
   if not is_bot_name(name):
     raise ValueError(f"Unknown bot {name!r}; valid: {bot_names()}")
   if name in BOTS:
+    return
+  if _is_loadable(name, BEST_RESPONSE):
+    from umd_meltingpot.agents import best_response  # pylint: disable=g-import-not-at-top
+    path = _table_path(name)
+    meta_game = best_response.load(path)
+    if substrate_config is not None:
+      best_response.check_fits(meta_game, substrate_config, num_players,
+                               path)
     return
   from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
   follower = ppo_policy.load(_checkpoint_path(name))
@@ -80,7 +112,8 @@ def make_bot(name: str,
   """Builds the bot called `name`.
 
   Args:
-    name: a key of BOTS, "ppo" or "ppo:PATH".
+    name: a key of BOTS, "ppo", "ppo:PATH", "best_response" or
+      "best_response:PATH".
     seed: the seed of the bot's random generators.
     voter: how the bot votes in the VOTE phase; None abstains.
     num_objectives: the number of objectives on the ballot.
@@ -93,6 +126,11 @@ def make_bot(name: str,
   if name in BOTS:
     return BOTS[name](num_objectives=num_objectives, voter=voter, seed=seed)
   check_bot(name)
+  if _is_loadable(name, BEST_RESPONSE):
+    from umd_meltingpot.agents import best_response  # pylint: disable=g-import-not-at-top
+    return best_response.BestResponseFollower(
+        best_response.load(_table_path(name)), num_objectives=num_objectives,
+        voter=voter, seed=seed)
   from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
   return ppo_policy.PPOPolicy.from_checkpoint(
       _checkpoint_path(name), agent_id=player, voter=voter,

@@ -148,7 +148,8 @@ def _substrate_config(config: GameConfig):
   return substrate_config
 
 
-def _bot_names(spec: str, num_rates: int) -> tuple[str, ...]:
+def _bot_names(spec: str, num_rates: int, substrate_config: Any,
+               num_players: int) -> tuple[str, ...]:
   agents = _bot_registry()
   names = tuple(name.strip() for name in spec.split(",") if name.strip())
   unknown = [name for name in names if not agents.is_bot_name(name)]
@@ -157,7 +158,10 @@ def _bot_names(spec: str, num_rates: int) -> tuple[str, ...]:
                      f"{agents.bot_names()} (comma-separated, cycled over "
                      "the players)")
   for name in sorted(set(names)):
-    agents.check_bot(name, num_rates=num_rates)  # Loads PPO checkpoints.
+    # Loads PPO checkpoints and best-response tables.
+    agents.check_bot(name, num_rates=num_rates,
+                     substrate_config=substrate_config,
+                     num_players=num_players)
   return names
 
 
@@ -188,7 +192,8 @@ def prepare(config: GameConfig) -> PreparedGame:
   return PreparedGame(
       config=config, substrate_config=substrate_config,
       num_players=num_players, schedule=schedule, preferences=preferences,
-      bot_names=_bot_names(config.bots, len(schedule.as_array())),
+      bot_names=_bot_names(config.bots, len(schedule.as_array()),
+                           substrate_config, num_players),
       mechanism=mechanism, principal=loaded)
 
 

@@ -1,0 +1,420 @@
+"""Followers that best-respond to the tax schedule phi.
+
+Selfish learners ignore phi (docs/RESULTS.md, issue 4): PPO trained under
+random schedules races for apples at any tax. For the Principal's problem,
+max_phi O(phi, pi(phi)), the followers must instead play an equilibrium of
+the game that phi induces. This module gives them one, by empirical
+game-theoretic analysis over a family of restraint strategies:
+
+* **Strategies.** Strategy k is `SustainableBot(min_neighbours=k)`: eat an
+  apple only if at least k other live apples lie within radius 2 (k=0 is
+  greedy). A larger k spares more of the patch, which regrows by density.
+* **Measure once.** On the substrate, with no tax, every symmetric profile
+  (all play k) and every one-deviant profile (one plays d, the rest k) is
+  played over whole games on several seeds; each player's gross income per
+  tax period is kept. Heuristic bots ignore phi, so these incomes hold for
+  every phi.
+* **Tax in Python.** A player's return under any schedule phi follows from its
+  period incomes: taxes as the Lua `Treasury` levies them
+  (`TaxSchedule.taxes_in_period`) and the pool redistributed by the
+  substrate's rule. So the meta-game's payoffs for any phi cost microseconds.
+* **Respond.** Under phi, profile "all play k" is an equilibrium when no
+  deviation d pays the deviant more than k does. The followers coordinate on
+  the equilibrium that pays them most (payoff dominance); when no symmetric
+  pure equilibrium exists, on the profile whose best deviation gains least.
+
+The measured incomes for the small map's defaults ship as
+`checkpoints/best_response_small.json`; measure another setting with
+
+  python -m umd_meltingpot.agents.best_response \
+      --substrate umd_apple_harvest__small --seeds 16 --out table.json
+
+A follower re-reads `TAX_RATES` every step, so when the Principal changes phi
+between rounds the population switches to the new phi's equilibrium: it
+best-responds to phi as if phi were kept (the Stackelberg commitment).
+"""
+
+import argparse
+import dataclasses
+import functools
+import json
+import os
+import pathlib
+import sys
+import tempfile
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from umd_meltingpot.agents import bots
+from umd_meltingpot.principal import schedule as schedule_lib
+
+FORMAT = "umd-best-response-1"
+DEFAULT_TABLE = pathlib.Path(__file__).parent / "checkpoints" / (
+    "best_response_small.json")
+DEFAULT_STRATEGIES = (0, 1, 2, 3, 4, 5, 6)
+
+# The substrate config fields a table's incomes depend on; a game must match
+# them all for the table to describe it.
+SETTING_FIELDS = ("rounds", "harvest_steps", "vote_steps", "tax_period",
+                  "bracket_edges", "apple_value", "redistribution",
+                  "regrowth_radius", "regrowth_probabilities", "ascii_map")
+
+
+def setting_of(substrate_config: Any, num_players: int) -> dict[str, Any]:
+  """The fields of `substrate_config` that a table's incomes depend on."""
+  setting = {"num_players": int(num_players)}
+  for field in SETTING_FIELDS:
+    value = substrate_config[field]
+    setting[field] = list(value) if isinstance(value, (list, tuple)) else value
+  return setting
+
+
+@dataclasses.dataclass(frozen=True)
+class MetaGame:
+  """Measured incomes of the restraint meta-game, and phi's equilibrium.
+
+  Attributes:
+    setting: the substrate fields and player count it was measured on.
+    strategies: the min_neighbours values k of the strategies.
+    incomes: (deviant k, others' k) -> gross income per seed, player and
+      tax period, shape [seeds, n, periods]; player 0 is the deviant, and
+      deviant == others is the symmetric profile.
+  """
+  setting: Mapping[str, Any]
+  strategies: tuple[int, ...]
+  incomes: Mapping[tuple[int, int], np.ndarray]
+
+  def __post_init__(self):
+    missing = [(d, k) for d in self.strategies for k in self.strategies
+               if (d, k) not in self.incomes]
+    if missing:
+      raise ValueError(f"The table lacks the profiles {missing[:5]} "
+                       f"(deviant k, others' k) of strategies "
+                       f"{self.strategies}")
+
+  @property
+  def num_players(self) -> int:
+    return int(self.setting["num_players"])
+
+  def returns(self, profile: tuple[int, int],
+              rates: Sequence[float]) -> np.ndarray:
+    """Per seed and player, the whole game's return under flat `rates`."""
+    schedule = schedule_lib.TaxSchedule(
+        tuple(rates), tuple(self.setting["bracket_edges"]))
+    return taxed_returns(self.incomes[profile], schedule,
+                         float(self.setting["apple_value"]),
+                         str(self.setting["redistribution"]))
+
+  def payoffs(self, rates: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The meta-game's payoffs under `rates`, averaged over seeds.
+
+    Returns:
+      (symmetric, deviant): symmetric[i] is a player's mean return when all
+      play strategies[i]; deviant[j, i] is the deviant's mean return when it
+      plays strategies[j] and the others play strategies[i].
+    """
+    m = len(self.strategies)
+    symmetric = np.empty(m)
+    deviant = np.empty((m, m))
+    for i, k in enumerate(self.strategies):
+      for j, d in enumerate(self.strategies):
+        returns = self.returns((d, k), rates)
+        deviant[j, i] = returns[:, 0].mean()
+        if d == k:
+          symmetric[i] = returns.mean()
+    return symmetric, deviant
+
+  def response(self, rates: Sequence[float]) -> int:
+    """The min_neighbours k the followers play under `rates`."""
+    return _cached_response(self, tuple(float(r) for r in rates))
+
+  def to_json(self) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "setting": dict(self.setting),
+        "strategies": list(self.strategies),
+        "profiles": [{"deviant": d, "others": k,
+                      "incomes": self.incomes[d, k].tolist()}
+                     for d in self.strategies for k in self.strategies],
+    }
+
+  def __hash__(self) -> int:
+    return id(self)
+
+  def __eq__(self, other: object) -> bool:
+    return self is other
+
+
+def select_equilibrium(symmetric: np.ndarray, deviant: np.ndarray) -> int:
+  """Index of the symmetric profile the followers coordinate on.
+
+  Args:
+    symmetric: [m] payoff of a player when all play strategy i.
+    deviant: [m, m] payoff of a deviant playing j against all others on i.
+
+  Returns:
+    Among profiles no deviant can improve on, the one paying most (payoff
+    dominance); if there is none, the one whose best deviation gains least.
+    Ties go to the lower index.
+  """
+  gains = deviant.max(axis=0) - symmetric  # The deviant's best gain per i.
+  stable = np.flatnonzero(gains <= 1e-9)
+  if stable.size:
+    return int(stable[np.argmax(symmetric[stable])])
+  return int(np.argmin(gains))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_response(meta_game: MetaGame, rates: tuple[float, ...]) -> int:
+  symmetric, deviant = meta_game.payoffs(rates)
+  return meta_game.strategies[select_equilibrium(symmetric, deviant)]
+
+
+def taxed_returns(incomes: np.ndarray, schedule: schedule_lib.TaxSchedule,
+                  apple_value: float, redistribution: str) -> np.ndarray:
+  """Whole-game returns from gross period incomes, as the Treasury pays.
+
+  Args:
+    incomes: [..., n, periods] gross income per player and tax period.
+    schedule: the rates and bracket edges.
+    apple_value: an apple's value; incomes are multiples of it.
+    redistribution: "equal" (the pool split over all) or "below_mean" (over
+      those whose period income is below the period mean; all if none).
+
+  Returns:
+    [..., n] the sum over periods of net income plus transfers.
+  """
+  apples = np.rint(np.asarray(incomes) / apple_value).astype(int)
+  tax_of_count = _tax_by_apple_count(schedule, apple_value, int(apples.max()))
+  taxes = tax_of_count[apples]
+  pool = taxes.sum(axis=-2, keepdims=True)
+  if redistribution == "equal":
+    recipients = np.ones_like(apples, dtype=bool)
+  elif redistribution == "below_mean":
+    below = incomes < incomes.mean(axis=-2, keepdims=True)
+    recipients = np.where(below.any(axis=-2, keepdims=True), below, True)
+  else:
+    raise ValueError(f"redistribution must be 'equal' or 'below_mean', got "
+                     f"{redistribution!r}")
+  share = pool / recipients.sum(axis=-2, keepdims=True)
+  returns = np.asarray(incomes) - taxes + recipients * share
+  return returns.sum(axis=-1)
+
+
+def _tax_by_apple_count(schedule: schedule_lib.TaxSchedule, apple_value: float,
+                        max_count: int) -> np.ndarray:
+  """tax[c]: the tax on c apples eaten in one period (apples taxed in turn)."""
+  per_apple = schedule.taxes_in_period([apple_value] * max_count)
+  return np.concatenate([[0.0], np.cumsum(per_apple)])
+
+
+# ----------------------------------------------------------------------------
+# The follower.
+# ----------------------------------------------------------------------------
+
+
+class BestResponseFollower(bots.SustainableBot):
+  """Plays the restraint k that the meta-game's equilibrium gives for phi.
+
+  Each HARVEST step it reads the rates in force from `TAX_RATES` and plays
+  `SustainableBot(min_neighbours=k)` with k = `meta_game.response(rates)`.
+  Every slot sees the same rates, so one object can serve several slots.
+  """
+
+  def __init__(self, meta_game: MetaGame, **kwargs):
+    super().__init__(**kwargs)
+    self._meta_game = meta_game
+
+  @property
+  def meta_game(self) -> MetaGame:
+    return self._meta_game
+
+  def _harvest(self, observation: bots.Observation,
+               state: bots.BotState) -> tuple[int, bots.BotState]:
+    rates = np.asarray(observation["TAX_RATES"], dtype=float)
+    self._min_neighbours = self._meta_game.response(rates)
+    return super()._harvest(observation, state)
+
+
+# ----------------------------------------------------------------------------
+# Loading, checking and measuring tables.
+# ----------------------------------------------------------------------------
+
+
+def _fail(path: Any, why: str) -> ValueError:
+  return ValueError(f"{path} is not a best-response table written by "
+                    f"`python -m umd_meltingpot.agents.best_response`: {why}")
+
+
+@functools.lru_cache(maxsize=8)
+def load(path: str = str(DEFAULT_TABLE)) -> MetaGame:
+  """Reads a table; raises ValueError naming what is wrong with it."""
+  try:
+    data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+  except FileNotFoundError:
+    raise ValueError(f"No best-response table at {path}") from None
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    raise _fail(path, str(error)) from None
+  if not isinstance(data, dict) or data.get("format") != FORMAT:
+    raise _fail(path, f"its format is not {FORMAT!r}")
+  try:
+    strategies = tuple(int(k) for k in data["strategies"])
+    incomes = {}
+    for profile in data["profiles"]:
+      array = np.asarray(profile["incomes"], dtype=float)
+      if array.ndim != 3 or not np.all(np.isfinite(array)) or np.any(
+          array < 0):
+        raise ValueError("incomes must be finite, >= 0, [seeds, n, periods]")
+      incomes[int(profile["deviant"]), int(profile["others"])] = array
+    return MetaGame(setting=dict(data["setting"]), strategies=strategies,
+                    incomes=incomes)
+  except (KeyError, TypeError, ValueError) as error:
+    raise _fail(path, str(error)) from None
+
+
+def check_fits(meta_game: MetaGame, substrate_config: Any, num_players: int,
+               source: Any) -> None:
+  """Raises ValueError if the table was measured on another setting."""
+  wanted = setting_of(substrate_config, num_players)
+  wrong = {key: (meta_game.setting.get(key), value)
+           for key, value in wanted.items()
+           if _normal(meta_game.setting.get(key)) != _normal(value)}
+  if wrong:
+    details = "; ".join(f"{key}: table {table!r}, game {game!r}"
+                        for key, (table, game) in sorted(wrong.items()))
+    raise ValueError(
+        f"{source} was measured on another setting ({details}); measure one "
+        "for this game with `python -m umd_meltingpot.agents.best_response`")
+
+
+def _normal(value: Any) -> Any:
+  if isinstance(value, (list, tuple)):
+    return [_normal(v) for v in value]
+  if isinstance(value, (int, float)) and not isinstance(value, bool):
+    return float(value)
+  return value
+
+
+def play_profile(substrate_config: Any, profile: Sequence[int],
+                 seed: int) -> np.ndarray:
+  """Gross income per player and tax period of one untaxed game.
+
+  Args:
+    substrate_config: the game's substrate config (its rates are ignored).
+    profile: each player's min_neighbours k.
+    seed: seeds the substrate and the bots.
+
+  Returns:
+    [n, rounds * harvest_steps / tax_period] gross incomes.
+  """
+  from umd_meltingpot import game  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot import substrate as substrate_lib  # pylint: disable=g-import-not-at-top
+  config = substrate_config.copy_and_resolve_references()
+  with config.unlocked():
+    config.initial_rates = (0.0,) * len(config.initial_rates)
+  if config.harvest_steps % config.tax_period:
+    raise ValueError("harvest_steps must be a multiple of tax_period for a "
+                     f"table, got {config.harvest_steps} and "
+                     f"{config.tax_period}")
+  num_players = len(profile)
+  players = [bots.SustainableBot(min_neighbours=k, seed=seed * 1000 + i)
+             for i, k in enumerate(profile)]
+  states = [player.initial_state() for player in players]
+  periods_per_round = config.harvest_steps // config.tax_period
+  incomes = np.zeros((num_players, config.rounds * periods_per_round))
+  env = substrate_lib.build_from_config(
+      config, roles=["default"] * num_players, env_seed=seed)
+  with env:
+    timestep = env.reset()
+    harvest_step = 0
+    while not timestep.last():
+      harvesting = int(timestep.observation[0]["WORLD.PHASE"]) == (
+          bots.PHASE_HARVEST)
+      actions = []
+      for i, player in enumerate(players):
+        action, states[i] = player.step(game.player_timestep(timestep, i),
+                                        states[i])
+        actions.append(action)
+      timestep = env.step(actions)
+      if harvesting:
+        incomes[:, harvest_step // config.tax_period] += timestep.reward
+        harvest_step += 1
+  return incomes
+
+
+def measure(substrate_config: Any, *, num_players: int,
+            strategies: Sequence[int] = DEFAULT_STRATEGIES,
+            seeds: Sequence[int] = tuple(range(16)),
+            progress: bool = True) -> MetaGame:
+  """Plays every symmetric and one-deviant profile on every seed."""
+  import tqdm  # pylint: disable=g-import-not-at-top
+  strategies = tuple(sorted(set(int(k) for k in strategies)))
+  if not strategies or strategies[0] < 0:
+    raise ValueError(f"strategies must be ints >= 0, got {strategies}")
+  if not seeds:
+    raise ValueError("measure needs at least one seed")
+  profiles = [(d, k) for k in strategies for d in strategies]
+  incomes = {}
+  with tqdm.tqdm(total=len(profiles) * len(seeds), unit="game",
+                 disable=not progress, file=sys.stderr) as bar:
+    for d, k in profiles:
+      games = []
+      for seed in seeds:
+        games.append(play_profile(
+            substrate_config, [d] + [k] * (num_players - 1), seed))
+        bar.update(1)
+      incomes[d, k] = np.stack(games)
+  return MetaGame(setting=setting_of(substrate_config, num_players),
+                  strategies=strategies, incomes=incomes)
+
+
+def save(meta_game: MetaGame, path: os.PathLike) -> None:
+  """Writes the table atomically (a temporary file, then a rename)."""
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+  try:
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+      json.dump(meta_game.to_json(), file)
+    os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from others.
+    os.replace(temporary, path)
+  except BaseException:
+    os.unlink(temporary)
+    raise
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  parser = argparse.ArgumentParser(
+      prog="python -m umd_meltingpot.agents.best_response",
+      description="Measure the restraint meta-game that best-response "
+      "followers play (see the module docstring).")
+  parser.add_argument("--substrate", default="umd_apple_harvest__small",
+                      help="a substrate from `umd list`")
+  parser.add_argument("--players", type=int, default=None,
+                      help="n; default: the substrate's")
+  parser.add_argument("--strategies", default=",".join(
+      map(str, DEFAULT_STRATEGIES)), help="the min_neighbours values k")
+  parser.add_argument("--seeds", type=int, default=16,
+                      help="games per profile (seeds 0..N-1)")
+  parser.add_argument("--out", required=True, help="the table to write")
+  args = parser.parse_args(argv)
+  from umd_meltingpot import substrate as substrate_lib  # pylint: disable=g-import-not-at-top
+  try:
+    config = substrate_lib.get_config(args.substrate)
+    players = args.players or len(config.default_player_roles)
+    strategies = [int(k) for k in args.strategies.split(",")]
+    if args.seeds < 1:
+      raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    config = substrate_lib.umd_apple_harvest.with_num_players(config, players)
+  except ValueError as error:
+    parser.error(str(error))
+  meta_game = measure(config, num_players=players, strategies=strategies,
+                      seeds=range(args.seeds))
+  save(meta_game, args.out)
+  print(f"wrote {args.out}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
