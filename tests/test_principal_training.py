@@ -33,20 +33,29 @@ def _lines(path: pathlib.Path) -> list[dict]:
   return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _trained(name: str) -> principal_lib.Principal:
-  """A principal fed six rounds of a made-up objective."""
-  principal = principal_lib.make_principal(name, schedule=_SCHEDULE,
-                                           delta=0.1, seed=2)
-  rates = _SCHEDULE.as_array()
-  for round_index in range(6):
+def _play_rounds(principal: principal_lib.Principal, rounds: range,
+                 rates: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+  """Feeds `rounds` of a made-up objective; returns the last rates and the
+  proposals."""
+  proposals = []
+  for round_index in rounds:
     observation = principal_lib.RoundObservation(
         round_index=round_index, previous_rates=rates, edges=_SCHEDULE.edges,
         objective="utilitarian")
     rates = np.clip(principal.propose(observation, "utilitarian"), 0, 1)
+    proposals.append(rates)
     principal.update(principal_lib.RoundFeedback(
         round_index=round_index, objective="utilitarian",
-        objective_value=float(round_index * round_index % 5), rates=rates,
-        returns=np.ones(4)))
+        objective_value=float(round_index * round_index % 5) - float(
+            np.sum((rates - 0.4) ** 2)), rates=rates, returns=np.ones(4)))
+  return rates, proposals
+
+
+def _trained(name: str, rounds: int = 6) -> principal_lib.Principal:
+  """A principal fed `rounds` rounds of a made-up objective."""
+  principal = principal_lib.make_principal(name, schedule=_SCHEDULE,
+                                           delta=0.1, seed=2)
+  _play_rounds(principal, range(rounds), _SCHEDULE.as_array())
   return principal
 
 
@@ -60,7 +69,7 @@ def _proposals(principal: principal_lib.Principal) -> np.ndarray:
 
 class CheckpointTest(parameterized.TestCase):
 
-  @parameterized.parameters("bandit", "thompson", "rl")
+  @parameterized.parameters("bandit", "thompson", "rl", "cma")
   def test_round_trip_gives_the_same_next_proposals(self, name):
     principal = _trained(name)
     path = pathlib.Path(self.create_tempdir().full_path, "p.npz")
@@ -85,14 +94,42 @@ class CheckpointTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "3 brackets, but the game has 2"):
       checkpoint.load(folder / "p.npz", num_brackets=2)
 
-  def test_cma_is_refused_naming_the_supported_principals(self):
-    cma = principal_lib.make_principal("cma", schedule=_SCHEDULE)
-    with self.assertRaisesRegex(ValueError, r"\['bandit', 'rl', 'thompson'\]"):
-      checkpoint.save(self.create_tempdir().full_path + "/p.npz", "cma", cma,
-                      _SCHEDULE)
+  @parameterized.parameters(0, 7, 17, 21)
+  def test_cma_replays_its_generations_exactly(self, rounds):
+    # 7 is one generation (popsize 7 for k=3), 17 leaves one open with 3
+    # candidates played, 21 ends on a told generation.
+    principal = _trained("cma", rounds)
+    path = pathlib.Path(self.create_tempdir().full_path, "p.npz")
+    checkpoint.save(path, "cma", principal, _SCHEDULE)
+    loaded = checkpoint.load(path, num_brackets=3, delta=0.1).principal
+    rates = np.full(3, 0.3)
+    after = range(rounds, rounds + 16)
+    _, expected = _play_rounds(principal, after, rates)
+    _, actual = _play_rounds(loaded, after, rates)
+    np.testing.assert_array_equal(np.stack(actual), np.stack(expected))
+    self.assertEqual(loaded.evaluations("utilitarian"),
+                     principal.evaluations("utilitarian"))
+
+  def test_other_principals_are_refused_naming_the_supported_ones(self):
+    fixed = principal_lib.make_principal("fixed", schedule=_SCHEDULE)
+    with self.assertRaisesRegex(
+        ValueError, r"\['bandit', 'cma', 'rl', 'thompson'\]"):
+      checkpoint.save(self.create_tempdir().full_path + "/p.npz", "fixed",
+                      fixed, _SCHEDULE)
 
 
 class PrincipalTrainingTest(absltest.TestCase):
+
+  def test_cma_trains_resumes_and_runs(self):
+    run = pathlib.Path(self.create_tempdir().full_path, "run")
+    self.assertEqual(_umd("train", "--principal", "cma", *_TINY, "--games",
+                          "3", "--out", str(run), "--quiet"), 0)
+    self.assertEqual(_umd("train", "--resume", str(run), "--games", "5",
+                          "--quiet"), 0)
+    self.assertEqual([r["games"] for r in _lines(run / "metrics.jsonl")],
+                     [1, 2, 3, 4, 5])
+    self.assertEqual(_umd("run", "--principal", str(run / "principal.npz"),
+                          *_TINY, "--out", str(run / "play")), 0)
 
   def test_train_resume_and_run_with_the_checkpoint(self):
     run = pathlib.Path(self.create_tempdir().full_path, "run")
@@ -133,7 +170,7 @@ class PrincipalTrainingTest(absltest.TestCase):
     folder = pathlib.Path(self.create_tempdir().full_path)
     (folder / "bad.npz").write_bytes(b"corrupt")
     for spec, command in (("nope", "run"), (str(folder / "bad.npz"), "run"),
-                          ("cma", "train")):
+                          ("nope", "train")):
       with absltest.mock.patch("sys.stderr"):
         code = _umd(command, "--principal", spec, "--out", str(folder / "o"))
       self.assertEqual(code, 2, spec)

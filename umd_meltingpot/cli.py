@@ -292,9 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
       description="Train parameter-shared PPO followers on the HARVEST "
       "reward under a mechanism; write config.json, metrics.jsonl, "
       "TensorBoard events and checkpoint.npz. With --principal bandit, "
-      "thompson or rl, train that principal instead, over --games games "
-      "against the fixed --bots; write config.json, metrics.jsonl and "
-      "principal.npz (cma cannot be checkpointed).")
+      "thompson, cma or rl, train that principal instead, over --games games "
+      "against the fixed --bots (best_response: followers that best-respond "
+      "to phi); write config.json, metrics.jsonl and principal.npz.")
   _add_config_flags(train, train_lib.TrainConfig)
   _add_config_flags(train, train_lib.PPOConfig)
   train.add_argument("--resume", metavar="RUN", default=None,

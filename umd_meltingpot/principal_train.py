@@ -7,7 +7,7 @@
 
   principal_train.train(principal_train.prepare_resume("runs/bandit"))
 
-One principal object (bandit, thompson or rl) plays `games` whole games of
+One principal object (bandit, thompson, cma or rl) plays `games` whole games of
 `umd run` in a row, learning across rounds and games, against fixed
 followers (`bots`, as in `umd run`; they are not trained). Game g (from 0)
 is `umd run` with the training options and the seed
@@ -25,8 +25,8 @@ the same games and the same principal. A run folder holds
 
 `--resume` reloads the checkpoint, cuts `metrics.jsonl` back to its games
 and plays the following games (a new `--games` may extend the run). The
-bandits resume exactly; the RL principal drops the steps it had not learnt
-from yet (fewer than its `update_every`).
+bandits and CMA-ES resume exactly; the RL principal drops the steps it had
+not learnt from yet (fewer than its `update_every`).
 """
 
 import dataclasses
@@ -47,8 +47,7 @@ from umd_meltingpot.principal import checkpoint as checkpoint_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
 
 LEARNING: tuple[str, ...] = ("bandit", "cma", "rl", "thompson")
-"""The --principal names that select principal training (cma is refused:
-it cannot be checkpointed)."""
+"""The --principal names that select principal training."""
 PRINCIPAL = "principal.npz"
 MODE = "principal"
 

@@ -81,10 +81,11 @@ class TrainConfig(game_lib.MechanismOptions):
   out: Optional[str] = None
   """The run folder; default: a new runs/train-<timestamp>."""
   games: int = 100
-  """With a learning --principal (bandit, thompson, rl): train the principal
-  for this many games (whole games; total_steps is then unused)."""
+  """With a learning --principal (bandit, thompson, cma, rl): train the
+  principal for this many games (whole games; total_steps is then unused)."""
   bots: str = "random,greedy"
-  """With a learning --principal: the fixed followers, as in umd run."""
+  """With a learning --principal: the fixed followers, as in umd run
+  (best_response: followers that best-respond to phi)."""
 
   def game_config(self, seed: int) -> game_lib.GameConfig:
     """The options of one training game, seeded with `seed`."""

@@ -13,11 +13,9 @@ Both are replaced atomically (a temporary file, then `os.replace`).
   loaded.principal.propose(observation, "utilitarian")
 
 Supported principals: `bandit`, `thompson` (their per-objective statistics
-and generator states) and `rl` (its parameters, optimiser state, key and
-reward statistics; steps not yet learnt from are not saved). `cma` is
-refused: its search state (evolution paths, step-size control, the
-candidates of a generation under evaluation) cannot be restored exactly
-from `es.mean`, `es.sigma` and `es.C`.
+and generator states), `cma` (x0 and the generations told, replayed on
+loading: see `cma_es`) and `rl` (its parameters, optimiser state, key and
+reward statistics; steps not yet learnt from are not saved).
 """
 
 import json
@@ -34,7 +32,7 @@ from umd_meltingpot.principal import base
 from umd_meltingpot.principal import schedule as schedule_lib
 
 FORMAT_VERSION = 1
-SUPPORTED: tuple[str, ...] = ("bandit", "rl", "thompson")
+SUPPORTED: tuple[str, ...] = ("bandit", "cma", "rl", "thompson")
 _HEADER = "header"
 _STATE = "state/"
 
@@ -45,7 +43,7 @@ class LoadedPrincipal(NamedTuple):
   """A principal read back from a checkpoint.
 
   Attributes:
-    name: its registered name (bandit, thompson or rl).
+    name: its registered name (bandit, cma, thompson or rl).
     principal: the principal, with its learnt state restored.
     num_brackets: k, the number of rates of the game it learnt on.
     edges: that game's bracket edges.
@@ -156,6 +154,10 @@ def _new_principal(name: str, config: Mapping[str, Any], num_brackets: int,
   if name == "rl":
     from umd_meltingpot.principal import rl  # pylint: disable=g-import-not-at-top
     return rl.RLPrincipal(rl.RLConfig(**config), num_brackets=num_brackets)
+  if name == "cma":
+    from umd_meltingpot.principal import cma_es  # pylint: disable=g-import-not-at-top
+    return cma_es.CMAPrincipal(cma_es.CMAConfig(**config), delta=delta,
+                               divergence=divergence)
   return bandit_lib.BanditPrincipal(bandit_lib.BanditConfig(**config),
                                     delta=delta, divergence=divergence)
 

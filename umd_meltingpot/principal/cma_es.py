@@ -39,6 +39,16 @@ it from reseeding the global `np.random`).
 
 Each round moves φ at most δ, so the mean moves about δ per generation of λ
 rounds: with a tight δ, a small `popsize` updates the search more often.
+
+**Checkpoints without pickle.** A `cma.CMAEvolutionStrategy` holds far more
+than its mean, σ and C (evolution paths, step-size control, counters), but
+its state is a deterministic function of x0, the options and the sequence of
+ask/tell calls, and its samples come from our seeded generator. So
+`state_dict` keeps x0 and every generation told (points and values), and
+`load_state_dict` rebuilds the strategy by replaying them: ask (to advance
+the generator as before), then tell the recorded points. The open
+generation is asked again and resumes where it stopped. The restored
+principal proposes exactly what the saved one would have.
 Usage:
 
   principal = CMAPrincipal(CMAConfig(sigma0=0.2, seed=1), delta=0.1)
@@ -48,7 +58,7 @@ Usage:
 
 import dataclasses
 import math
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -97,6 +107,10 @@ class CMAConfig:
 class _Search:
   """One objective's evolution strategy and its generation in progress."""
   strategy: Any  # cma.CMAEvolutionStrategy
+  x0: np.ndarray
+  told: list[tuple[np.ndarray, np.ndarray]] = dataclasses.field(
+      default_factory=list)
+  """Every generation told, (points [λ, k], values [λ]), for checkpoints."""
   generation_size: int = 0
   queue: list[np.ndarray] = dataclasses.field(default_factory=list)
   awaiting: Optional[np.ndarray] = None
@@ -211,17 +225,95 @@ class CMAPrincipal(base.Principal):
     search.points.append(np.array(feedback.rates, dtype=np.float64))
     search.evaluations += 1
     if len(search.points) == search.generation_size:
+      search.told.append((np.array(search.points), np.array(search.values)))
       search.strategy.tell(search.points, search.values)
       search.points, search.values = [], []
+
+  def state_dict(self) -> dict[str, Any]:
+    """A checkpoint: per objective, x0 and the generations told (arrays),
+    plus "config" and "objectives" (JSON). A candidate awaiting its round's
+    feedback is not saved; it is offered again after loading."""
+    state: dict[str, Any] = {"config": dataclasses.asdict(self._config)}
+    objectives = {}
+    for name, search in self._searches.items():
+      k = len(search.x0)
+      state[f"x0/{name}"] = search.x0.copy()
+      state[f"told_points/{name}"] = np.array(
+          [p for p, _ in search.told], np.float64).reshape(-1, k)
+      state[f"told_values/{name}"] = np.array(
+          [v for _, v in search.told], np.float64).reshape(-1)
+      state[f"open_points/{name}"] = np.array(
+          search.points, np.float64).reshape(-1, k)
+      state[f"open_values/{name}"] = np.array(search.values, np.float64)
+      objectives[name] = {
+          "open": bool(search.queue or search.points or
+                       search.awaiting is not None),
+          "evaluations": search.evaluations}
+    state["objectives"] = objectives
+    return state
+
+  def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    """Restores a `state_dict()` by replaying its generations.
+
+    Raises:
+      ValueError: if the checkpoint's config differs from this one's, or its
+        arrays are missing or inconsistent.
+    """
+    config = CMAConfig(**dict(state["config"]))
+    if config != self._config:
+      raise ValueError(f"the checkpoint is for {config}; this principal has "
+                       f"{self._config}")
+    searches = {}
+    for name, saved in dict(state["objectives"]).items():
+      try:
+        x0, told_points, told_values, open_points, open_values = (
+            np.asarray(state[f"{key}/{name}"], np.float64)
+            for key in ("x0", "told_points", "told_values", "open_points",
+                        "open_values"))
+      except KeyError as error:
+        raise ValueError(f"the checkpoint lacks {error}") from None
+      searches[name] = _replay(name, x0, told_points, told_values,
+                               open_points, open_values, saved, config)
+    self._searches = searches
 
   def _search(self, objective: str, prev: np.ndarray) -> _Search:
     search = self._searches.get(objective)
     if search is None:
       rng = learning.objective_generator(self._config.seed, objective)
-      search = _Search(strategy=_strategy(prev, self._config, rng))
+      search = _Search(strategy=_strategy(prev, self._config, rng),
+                       x0=prev.copy())
       self._searches[objective] = search
     elif search.strategy.N != len(prev):
       raise ValueError(
           f"the game has {len(prev)} brackets, but this principal learnt "
           f"{objective!r} with {search.strategy.N}")
     return search
+
+
+def _replay(objective: str, x0: np.ndarray, told_points: np.ndarray,
+            told_values: np.ndarray, open_points: np.ndarray,
+            open_values: np.ndarray, saved: Mapping[str, Any],
+            config: CMAConfig) -> _Search:
+  """Rebuilds an objective's search from its x0 and generations told."""
+  rng = learning.objective_generator(config.seed, objective)
+  search = _Search(strategy=_strategy(x0, config, rng), x0=x0)
+  size = int(search.strategy.popsize)
+  k = len(x0)
+  if (told_points.shape != (len(told_values), k) or len(told_values) % size
+      or open_points.shape != (len(open_values), k)
+      or len(open_values) >= size):
+    raise ValueError(f"the generations saved for {objective!r} do not fit "
+                     f"a population of {size} in {k} dimensions")
+  for start in range(0, len(told_values), size):
+    points = list(told_points[start:start + size])
+    values = list(told_values[start:start + size])
+    search.strategy.ask()  # Advances the generator as the original did.
+    search.told.append((np.array(points), np.array(values)))
+    search.strategy.tell(points, values)
+  if saved["open"]:
+    asked = [np.asarray(x, np.float64) for x in search.strategy.ask()]
+    search.generation_size = len(asked)
+    search.queue = asked[len(open_points):]
+    search.points, search.values = list(open_points), list(open_values)
+  search.evaluations = int(saved["evaluations"])
+  return search
