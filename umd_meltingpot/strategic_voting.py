@@ -1,0 +1,961 @@
+"""Strategic voting, measured: learned ballots cast through Lua (issue 5).
+
+The paper's voting mechanism (Definition 2) lets players report untruthful
+types θ̂. Whether they *would* depends on the rule f: Gibbard (1977) and
+Satterthwaite (1975) say every deterministic rule over three or more
+alternatives that is not dictatorial can be manipulated, while random
+dictatorship is strategy-proof. This module measures it on the running
+substrate rather than assuming it:
+
+1. Every follower gets a `BallotLearner`, an ε-greedy bandit over the K
+   `VOTE_<objective>` actions whose reward for a round is the player's own
+   type utility θ_i(winner) of the elected objective. A `StrategicFollower`
+   casts the learner's ballot through the `VOTE_*` action in Lua during
+   the VOTE phase and plays HARVEST with an ordinary bot from
+   `agents/bots.py`. The wrapper reads the ballots from `WORLD.BALLOTS`
+   (a "choice" profile) and elects the objective, exactly as in `umd run`.
+2. `train_ballots` repeats rounds (over several games) and updates each
+   learner from the ballot Lua recorded for it and the wrapper's winner.
+   The ballot reward does not depend on the harvest, so training shortens
+   the harvest to `LearningConfig.train_harvest_steps` (1 by default) and
+   the vote to one step; only evaluation plays full rounds.
+3. `evaluate_ballots` plays full games with the learned (greedy, frozen)
+   ballots and audits every round with `audit_round`: a round is
+   *manipulated* if some player's learned ballot differs from its truthful
+   one and replacing it by the truthful ballot, the others fixed, gives an
+   outcome that player values less.
+
+Every rule in `voting.RULES` accepts the "choice" profile that Lua
+produces: `voting.py` reads a choice ballot as a top-only ballot (score 1
+for the choice, 0 for the rest), so the ranking rules (Borda, instant
+runoff, Copeland) see a one-alternative ranking, approval sees one approval
+and score/median see a 0/1 grading. With top-only ballots Borda, Copeland,
+approval and score pick the same winning set as plurality (each alternative's
+count is its number of first places, up to a factor), so only instant runoff
+(eliminations exhaust ballots), median (majority judgement on 0/1 grades)
+and random dictator can behave differently.
+
+Outcomes are compared in two ways, because plurality-like rules on few
+voters often tie:
+
+* *expected*: a player's value for an outcome is its expected utility over
+  the rule's own randomness: uniform over `Outcome.tied` for deterministic
+  rules (that is how `voting.elect` breaks ties), and the lottery in
+  `Outcome.scores` for random dictator;
+* *realised*: the utility of the winner actually drawn, with the factual and
+  the counterfactual election given the same tie-breaking generator state
+  (common random numbers). For a lottery rule the realised comparison is
+  meaningless (a different lottery maps the same draw elsewhere), so it
+  falls back to the expected one.
+
+Usage:
+
+  result = run_rule("plurality", LearningConfig(), seed=0)
+  summary = summarise([result])
+"""
+
+import copy
+import dataclasses
+from typing import Any, Callable, Optional, Sequence
+
+import dm_env
+import numpy as np
+from meltingpot.utils.policies import policy
+
+from umd_meltingpot import game
+from umd_meltingpot import preferences as preferences_lib
+from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import substrate as substrate_lib
+from umd_meltingpot import voting
+from umd_meltingpot.principal import wrapper as wrapper_lib
+
+# The agents package is installed as `umd_meltingpot.agents` (see setup.py).
+from umd_meltingpot import agents  # pylint: disable=g-bad-import-order
+from umd_meltingpot.agents import bots as bots_lib
+from umd_meltingpot.agents import observation as obs_lib
+
+COMPROMISE = "compromise"
+"""The hand-built electorate in which plurality invites a compromise vote."""
+
+_TOLERANCE = 1e-9  # Utilities closer than this count as equal.
+
+
+# ----------------------------------------------------------------------------
+# Electorates.
+# ----------------------------------------------------------------------------
+
+
+def compromise_types(objectives: Sequence[str]) -> preferences_lib.Preferences:
+  """Five players whose minority's favourite cannot win under plurality.
+
+  With objectives (A, B, C) = the first three of `objectives`:
+
+  ==========  ======  ======  ======
+  players     θ(A)    θ(B)    θ(C)
+  ==========  ======  ======  ======
+  0, 1        1.0     0.4     0.0
+  2, 3        0.0     1.0     0.6
+  4           0.0     0.7     1.0
+  ==========  ======  ======  ======
+
+  Truthful plurality ballots give A 2, B 2, C 1: a tie between A and B.
+  Player 4's favourite C cannot win, but by voting B it makes B win
+  outright, which it values 0.7 against 0.35 for the coin flip: the
+  textbook compromise. Every other objective gets utility 0 from everyone.
+  The principal's row is the players' mean (it has weight 0 in the vote by
+  default).
+
+  Args:
+    objectives: the substrate's objectives, at least three.
+
+  Returns:
+    The `Preferences` for 5 players.
+
+  Raises:
+    ValueError: fewer than three objectives.
+  """
+  objectives = tuple(objectives)
+  if len(objectives) < 3:
+    raise ValueError(
+        f"the compromise electorate needs >= 3 objectives, got {objectives}")
+  players = np.zeros((5, len(objectives)))
+  players[:, :3] = [[1.0, 0.4, 0.0], [1.0, 0.4, 0.0], [0.0, 1.0, 0.6],
+                    [0.0, 1.0, 0.6], [0.0, 0.7, 1.0]]
+  utilities = np.vstack([players.mean(axis=0), players])
+  return preferences_lib.Preferences(utilities=utilities,
+                                     objectives=objectives)
+
+
+def make_electorate(spec: str, *, num_players: int,
+                    objectives: Sequence[str],
+                    seed: int) -> preferences_lib.Preferences:
+  """The types θ for one seed: "compromise" or a `preferences` spec.
+
+  Args:
+    spec: "compromise" (5 players, fixed; see `compromise_types`) or any
+      spec `preferences.from_spec` takes ("uniform", "mallows:0.5", ...),
+      drawn with `np.random.default_rng(seed)`.
+    num_players: n; must be 5 for "compromise".
+    objectives: the substrate's objectives.
+    seed: seeds a random spec.
+
+  Raises:
+    ValueError: an unknown spec (naming the valid forms) or a player count
+      the compromise electorate does not have.
+  """
+  if spec == COMPROMISE:
+    if num_players != 5:
+      raise ValueError(
+          f"the compromise electorate has 5 players, got {num_players}")
+    return compromise_types(objectives)
+  try:
+    return preferences_lib.from_spec(
+        spec, num_players=num_players, objectives=tuple(objectives),
+        rng=np.random.default_rng(seed))
+  except ValueError as error:
+    raise ValueError(f"{error} Or use {COMPROMISE!r}.") from None
+
+
+def truthful_ballot(utilities: Sequence[float]) -> int:
+  """The truthful "choice" ballot: the favourite, ties to the lower index.
+
+  The same as `bots.Voter.truthful(utilities).choice()`.
+  """
+  return int(bots_lib.Voter.truthful(utilities).choice())
+
+
+# ----------------------------------------------------------------------------
+# The learner.
+# ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerConfig:
+  """Hyperparameters of `BallotLearner`.
+
+  The learners learn at the same time, so each one's reward for a ballot
+  drifts as the others settle: the value estimate is a sample mean at first
+  and an exponential recency-weighted mean once a ballot has been tried
+  1/`step_size_floor` times, so it can follow that drift.
+  """
+  epsilon_start: float = 1.0
+  """Exploration probability at the first round."""
+  epsilon_end: float = 0.05
+  """Exploration probability from `epsilon_decay_rounds` on; kept above 0
+  so that rarely cast ballots are re-valued after the others settle."""
+  epsilon_decay_rounds: int = 400
+  """Rounds over which epsilon falls linearly from start to end."""
+  step_size_floor: float = 0.02
+  """The smallest step size of the value update, in (0, 1]."""
+
+  def __post_init__(self):
+    for name in ("epsilon_start", "epsilon_end"):
+      value = getattr(self, name)
+      if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    if self.epsilon_decay_rounds < 1:
+      raise ValueError("epsilon_decay_rounds must be >= 1, got "
+                       f"{self.epsilon_decay_rounds}")
+    if not 0.0 < self.step_size_floor <= 1.0:
+      raise ValueError(
+          f"step_size_floor must be in (0, 1], got {self.step_size_floor}")
+
+
+class BallotLearner:
+  """An ε-greedy bandit over one player's K "choice" ballots.
+
+  The arm is the ballot (the objective voted for), the reward the player's
+  type utility of the round's winner. The learned ballot is the greedy one;
+  ties in value go to the truthful ballot, since a voter gains nothing by
+  lying when lying is worth no more, then to the lower index.
+
+  One learner belongs to one player and is mutable: it is not a policy that
+  may serve several slots.
+  """
+
+  def __init__(self, utilities: Sequence[float], *,
+               config: LearnerConfig = LearnerConfig(),
+               rng: np.random.Generator):
+    """Initialises the learner.
+
+    Args:
+      utilities: the player's type θ_i, one utility per objective.
+      config: the hyperparameters.
+      rng: the learner's own random generator (exploration).
+    """
+    self._utilities = np.array(utilities, dtype=np.float64)
+    if self._utilities.ndim != 1 or self._utilities.size < 1:
+      raise ValueError(f"utilities must be 1-D, got {utilities!r}")
+    self._config = config
+    self._rng = rng
+    num_ballots = self._utilities.size
+    self._values = np.zeros(num_ballots)
+    self._counts = np.zeros(num_ballots, dtype=np.int64)
+    self._rounds = 0
+    self._truthful = truthful_ballot(self._utilities)
+
+  @property
+  def num_ballots(self) -> int:
+    """K, the number of ballots (objectives)."""
+    return self._utilities.size
+
+  @property
+  def truthful(self) -> int:
+    """The truthful ballot: the favourite objective."""
+    return self._truthful
+
+  @property
+  def values(self) -> np.ndarray:
+    """The estimated reward of each ballot (a copy)."""
+    return self._values.copy()
+
+  @property
+  def counts(self) -> np.ndarray:
+    """How often each ballot was counted (a copy)."""
+    return self._counts.copy()
+
+  def epsilon(self) -> float:
+    """The exploration probability of the coming round."""
+    c = self._config
+    fraction = min(1.0, self._rounds / c.epsilon_decay_rounds)
+    return c.epsilon_start + fraction * (c.epsilon_end - c.epsilon_start)
+
+  def learned_ballot(self) -> int:
+    """The greedy ballot, ties to the truthful one, then the lowest index."""
+    best = np.flatnonzero(self._values >= self._values.max() - _TOLERANCE)
+    return self._truthful if self._truthful in best else int(best[0])
+
+  def choose(self, explore: bool = True) -> int:
+    """The ballot to cast this round: ε-greedy, or greedy if not `explore`."""
+    if explore and self._rng.random() < self.epsilon():
+      return int(self._rng.integers(self.num_ballots))
+    return self.learned_ballot()
+
+  def reward(self, winner: int) -> float:
+    """The player's reward for a round that `winner` won: θ_i(winner)."""
+    return float(self._utilities[winner])
+
+  def update(self, ballot: Optional[int], winner: int) -> None:
+    """Learns from one round: `ballot` was counted and `winner` won.
+
+    Args:
+      ballot: the ballot the wrapper counted for this player (as Lua
+        recorded it), or None if it abstained (nothing to learn then).
+      winner: the elected objective's index.
+    """
+    self._rounds += 1
+    if ballot is None:
+      return
+    self._counts[ballot] += 1
+    step = max(1.0 / self._counts[ballot], self._config.step_size_floor)
+    self._values[ballot] += step * (self.reward(winner) - self._values[ballot])
+
+
+def make_learners(prefs: preferences_lib.Preferences, *,
+                  config: LearnerConfig, seed: int) -> list[BallotLearner]:
+  """One learner per player, each with its own generator from `seed`."""
+  return [
+      BallotLearner(prefs.players[i], config=config,
+                    rng=np.random.default_rng([seed, i]))
+      for i in range(prefs.num_players)
+  ]
+
+
+# ----------------------------------------------------------------------------
+# The follower: votes through Lua, harvests with a bot.
+# ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FollowerState:
+  """A strategic follower's memory.
+
+  Attributes:
+    bot_state: the harvest bot's state.
+    ballot: the ballot cast in the current VOTE phase; None outside it, so
+      that the next VOTE phase draws a new one.
+  """
+  bot_state: Any
+  ballot: Optional[int] = None
+
+
+class StrategicFollower(policy.Policy[FollowerState]):
+  """Casts its learner's ballot as `VOTE_<objective>`; harvests with a bot.
+
+  The ballot is drawn once per VOTE phase (the Lua `Ballot` component keeps
+  a player's last choice, so casting it on every VOTE step changes
+  nothing), from the learner's ε-greedy policy while training and greedily
+  otherwise. HARVEST and the end of the game are delegated to `harvest_bot`.
+  """
+
+  def __init__(self, learner: BallotLearner, harvest_bot: policy.Policy, *,
+               explore: bool):
+    """Initialises the follower.
+
+    Args:
+      learner: the player's ballot learner (its own, not shared).
+      harvest_bot: a bot from `agents` that plays the harvest; its own
+        voter is never asked.
+      explore: draw ballots ε-greedily (training) or greedily (evaluation).
+    """
+    self._learner = learner
+    self._bot = harvest_bot
+    self._explore = explore
+
+  def initial_state(self) -> FollowerState:
+    """See base class."""
+    return FollowerState(bot_state=self._bot.initial_state())
+
+  def step(self, timestep: dm_env.TimeStep,
+           prev_state: FollowerState) -> tuple[int, FollowerState]:
+    """See base class."""
+    phase = int(round(float(timestep.observation["PHASE"])))
+    if phase == bots_lib.PHASE_VOTE:
+      ballot = prev_state.ballot
+      if ballot is None:
+        ballot = self._learner.choose(self._explore)
+      return (obs_lib.NUM_COMMONS_ACTIONS + ballot,
+              dataclasses.replace(prev_state, ballot=ballot))
+    action, bot_state = self._bot.step(timestep, prev_state.bot_state)
+    return action, FollowerState(bot_state=bot_state, ballot=None)
+
+  def close(self) -> None:
+    """See base class."""
+    self._bot.close()
+
+
+# ----------------------------------------------------------------------------
+# Auditing one round.
+# ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ElectionSetup:
+  """What, besides the ballots, decides an election as the wrapper runs it.
+
+  Attributes:
+    rule: a key of `voting.RULES`.
+    objectives: the alternatives, in vote order.
+    principal_ballot: the principal's "choice" ballot (None abstains).
+    principal_weight: its weight (0: no say).
+  """
+  rule: str
+  objectives: tuple[str, ...]
+  principal_ballot: Optional[int] = None
+  principal_weight: float = 0.0
+
+  def elect(self, ballots: Sequence[Optional[int]],
+            rng: np.random.Generator) -> voting.Outcome:
+    """Elects from "choice" ballots, as the wrapper does."""
+    profile = voting.Profile(alternatives=self.objectives, kind="choice",
+                             ballots=tuple(ballots))
+    return voting.elect(self.rule, profile, rng=rng,
+                        principal_ballot=self.principal_ballot,
+                        principal_weight=self.principal_weight)
+
+
+def outcome_lottery(outcome: voting.Outcome, lottery: bool) -> np.ndarray:
+  """The probability of each alternative under the rule's own randomness.
+
+  A lottery rule's tally (`Outcome.scores`) is its lottery; a deterministic
+  rule picks uniformly among `Outcome.tied`.
+  """
+  m = len(outcome.scores) if outcome.scores is not None else (
+      max(outcome.tied) + 1)
+  probabilities = np.zeros(m)
+  if lottery and outcome.scores is not None:
+    scores = np.array([outcome.scores[a] for a in outcome.tied])
+    probabilities[list(outcome.tied)] = scores / scores.sum()
+  else:
+    probabilities[list(outcome.tied)] = 1.0 / len(outcome.tied)
+  return probabilities
+
+
+def generator_at(state: dict[str, Any]) -> np.random.Generator:
+  """A new generator in a copy of `state`: replays the same draws."""
+  rng = np.random.default_rng()
+  rng.bit_generator.state = copy.deepcopy(state)
+  return rng
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundAudit:
+  """One round's ballots against the truthful ones.
+
+  Attributes:
+    ballots: the ballots counted (None: abstained).
+    truthful: each player's truthful ballot.
+    winner: the elected objective's index.
+    truthful_winner: the winner of the all-truthful profile, same draw.
+    manipulators_expected: players whose untruthful ballot raises their
+      expected utility over the truthful one (others fixed).
+    manipulators_realised: the same with the realised winners, same draw.
+    type_welfare: Σ_i θ_i, expected over the rule's randomness, of the
+      counted ballots' outcome.
+    truthful_type_welfare: the same for the all-truthful profile.
+  """
+  ballots: tuple[Optional[int], ...]
+  truthful: tuple[int, ...]
+  winner: int
+  truthful_winner: int
+  manipulators_expected: tuple[int, ...]
+  manipulators_realised: tuple[int, ...]
+  type_welfare: float
+  truthful_type_welfare: float
+
+  @property
+  def manipulated_expected(self) -> bool:
+    return bool(self.manipulators_expected)
+
+  @property
+  def manipulated_realised(self) -> bool:
+    return bool(self.manipulators_realised)
+
+  @property
+  def truthful_share(self) -> float:
+    """The share of players whose ballot is their truthful one."""
+    return float(np.mean([b == t for b, t in zip(self.ballots,
+                                                 self.truthful)]))
+
+
+def audit_round(setup: ElectionSetup, utilities: np.ndarray,
+                ballots: Sequence[Optional[int]],
+                rng_state: dict[str, Any]) -> RoundAudit:
+  """Finds the players who manipulated one election in their favour.
+
+  Player i manipulated if its ballot b_i is not its truthful ballot t_i and
+  it values the outcome of (b_i, b_-i) more than that of (t_i, b_-i). Both
+  elections start from the same tie-breaking state `rng_state` (the state
+  the wrapper's generator had before this round's election).
+
+  Args:
+    setup: the rule and the principal's ballot.
+    utilities: the players' types θ_{-1}, shape (n, m).
+    ballots: the counted ballots, one per player.
+    rng_state: `np.random.Generator.bit_generator.state` before the vote.
+
+  Returns:
+    The `RoundAudit`.
+  """
+  utilities = np.asarray(utilities, dtype=np.float64)
+  ballots = tuple(None if b is None else int(b) for b in ballots)
+  if utilities.shape[0] != len(ballots):
+    raise ValueError(f"got {len(ballots)} ballots for "
+                     f"{utilities.shape[0]} players")
+  lottery = voting.RULES[setup.rule].lottery
+  truthful = tuple(truthful_ballot(row) for row in utilities)
+  actual = setup.elect(ballots, generator_at(rng_state))
+  actual_lottery = outcome_lottery(actual, lottery)
+  expected, realised = [], []
+  for i, (ballot, honest) in enumerate(zip(ballots, truthful)):
+    if ballot == honest:
+      continue
+    deviation = list(ballots)
+    deviation[i] = honest
+    counterfactual = setup.elect(deviation, generator_at(rng_state))
+    gain = utilities[i] @ (actual_lottery -
+                           outcome_lottery(counterfactual, lottery))
+    if gain > _TOLERANCE:
+      expected.append(i)
+    realised_gain = gain if lottery else (
+        utilities[i, actual.winner] - utilities[i, counterfactual.winner])
+    if realised_gain > _TOLERANCE:
+      realised.append(i)
+  honest_outcome = setup.elect(truthful, generator_at(rng_state))
+  return RoundAudit(
+      ballots=ballots, truthful=truthful, winner=actual.winner,
+      truthful_winner=honest_outcome.winner,
+      manipulators_expected=tuple(expected),
+      manipulators_realised=tuple(realised),
+      type_welfare=float(utilities.sum(axis=0) @ actual_lottery),
+      truthful_type_welfare=float(
+          utilities.sum(axis=0) @ outcome_lottery(honest_outcome, lottery)))
+
+
+def ballots_from_record(record: wrapper_lib.RoundRecord
+                        ) -> tuple[Optional[int], ...]:
+  """The "choice" ballots of a round record (its `WORLD.BALLOTS` rows)."""
+  profile = voting.profile_from_world_ballots(np.asarray(record.ballots),
+                                              record.objectives)
+  return profile.ballots
+
+
+# ----------------------------------------------------------------------------
+# Playing on the substrate.
+# ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LearningConfig:
+  """One measurement: the substrate, the electorate, training and evaluation.
+
+  Options left None take the substrate config's value, as in `umd run`.
+  """
+  substrate: str = "umd_apple_harvest__small"
+  """The substrate (see `umd list`)."""
+  electorate: str = COMPROMISE
+  """The types: "compromise" (5 players) or a preferences spec such as
+  uniform or mallows:0.5 (drawn per seed)."""
+  players: int = 5
+  """n, the number of players."""
+  train_rounds: int = 1000
+  """Rounds of ballot learning, over as many games as it takes."""
+  train_rounds_per_game: int = 100
+  """tau of each training game."""
+  train_harvest_steps: int = 1
+  """T while training: the ballot reward does not depend on the harvest."""
+  eval_rounds: Optional[int] = None
+  """tau of the evaluation game; default: the substrate's."""
+  eval_harvest_steps: Optional[int] = None
+  """T of the evaluation game; default: the substrate's."""
+  principal: str = "hand_rule"
+  """The principal of the evaluation game (training uses fixed, whose phi
+  cannot matter to the ballot reward)."""
+  harvest_bots: str = "random,greedy"
+  """The followers' harvest bots, cycled over the players (as `umd run`'s
+  --bots). Heuristic bots ignore phi, so with them the realised
+  utilitarian welfare cannot depend on the vote; "ppo" observes phi."""
+  learner: LearnerConfig = LearnerConfig()
+  """The ballot learners' hyperparameters."""
+
+  def __post_init__(self):
+    if self.train_rounds < 1 or self.train_rounds_per_game < 1:
+      raise ValueError("train_rounds and train_rounds_per_game must be >= 1")
+    if self.train_harvest_steps < 1:
+      raise ValueError(
+          f"train_harvest_steps must be >= 1, got {self.train_harvest_steps}")
+
+
+def _prepare(config: LearningConfig, *, rule: str, seed: int,
+             rounds: Optional[int], steps: Optional[int], vote_steps: int,
+             principal: str) -> game.PreparedGame:
+  """A validated game whose types we replace by the electorate's."""
+  return game.prepare(game.GameConfig(
+      substrate=config.substrate, players=config.players, rounds=rounds,
+      steps=steps, vote_steps=vote_steps, rule=rule, principal=principal,
+      bots=config.harvest_bots, ballots="world", seed=seed))
+
+
+class _Game:
+  """One wrapped game, with the tie-breaking generator's state per round."""
+
+  def __init__(self, prepared: game.PreparedGame,
+               prefs: preferences_lib.Preferences, seed: int):
+    self.prepared = prepared
+    self.rng = np.random.default_rng([seed, 2])
+    # The wrapper draws from `rng` only in the round's election, so its
+    # state at the end of a round is the state before the next election.
+    self.vote_states = [copy.deepcopy(self.rng.bit_generator.state)]
+    self.records: list[wrapper_lib.RoundRecord] = []
+    c = prepared.substrate_config
+    principal = principal_lib.make_principal(
+        prepared.config.principal, schedule=prepared.schedule,
+        delta=prepared.config.delta, divergence=prepared.config.divergence,
+        seed=seed + 3)
+    env = substrate_lib.build_from_config(
+        c, roles=["default"] * prepared.num_players, env_seed=seed + 1)
+    self.env = wrapper_lib.PrincipalWrapper(
+        env, principal=principal, schedule=prepared.schedule,
+        objectives=c.objectives, rounds=c.rounds,
+        mechanism=prepared.mechanism, preferences=prefs, rng=self.rng,
+        on_round_end=self._on_round_end)
+    self.on_round: Optional[Callable[[wrapper_lib.RoundRecord], None]] = None
+
+  def _on_round_end(self, record: wrapper_lib.RoundRecord) -> None:
+    self.records.append(record)
+    self.vote_states.append(copy.deepcopy(self.rng.bit_generator.state))
+    if self.on_round is not None:
+      self.on_round(record)
+
+  def play(self, policies: Sequence[policy.Policy]) -> None:
+    try:
+      game.play_episode(self.env, policies)
+    finally:
+      self.env.close()
+
+
+def _harvest_bot(prepared: game.PreparedGame, player: int,
+                 seed: int) -> policy.Policy:
+  name = prepared.bot_names[player % len(prepared.bot_names)]
+  return agents.make_bot(
+      name, seed=seed * 1000 + player, voter=None, player=player,
+      num_objectives=len(prepared.substrate_config.objectives))
+
+
+def train_ballots(rule: str, prefs: preferences_lib.Preferences,
+                  config: LearningConfig, *, seed: int,
+                  on_round: Optional[Callable[[], None]] = None
+                  ) -> list[BallotLearner]:
+  """Learns every player's ballot over repeated rounds on the substrate.
+
+  Each training game has `train_rounds_per_game` rounds of one VOTE step
+  and `train_harvest_steps` HARVEST steps (the reward, θ_i of the winner,
+  does not depend on the harvest). After each round every learner is
+  updated with the ballot the wrapper counted for it (from Lua's
+  `WORLD.BALLOTS`) and the winner the wrapper elected.
+
+  Args:
+    rule: a key of `voting.RULES`.
+    prefs: the types; one learner per player.
+    config: the measurement's options.
+    seed: seeds the substrate, the learners and tie-breaking.
+    on_round: called after every training round (for a progress bar).
+
+  Returns:
+    The trained learners, one per player.
+  """
+  learners = make_learners(prefs, config=config.learner, seed=seed)
+  objectives = prefs.objectives
+  done, game_index = 0, 0
+  while done < config.train_rounds:
+    rounds = min(config.train_rounds_per_game, config.train_rounds - done)
+    game_seed = seed * 1000 + game_index
+    prepared = _prepare(config, rule=rule, seed=game_seed, rounds=rounds,
+                        steps=config.train_harvest_steps, vote_steps=1,
+                        principal="fixed")
+    played = _Game(prepared, prefs, game_seed)
+
+    def learn(record: wrapper_lib.RoundRecord) -> None:
+      winner = objectives.index(record.objective)
+      for learner, ballot in zip(learners, ballots_from_record(record)):
+        learner.update(ballot, winner)
+      if on_round is not None:
+        on_round()
+
+    played.on_round = learn
+    policies = [
+        StrategicFollower(learners[i], _harvest_bot(prepared, i, game_seed),
+                          explore=True) for i in range(prefs.num_players)]
+    played.play(policies)
+    done += len(played.records)
+    game_index += 1
+  return learners
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundResult:
+  """One evaluated round: the audit and the game's realised welfare.
+
+  Attributes:
+    seed: the seed of the measurement.
+    round: the round (1-based).
+    audit: the ballots against the truthful ones.
+    objective: the objective the wrapper elected (the audit's winner).
+    utilitarian: the round's realised utilitarian welfare Σ returns, from
+      the wrapper's record, with the learned ballots.
+    egalitarian: its realised min return.
+    truthful_utilitarian: the same round of the same game played with
+      truthful ballots (same seeds).
+    truthful_egalitarian: likewise.
+  """
+  seed: int
+  round: int
+  audit: RoundAudit
+  objective: str
+  utilitarian: float
+  egalitarian: float
+  truthful_utilitarian: float
+  truthful_egalitarian: float
+
+
+def _evaluation_game(rule: str, prefs: preferences_lib.Preferences,
+                     config: LearningConfig, learners: Sequence[BallotLearner],
+                     *, seed: int) -> _Game:
+  """Plays one full game, greedy learned ballots through Lua."""
+  prepared = _prepare(config, rule=rule, seed=seed, rounds=config.eval_rounds,
+                      steps=config.eval_harvest_steps, vote_steps=None,
+                      principal=config.principal)
+  played = _Game(prepared, prefs, seed)
+  played.play([
+      StrategicFollower(learners[i], _harvest_bot(prepared, i, seed),
+                        explore=False) for i in range(prefs.num_players)])
+  return played
+
+
+def _truthful_learners(prefs: preferences_lib.Preferences
+                       ) -> list[BallotLearner]:
+  """Learners that have learned nothing: their greedy ballot is truthful."""
+  return make_learners(prefs, config=LearnerConfig(), seed=0)
+
+
+def evaluate_ballots(rule: str, prefs: preferences_lib.Preferences,
+                     config: LearningConfig,
+                     learners: Sequence[BallotLearner], *,
+                     seed: int) -> list[RoundResult]:
+  """Plays a full game with the learned ballots and audits every round.
+
+  The same game (same seeds, same harvest bots) is also played with
+  truthful ballots, for the realised welfare the learned ballots cost or
+  gain.
+
+  Args:
+    rule: a key of `voting.RULES`.
+    prefs: the types.
+    config: the measurement's options.
+    learners: the trained learners; their greedy ballots are cast.
+    seed: seeds the game.
+
+  Returns:
+    One `RoundResult` per round.
+  """
+  learned = _evaluation_game(rule, prefs, config, learners, seed=seed)
+  truthful = _evaluation_game(rule, prefs, config, _truthful_learners(prefs),
+                              seed=seed)
+  mechanism = learned.prepared.mechanism
+  setup = ElectionSetup(
+      rule=rule, objectives=prefs.objectives,
+      principal_ballot=truthful_ballot(prefs.principal),
+      principal_weight=mechanism.principal_weight)
+  results = []
+  for index, (record, honest) in enumerate(zip(learned.records,
+                                               truthful.records)):
+    audit = audit_round(setup, prefs.players, ballots_from_record(record),
+                        learned.vote_states[index])
+    # The audit re-runs the wrapper's election; it must agree.
+    assert prefs.objectives[audit.winner] == record.objective, (
+        audit, record.objective)
+    results.append(RoundResult(
+        seed=seed, round=record.round, audit=audit, objective=record.objective,
+        utilitarian=record.metrics["utilitarian"],
+        egalitarian=record.metrics["egalitarian"],
+        truthful_utilitarian=honest.metrics["utilitarian"],
+        truthful_egalitarian=honest.metrics["egalitarian"]))
+  return results
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedResult:
+  """One rule and one seed: the learners and the evaluated rounds."""
+  rule: str
+  seed: int
+  preferences: preferences_lib.Preferences
+  learned_ballots: tuple[int, ...]
+  truthful_ballots: tuple[int, ...]
+  rounds: tuple[RoundResult, ...]
+
+
+def check_rules(rules: Sequence[str]) -> tuple[str, ...]:
+  """Validates rule names.
+
+  Raises:
+    ValueError: an unknown rule, naming the valid ones.
+  """
+  rules = tuple(rules)
+  unknown = [rule for rule in rules if rule not in voting.RULES]
+  if not rules or unknown:
+    raise ValueError(f"Unknown voting rules {unknown or rules!r}; valid "
+                     f"rules are {tuple(voting.RULES)}")
+  return rules
+
+
+def run_rule(rule: str, config: LearningConfig, *, seed: int,
+             on_round: Optional[Callable[[], None]] = None) -> SeedResult:
+  """Trains the ballot learners under `rule` and evaluates them.
+
+  Args:
+    rule: a key of `voting.RULES`.
+    config: the measurement's options.
+    seed: seeds the types (for a random electorate), the games, the
+      learners and tie-breaking.
+    on_round: called after every training round.
+
+  Returns:
+    The `SeedResult`.
+  """
+  check_rules([rule])
+  objectives = tuple(substrate_lib.get_config(config.substrate).objectives)
+  prefs = make_electorate(config.electorate, num_players=config.players,
+                          objectives=objectives, seed=seed)
+  learners = train_ballots(rule, prefs, config, seed=seed, on_round=on_round)
+  rounds = evaluate_ballots(rule, prefs, config, learners, seed=seed)
+  return SeedResult(
+      rule=rule, seed=seed, preferences=prefs,
+      learned_ballots=tuple(l.learned_ballot() for l in learners),
+      truthful_ballots=tuple(l.truthful for l in learners),
+      rounds=tuple(rounds))
+
+
+# ----------------------------------------------------------------------------
+# Without the substrate: the same learners on bare elections.
+# ----------------------------------------------------------------------------
+
+
+def learn_by_election(rule: str, utilities: np.ndarray,
+                      learners: Sequence[Optional[BallotLearner]], *,
+                      rounds: int, rng: np.random.Generator,
+                      objectives: Optional[Sequence[str]] = None) -> None:
+  """Trains learners on repeated `voting.elect` calls, no substrate.
+
+  A player whose learner is None votes truthfully. This is the synthetic
+  voting game the substrate runs reduce to (the harvest never enters the
+  ballot reward), and it is fast enough for tests.
+
+  Args:
+    rule: a key of `voting.RULES`.
+    utilities: the players' types, shape (n, m).
+    learners: one per player, or None for a truthful voter.
+    rounds: the number of elections.
+    rng: tie-breaking and lotteries.
+    objectives: alternative names; default "o0", "o1", ...
+  """
+  utilities = np.asarray(utilities, dtype=np.float64)
+  names = tuple(objectives or (f"o{a}" for a in range(utilities.shape[1])))
+  setup = ElectionSetup(rule=check_rules([rule])[0], objectives=names)
+  for _ in range(rounds):
+    ballots = [truthful_ballot(row) if learner is None else learner.choose()
+               for row, learner in zip(utilities, learners)]
+    winner = setup.elect(ballots, rng).winner
+    for learner, ballot in zip(learners, ballots):
+      if learner is not None:
+        learner.update(ballot, winner)
+
+
+# ----------------------------------------------------------------------------
+# Summaries.
+# ----------------------------------------------------------------------------
+
+
+def bootstrap_ci(values_by_seed: Sequence[Sequence[float]], *,
+                 resamples: int = 2000, seed: int = 0
+                 ) -> tuple[float, float, float]:
+  """The mean over all values and a 95% bootstrap CI, resampling seeds.
+
+  Rounds of one seed share its learners, so they are not independent:
+  the bootstrap resamples whole seeds (a cluster bootstrap) and pools their
+  rounds.
+
+  Returns:
+    (mean, low, high).
+  """
+  groups = [np.asarray(v, dtype=np.float64) for v in values_by_seed]
+  pooled = np.concatenate(groups)
+  rng = np.random.default_rng(seed)
+  means = np.empty(resamples)
+  for k in range(resamples):
+    picks = rng.integers(len(groups), size=len(groups))
+    means[k] = np.concatenate([groups[p] for p in picks]).mean()
+  low, high = np.percentile(means, [2.5, 97.5])
+  return float(pooled.mean()), float(low), float(high)
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleSummary:
+  """The measurement for one rule, over its seeds' evaluated rounds.
+
+  Rates are (mean, CI low, CI high); welfare values are means per round.
+  """
+  rule: str
+  seeds: int
+  rounds: int
+  manipulation_expected: tuple[float, float, float]
+  manipulation_realised: tuple[float, float, float]
+  truthful_share: float
+  winners: dict[str, float]
+  truthful_winners: dict[str, float]
+  type_welfare: float
+  truthful_type_welfare: float
+  utilitarian: tuple[float, float, float]
+  truthful_utilitarian: float
+  egalitarian: float
+  truthful_egalitarian: float
+
+
+def summarise(results: Sequence[SeedResult]) -> RuleSummary:
+  """Pools one rule's seeds into a `RuleSummary`."""
+  rules = {r.rule for r in results}
+  if len(rules) != 1:
+    raise ValueError(f"summarise takes one rule's results, got {rules}")
+  objectives = results[0].preferences.objectives
+  rounds = [r for result in results for r in result.rounds]
+
+  def by_seed(value: Callable[[RoundResult], float]) -> list[list[float]]:
+    return [[value(r) for r in result.rounds] for result in results]
+
+  def shares(winners: list[int]) -> dict[str, float]:
+    counts = np.bincount(winners, minlength=len(objectives)) / len(winners)
+    return dict(zip(objectives, map(float, counts)))
+
+  return RuleSummary(
+      rule=results[0].rule, seeds=len(results), rounds=len(rounds),
+      manipulation_expected=bootstrap_ci(
+          by_seed(lambda r: float(r.audit.manipulated_expected))),
+      manipulation_realised=bootstrap_ci(
+          by_seed(lambda r: float(r.audit.manipulated_realised))),
+      truthful_share=float(np.mean([r.audit.truthful_share for r in rounds])),
+      winners=shares([r.audit.winner for r in rounds]),
+      truthful_winners=shares([r.audit.truthful_winner for r in rounds]),
+      type_welfare=float(np.mean([r.audit.type_welfare for r in rounds])),
+      truthful_type_welfare=float(
+          np.mean([r.audit.truthful_type_welfare for r in rounds])),
+      utilitarian=bootstrap_ci(by_seed(lambda r: r.utilitarian)),
+      truthful_utilitarian=float(
+          np.mean([r.truthful_utilitarian for r in rounds])),
+      egalitarian=float(np.mean([r.egalitarian for r in rounds])),
+      truthful_egalitarian=float(
+          np.mean([r.truthful_egalitarian for r in rounds])))
+
+
+def markdown_table(summaries: Sequence[RuleSummary]) -> str:
+  """The summaries as one markdown table, a row per rule."""
+  def ci(value: tuple[float, float, float]) -> str:
+    return f"{value[0]:.2f} ({value[1]:.2f}–{value[2]:.2f})"
+
+  def dist(shares: dict[str, float]) -> str:
+    return ", ".join(f"{name[:4]} {share:.2f}"
+                     for name, share in shares.items() if share > 0)
+
+  lines = [
+      "| rule | manipulation rate, expected (95% CI) | realised (95% CI) "
+      "| truthful ballots | winners, learned | winners, truthful "
+      "| Σθ(winner) learned / truthful | realised utilitarian per round "
+      "(95% CI) / truthful | realised egalitarian / truthful |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+  for s in summaries:
+    lines.append(
+        f"| {s.rule} | {ci(s.manipulation_expected)} "
+        f"| {ci(s.manipulation_realised)} | {s.truthful_share:.2f} "
+        f"| {dist(s.winners)} | {dist(s.truthful_winners)} "
+        f"| {s.type_welfare:.2f} / {s.truthful_type_welfare:.2f} "
+        f"| {ci(s.utilitarian)} / {s.truthful_utilitarian:.2f} "
+        f"| {s.egalitarian:.2f} / {s.truthful_egalitarian:.2f} |")
+  return "\n".join(lines)
