@@ -74,9 +74,13 @@ def main(argv=None) -> int:
                  unit="round", file=sys.stderr) as bar:
     for rule in rules:
       bar.set_description(rule)
-      results = [sv.run_rule(rule, config, seed=seed,
-                             on_round=lambda: bar.update(1))
-                 for seed in seeds]
+      try:
+        results = [sv.run_rule(rule, config, seed=seed,
+                               on_round=lambda: bar.update(1))
+                   for seed in seeds]
+      except ValueError as error:  # A bad --harvest-bots or --principal.
+        print(f"error: {error}", file=sys.stderr)
+        return 2
       summaries.append(sv.summarise(results))
   options = {k: v for k, v in dataclasses.asdict(config).items()
              if k != "learner"}

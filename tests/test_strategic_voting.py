@@ -124,6 +124,9 @@ def test_the_audit_replays_the_wrappers_tie_break():
      "compromise"),
     (lambda: sv.make_electorate("compromise", num_players=4,
                                 objectives=OBJECTIVES, seed=0), "5 players"),
+    (lambda: sv.LearningConfig(electorate="bogus"), "compromise"),
+    (lambda: sv.LearningConfig(players=4), "5 players"),
+    (lambda: sv.LearningConfig(substrate="bogus"), "bogus"),
     (lambda: sv.LearnerConfig(epsilon_end=2.0), r"\[0, 1\]"),
     (lambda: sv.LearnerConfig(step_size_floor=0.0), r"\(0, 1\]"),
 ])

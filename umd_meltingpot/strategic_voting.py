@@ -564,6 +564,11 @@ class LearningConfig:
     if self.train_harvest_steps < 1:
       raise ValueError(
           f"train_harvest_steps must be >= 1, got {self.train_harvest_steps}")
+    # Fail before any training: an unknown substrate or electorate spec, or
+    # a player count the electorate does not have.
+    make_electorate(self.electorate, num_players=self.players,
+                    objectives=substrate_lib.get_config(self.substrate)
+                    .objectives, seed=0)
 
 
 def _prepare(config: LearningConfig, *, rule: str, seed: int,
