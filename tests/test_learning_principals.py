@@ -211,6 +211,70 @@ class ConvergenceTest(parameterized.TestCase):
     self.assertLess(final, 0.45 * start)
 
 
+class EvaluationModeTest(parameterized.TestCase):
+  """set_learning(False): no exploration, no learning; on again resumes."""
+
+  @parameterized.parameters(*_LEARNING, "rl")
+  def test_frozen_principal_is_deterministic_and_learns_nothing(self, name):
+    optimum = ConvergenceTest._OPTIMUM
+
+    def objective(rates: np.ndarray) -> float:
+      return -float(np.sum((rates - optimum) ** 2))
+
+    principal = _make(name, delta=0.1)
+    prev, _ = _play(principal, objective, np.full(3, 0.1), range(60), 0.1,
+                    "linf")
+    before = _flat_state(principal)
+    principal.set_learning(False)
+    proposals = [principal.propose(_observation(60 + i, prev, "utilitarian"),
+                                   "utilitarian") for i in range(3)]
+    for proposal in proposals:
+      np.testing.assert_array_equal(proposal, proposals[0])
+      self.assertLessEqual(np.max(np.abs(proposal - prev)), 0.1 + _TOLERANCE)
+      principal.update(_feedback(60, "utilitarian", objective(proposal),
+                                 proposal))
+    after = _flat_state(principal)
+    self.assertEqual(before.keys(), after.keys())
+    for key in before:
+      np.testing.assert_array_equal(before[key], after[key], err_msg=key)
+    principal.set_learning(True)
+    _play(principal, objective, prev, range(61, 80), 0.1, "linf")
+    self.assertFalse(all(np.array_equal(before[key], value)
+                         for key, value in _flat_state(principal).items()
+                         if key in before))
+
+  def test_frozen_cma_proposes_its_mean(self):
+    principal = _make("cma", delta=math.inf)
+    _play(principal, lambda r: -float(np.sum((r - 0.6) ** 2)),
+          np.full(3, 0.1), range(120), math.inf, "linf")
+    principal.set_learning(False)
+    proposal = principal.propose(_observation(0, np.zeros(3), "utilitarian"),
+                                 "utilitarian")
+    np.testing.assert_allclose(proposal, principal.mean("utilitarian"))
+    self.assertLess(np.linalg.norm(proposal - 0.6), 0.1)
+
+
+def _flat_state(principal: base.Principal) -> dict[str, np.ndarray]:
+  """The principal's checkpoint state, flattened to arrays by key."""
+  flat = {}
+
+  def visit(prefix: str, value) -> None:
+    if isinstance(value, dict):
+      for key, item in value.items():
+        visit(f"{prefix}/{key}", item)
+    elif isinstance(value, (list, tuple)) and value and isinstance(
+        value[0], (dict, list, tuple)):
+      for index, item in enumerate(value):
+        visit(f"{prefix}/{index}", item)
+    else:
+      flat[prefix] = np.asarray(
+          json.dumps(value, sort_keys=True, default=str)
+          if isinstance(value, (str, type(None))) else value)
+
+  visit("", principal.state_dict())
+  return flat
+
+
 class PerObjectiveTest(parameterized.TestCase):
 
   def _blocks(self, principal, first, second):

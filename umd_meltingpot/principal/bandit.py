@@ -251,6 +251,7 @@ class BanditPrincipal(base.Principal):
     self._divergence = divergence
     self._states: dict[str, _ObjectiveState] = {}
     self._pending: Optional[_Pull] = None
+    self._learning = True
 
   @property
   def config(self) -> BanditConfig:
@@ -290,13 +291,15 @@ class BanditPrincipal(base.Principal):
   ) -> np.ndarray:
     """See base class. Pulls an arm; the proposal is already feasible."""
     state = self._state(objective, observation.num_brackets)
-    arm = self._select(state)
+    arm = self._select(state) if self._learning else self._best_arm(state)
     self._pending = _Pull(objective=objective, arm=arm)
     return self.candidates(observation.previous_rates)[arm]
 
   def update(self, feedback: base.RoundFeedback) -> None:
     """See base class. Credits the pulled arm with the improvement."""
     pending, self._pending = self._pending, None
+    if not self._learning:
+      return
     value = float(feedback.objective_value)
     if not math.isfinite(value):
       return  # No reward and no baseline from a broken round.
@@ -308,6 +311,18 @@ class BanditPrincipal(base.Principal):
       self._credit(state, pending.arm, value - state.last_value)
     state.last_value = value
     state.last_round = int(feedback.round_index)
+
+  def set_learning(self, learning: bool) -> None:
+    """See base class. Off, it takes the move with the best mean reward if
+    that mean is positive, else stays."""
+    self._learning = bool(learning)
+
+  def _best_arm(self, state: _ObjectiveState) -> int:
+    pulled = state.pulls > 0
+    means = np.where(pulled, state.reward_sums / np.where(pulled, state.pulls,
+                                                          1.0), -np.inf)
+    best = int(np.argmax(means))
+    return best if means[best] > 0 else 0  # Arm 0 is "stay".
 
   def state_dict(self) -> dict[str, Any]:
     """A checkpoint: per-objective arrays, "config" and "objectives" (JSON).

@@ -119,3 +119,13 @@ class Principal(abc.ABC):
     Args:
       feedback: the applied rates and the round's objective value.
     """
+
+  def set_learning(self, learning: bool) -> None:
+    """Turns exploring and learning on (the default) or off.
+
+    Off, a learning principal proposes its current best estimate and
+    ignores feedback: how a trained principal is deployed, or evaluated on
+    held-out games without its exploration noise. Principals that do not
+    learn have nothing to turn off.
+    """
+    del learning

@@ -165,6 +165,7 @@ class CMAPrincipal(base.Principal):
     self._delta = learning.check_bound(delta, divergence)
     self._divergence = divergence
     self._searches: dict[str, _Search] = {}
+    self._learning = True
 
   @property
   def config(self) -> CMAConfig:
@@ -196,6 +197,11 @@ class CMAPrincipal(base.Principal):
   ) -> np.ndarray:
     """See base class. The proposal is already feasible."""
     prev = np.asarray(observation.previous_rates, dtype=np.float64)
+    if not self._learning:
+      # The search distribution's mean is its estimate of the best phi.
+      best = self.mean(objective)
+      return divergence_lib.project(prev, prev if best is None else best,
+                                    self._delta, self._divergence)
     search = self._search(objective, prev)
     if search.awaiting is not None:
       # The last candidate got no feedback (an interrupted game): offer it
@@ -216,7 +222,7 @@ class CMAPrincipal(base.Principal):
     round this principal did not propose) is ignored.
     """
     search = self._searches.get(feedback.objective)
-    if search is None or search.awaiting is None:
+    if not self._learning or search is None or search.awaiting is None:
       return
     search.awaiting = None
     value = float(feedback.objective_value)
@@ -228,6 +234,11 @@ class CMAPrincipal(base.Principal):
       search.told.append((np.array(search.points), np.array(search.values)))
       search.strategy.tell(search.points, search.values)
       search.points, search.values = [], []
+
+  def set_learning(self, learning: bool) -> None:
+    """See base class. Off, it proposes the mean m (projected); a
+    generation in progress resumes when learning is turned back on."""
+    self._learning = bool(learning)
 
   def state_dict(self) -> dict[str, Any]:
     """A checkpoint: per objective, x0 and the generations told (arrays),

@@ -505,6 +505,7 @@ class RLPrincipal(base.Principal):
     self._reward_stats: dict[str, _RunningStats] = {}
     self._rounds_played = 0
     self._steps: list[_Step] = []
+    self._learning = True
     self.last_metrics: dict[str, float] = {}
 
   @property
@@ -535,6 +536,11 @@ class RLPrincipal(base.Principal):
           f"the game has {observation.num_brackets} brackets, but this "
           f"principal proposes {self._num_brackets}")
     x = features(observation, objective, self._config)
+    if not self._learning:
+      mean, _ = _policy(self._state.params, x, self._config.min_log_std,
+                        self._config.max_log_std)
+      rates = np.asarray(jax.nn.sigmoid(mean), dtype=np.float64)
+      return np.minimum(rates, self.tax_cap)
     key, sample_key = jax.random.split(self._state.random_key)
     self._state = self._state._replace(random_key=key)
     z, log_prob, value = self._act(self._state.params, sample_key, x)
@@ -545,12 +551,18 @@ class RLPrincipal(base.Principal):
     rates = np.asarray(jax.nn.sigmoid(z), dtype=np.float64)
     return np.minimum(rates, self.tax_cap)
 
+  def set_learning(self, learning: bool) -> None:
+    """See base class. Off, it proposes the policy's mean (no sampling)."""
+    self._learning = bool(learning)
+
   def update(self, feedback: base.RoundFeedback) -> None:
     """See base class. Records the reward; learns every `update_every`.
 
     Feedback for a round this principal did not propose, or with a
     non-finite value, is dropped with the step it belongs to.
     """
+    if not self._learning:
+      return
     step = self._steps[-1] if self._steps else None
     value = float(feedback.objective_value)
     if (step is None or step.reward is not None or
