@@ -97,14 +97,23 @@ class MetaGame:
   def num_players(self) -> int:
     return int(self.setting["num_players"])
 
-  def returns(self, profile: tuple[int, int],
-              rates: Sequence[float]) -> np.ndarray:
-    """Per seed and player, the whole game's return under flat `rates`."""
+  def round_returns(self, profile: tuple[int, int],
+                    rates: Sequence[float]) -> np.ndarray:
+    """Each round's returns under `rates`, shape [seeds, rounds, n]."""
     schedule = schedule_lib.TaxSchedule(
         tuple(rates), tuple(self.setting["bracket_edges"]))
-    return taxed_returns(self.incomes[profile], schedule,
+    incomes = self.incomes[profile]
+    seeds, n, periods = incomes.shape
+    rounds = int(self.setting["rounds"])
+    by_round = incomes.reshape(seeds, n, rounds, periods // rounds)
+    return taxed_returns(by_round.transpose(0, 2, 1, 3), schedule,
                          float(self.setting["apple_value"]),
                          str(self.setting["redistribution"]))
+
+  def returns(self, profile: tuple[int, int],
+              rates: Sequence[float]) -> np.ndarray:
+    """Per seed and player, the whole game's return under `rates`."""
+    return self.round_returns(profile, rates).sum(axis=1)
 
   def payoffs(self, rates: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """The meta-game's payoffs under `rates`, averaged over seeds.
