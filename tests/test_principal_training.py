@@ -130,6 +130,13 @@ class PrincipalTrainingTest(absltest.TestCase):
                      [1, 2, 3, 4, 5])
     self.assertEqual(_umd("run", "--principal", str(run / "principal.npz"),
                           *_TINY, "--out", str(run / "play")), 0)
+    # Frozen, CMA-ES plays its mean every round.
+    self.assertEqual(_umd("run", "--principal", str(run / "principal.npz"),
+                          *_TINY, "--delta", "inf", "--freeze-principal",
+                          "--out", str(run / "frozen")), 0)
+    phis = [r["phi"] for r in _lines(run / "frozen" / "rounds.jsonl")]
+    self.assertLen(phis, 2)
+    self.assertEqual(phis[0], phis[1])
 
   def test_train_resume_and_run_with_the_checkpoint(self):
     run = pathlib.Path(self.create_tempdir().full_path, "run")

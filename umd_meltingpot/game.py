@@ -93,6 +93,9 @@ class GameConfig(MechanismOptions):
   seed: int = 0
   """Seeds the substrate, the types, the bots, tie-breaking and a learning
   principal."""
+  freeze_principal: bool = False
+  """Play a learning principal without exploring or learning: its best
+  estimate every round (e.g. a trained checkpoint on held-out games)."""
   video: bool = False
   """Also write episode.mp4."""
   out: Optional[str] = None
@@ -252,6 +255,8 @@ def build_environment(
       game.config.principal, schedule=game.schedule,
       delta=game.config.delta, divergence=game.config.divergence,
       seed=game.config.seed + 3)
+  if game.config.freeze_principal:
+    principal.set_learning(False)
   return wrapper_lib.PrincipalWrapper(
       env, principal=principal, schedule=game.schedule,
       objectives=game.substrate_config.objectives,
