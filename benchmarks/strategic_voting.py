@@ -50,7 +50,10 @@ def parse_args(argv=None) -> argparse.Namespace:
   parser.add_argument("--harvest-bots", default=defaults.harvest_bots,
                       help="bots for the harvest, cycled over the players")
   parser.add_argument("--principal", default=defaults.principal,
-                      help="the evaluation game's principal")
+                      help="the evaluation game's principal: a name or a "
+                      "checkpoint (played frozen)")
+  parser.add_argument("--delta", type=float, default=defaults.delta,
+                      help="the evaluation game's bound (inf: none)")
   return parser.parse_args(argv)
 
 
@@ -64,7 +67,9 @@ def main(argv=None) -> int:
     config = sv.LearningConfig(
         substrate=args.substrate, electorate=args.electorate,
         players=args.players, train_rounds=args.train_rounds,
-        harvest_bots=args.harvest_bots, principal=args.principal)
+        harvest_bots=args.harvest_bots, principal=args.principal,
+        delta=args.delta)
+    sv.prepare_evaluation(config, rule=rules[0], seed=args.first_seed)
   except ValueError as error:
     print(f"error: {error}", file=sys.stderr)
     return 2

@@ -550,11 +550,15 @@ class LearningConfig:
   """T of the evaluation game; default: the substrate's."""
   principal: str = "hand_rule"
   """The principal of the evaluation game (training uses fixed, whose phi
-  cannot matter to the ballot reward)."""
+  cannot matter to the ballot reward): a name, or a checkpoint written by
+  `umd train --principal`, which plays frozen (its best estimate)."""
+  delta: float = 0.25
+  """The evaluation game's bound delta on D(phi_prev, phi) (inf: none)."""
   harvest_bots: str = "random,greedy"
   """The followers' harvest bots, cycled over the players (as `umd run`'s
   --bots). Heuristic bots ignore phi, so with them the realised
-  utilitarian welfare cannot depend on the vote; "ppo" observes phi."""
+  utilitarian welfare cannot depend on the vote; "best_response[:PATH]"
+  followers play the equilibrium that phi induces."""
   learner: LearnerConfig = LearnerConfig()
   """The ballot learners' hyperparameters."""
 
@@ -573,12 +577,13 @@ class LearningConfig:
 
 def _prepare(config: LearningConfig, *, rule: str, seed: int,
              rounds: Optional[int], steps: Optional[int], vote_steps: int,
-             principal: str) -> game.PreparedGame:
+             principal: str, bots: str) -> game.PreparedGame:
   """A validated game whose types we replace by the electorate's."""
   return game.prepare(game.GameConfig(
       substrate=config.substrate, players=config.players, rounds=rounds,
       steps=steps, vote_steps=vote_steps, rule=rule, principal=principal,
-      bots=config.harvest_bots, ballots="world", seed=seed))
+      bots=bots, ballots="world", seed=seed,
+      delta=config.delta))
 
 
 class _Game:
@@ -593,10 +598,16 @@ class _Game:
     self.vote_states = [copy.deepcopy(self.rng.bit_generator.state)]
     self.records: list[wrapper_lib.RoundRecord] = []
     c = prepared.substrate_config
-    principal = principal_lib.make_principal(
-        prepared.config.principal, schedule=prepared.schedule,
-        delta=prepared.config.delta, divergence=prepared.config.divergence,
-        seed=seed + 3)
+    principal = prepared.principal
+    if principal is not None:
+      # A trained checkpoint plays its best estimate, so that the learned
+      # and the truthful game meet the same map from objective to phi.
+      principal.set_learning(False)
+    else:
+      principal = principal_lib.make_principal(
+          prepared.config.principal, schedule=prepared.schedule,
+          delta=prepared.config.delta, divergence=prepared.config.divergence,
+          seed=seed + 3)
     env = substrate_lib.build_from_config(
         c, roles=["default"] * prepared.num_players, env_seed=seed + 1)
     self.env = wrapper_lib.PrincipalWrapper(
@@ -657,7 +668,9 @@ def train_ballots(rule: str, prefs: preferences_lib.Preferences,
     game_seed = seed * 1000 + game_index
     prepared = _prepare(config, rule=rule, seed=game_seed, rounds=rounds,
                         steps=config.train_harvest_steps, vote_steps=1,
-                        principal="fixed")
+                        # The harvest cannot change the ballot reward, and
+                        # a best-response table fits only the full game.
+                        principal="fixed", bots="random")
     played = _Game(prepared, prefs, game_seed)
 
     def learn(record: wrapper_lib.RoundRecord) -> None:
@@ -703,13 +716,24 @@ class RoundResult:
   truthful_egalitarian: float
 
 
+def prepare_evaluation(config: LearningConfig, *, rule: str,
+                       seed: int) -> game.PreparedGame:
+  """The evaluation game, validated (call it early to check the harvest
+  bots and the principal before any training).
+
+  Raises:
+    ValueError: a bad rule, harvest bot, principal or checkpoint.
+  """
+  return _prepare(config, rule=rule, seed=seed, rounds=config.eval_rounds,
+                  steps=config.eval_harvest_steps, vote_steps=None,
+                  principal=config.principal, bots=config.harvest_bots)
+
+
 def _evaluation_game(rule: str, prefs: preferences_lib.Preferences,
                      config: LearningConfig, learners: Sequence[BallotLearner],
                      *, seed: int) -> _Game:
   """Plays one full game, greedy learned ballots through Lua."""
-  prepared = _prepare(config, rule=rule, seed=seed, rounds=config.eval_rounds,
-                      steps=config.eval_harvest_steps, vote_steps=None,
-                      principal=config.principal)
+  prepared = prepare_evaluation(config, rule=rule, seed=seed)
   played = _Game(prepared, prefs, seed)
   played.play([
       StrategicFollower(learners[i], _harvest_bot(prepared, i, seed),
