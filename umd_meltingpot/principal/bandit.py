@@ -350,17 +350,11 @@ class BanditPrincipal(base.Principal):
       ValueError: if the checkpoint's config differs from this one's, or it
         lacks an objective's arrays.
     """
-    config = BanditConfig(**dict(state["config"]))
-    if config != self._config:
-      raise ValueError(f"the checkpoint is for {config}; this principal has "
-                       f"{self._config}")
+    learning.check_saved_config(state["config"], self._config)
     states = {}
     for name, saved in dict(state["objectives"]).items():
-      try:
-        arrays = [np.asarray(state[f"{key}/{name}"], np.float64)
-                  for key in ("pulls", "reward_sums", "improvements")]
-      except KeyError as error:
-        raise ValueError(f"the checkpoint lacks {error}") from None
+      arrays = learning.objective_arrays(
+          state, name, ("pulls", "reward_sums", "improvements"))
       rng = learning.objective_generator(self._config.seed, name)
       rng.bit_generator.state = saved["rng"]
       states[name] = _ObjectiveState(

@@ -270,21 +270,15 @@ class CMAPrincipal(base.Principal):
       ValueError: if the checkpoint's config differs from this one's, or its
         arrays are missing or inconsistent.
     """
-    config = CMAConfig(**dict(state["config"]))
-    if config != self._config:
-      raise ValueError(f"the checkpoint is for {config}; this principal has "
-                       f"{self._config}")
+    learning.check_saved_config(state["config"], self._config)
     searches = {}
     for name, saved in dict(state["objectives"]).items():
-      try:
-        x0, told_points, told_values, open_points, open_values = (
-            np.asarray(state[f"{key}/{name}"], np.float64)
-            for key in ("x0", "told_points", "told_values", "open_points",
-                        "open_values"))
-      except KeyError as error:
-        raise ValueError(f"the checkpoint lacks {error}") from None
+      x0, told_points, told_values, open_points, open_values = (
+          learning.objective_arrays(state, name, (
+              "x0", "told_points", "told_values", "open_points",
+              "open_values")))
       searches[name] = _replay(name, x0, told_points, told_values,
-                               open_points, open_values, saved, config)
+                               open_points, open_values, saved, self._config)
     self._searches = searches
 
   def _search(self, objective: str, prev: np.ndarray) -> _Search:
