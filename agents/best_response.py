@@ -70,7 +70,8 @@ def setting_of(substrate_config: Any, num_players: int) -> dict[str, Any]:
   return setting
 
 
-@dataclasses.dataclass(frozen=True)
+# eq=False: compared and hashed by identity, as `_cached_response`'s key.
+@dataclasses.dataclass(frozen=True, eq=False)
 class MetaGame:
   """Measured incomes of the restraint meta-game, and phi's equilibrium.
 
@@ -93,15 +94,18 @@ class MetaGame:
                        f"(deviant k, others' k) of strategies "
                        f"{self.strategies}")
 
-  @property
-  def num_players(self) -> int:
-    return int(self.setting["num_players"])
+  def schedule(self, rates: Sequence[float]) -> schedule_lib.TaxSchedule:
+    """`rates` on the table's bracket edges."""
+    return schedule_lib.TaxSchedule(
+        tuple(rates), tuple(self.setting["bracket_edges"]))
 
   def round_returns(self, profile: tuple[int, int],
                     rates: Sequence[float]) -> np.ndarray:
     """Each round's returns under `rates`, shape [seeds, rounds, n]."""
-    schedule = schedule_lib.TaxSchedule(
-        tuple(rates), tuple(self.setting["bracket_edges"]))
+    return self._round_returns(profile, self.schedule(rates))
+
+  def _round_returns(self, profile: tuple[int, int],
+                     schedule: schedule_lib.TaxSchedule) -> np.ndarray:
     incomes = self.incomes[profile]
     seeds, n, periods = incomes.shape
     rounds = int(self.setting["rounds"])
@@ -123,12 +127,13 @@ class MetaGame:
       play strategies[i]; deviant[j, i] is the deviant's mean return when it
       plays strategies[j] and the others play strategies[i].
     """
+    schedule = self.schedule(rates)
     m = len(self.strategies)
     symmetric = np.empty(m)
     deviant = np.empty((m, m))
     for i, k in enumerate(self.strategies):
       for j, d in enumerate(self.strategies):
-        returns = self.returns((d, k), rates)
+        returns = self._round_returns((d, k), schedule).sum(axis=1)
         deviant[j, i] = returns[:, 0].mean()
         if d == k:
           symmetric[i] = returns.mean()
@@ -147,12 +152,6 @@ class MetaGame:
                       "incomes": self.incomes[d, k].tolist()}
                      for d in self.strategies for k in self.strategies],
     }
-
-  def __hash__(self) -> int:
-    return id(self)
-
-  def __eq__(self, other: object) -> bool:
-    return self is other
 
 
 def select_equilibrium(symmetric: np.ndarray, deviant: np.ndarray) -> int:
@@ -258,7 +257,8 @@ def _fail(path: Any, why: str) -> ValueError:
 
 @functools.lru_cache(maxsize=8)
 def load(path: str = str(DEFAULT_TABLE)) -> MetaGame:
-  """Reads a table; raises ValueError naming what is wrong with it."""
+  """Reads a table (once per path and process: every follower of a game
+  shares it); raises ValueError naming what is wrong with it."""
   try:
     data = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
   except FileNotFoundError:
