@@ -39,6 +39,7 @@ import tqdm
 
 from umd_meltingpot import game as game_lib
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot import welfare
 from umd_meltingpot.agents import best_response
 from umd_meltingpot.agents import bots as bots_lib
@@ -246,7 +247,7 @@ def dynamic_probes(objective: str, best: Schedule, seeds: Sequence[int]
                    ) -> list[tuple[str, float, tuple[float, float, float]]]:
   """Dynamic schedules that change best fixed in the first or last round,
   against best fixed itself, on the same seeds."""
-  rounds = 5
+  rounds = substrate_lib.get_config(SUBSTRATE).rounds
   plans = {
       "last round untaxed": [best] * (rounds - 1) + [NO_TAX],
       "last round flat 0.5": [best] * (rounds - 1) + [(0.5,) * 3],

@@ -234,6 +234,26 @@ def build_bots(game: PreparedGame) -> list[Any]:
   return bots
 
 
+def build_principal(game: PreparedGame,
+                    principal: Optional[principal_lib.Principal] = None
+                    ) -> principal_lib.Principal:
+  """The principal to play `game` with, frozen if `freeze_principal`.
+
+  Args:
+    game: a game from `prepare`.
+    principal: one to use (e.g. one that persists across games); default:
+      the game's checkpointed principal, else a new one by name, seeded by
+      the game's seed.
+  """
+  principal = principal or game.principal or principal_lib.make_principal(
+      game.config.principal, schedule=game.schedule,
+      delta=game.config.delta, divergence=game.config.divergence,
+      seed=game.config.seed + 3)
+  if game.config.freeze_principal:
+    principal.set_learning(False)
+  return principal
+
+
 def build_environment(
     game: PreparedGame,
     on_round_end: Optional[Callable[[wrapper_lib.RoundRecord], None]] = None,
@@ -251,14 +271,9 @@ def build_environment(
   env = substrate_lib.build_from_config(
       game.substrate_config, roles=["default"] * game.num_players,
       env_seed=game.config.seed + 1)
-  principal = principal or game.principal or principal_lib.make_principal(
-      game.config.principal, schedule=game.schedule,
-      delta=game.config.delta, divergence=game.config.divergence,
-      seed=game.config.seed + 3)
-  if game.config.freeze_principal:
-    principal.set_learning(False)
   return wrapper_lib.PrincipalWrapper(
-      env, principal=principal, schedule=game.schedule,
+      env, principal=build_principal(game, principal),
+      schedule=game.schedule,
       objectives=game.substrate_config.objectives,
       rounds=game.substrate_config.rounds, mechanism=game.mechanism,
       preferences=game.preferences,

@@ -582,8 +582,10 @@ def _prepare(config: LearningConfig, *, rule: str, seed: int,
   return game.prepare(game.GameConfig(
       substrate=config.substrate, players=config.players, rounds=rounds,
       steps=steps, vote_steps=vote_steps, rule=rule, principal=principal,
-      bots=bots, ballots="world", seed=seed,
-      delta=config.delta))
+      bots=bots, ballots="world", seed=seed, delta=config.delta,
+      # A trained checkpoint plays its best estimate, so that the learned
+      # and the truthful game meet the same map from objective to phi.
+      freeze_principal=principal not in principal_lib.PRINCIPALS))
 
 
 class _Game:
@@ -598,16 +600,7 @@ class _Game:
     self.vote_states = [copy.deepcopy(self.rng.bit_generator.state)]
     self.records: list[wrapper_lib.RoundRecord] = []
     c = prepared.substrate_config
-    principal = prepared.principal
-    if principal is not None:
-      # A trained checkpoint plays its best estimate, so that the learned
-      # and the truthful game meet the same map from objective to phi.
-      principal.set_learning(False)
-    else:
-      principal = principal_lib.make_principal(
-          prepared.config.principal, schedule=prepared.schedule,
-          delta=prepared.config.delta, divergence=prepared.config.divergence,
-          seed=seed + 3)
+    principal = game.build_principal(prepared)
     env = substrate_lib.build_from_config(
         c, roles=["default"] * prepared.num_players, env_seed=seed + 1)
     self.env = wrapper_lib.PrincipalWrapper(
