@@ -2,7 +2,7 @@
 
 Each follower learns its ballot with an ε-greedy bandit over the VOTE_*
 actions, rewarded by its own type utility of the elected objective (see
-`umd_meltingpot/strategic_voting.py`); training games shorten the harvest to
+`experiments/strategic_voting.py`); training games shorten the harvest to
 one step, since the ballot reward does not depend on it. The learned ballots
 are then cast through Lua in one full game per seed (and the same game is
 played with truthful ballots). Printed per rule, as a markdown table: the
@@ -23,10 +23,13 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The experiment lives in the repository's top-level `experiments/`, which is
+# not installed: run from a checkout.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tqdm  # pylint: disable=g-import-not-at-top
 
-from umd_meltingpot import strategic_voting as sv  # pylint: disable=g-import-not-at-top
+from experiments import strategic_voting as sv  # pylint: disable=g-import-not-at-top
 from umd_meltingpot import voting  # pylint: disable=g-import-not-at-top
 
 

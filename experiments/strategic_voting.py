@@ -48,10 +48,12 @@ voters often tie:
   meaningless (a different lottery maps the same draw elsewhere), so it
   falls back to the expected one.
 
-Usage:
+Usage (from the repository root; `benchmarks/strategic_voting.py` runs it
+over rules and seeds and prints the table in docs/RESULTS.md):
 
-  result = run_rule("plurality", LearningConfig(), seed=0)
-  summary = summarise([result])
+  from experiments import strategic_voting as sv
+  result = sv.run_rule("plurality", sv.LearningConfig(), seed=0)
+  summary = sv.summarise([result])
 """
 
 import copy

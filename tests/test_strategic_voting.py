@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from umd_meltingpot import strategic_voting as sv
+from experiments import strategic_voting as sv
 from umd_meltingpot import voting
 from umd_meltingpot import welfare
 
