@@ -1,0 +1,126 @@
+"""stats: hand-computed means, CIs and ratios; the zero-denominator rule."""
+
+import math
+
+from absl.testing import absltest
+import numpy as np
+
+from umd_meltingpot import stats
+
+
+class MeanCITest(absltest.TestCase):
+
+  def test_mean_and_half_width_by_hand(self):
+    # sd = 1, sem = 1/sqrt(3), t(0.975, 2) = 4.302653.
+    mean, half = stats.mean_ci([1.0, 2.0, 3.0])
+    self.assertEqual(mean, 2.0)
+    self.assertAlmostEqual(half, 4.302653 / math.sqrt(3), places=5)
+
+  def test_missing_and_non_finite_values_are_left_out(self):
+    self.assertEqual(stats.mean_ci([1.0, None, 2.0, 3.0, math.nan, math.inf]),
+                     stats.mean_ci([1.0, 2.0, 3.0]))
+
+  def test_one_value_has_no_interval_and_none_has_no_mean(self):
+    self.assertEqual(stats.mean_ci([4.0]), (4.0, None))
+    self.assertEqual(stats.mean_ci([]), (None, None))
+    self.assertEqual(stats.mean_ci([None, math.nan]), (None, None))
+
+
+class PairedRatiosTest(absltest.TestCase):
+
+  def test_ratios_by_hand_with_nan_for_zero_or_negative_denominators(self):
+    ratios = stats.paired_ratios([1.0, 3.0, 5.0, 2.0], [2.0, 0.0, -1.0, 4.0])
+    np.testing.assert_array_equal(ratios, [0.5, np.nan, np.nan, 0.5])
+
+  def test_unpaired_lengths_raise(self):
+    with self.assertRaisesRegex(ValueError, "one length"):
+      stats.paired_ratios([1.0, 2.0], [1.0])
+
+
+class RatioOfMeansTest(absltest.TestCase):
+
+  def test_point_estimate_by_hand(self):
+    # mean 2 / mean 4; every resample of a constant ratio is also 1/2.
+    ratio, low, high = stats.ratio_of_means([1.0, 2.0, 3.0], [2.0, 4.0, 6.0],
+                                            rng=0, samples=200)
+    self.assertEqual((ratio, low, high), (0.5, 0.5, 0.5))
+
+  def test_single_pair_resamples_to_itself(self):
+    self.assertEqual(stats.ratio_of_means([3.0], [2.0], rng=0, samples=50),
+                     (1.5, 1.5, 1.5))
+
+  def test_interval_matches_a_hand_written_paired_bootstrap(self):
+    numerator = np.array([1.0, 4.0, 2.0, 5.0])
+    denominator = np.array([2.0, 3.0, 2.0, 6.0])
+    picks = np.random.default_rng(7).integers(4, size=(500, 4))
+    ratios = [numerator[p].mean() / denominator[p].mean() for p in picks]
+    expected = np.percentile(ratios, [2.5, 97.5])
+    ratio, low, high = stats.ratio_of_means(numerator, denominator,
+                                            rng=np.random.default_rng(7),
+                                            samples=500)
+    self.assertAlmostEqual(ratio, 12.0 / 13.0)
+    np.testing.assert_allclose([low, high], expected)
+    self.assertLessEqual(low, ratio)
+    self.assertGreaterEqual(high, ratio)
+
+  def test_zero_denominator_mean_gives_nan(self):
+    for denominator in ([0.0, 0.0], [1.0, -1.0], [-2.0, -1.0]):
+      with self.subTest(denominator=denominator):
+        result = stats.ratio_of_means([1.0, 2.0], denominator, rng=0)
+        self.assertTrue(all(math.isnan(x) for x in result), result)
+
+  def test_resamples_with_a_zero_denominator_are_left_out(self):
+    # Denominator mean 1/2 > 0, but a resample of only the second pair has
+    # a zero mean: it is undefined, not inf, and the other resamples are
+    # 1/1 = 1 or 1/0.5 = 2, so the interval is [1, 2].
+    ratio, low, high = stats.ratio_of_means([1.0, 1.0], [1.0, 0.0], rng=3,
+                                            samples=1000)
+    self.assertEqual((ratio, low, high), (2.0, 1.0, 2.0))
+
+  def test_same_seed_same_interval_and_no_global_rng(self):
+    values, base = [1.0, 4.0, 2.0, 5.0], [2.0, 3.0, 2.0, 6.0]
+    np.random.seed(1)
+    first = stats.ratio_of_means(values, base, rng=11)
+    np.random.seed(2)
+    self.assertEqual(stats.ratio_of_means(values, base, rng=11), first)
+
+  def test_bad_input_raises(self):
+    with self.assertRaisesRegex(ValueError, "at least one pair"):
+      stats.ratio_of_means([], [], rng=0)
+    with self.assertRaisesRegex(ValueError, "samples"):
+      stats.ratio_of_means([1.0], [1.0], rng=0, samples=0)
+
+
+class BootstrapMeanCITest(absltest.TestCase):
+
+  def test_pooled_mean_by_hand(self):
+    # Five values in all: (1 + 2 + 3 + 10 + 4) / 5 = 4, not the mean of the
+    # seed means.
+    mean, low, high = stats.bootstrap_mean_ci([[1.0, 2.0, 3.0], [10.0], [4.0]],
+                                              rng=0, samples=100)
+    self.assertEqual(mean, 4.0)
+    self.assertLessEqual(low, high)
+
+  def test_interval_matches_a_hand_written_cluster_bootstrap(self):
+    groups = [[1.0, 2.0], [5.0], [0.0, 0.0, 3.0]]
+    rng = np.random.default_rng(0)
+    means = []
+    for _ in range(300):
+      picks = rng.integers(3, size=3)
+      means.append(np.concatenate([groups[p] for p in picks]).mean())
+    _, low, high = stats.bootstrap_mean_ci(groups, rng=0, samples=300)
+    np.testing.assert_allclose([low, high], np.percentile(means, [2.5, 97.5]))
+
+  def test_constant_values_give_a_point_interval(self):
+    self.assertEqual(stats.bootstrap_mean_ci([[2.0, 2.0], [2.0]], rng=1),
+                     (2.0, 2.0, 2.0))
+
+  def test_bad_input_raises(self):
+    with self.assertRaisesRegex(ValueError, "at least one seed"):
+      stats.bootstrap_mean_ci([], rng=0)
+    with self.assertRaisesRegex(ValueError, "at least one value"):
+      stats.bootstrap_mean_ci([[1.0], []], rng=0)
+
+
+if __name__ == "__main__":
+  absltest.main()

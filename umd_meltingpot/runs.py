@@ -1,0 +1,194 @@
+"""Run folders and the files in them: one place for naming, refusing and writing.
+
+Every command that writes results (`umd run`, `umd evaluate`, `umd train`,
+the checkpoints, plots and videos) goes through this module, so that
+
+*   a run folder is `--out`, or by default `runs/<kind>-<timestamp>`, and a
+    folder that exists and is not empty is refused *before* anything is
+    written (a run never mixes its files with another's);
+*   a finished file is replaced atomically: it is written to
+    `<name>.partial<suffix>` beside its destination (same filesystem, so
+    `os.replace` is an atomic rename), synced, then renamed. A reader, or a
+    run killed half-way, sees the old file or the new one, never half of one;
+    a writer that raises leaves no partial file behind;
+*   a JSON-lines log is appended and flushed one whole line at a time, so a
+    killed run keeps every line it wrote.
+
+Usage:
+
+  out = runs.new_folder(config.out, kind="eval")  # runs/eval-20260101-120000
+  runs.write_json(out / "config.json", {"seed": 0})
+  with runs.atomic_path(out / "summary.png", suffix=".png") as partial:
+    figure.savefig(partial)  # Writers that need a path, not bytes.
+  with runs.JsonLines(out / "rounds.jsonl") as log:
+    log.write({"round": 0})
+"""
+
+import contextlib
+import datetime
+import json
+import os
+import pathlib
+from typing import Any, Iterator, Mapping, Optional, Union
+
+PathLike = Union[str, os.PathLike]
+
+ROOT = pathlib.Path("runs")
+"""Where default run folders go, relative to the working directory."""
+
+
+def default_folder(kind: Optional[str] = None) -> pathlib.Path:
+  """A new timestamped folder name under `runs/` (not created).
+
+  Args:
+    kind: a prefix naming the command (`eval`, `train`); None for none.
+
+  Returns:
+    `runs/<kind>-<YYYYmmdd-HHMMSS>`, or `runs/<YYYYmmdd-HHMMSS>`.
+  """
+  stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+  return ROOT / (f"{kind}-{stamp}" if kind else stamp)
+
+
+def check_new_folder(out: Optional[PathLike]) -> None:
+  """Refuses a run folder that exists and is not empty.
+
+  Commands call this while validating their options, so a bad `--out` fails
+  before any work (or any file) is done.
+
+  Args:
+    out: the run folder; None (a default folder to come) always passes.
+
+  Raises:
+    ValueError: `out` exists and is a file or a folder that is not empty.
+  """
+  if out is None:
+    return
+  folder = pathlib.Path(out)
+  if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+    raise ValueError(f"The run folder {folder} exists and is not empty; "
+                     "choose another --out")
+
+
+def new_folder(out: Optional[PathLike], *, kind: Optional[str] = None
+               ) -> pathlib.Path:
+  """Creates a run folder: `out`, or `default_folder(kind)` if it is None.
+
+  Raises:
+    ValueError: the folder exists and is not empty.
+  """
+  folder = default_folder(kind) if out is None else pathlib.Path(out)
+  check_new_folder(folder)
+  folder.mkdir(parents=True, exist_ok=True)
+  return folder
+
+
+def partial_path(path: PathLike, *, suffix: str = "") -> pathlib.Path:
+  """The temporary file an atomic write of `path` goes through.
+
+  Args:
+    path: the destination.
+    suffix: appended after `.partial`, for writers that pick the format by
+      extension (ffmpeg needs `.mp4`).
+
+  Returns:
+    `<path>.partial<suffix>`, beside `path`: a fixed name, so a leftover of a
+    killed run is overwritten by the next write, not accumulated.
+  """
+  path = pathlib.Path(path)
+  return path.with_name(f"{path.name}.partial{suffix}")
+
+
+def commit(partial: PathLike, path: PathLike) -> None:
+  """Syncs the finished `partial` to disk and renames it onto `path`.
+
+  The sync comes first: otherwise a crash soon after the rename can leave
+  `path` pointing at a file whose data never reached the disk.
+  """
+  descriptor = os.open(partial, os.O_RDONLY)
+  try:
+    os.fsync(descriptor)
+  finally:
+    os.close(descriptor)
+  os.replace(partial, path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, *, suffix: str = "") -> Iterator[pathlib.Path]:
+  """A temporary path to write; it replaces `path` when the block succeeds.
+
+  For writers that take a path rather than bytes (matplotlib's `savefig`,
+  `np.savez`). The parent folder is created if needed. If the block raises,
+  the temporary file is removed and `path` is left as it was.
+
+  Args:
+    path: the destination.
+    suffix: see `partial_path`.
+
+  Yields:
+    The temporary path (`partial_path(path, suffix=suffix)`).
+  """
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  partial = partial_path(path, suffix=suffix)
+  try:
+    yield partial
+    commit(partial, path)
+  finally:
+    partial.unlink(missing_ok=True)
+
+
+def write_bytes(path: PathLike, data: bytes) -> pathlib.Path:
+  """Replaces `path` with `data` atomically; returns `path`."""
+  path = pathlib.Path(path)
+  with atomic_path(path) as partial:
+    partial.write_bytes(data)
+  return path
+
+
+def write_text(path: PathLike, text: str) -> pathlib.Path:
+  """Replaces `path` with `text` (UTF-8) atomically; returns `path`."""
+  return write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: PathLike, data: Any) -> pathlib.Path:
+  """Replaces `path` with `data` as indented, key-sorted JSON, atomically."""
+  return write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def json_line(record: Mapping[str, Any]) -> str:
+  """`record` as one key-sorted JSON line, newline included."""
+  return json.dumps(record, sort_keys=True) + "\n"
+
+
+class JsonLines:
+  """A JSON-lines log; each record is written as one line and flushed.
+
+  Flushing per record means a run killed at any point leaves only whole lines
+  (but for the last, which readers such as `train.trim_metrics` skip), and a
+  run still going can be followed with `tail -f`.
+  """
+
+  def __init__(self, path: PathLike, *, append: bool = True):
+    """Opens `path`.
+
+    Args:
+      path: the `.jsonl` file.
+      append: keep what `path` holds (a resumed run); False starts it empty.
+    """
+    self._file = open(path, "a" if append else "w", encoding="utf-8")  # pylint: disable=consider-using-with
+
+  def write(self, record: Mapping[str, Any]) -> None:
+    """Appends `record` as one line and flushes it."""
+    self._file.write(json_line(record))
+    self._file.flush()
+
+  def close(self) -> None:
+    """Closes the file; closing twice is harmless."""
+    self._file.close()
+
+  def __enter__(self) -> "JsonLines":
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    self.close()

@@ -1,0 +1,158 @@
+"""Means, confidence intervals and bootstraps for reported results.
+
+One implementation of each estimate that the evaluation, the benchmarks and
+the experiments report, so that a figure means the same thing everywhere:
+
+*   `mean_ci`: a mean and its 95% half-width from Student's t, for
+    independent episodes or seeds;
+*   `ratio_of_means`: mean(numerator) / mean(denominator) over paired
+    samples (the same seeds), with a paired percentile-bootstrap 95% CI
+    (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 13);
+*   `bootstrap_mean_ci`: a mean over values grouped by seed, with a 95%
+    cluster-bootstrap CI that resamples whole seeds (values of one seed
+    share its learners, so they are not independent);
+*   `paired_ratios`: the ratio of each pair.
+
+A zero denominator, the one rule: a ratio is defined only where its
+denominator is positive. Read as "a fraction of the baseline", a ratio to a
+baseline of zero (or below) has no meaning, so it is NaN, never inf or a
+sign-flipped number. A bootstrap resample whose denominator mean is not
+positive counts as undefined and is left out of the percentiles.
+
+Randomness comes only from the `rng` argument (a `np.random.Generator`, or
+an int seed for a new one), never from global state, so a table reproduces
+from its seed.
+"""
+
+import math
+from typing import Optional, Sequence, Union
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+RandomSource = Union[np.random.Generator, int]
+"""A generator to draw from, or the seed of a new one."""
+
+_PERCENTILES = (2.5, 97.5)  # A two-sided 95% interval.
+
+
+def mean_ci(values: Sequence[Optional[float]]
+            ) -> tuple[Optional[float], Optional[float]]:
+  """The mean of `values` and the half-width of its 95% CI (Student's t).
+
+  Args:
+    values: independent samples; None, NaN and infinite values (an episode
+      that has no value for a column) are left out.
+
+  Returns:
+    (mean, half-width): the interval is mean ± half-width. The mean is None
+    with no finite value, the half-width None with fewer than two.
+  """
+  finite = np.asarray([v for v in values
+                       if v is not None and math.isfinite(v)], dtype=float)
+  if finite.size == 0:
+    return None, None
+  mean = float(finite.mean())
+  if finite.size < 2:
+    return mean, None
+  sem = finite.std(ddof=1) / math.sqrt(finite.size)
+  return mean, float(scipy_stats.t.ppf(0.975, finite.size - 1) * sem)
+
+
+def paired_ratios(numerator: Sequence[float],
+                  denominator: Sequence[float]) -> np.ndarray:
+  """numerator[i] / denominator[i]; NaN where denominator[i] <= 0.
+
+  Raises:
+    ValueError: the sequences differ in length.
+  """
+  numerator, denominator = _paired(numerator, denominator)
+  positive = denominator > 0
+  return np.divide(numerator, denominator, out=np.full(len(numerator), np.nan),
+                   where=positive)
+
+
+def ratio_of_means(numerator: Sequence[float], denominator: Sequence[float],
+                   *, rng: RandomSource, samples: int = 10_000
+                   ) -> tuple[float, float, float]:
+  """mean(numerator) / mean(denominator), with a paired bootstrap 95% CI.
+
+  Each resample draws n pair indices with replacement (one draw of shape
+  (samples, n)) and takes the ratio of the two resampled means; the CI is
+  the 2.5th and 97.5th percentiles of those ratios.
+
+  Args:
+    numerator: one value per seed.
+    denominator: the baseline's value on the same seeds, in the same order.
+    rng: the generator (or seed) for the resampling.
+    samples: the number of bootstrap resamples.
+
+  Returns:
+    (ratio, low, high); all NaN if mean(denominator) is not positive. Low
+    and high are NaN too if no resample has a positive denominator mean.
+
+  Raises:
+    ValueError: the sequences are empty or differ in length, or `samples`
+      is not positive.
+  """
+  numerator, denominator = _paired(numerator, denominator)
+  if samples < 1:
+    raise ValueError(f"samples must be >= 1, got {samples}")
+  if not denominator.mean() > 0:
+    return math.nan, math.nan, math.nan
+  ratio = float(numerator.mean() / denominator.mean())
+  rng = np.random.default_rng(rng)
+  picks = rng.integers(len(numerator), size=(samples, len(numerator)))
+  ratios = paired_ratios(numerator[picks].mean(axis=1),
+                         denominator[picks].mean(axis=1))
+  if np.isnan(ratios).all():
+    return ratio, math.nan, math.nan
+  low, high = np.nanpercentile(ratios, _PERCENTILES)
+  return ratio, float(low), float(high)
+
+
+def bootstrap_mean_ci(values_by_seed: Sequence[Sequence[float]], *,
+                      rng: RandomSource, samples: int = 2000
+                      ) -> tuple[float, float, float]:
+  """The mean over all values and a 95% cluster-bootstrap CI over seeds.
+
+  Each resample draws as many seeds as there are, with replacement, and
+  pools their values (a seed with more values weighs more, as in the pooled
+  mean); the CI is the 2.5th and 97.5th percentiles of the resampled means.
+
+  Args:
+    values_by_seed: the values of each seed (e.g. its evaluated rounds).
+    rng: the generator (or seed) for the resampling.
+    samples: the number of bootstrap resamples.
+
+  Returns:
+    (mean, low, high).
+
+  Raises:
+    ValueError: no seeds, a seed without values, or `samples` < 1.
+  """
+  groups = [np.asarray(v, dtype=np.float64) for v in values_by_seed]
+  if not groups or any(g.size == 0 for g in groups):
+    raise ValueError("bootstrap_mean_ci needs at least one seed, each with "
+                     "at least one value")
+  if samples < 1:
+    raise ValueError(f"samples must be >= 1, got {samples}")
+  sums = np.array([g.sum() for g in groups])
+  counts = np.array([g.size for g in groups])
+  rng = np.random.default_rng(rng)
+  picks = rng.integers(len(groups), size=(samples, len(groups)))
+  means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+  low, high = np.percentile(means, _PERCENTILES)
+  return float(sums.sum() / counts.sum()), float(low), float(high)
+
+
+def _paired(numerator: Sequence[float], denominator: Sequence[float]
+            ) -> tuple[np.ndarray, np.ndarray]:
+  numerator = np.asarray(numerator, dtype=np.float64)
+  denominator = np.asarray(denominator, dtype=np.float64)
+  if numerator.shape != denominator.shape or numerator.ndim != 1:
+    raise ValueError(f"paired values need two sequences of one length, got "
+                     f"shapes {numerator.shape} and {denominator.shape}")
+  if numerator.size == 0:
+    raise ValueError("paired values need at least one pair")
+  return numerator, denominator
