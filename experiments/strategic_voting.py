@@ -68,6 +68,7 @@ from umd_meltingpot import game
 from umd_meltingpot import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import substrate as substrate_lib
+from umd_meltingpot import validation
 from umd_meltingpot import voting
 from umd_meltingpot.principal import wrapper as wrapper_lib
 
@@ -172,7 +173,7 @@ def truthful_ballot(utilities: Sequence[float]) -> int:
 
 
 @dataclasses.dataclass(frozen=True)
-class LearnerConfig:
+class LearnerConfig(validation.Validated):
   """Hyperparameters of `BallotLearner`.
 
   The learners learn at the same time, so each one's reward for a ballot
@@ -180,27 +181,17 @@ class LearnerConfig:
   and an exponential recency-weighted mean once a ballot has been tried
   1/`step_size_floor` times, so it can follow that drift.
   """
-  epsilon_start: float = 1.0
+  epsilon_start: float = validation.checked(1.0, validation.number(ge=0, le=1))
   """Exploration probability at the first round."""
-  epsilon_end: float = 0.05
+  epsilon_end: float = validation.checked(0.05, validation.number(ge=0, le=1))
   """Exploration probability from `epsilon_decay_rounds` on; kept above 0
   so that rarely cast ballots are re-valued after the others settle."""
-  epsilon_decay_rounds: int = 400
+  epsilon_decay_rounds: int = validation.checked(400,
+                                                 validation.integer(ge=1))
   """Rounds over which epsilon falls linearly from start to end."""
-  step_size_floor: float = 0.02
-  """The smallest step size of the value update, in (0, 1]."""
-
-  def __post_init__(self):
-    for name in ("epsilon_start", "epsilon_end"):
-      value = getattr(self, name)
-      if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-    if self.epsilon_decay_rounds < 1:
-      raise ValueError("epsilon_decay_rounds must be >= 1, got "
-                       f"{self.epsilon_decay_rounds}")
-    if not 0.0 < self.step_size_floor <= 1.0:
-      raise ValueError(
-          f"step_size_floor must be in (0, 1], got {self.step_size_floor}")
+  step_size_floor: float = validation.checked(0.02,
+                                              validation.number(gt=0, le=1))
+  """The smallest step size of the value update."""
 
 
 class BallotLearner:
@@ -528,7 +519,7 @@ def ballots_from_record(record: wrapper_lib.RoundRecord
 
 
 @dataclasses.dataclass(frozen=True)
-class LearningConfig:
+class LearningConfig(validation.Validated):
   """One measurement: the substrate, the electorate, training and evaluation.
 
   Options left None take the substrate config's value, as in `umd run`.
@@ -540,11 +531,12 @@ class LearningConfig:
   uniform or mallows:0.5 (drawn per seed)."""
   players: int = 5
   """n, the number of players."""
-  train_rounds: int = 1000
+  train_rounds: int = validation.checked(1000, validation.integer(ge=1))
   """Rounds of ballot learning, over as many games as it takes."""
-  train_rounds_per_game: int = 100
+  train_rounds_per_game: int = validation.checked(100,
+                                                  validation.integer(ge=1))
   """tau of each training game."""
-  train_harvest_steps: int = 1
+  train_harvest_steps: int = validation.checked(1, validation.integer(ge=1))
   """T while training: the ballot reward does not depend on the harvest."""
   eval_rounds: Optional[int] = None
   """tau of the evaluation game; default: the substrate's."""
@@ -565,11 +557,7 @@ class LearningConfig:
   """The ballot learners' hyperparameters."""
 
   def __post_init__(self):
-    if self.train_rounds < 1 or self.train_rounds_per_game < 1:
-      raise ValueError("train_rounds and train_rounds_per_game must be >= 1")
-    if self.train_harvest_steps < 1:
-      raise ValueError(
-          f"train_harvest_steps must be >= 1, got {self.train_harvest_steps}")
+    super().__post_init__()
     # Fail before any training: an unknown substrate or electorate spec, or
     # a player count the electorate does not have.
     make_electorate(self.electorate, num_players=self.players,

@@ -129,6 +129,12 @@ def test_the_audit_replays_the_wrappers_tie_break():
     (lambda: sv.LearningConfig(substrate="bogus"), "bogus"),
     (lambda: sv.LearnerConfig(epsilon_end=2.0), r"\[0, 1\]"),
     (lambda: sv.LearnerConfig(step_size_floor=0.0), r"\(0, 1\]"),
+    (lambda: sv.LearnerConfig(epsilon_decay_rounds=0),
+     "epsilon_decay_rounds must be an integer >= 1"),
+    (lambda: sv.LearningConfig(train_rounds=0),
+     "train_rounds must be an integer >= 1"),
+    (lambda: sv.LearningConfig(train_harvest_steps=1.5),
+     "train_harvest_steps must be an integer >= 1"),
 ])
 def test_bad_input_raises_value_error(call, match):
   with pytest.raises(ValueError, match=match):
