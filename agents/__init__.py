@@ -12,19 +12,33 @@ the tax schedule phi (`best_response.py`), with the meta-game table shipped
 for the small map, and "best_response:PATH" one with another table.
 """
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from meltingpot.utils.policies import policy
+if TYPE_CHECKING:
+  from meltingpot.utils.policies import policy
+  from umd_meltingpot.agents import bots
 
-from umd_meltingpot.agents import bots
-
-# The heuristic bots by name.
-BOTS = {
-    "random": bots.RandomBot,
-    "greedy": bots.GreedyBot,
-    "sustainable": bots.SustainableBot,
-    "zapper": bots.ZapperBot,
+# The heuristic bots by name: their classes in `bots`. `BOTS` maps the names
+# to the classes and imports them on first use: they import Melting Pot and
+# TensorFlow, which the RL principal, a user of agents/ppo's pure-JAX core
+# (`ppo/algorithm.py`), must not pull in.
+_BOT_CLASSES = {
+    "random": "RandomBot",
+    "greedy": "GreedyBot",
+    "sustainable": "SustainableBot",
+    "zapper": "ZapperBot",
 }
+
+
+def _bots() -> dict[str, type]:
+  from umd_meltingpot.agents import bots  # pylint: disable=g-import-not-at-top
+  return {name: getattr(bots, cls) for name, cls in _BOT_CLASSES.items()}
+
+
+def __getattr__(name: str) -> Any:
+  if name == "BOTS":
+    return _bots()
+  raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # The trained follower: "ppo" alone, or "ppo:PATH" for another checkpoint.
@@ -41,14 +55,14 @@ def _is_loadable(name: str, kind: str) -> bool:
 
 def is_bot_name(name: str) -> bool:
   """Whether `name` names a heuristic bot, or a loadable follower."""
-  return name in BOTS or _is_loadable(name, PPO) or _is_loadable(
+  return name in _BOT_CLASSES or _is_loadable(name, PPO) or _is_loadable(
       name, BEST_RESPONSE)
 
 
 def bot_names() -> list[str]:
   """The valid bot names, for messages."""
-  return sorted(BOTS) + [PPO, PPO + ":PATH", BEST_RESPONSE,
-                         BEST_RESPONSE + ":PATH"]
+  return sorted(_BOT_CLASSES) + [PPO, PPO + ":PATH", BEST_RESPONSE,
+                                 BEST_RESPONSE + ":PATH"]
 
 
 def _table_path(name: str) -> str:
@@ -85,7 +99,7 @@ def check_bot(name: str, *, num_rates: Optional[int] = None,
   """
   if not is_bot_name(name):
     raise ValueError(f"Unknown bot {name!r}; valid: {bot_names()}")
-  if name in BOTS:
+  if name in _BOT_CLASSES:
     return
   if _is_loadable(name, BEST_RESPONSE):
     from umd_meltingpot.agents import best_response  # pylint: disable=g-import-not-at-top
@@ -106,9 +120,9 @@ def check_bot(name: str, *, num_rates: Optional[int] = None,
 def make_bot(name: str,
              *,
              seed: int = 0,
-             voter: Optional[bots.Voter] = None,
+             voter: "Optional[bots.Voter]" = None,
              num_objectives: int = 3,
-             player: int = 0) -> policy.Policy:
+             player: int = 0) -> "policy.Policy":
   """Builds the bot called `name`.
 
   Args:
@@ -123,8 +137,8 @@ def make_bot(name: str,
     ValueError: an unknown name, a voter that does not fit
       `num_objectives`, or a bad PPO checkpoint.
   """
-  if name in BOTS:
-    return BOTS[name](num_objectives=num_objectives, voter=voter, seed=seed)
+  if name in _BOT_CLASSES:
+    return _bots()[name](num_objectives=num_objectives, voter=voter, seed=seed)
   check_bot(name)
   if _is_loadable(name, BEST_RESPONSE):
     from umd_meltingpot.agents import best_response  # pylint: disable=g-import-not-at-top
