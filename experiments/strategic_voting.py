@@ -67,6 +67,7 @@ from meltingpot.utils.policies import policy
 from umd_meltingpot import game
 from umd_meltingpot import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import stats
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot import validation
 from umd_meltingpot import voting
@@ -867,34 +868,13 @@ def learn_by_election(rule: str, utilities: np.ndarray,
 # ----------------------------------------------------------------------------
 
 
-def bootstrap_ci(values_by_seed: Sequence[Sequence[float]], *,
-                 resamples: int = 2000, seed: int = 0
-                 ) -> tuple[float, float, float]:
-  """The mean over all values and a 95% bootstrap CI, resampling seeds.
-
-  Rounds of one seed share its learners, so they are not independent:
-  the bootstrap resamples whole seeds (a cluster bootstrap) and pools their
-  rounds.
-
-  Returns:
-    (mean, low, high).
-  """
-  groups = [np.asarray(v, dtype=np.float64) for v in values_by_seed]
-  pooled = np.concatenate(groups)
-  rng = np.random.default_rng(seed)
-  means = np.empty(resamples)
-  for k in range(resamples):
-    picks = rng.integers(len(groups), size=len(groups))
-    means[k] = np.concatenate([groups[p] for p in picks]).mean()
-  low, high = np.percentile(means, [2.5, 97.5])
-  return float(pooled.mean()), float(low), float(high)
-
-
 @dataclasses.dataclass(frozen=True)
 class RuleSummary:
   """The measurement for one rule, over its seeds' evaluated rounds.
 
-  Rates are (mean, CI low, CI high); welfare values are means per round.
+  Rates are (mean, CI low, CI high), the CI a 95% cluster bootstrap over
+  seeds (`stats.bootstrap_mean_ci`: rounds of one seed share its learners,
+  so they are not independent); welfare values are means per round.
   """
   rule: str
   seeds: int
@@ -920,8 +900,11 @@ def summarise(results: Sequence[SeedResult]) -> RuleSummary:
   objectives = results[0].preferences.objectives
   rounds = [r for result in results for r in result.rounds]
 
-  def by_seed(value: Callable[[RoundResult], float]) -> list[list[float]]:
-    return [[value(r) for r in result.rounds] for result in results]
+  def ci(value: Callable[[RoundResult], float]
+         ) -> tuple[float, float, float]:
+    # A new generator per estimate, so that each CI reproduces alone.
+    return stats.bootstrap_mean_ci(
+        [[value(r) for r in result.rounds] for result in results], rng=0)
 
   def shares(winners: list[int]) -> dict[str, float]:
     counts = np.bincount(winners, minlength=len(objectives)) / len(winners)
@@ -929,17 +912,17 @@ def summarise(results: Sequence[SeedResult]) -> RuleSummary:
 
   return RuleSummary(
       rule=results[0].rule, seeds=len(results), rounds=len(rounds),
-      manipulation_expected=bootstrap_ci(
-          by_seed(lambda r: float(r.audit.manipulated_expected))),
-      manipulation_realised=bootstrap_ci(
-          by_seed(lambda r: float(r.audit.manipulated_realised))),
+      manipulation_expected=ci(
+          lambda r: float(r.audit.manipulated_expected)),
+      manipulation_realised=ci(
+          lambda r: float(r.audit.manipulated_realised)),
       truthful_share=float(np.mean([r.audit.truthful_share for r in rounds])),
       winners=shares([r.audit.winner for r in rounds]),
       truthful_winners=shares([r.audit.truthful_winner for r in rounds]),
       type_welfare=float(np.mean([r.audit.type_welfare for r in rounds])),
       truthful_type_welfare=float(
           np.mean([r.audit.truthful_type_welfare for r in rounds])),
-      utilitarian=bootstrap_ci(by_seed(lambda r: r.utilitarian)),
+      utilitarian=ci(lambda r: r.utilitarian),
       truthful_utilitarian=float(
           np.mean([r.truthful_utilitarian for r in rounds])),
       egalitarian=float(np.mean([r.egalitarian for r in rounds])),

@@ -172,3 +172,34 @@ def test_every_deterministic_rule_is_plurality_on_five_choice_ballots(rule):
     tied = voting.elect(rule, profile, rng=np.random.default_rng(0)).tied
     assert tied == voting.elect("plurality", profile,
                                 rng=np.random.default_rng(0)).tied, ballots
+
+
+def _round(seed, ballots, utilitarian):
+  audit = sv.audit_round(_setup("plurality"), COMPROMISE, ballots, _state(0))
+  return sv.RoundResult(
+      seed=seed, round=1, audit=audit, objective=OBJECTIVES[audit.winner],
+      utilitarian=utilitarian, egalitarian=0.0,
+      truthful_utilitarian=utilitarian, truthful_egalitarian=0.0)
+
+
+def test_summary_pools_rounds_and_bootstraps_whole_seeds():
+  # Seed 0: a compromise round (manipulated) and a truthful one; seed 1: a
+  # compromise round. Pooled: 2 of 3 rounds manipulated, utilitarian
+  # (4 + 2 + 6) / 3. Resampling whole seeds gives seed 0 twice (1/2, 3),
+  # seed 1 twice (1, 6) or one of each (2/3, 4), each pair of draws with
+  # probability >= 1/4: the 95% CI runs from the first to the last.
+  prefs = sv.compromise_types(OBJECTIVES)
+  results = [
+      sv.SeedResult(rule="plurality", seed=seed, preferences=prefs,
+                    learned_ballots=(), truthful_ballots=TRUTHFUL,
+                    rounds=tuple(rounds))
+      for seed, rounds in enumerate([
+          [_round(0, (A, A, B, B, B), 4.0), _round(0, TRUTHFUL, 2.0)],
+          [_round(1, (A, A, B, B, B), 6.0)]])]
+  summary = sv.summarise(results)
+  assert (summary.seeds, summary.rounds) == (2, 3)
+  assert summary.manipulation_expected == pytest.approx((2 / 3, 0.5, 1.0))
+  assert summary.utilitarian == pytest.approx((4.0, 3.0, 6.0))
+  assert summary.truthful_share == pytest.approx((0.8 + 1.0 + 0.8) / 3)
+  row = sv.markdown_table([summary]).splitlines()[2]
+  assert row.startswith("| plurality | 0.67 (0.50–1.00) |"), row
