@@ -11,12 +11,17 @@ Commons Harvest's `DensityRegrow` and `Neighborhoods` are reused unchanged (by
 *   `PhasedDensityRegrow` (apple): Commons Harvest's regrowth, paused while
     voting.
 
-Player indices are 1-based here, as everywhere in Lua.
+Player indices are 1-based here, as everywhere in Lua. As in Melting Pot's
+component library, each component keeps its kwargs in `self._config` (set once)
+and its per-episode state in `self._variables`, rebuilt in `reset()`; links to
+other components are made in `start()`.
 ]]
 
 local args = require 'common.args'
 local class = require 'common.class'
 local properties = require 'common.properties'
+local strings = require 'common.strings'
+local tables = require 'common.tables'
 local events = require 'system.events'
 local tensor = require 'system.tensor'
 
@@ -27,26 +32,37 @@ local component_registry = require(meltingpot .. 'component_registry')
 -- Registers `DensityRegrow` and `Neighborhoods` in the component registry.
 local commons_harvest = require 'meltingpot.lua.levels.commons_harvest.components'
 
--- Phase codes, as observed in `PHASE` / `WORLD.PHASE` (see Python's
--- `umd_meltingpot.substrate.PHASES`).
-local PHASE = {VOTE = 0, HARVEST = 1, OVER = 2}
+local PHASE = require 'phases'
 
 local function isInteger(x)
   return type(x) == 'number' and x == math.floor(x)
 end
 
+-- Lab2D's `args` has no integer constraint; step counts and options need one.
+local integer = args.conditional(isInteger, 'is not an integer', 'integer')
+
+-- Tax rates are fractions of income; NaN fails both bounds.
+local taxRate = args.all(args.numberType, args.ge(0), args.le(1))
+
+-- Constraints on lists; put them after `args.tableType`.
+local nonEmpty = args.conditional(
+    function(list) return #list >= 1 end, 'is empty', 'nonEmpty')
+
+local increasing = args.conditional(
+    function(list)
+      for j = 2, #list do
+        if list[j] <= list[j - 1] then
+          return false
+        end
+      end
+      return true
+    end,
+    'is not increasing', 'increasing')
+
 local function zeros(n)
   local result = {}
   for i = 1, n do
     result[i] = 0
-  end
-  return result
-end
-
-local function copyList(list)
-  local result = {}
-  for i, v in ipairs(list) do
-    result[i] = v
   end
   return result
 end
@@ -153,7 +169,7 @@ steps, and at the end of each round) the whole pool is paid out: in equal
 shares to every player (`equal`), or in equal shares to the players whose
 gross income this period is below the period mean (`below_mean`; everyone
 when nobody is below it). Zapped players are paid too, which needs the
-avatars' `skipWaitStateRewards = false` (checked at start).
+avatars' `skipWaitStateRewards = false` (checked at every payment).
 
 Invariant, at every step: sum(gross) = sum(net) + sum(transfer) + pool.
 
@@ -169,32 +185,24 @@ function Treasury:__init__(kwargs)
   kwargs = args.parse(kwargs, {
       {'name', args.default('Treasury')},
       -- `rates` (table of k numbers in [0, 1]): the initial bracket rates.
-      {'rates', args.tableType},
+      {'rates', args.tableType, nonEmpty, args.tableOf(taxRate)},
       -- `bracketEdges` (table of k-1 increasing numbers > 0): lower edges of
       -- brackets 2..k, on gross income within the tax period.
-      {'bracketEdges', args.default({}), args.tableType},
+      {'bracketEdges', args.default({}), args.tableType,
+       args.tableOf(args.numberType, args.positive), increasing},
       -- `taxPeriod` (integer >= 1): harvest steps per tax period.
-      {'taxPeriod', args.positive},
+      {'taxPeriod', args.numberType, args.positive, integer},
       -- `redistribution` (str): how the pool is paid out.
       {'redistribution', args.default('equal'),
        args.oneOf('equal', 'below_mean')},
   })
   Treasury.Base.__init__(self, kwargs)
-  assert(#kwargs.rates >= 1, 'Treasury needs at least one rate.')
+  -- Two kwargs together: `args` checks each one alone.
   assert(#kwargs.rates == #kwargs.bracketEdges + 1,
          'Treasury needs one more rate than bracket edges, got ' ..
          #kwargs.rates .. ' rates and ' .. #kwargs.bracketEdges .. ' edges.')
-  for _, rate in ipairs(kwargs.rates) do
-    parseRate(rate)
-  end
-  for j, edge in ipairs(kwargs.bracketEdges) do
-    assert(type(edge) == 'number' and edge > 0 and
-           (j == 1 or edge > kwargs.bracketEdges[j - 1]),
-           'Treasury bracketEdges must be positive and increasing.')
-  end
-  assert(isInteger(kwargs.taxPeriod), 'Treasury taxPeriod must be an integer.')
-  self._config.rates = copyList(kwargs.rates)
-  self._config.bracketEdges = copyList(kwargs.bracketEdges)
+  self._config.rates = tables.shallowCopy(kwargs.rates)
+  self._config.bracketEdges = tables.shallowCopy(kwargs.bracketEdges)
   self._config.taxPeriod = kwargs.taxPeriod
   self._config.redistribution = kwargs.redistribution
 end
@@ -206,9 +214,9 @@ function Treasury:awake()
   for k = 1, #self._config.rates do
     rateProperties[k] = function(value)
       if value == nil then  -- A read.
-        return numberToString(self._rates[k])
+        return numberToString(self._variables.rates[k])
       end
-      local rates = copyList(self._rates)
+      local rates = tables.shallowCopy(self._variables.rates)
       rates[k] = value
       self:setRates(rates)
     end
@@ -217,40 +225,31 @@ function Treasury:awake()
       rates = rateProperties,
       schedule = function(value)
         if value == nil then
-          return ratesToString(self._rates)
+          return ratesToString(self._variables.rates)
         end
-        local rates = {}
-        for part in string.gmatch(value, '[^,]+') do
-          rates[#rates + 1] = part
-        end
-        self:setRates(rates)
+        self:setRates(strings.split(value, ','))
       end,
   })
   properties.addReadOnly('principal', {
-      lastError = function() return self._lastError or '' end,
-      pool = function() return numberToString(self._pool) end,
+      lastError = function() return self:getLastError() end,
+      pool = function() return numberToString(self._variables.pool) end,
       numBrackets = function() return tostring(#self._config.rates) end,
   })
 end
 
 function Treasury:reset()
-  self._rates = copyList(self._config.rates)
-  self._pool = 0
-  self._lastError = ''
-  self._harvestStep = 0
-  self._period = 1
+  local n = self.gameObject.simulation:getNumPlayers()
+  self._variables = {
+      numPlayers = n,
+      rates = tables.shallowCopy(self._config.rates),
+      pool = 0,
+      lastError = '',
+  }
+  self:beginRound()
 end
 
 function Treasury:start()
   self._avatars = avatarComponentsByIndex(self.gameObject.simulation)
-  self._numPlayers = self.gameObject.simulation:getNumPlayers()
-  for i = 1, self._numPlayers do
-    assert(self._avatars[i]._config.skipWaitStateRewards == false,
-           'Treasury needs avatars with skipWaitStateRewards = false, or ' ..
-           'transfers to zapped players would be lost.')
-  end
-  self:_zeroPeriod()
-  self:beginRound()
 end
 
 --[[ Validates all `rates` first, then replaces the schedule in one go. ]]
@@ -266,16 +265,21 @@ function Treasury:setRates(rates)
     end
   end)
   if not ok then
-    self._lastError = tostring(message)
-    error(self._lastError, 0)
+    self._variables.lastError = tostring(message)
+    error(self._variables.lastError, 0)
   end
-  self._rates = parsed
-  self._lastError = ''
+  self._variables.rates = parsed
+  self._variables.lastError = ''
   events:add('tax_rates_set', 'dict', 'schedule', ratesToString(parsed))
 end
 
 function Treasury:getRates()
-  return self._rates
+  return self._variables.rates
+end
+
+--[[ Why the last rate write failed; empty after a good one. ]]
+function Treasury:getLastError()
+  return self._variables.lastError or ''
 end
 
 function Treasury:numBrackets()
@@ -283,7 +287,7 @@ function Treasury:numBrackets()
 end
 
 function Treasury:getPool()
-  return self._pool
+  return self._variables.pool
 end
 
 function Treasury:_bracketOf(income)
@@ -296,32 +300,49 @@ function Treasury:_bracketOf(income)
   return bracket
 end
 
+--[[ Adds `amount` to player `i`'s reward, checking that it arrives.
+
+Melting Pot's `Avatar` drops rewards paid in its wait state (zapped) unless it
+is built with `skipWaitStateRewards = false`, and a dropped transfer would
+break the conservation invariant. `getReward` is the avatar's public view of
+this step's reward, so no private config is read.
+]]
+function Treasury:_pay(i, amount)
+  local avatar = self._avatars[i]
+  local before = avatar:getReward()
+  avatar:addReward(amount)
+  assert(avatar:getReward() == before + amount,
+         'Treasury paid player ' .. i .. ' but its avatar dropped the ' ..
+         'reward: build avatars with skipWaitStateRewards = false.')
+end
+
 --[[ Taxes `value` earned by `avatar` and pays the net amount at once. ]]
 function Treasury:collect(avatar, value)
+  local v = self._variables
   local i = avatar:getIndex()
-  local rate = self._rates[self:_bracketOf(self._periodGross[i])]
-  local tax = value * rate
+  local tax = value * v.rates[self:_bracketOf(v.periodGross[i])]
   local net = value - tax
-  self._periodGross[i] = self._periodGross[i] + value
-  self._roundGross[i] = self._roundGross[i] + value
-  self._roundNet[i] = self._roundNet[i] + net
-  self._roundTax[i] = self._roundTax[i] + tax
-  self._pool = self._pool + tax
-  avatar:addReward(net)
+  v.periodGross[i] = v.periodGross[i] + value
+  v.roundGross[i] = v.roundGross[i] + value
+  v.roundNet[i] = v.roundNet[i] + net
+  v.roundTax[i] = v.roundTax[i] + tax
+  v.pool = v.pool + tax
+  self:_pay(i, net)
 end
 
 function Treasury:_recipients()
+  local v = self._variables
   local everyone = {}
-  for i = 1, self._numPlayers do
+  for i = 1, v.numPlayers do
     everyone[i] = i
   end
   if self._config.redistribution == 'equal' then
     return everyone
   end
-  local mean = sum(self._periodGross) / self._numPlayers
+  local mean = sum(v.periodGross) / v.numPlayers
   local below = {}
-  for i = 1, self._numPlayers do
-    if self._periodGross[i] < mean then
+  for i = 1, v.numPlayers do
+    if v.periodGross[i] < mean then
       below[#below + 1] = i
     end
   end
@@ -333,48 +354,47 @@ end
 
 --[[ Pays out the pool and starts a new tax period. ]]
 function Treasury:endPeriod()
+  local v = self._variables
   local recipients = self:_recipients()
-  local share = self._pool / #recipients
+  local share = v.pool / #recipients
   for _, i in ipairs(recipients) do
-    self._avatars[i]:addReward(share)
-    self._roundTransfer[i] = self._roundTransfer[i] + share
+    self:_pay(i, share)
+    v.roundTransfer[i] = v.roundTransfer[i] + share
   end
   events:add('tax_period_ended', 'dict',
-             'period', self._period,  -- int
-             'pool', self._pool,  -- double
+             'period', v.period,  -- int
+             'pool', v.pool,  -- double
              'recipients', #recipients)  -- int
-  self._pool = 0
-  self._period = self._period + 1
-  self:_zeroPeriod()
-end
-
-function Treasury:_zeroPeriod()
-  self._periodGross = zeros(self._numPlayers)
+  v.pool = 0
+  v.period = v.period + 1
+  v.periodGross = zeros(v.numPlayers)
 end
 
 --[[ Called by the `RoundManager` after every harvest step. ]]
 function Treasury:onHarvestStep(roundEnds)
-  self._harvestStep = self._harvestStep + 1
-  if roundEnds or self._harvestStep % self._config.taxPeriod == 0 then
+  local v = self._variables
+  v.harvestStep = v.harvestStep + 1
+  if roundEnds or v.harvestStep % self._config.taxPeriod == 0 then
     self:endPeriod()
   end
 end
 
 --[[ Called by the `RoundManager` on the first step of each round. ]]
 function Treasury:beginRound()
-  local n = self._numPlayers
-  self._roundGross = zeros(n)
-  self._roundNet = zeros(n)
-  self._roundTax = zeros(n)
-  self._roundTransfer = zeros(n)
-  self._harvestStep = 0
-  self._period = 1
-  self:_zeroPeriod()
+  local v = self._variables
+  v.roundGross = zeros(v.numPlayers)
+  v.roundNet = zeros(v.numPlayers)
+  v.roundTax = zeros(v.numPlayers)
+  v.roundTransfer = zeros(v.numPlayers)
+  v.periodGross = zeros(v.numPlayers)
+  v.harvestStep = 0
+  v.period = 1
 end
 
 --[[ This round's per-player totals: gross, net, tax, transfer. ]]
 function Treasury:getRoundTotals()
-  return self._roundGross, self._roundNet, self._roundTax, self._roundTransfer
+  local v = self._variables
+  return v.roundGross, v.roundNet, v.roundTax, v.roundTransfer
 end
 
 
@@ -387,31 +407,30 @@ function BallotBox:__init__(kwargs)
   kwargs = args.parse(kwargs, {
       {'name', args.default('BallotBox')},
       -- `numOptions` (integer >= 1): the objectives on the ballot.
-      {'numOptions', args.positive},
+      {'numOptions', args.numberType, args.positive, integer},
   })
   BallotBox.Base.__init__(self, kwargs)
-  assert(isInteger(kwargs.numOptions), 'BallotBox numOptions must be an int.')
   self._config.numOptions = kwargs.numOptions
 end
 
 function BallotBox:reset()
-  self._choices = {}
-end
-
-function BallotBox:start()
+  self._variables = {numPlayers = self.gameObject.simulation:getNumPlayers()}
   self:clear()
 end
 
 function BallotBox:clear()
-  self._choices = zeros(self.gameObject.simulation:getNumPlayers())
+  self._variables.choices = zeros(self._variables.numPlayers)
 end
 
 function BallotBox:cast(playerIndex, choice)
+  -- Not a kwarg: the `vote` action's spec bounds it, so this is an invariant.
   assert(isInteger(choice) and choice >= 0 and
          choice <= self._config.numOptions,
-         'A ballot choice must be 0..' .. self._config.numOptions)
-  if self._choices[playerIndex] ~= choice then
-    self._choices[playerIndex] = choice
+         'A ballot choice must be an integer in 0..' ..
+         self._config.numOptions .. ', got ' .. tostring(choice))
+  local choices = self._variables.choices
+  if choices[playerIndex] ~= choice then
+    choices[playerIndex] = choice
     events:add('vote_cast', 'dict',
                'player_index', playerIndex,  -- int
                'choice', choice)  -- int
@@ -423,7 +442,7 @@ function BallotBox:numOptions()
 end
 
 function BallotBox:getChoices()
-  return self._choices
+  return self._variables.choices
 end
 
 --[[ `RoundManager` runs the game's phases inside one episode. Put it on the
@@ -446,24 +465,25 @@ function RoundManager:__init__(kwargs)
   kwargs = args.parse(kwargs, {
       {'name', args.default('RoundManager')},
       -- `rounds` (integer >= 1): rounds per episode (tau).
-      {'rounds', args.positive},
+      {'rounds', args.numberType, args.positive, integer},
       -- `voteSteps` (integer >= 1): steps of each VOTE phase (V).
-      {'voteSteps', args.positive},
+      {'voteSteps', args.numberType, args.positive, integer},
       -- `harvestSteps` (integer >= 1): steps of each HARVEST phase (T).
-      {'harvestSteps', args.positive},
+      {'harvestSteps', args.numberType, args.positive, integer},
   })
   RoundManager.Base.__init__(self, kwargs)
-  for _, key in ipairs({'rounds', 'voteSteps', 'harvestSteps'}) do
-    assert(isInteger(kwargs[key]), 'RoundManager ' .. key .. ' must be an int.')
-    self._config[key] = kwargs[key]
-  end
+  self._config.rounds = kwargs.rounds
+  self._config.voteSteps = kwargs.voteSteps
+  self._config.harvestSteps = kwargs.harvestSteps
 end
 
 function RoundManager:reset()
-  self._round = 1
-  self._phase = PHASE.VOTE
-  self._stepInPhase = 0
-  self._roundStartPending = true
+  self._variables = {
+      round = 1,
+      phase = PHASE.VOTE,
+      stepInPhase = 0,
+      roundStartPending = true,
+  }
 end
 
 function RoundManager:start()
@@ -474,11 +494,11 @@ function RoundManager:start()
 end
 
 function RoundManager:getPhase()
-  return self._phase
+  return self._variables.phase
 end
 
 function RoundManager:getRound()
-  return self._round
+  return self._variables.round
 end
 
 function RoundManager:_setFrozen(frozen)
@@ -495,24 +515,26 @@ function RoundManager:_setFrozen(frozen)
 end
 
 function RoundManager:update()
-  if self._roundStartPending then
-    self._roundStartPending = false
+  local v = self._variables
+  if v.roundStartPending then
+    v.roundStartPending = false
     self._treasury:beginRound()
     self:_setFrozen(true)
-    events:add('round_started', 'dict', 'round', self._round)  -- int
+    events:add('round_started', 'dict', 'round', v.round)  -- int
   end
 end
 
 --[[ Runs at the very end of each step (called by `UmdSimulation`), after the
 step's moves and harvest. ]]
 function RoundManager:onStepEnd()
-  self._stepInPhase = self._stepInPhase + 1
-  if self._phase == PHASE.VOTE then
-    if self._stepInPhase >= self._config.voteSteps then
+  local v = self._variables
+  v.stepInPhase = v.stepInPhase + 1
+  if v.phase == PHASE.VOTE then
+    if v.stepInPhase >= self._config.voteSteps then
       self:_closeVote()
     end
-  elseif self._phase == PHASE.HARVEST then
-    local roundEnds = self._stepInPhase >= self._config.harvestSteps
+  elseif v.phase == PHASE.HARVEST then
+    local roundEnds = v.stepInPhase >= self._config.harvestSteps
     self._treasury:onHarvestStep(roundEnds)
     if roundEnds then
       self:_endRound()
@@ -521,25 +543,27 @@ function RoundManager:onStepEnd()
 end
 
 function RoundManager:_closeVote()
-  self._phase = PHASE.HARVEST
-  self._stepInPhase = 0
+  local v = self._variables
+  v.phase = PHASE.HARVEST
+  v.stepInPhase = 0
   self:_setFrozen(false)
-  events:add('vote_closed', 'dict', 'round', self._round)  -- int
+  events:add('vote_closed', 'dict', 'round', v.round)  -- int
 end
 
 function RoundManager:_endRound()
-  events:add('round_ended', 'dict', 'round', self._round)  -- int
-  self._stepInPhase = 0
-  if self._round >= self._config.rounds then
-    self._phase = PHASE.OVER
+  local v = self._variables
+  events:add('round_ended', 'dict', 'round', v.round)  -- int
+  v.stepInPhase = 0
+  if v.round >= self._config.rounds then
+    v.phase = PHASE.OVER
     self:_setFrozen(true)
     self.gameObject.simulation:endEpisode()
   else
-    self._round = self._round + 1
-    self._phase = PHASE.VOTE
+    v.round = v.round + 1
+    v.phase = PHASE.VOTE
     self:_respawnZappedPlayers()
     self._ballotBox:clear()
-    self._roundStartPending = true
+    v.roundStartPending = true
   end
 end
 

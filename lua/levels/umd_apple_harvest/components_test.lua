@@ -9,18 +9,24 @@ local asserts = require 'testing.asserts'
 local test_runner = require 'testing.test_runner'
 
 local components = require 'components'
-
-local PHASE = {VOTE = 0, HARVEST = 1, OVER = 2}
+local PHASE = require 'phases'
 
 -- A fake Avatar component with its Zapper, recording what is done to it.
+-- With `dropsWaitStateRewards` it drops rewards while zapped, as Melting
+-- Pot's `Avatar` does when built with `skipWaitStateRewards = true`.
 local function fakeAvatar(index)
   local avatar = {reward = 0, frozen = false, actions = {vote = 0},
-                  _config = {skipWaitStateRewards = false}}
+                  dropsWaitStateRewards = false}
   local zapper = {frozen = false}
   function zapper:disallowZapping() self.frozen = true end
   function zapper:allowZapping() self.frozen = false end
   function avatar:getIndex() return index end
-  function avatar:addReward(amount) self.reward = self.reward + amount end
+  function avatar:addReward(amount)
+    if not (self.dropsWaitStateRewards and self:isWait()) then
+      self.reward = self.reward + amount
+    end
+  end
+  function avatar:getReward() return self.reward end
   function avatar:getVolatileData() return {actions = self.actions} end
   function avatar:disallowMovement() self.frozen = true end
   function avatar:allowMovement() self.frozen = false end
@@ -76,23 +82,44 @@ local function attach(component, simulation, siblings)
   }
 end
 
-local function makeTreasury(avatars, kwargs)
-  local treasury = components.Treasury(kwargs)
-  local simulation = fakeSimulation(avatars, {Treasury = treasury})
-  attach(treasury, simulation, {Treasury = treasury})
-  treasury:reset()
-  treasury:start()
-  return treasury
+-- Attaches `component`, then resets and starts it as an episode start would.
+local function attachAndStart(component, simulation, siblings)
+  attach(component, simulation, siblings)
+  if component.reset then component:reset() end
+  if component.start then component:start() end
+  return component
 end
 
+local function makeTreasury(avatars, kwargs)
+  local treasury = components.Treasury(kwargs)
+  local siblings = {Treasury = treasury}
+  return attachAndStart(treasury, fakeSimulation(avatars, siblings), siblings)
+end
+
+-- The round's totals over all players: gross, net, transfer.
 local function totals(treasury)
-  local gross, net, transfer = 0, 0, 0
-  for i = 1, #treasury._roundGross do
-    gross = gross + treasury._roundGross[i]
-    net = net + treasury._roundNet[i]
-    transfer = transfer + treasury._roundTransfer[i]
+  local gross, net, _, transfer = treasury:getRoundTotals()
+  local sums = {0, 0, 0}
+  for i = 1, #gross do
+    sums[1] = sums[1] + gross[i]
+    sums[2] = sums[2] + net[i]
+    sums[3] = sums[3] + transfer[i]
   end
-  return gross, net, transfer
+  return sums[1], sums[2], sums[3]
+end
+
+-- Player `i`'s tax this round.
+local function roundTax(treasury, i)
+  local _, _, tax = treasury:getRoundTotals()
+  return tax[i]
+end
+
+local function rewards(avatars)
+  local result = {}
+  for i, avatar in ipairs(avatars) do
+    result[i] = avatar.reward
+  end
+  return result
 end
 
 local tests = {}
@@ -107,7 +134,7 @@ function tests.treasuryTaxesEachAppleAtTheEatersMarginalRate()
   treasury:collect(avatars[1], 1)
   asserts.EQ(avatars[1].reward, 0.75 + 0.75 + 0.5)
   asserts.EQ(treasury:getPool(), 0.25 + 0.25 + 0.5)
-  asserts.EQ(treasury._roundTax[1], 1)
+  asserts.EQ(roundTax(treasury, 1), 1)
   asserts.EQ(avatars[2].reward, 0)
 end
 
@@ -123,30 +150,30 @@ function tests.treasuryPaysThePoolInEqualSharesAtThePeriodEnd()
   asserts.EQ(treasury:getPool(), 0)
   asserts.EQ(avatars[1].reward, 0.5 + 0.25)
   asserts.EQ(avatars[3].reward, 0.25)
-  asserts.EQ(treasury._roundTransfer[4], 0.25)
+  local _, _, _, transfer = treasury:getRoundTotals()
+  asserts.EQ(transfer[4], 0.25)
+end
+
+-- Each player's reward after one `below_mean` tax period at rate 0.5 in which
+-- player i earns `gross[i]`.
+local function belowMeanRewards(gross)
+  local avatars = fakeAvatars(#gross)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.5}, taxPeriod = 1, redistribution = 'below_mean'})
+  for i, value in ipairs(gross) do
+    treasury:collect(avatars[i], value)
+  end
+  treasury:onHarvestStep(false)
+  return rewards(avatars)
 end
 
 function tests.treasuryPaysBelowMeanPlayersOnlyUnderBelowMean()
-  local avatars = fakeAvatars(4)
-  local treasury = makeTreasury(avatars, {
-      rates = {0.5}, taxPeriod = 1, redistribution = 'below_mean'})
-  treasury:collect(avatars[1], 2)
-  treasury:collect(avatars[2], 2)
-  treasury:onHarvestStep(false)  -- Mean gross 1: players 3 and 4 are below.
-  asserts.EQ(avatars[1].reward, 1)
-  asserts.EQ(avatars[3].reward, 1)
-  asserts.EQ(avatars[4].reward, 1)
+  -- Mean gross 1: players 3 and 4 are below and share the pool of 2.
+  asserts.tablesEQ(belowMeanRewards({2, 2, 0, 0}), {1, 1, 1, 1})
 end
 
 function tests.treasuryPaysEveryoneWhenNobodyIsBelowTheMean()
-  local avatars = fakeAvatars(2)
-  local treasury = makeTreasury(avatars, {
-      rates = {0.5}, taxPeriod = 1, redistribution = 'below_mean'})
-  treasury:collect(avatars[1], 1)
-  treasury:collect(avatars[2], 1)
-  treasury:onHarvestStep(false)
-  asserts.EQ(avatars[1].reward, 1)
-  asserts.EQ(avatars[2].reward, 1)
+  asserts.tablesEQ(belowMeanRewards({1, 1}), {0.5 + 0.5, 0.5 + 0.5})
 end
 
 function tests.treasuryBracketsRestartEachTaxPeriod()
@@ -156,9 +183,9 @@ function tests.treasuryBracketsRestartEachTaxPeriod()
   treasury:collect(avatars[1], 1)  -- Bracket 1: untaxed.
   treasury:onHarvestStep(false)
   treasury:collect(avatars[1], 1)  -- A new period: bracket 1 again.
-  asserts.EQ(treasury._roundTax[1], 0)
+  asserts.EQ(roundTax(treasury, 1), 0)
   treasury:collect(avatars[1], 1)  -- Period income 1: bracket 2.
-  asserts.EQ(treasury._roundTax[1], 0.5)
+  asserts.EQ(roundTax(treasury, 1), 0.5)
 end
 
 function tests.treasuryRoundEndClosesTheOpenPeriod()
@@ -181,8 +208,8 @@ function tests.treasuryConservesIncome()
     asserts.EQ(gross, net + transfer + treasury:getPool())
   end
   local paid = 0
-  for _, avatar in ipairs(avatars) do
-    paid = paid + avatar.reward
+  for _, reward in ipairs(rewards(avatars)) do
+    paid = paid + reward
   end
   asserts.EQ(paid, 10)
 end
@@ -205,35 +232,81 @@ function tests.treasuryRejectsBadRatesAndKeepsTheOldOnes()
     local ok = pcall(function() treasury:setRates(bad) end)
     asserts.EQ(ok, false)
     asserts.tablesEQ(treasury:getRates(), {0.25, 0.5})
-    asserts.hasSubstr(treasury._lastError, 'rate')
+    asserts.hasSubstr(treasury:getLastError(), 'rate')
   end
   treasury:setRates({'0', '1'})
   asserts.tablesEQ(treasury:getRates(), {0, 1})
-  asserts.EQ(treasury._lastError, '')
+  asserts.EQ(treasury:getLastError(), '')
 end
 
-function tests.treasuryRejectsInconsistentConfig()
-  asserts.shouldFail(function()
-    components.Treasury{rates = {0.1, 0.2}, taxPeriod = 1}
-  end)
-  asserts.shouldFail(function()
-    components.Treasury{rates = {0.1, 0.2, 0.3}, bracketEdges = {2, 1},
-                        taxPeriod = 1}
-  end)
-  asserts.shouldFail(function()
-    components.Treasury{rates = {1.5}, taxPeriod = 1}
-  end)
-  asserts.shouldFail(function()
-    components.Treasury{rates = {0.1}, taxPeriod = 1, redistribution = 'x'}
-  end)
+-- Each bad kwarg fails when the component is built, naming the kwarg.
+function tests.treasuryRejectsBadConfig()
+  local function build(kwargs)
+    return function() components.Treasury(kwargs) end
+  end
+  asserts.shouldFail(build{rates = {0.1, 0.2}, taxPeriod = 1},
+                     {'one more rate than bracket edges', '2 rates'})
+  asserts.shouldFail(build{rates = {}, taxPeriod = 1}, {'"rates"', 'empty'})
+  asserts.shouldFail(build{rates = {1.5}, taxPeriod = 1}, {'"rates"', '1.5'})
+  asserts.shouldFail(build{rates = {0 / 0}, taxPeriod = 1}, {'"rates"'})
+  asserts.shouldFail(build{rates = {'0.1'}, taxPeriod = 1}, {'"rates"'})
+  asserts.shouldFail(
+      build{rates = {0.1, 0.2, 0.3}, bracketEdges = {2, 1}, taxPeriod = 1},
+      {'"bracketEdges"', 'not increasing'})
+  asserts.shouldFail(build{rates = {0.1, 0.2}, bracketEdges = {0},
+                           taxPeriod = 1}, {'"bracketEdges"'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 0}, {'"taxPeriod"'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1.5},
+                     {'"taxPeriod"', 'not an integer'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, redistribution = 'x'},
+                     {'"redistribution"'})
 end
 
-function tests.treasuryRefusesAvatarsThatSkipWaitStateRewards()
+function tests.componentsRejectNonIntegerCounts()
+  asserts.shouldFail(function() components.BallotBox{numOptions = 2.5} end,
+                     {'"numOptions"', 'not an integer'})
+  asserts.shouldFail(function() components.BallotBox{numOptions = 0} end,
+                     {'"numOptions"'})
+  for _, key in ipairs({'rounds', 'voteSteps', 'harvestSteps'}) do
+    local kwargs = {rounds = 1, voteSteps = 1, harvestSteps = 1}
+    kwargs[key] = 1.5
+    asserts.shouldFail(function() components.RoundManager(kwargs) end,
+                       {'"' .. key .. '"', 'not an integer'})
+    kwargs[key] = 0
+    asserts.shouldFail(function() components.RoundManager(kwargs) end,
+                       {'"' .. key .. '"'})
+  end
+end
+
+function tests.treasuryPaysZappedPlayers()
   local avatars = fakeAvatars(2)
-  avatars[2]._config.skipWaitStateRewards = true
-  asserts.shouldFail(function()
-    makeTreasury(avatars, {rates = {0.5}, taxPeriod = 1})
-  end)
+  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = 1})
+  treasury:collect(avatars[1], 1)
+  avatars[2].state = 'playerWait'
+  treasury:onHarvestStep(false)
+  asserts.EQ(avatars[2].reward, 0.25)
+end
+
+function tests.treasuryFailsWhenAnAvatarDropsATransfer()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = 1})
+  treasury:collect(avatars[1], 1)
+  avatars[2].dropsWaitStateRewards = true
+  avatars[2].state = 'playerWait'
+  asserts.shouldFail(function() treasury:onHarvestStep(false) end,
+                     {'player 2', 'skipWaitStateRewards = false'})
+end
+
+function tests.treasuryResetStartsAFreshEpisode()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {rates = {0.25, 0.5},
+                                          bracketEdges = {1}, taxPeriod = 5})
+  treasury:setRates({'1', '1'})
+  treasury:collect(avatars[1], 1)
+  treasury:reset()
+  asserts.tablesEQ(treasury:getRates(), {0.25, 0.5})
+  asserts.EQ(treasury:getPool(), 0)
+  asserts.tablesEQ({totals(treasury)}, {0, 0, 0})
 end
 
 -- A RoundManager with fake treasury and ballot box, stepped like the engine:
@@ -252,9 +325,7 @@ local function makeRoundManager(kwargs)
   local siblings = {Treasury = treasury, BallotBox = ballotBox,
                     RoundManager = roundManager}
   local simulation = fakeSimulation(avatars, siblings)
-  attach(roundManager, simulation, siblings)
-  roundManager:reset()
-  roundManager:start()
+  attachAndStart(roundManager, simulation, siblings)
   local function step()
     roundManager:update()
     roundManager:onStepEnd()
@@ -312,12 +383,19 @@ function tests.roundManagerRespawnsZappedPlayersWhenARoundEnds()
   asserts.EQ(avatars[1].teleportedTo, nil)
 end
 
+function tests.roundManagerResetStartsAFreshEpisode()
+  local roundManager, step = makeRoundManager{
+      rounds = 2, voteSteps = 1, harvestSteps = 1}
+  step()
+  step()  -- Now in round 2.
+  roundManager:reset()
+  asserts.EQ(roundManager:getRound(), 1)
+  asserts.EQ(roundManager:getPhase(), PHASE.VOTE)
+end
+
 local function makeBallotBox(n, numOptions)
   local ballotBox = components.BallotBox{numOptions = numOptions}
-  attach(ballotBox, fakeSimulation(fakeAvatars(n), {}), {})
-  ballotBox:reset()
-  ballotBox:start()
-  return ballotBox
+  return attachAndStart(ballotBox, fakeSimulation(fakeAvatars(n), {}), {})
 end
 
 function tests.ballotBoxKeepsTheLastBallotAndClears()
@@ -351,9 +429,7 @@ function tests.mechanismReporterPacksTheLayout()
     return group == 'apples' and 17 or 0
   end
   for _, component in ipairs({treasury, ballotBox, reporter}) do
-    attach(component, simulation, siblings)
-    if component.reset then component:reset() end
-    component:start()
+    attachAndStart(component, simulation, siblings)
   end
   ballotBox:cast(1, 3)
   treasury:collect(avatars[1], 1)
@@ -376,8 +452,7 @@ local function makeBallot(phase)
   local ballot = components.Ballot{}
   local simulation = fakeSimulation({fakeAvatar(1), avatar},
       {BallotBox = ballotBox, RoundManager = roundManager})
-  attach(ballot, simulation, {Avatar = avatar})
-  ballot:start()
+  attachAndStart(ballot, simulation, {Avatar = avatar})
   return ballot, avatar, ballotBox
 end
 
