@@ -3,6 +3,7 @@
 import importlib.metadata
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import zipfile
@@ -66,3 +67,12 @@ def test_substrates_are_discoverable_through_the_entry_point_group():
       group="umd_meltingpot.substrates", name="umd_apple_harvest")
   names = entry.load()
   assert "umd_apple_harvest__open" in names
+
+
+def test_no_installed_module_imports_experiments_or_benchmarks():
+  # They are not installed (issue 10 §4): an import would fail in a wheel.
+  imports = re.compile(r"^\s*(from|import)\s+(experiments|benchmarks)\b",
+                       re.MULTILINE)
+  for folder in ("umd_meltingpot", "agents", "substrates"):
+    for path in sorted((_ROOT / folder).rglob("*.py")):
+      assert not imports.search(path.read_text(encoding="utf-8")), path
