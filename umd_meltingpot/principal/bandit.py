@@ -69,10 +69,11 @@ games to keep learning. Usage:
 import collections
 import dataclasses
 import math
-from typing import Any, Callable, Mapping, NamedTuple, Optional
+from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from umd_meltingpot import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
 from umd_meltingpot.principal import learning
@@ -87,7 +88,7 @@ _SCALE_WINDOW = 1000
 
 
 @dataclasses.dataclass(frozen=True)
-class BanditConfig:
+class BanditConfig(validation.Validated):
   """Parameters of the bandit principal.
 
   Attributes:
@@ -107,42 +108,14 @@ class BanditConfig:
     seed: seeds the principal's generators, an integer >= 0.
   """
 
-  algorithm: str = "ucb"
-  step: float = 0.1
-  exploration: float = 1.0
-  discount: float = 0.9
-  prior_mean: float = 0.0
-  prior_variance: float = 1.0
-  reward_clip: float = 3.0
-  seed: int = 0
-
-  def __post_init__(self):
-    if self.algorithm not in ALGORITHMS:
-      raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got "
-                       f"{self.algorithm!r}")
-    _check(self.step, "step", lambda x: x > 0.0, "a finite number > 0")
-    _check(self.exploration, "exploration", lambda x: x >= 0.0,
-           "a finite number >= 0")
-    _check(self.discount, "discount", lambda x: 0.0 < x <= 1.0,
-           "a number in (0, 1]")
-    _check(self.prior_mean, "prior_mean", lambda x: True, "a finite number")
-    _check(self.prior_variance, "prior_variance", lambda x: x > 0.0,
-           "a finite number > 0")
-    _check(self.reward_clip, "reward_clip", lambda x: x > 0.0,
-           "a finite number > 0")
-    object.__setattr__(self, "seed", learning.check_seed(self.seed))
-
-
-def _check(
-    value: object, name: str, valid: Callable[[float], bool], description: str
-) -> None:
-  """Raises ValueError unless `value` is a finite number passing `valid`."""
-  try:
-    number = float(value)
-  except (TypeError, ValueError):
-    raise ValueError(f"{name} must be {description}, got {value!r}") from None
-  if not (math.isfinite(number) and valid(number)):
-    raise ValueError(f"{name} must be {description}, got {value!r}")
+  algorithm: str = validation.checked("ucb", validation.one_of(ALGORITHMS))
+  step: float = validation.checked(0.1, validation.number(gt=0))
+  exploration: float = validation.checked(1.0, validation.number(ge=0))
+  discount: float = validation.checked(0.9, validation.number(gt=0, le=1))
+  prior_mean: float = validation.checked(0.0, validation.number())
+  prior_variance: float = validation.checked(1.0, validation.number(gt=0))
+  reward_clip: float = validation.checked(3.0, validation.number(gt=0))
+  seed: int = validation.checked(0, learning.SEED)
 
 
 def arm_names(num_brackets: int) -> tuple[str, ...]:
@@ -226,42 +199,18 @@ class _Pull:
   arm: int
 
 
-class BanditPrincipal(base.Principal):
-  """UCB1 or Thompson sampling over moves inside the δ-ball (see module)."""
+class BanditPrincipal(learning.LearningPrincipal[BanditConfig,
+                                                 _ObjectiveState]):
+  """UCB1 or Thompson sampling over moves inside the δ-ball (see module).
 
-  def __init__(
-      self,
-      config: Optional[BanditConfig] = None,
-      *,
-      delta: float = math.inf,
-      divergence: str = "linf",  # pylint: disable=redefined-outer-name
-  ):
-    """Initialises the principal.
+  Frozen (`set_learning(False)`), it takes the move with the best mean
+  reward if that mean is positive, else stays.
+  """
 
-    Args:
-      config: the algorithm's parameters; None for the defaults.
-      delta: the wrapper's bound δ on D(φ_prev, φ), >= 0 (inf: none).
-      divergence: the wrapper's D, one of `divergence.DIVERGENCES`.
-
-    Raises:
-      ValueError: if `delta` or `divergence` is invalid.
-    """
-    self._config = BanditConfig() if config is None else config
-    self._delta = learning.check_bound(delta, divergence)
-    self._divergence = divergence
-    self._states: dict[str, _ObjectiveState] = {}
-    self._pending: Optional[_Pull] = None
-    self._learning = True
-
-  @property
-  def config(self) -> BanditConfig:
-    """The algorithm's parameters."""
-    return self._config
-
-  @property
-  def objectives(self) -> tuple[str, ...]:
-    """The objectives this principal has statistics for, in first-seen order."""
-    return tuple(self._states)
+  config_class = BanditConfig
+  array_keys = ("pulls", "reward_sums", "improvements")
+  # The arm pulled by `propose`, awaiting `update`; not checkpointed.
+  _pending: Optional[_Pull] = None
 
   def statistics(self, objective: str) -> Optional[ArmStatistics]:
     """A copy of `objective`'s statistics; None if it was never seen."""
@@ -290,7 +239,7 @@ class BanditPrincipal(base.Principal):
       self, observation: base.RoundObservation, objective: str
   ) -> np.ndarray:
     """See base class. Pulls an arm; the proposal is already feasible."""
-    state = self._state(objective, observation.num_brackets)
+    state = self._state(objective, observation.previous_rates)
     arm = self._select(state) if self._learning else self._best_arm(state)
     self._pending = _Pull(objective=objective, arm=arm)
     return self.candidates(observation.previous_rates)[arm]
@@ -303,7 +252,7 @@ class BanditPrincipal(base.Principal):
     value = float(feedback.objective_value)
     if not math.isfinite(value):
       return  # No reward and no baseline from a broken round.
-    state = self._state(feedback.objective, len(feedback.rates))
+    state = self._state(feedback.objective, feedback.rates)
     consecutive = (state.last_round is not None and
                    feedback.round_index == state.last_round + 1)
     if (pending is not None and pending.objective == feedback.objective and
@@ -312,10 +261,10 @@ class BanditPrincipal(base.Principal):
     state.last_value = value
     state.last_round = int(feedback.round_index)
 
-  def set_learning(self, learning: bool) -> None:
-    """See base class. Off, it takes the move with the best mean reward if
-    that mean is positive, else stays."""
-    self._learning = bool(learning)
+  def load_state_dict(self, state: Mapping[str, Any]) -> None:
+    """See base class. A pending arm is dropped."""
+    super().load_state_dict(state)
+    self._pending = None
 
   def _best_arm(self, state: _ObjectiveState) -> int:
     pulled = state.pulls > 0
@@ -324,59 +273,35 @@ class BanditPrincipal(base.Principal):
     best = int(np.argmax(means))
     return best if means[best] > 0 else 0  # Arm 0 is "stay".
 
-  def state_dict(self) -> dict[str, Any]:
-    """A checkpoint: per-objective arrays, "config" and "objectives" (JSON).
+  def _new_state(self, objective: str, rates: np.ndarray) -> _ObjectiveState:
+    num_arms = 2 * len(rates) + 3
+    return _ObjectiveState(rng=self._generator(objective),
+                           pulls=np.zeros(num_arms),
+                           reward_sums=np.zeros(num_arms))
 
-    Each objective's generator state is JSON-able (`bit_generator.state`).
-    The arm awaiting its round's feedback is not saved.
-    """
-    state: dict[str, Any] = {"config": dataclasses.asdict(self._config)}
-    objectives = {}
-    for name, stats in self._states.items():
-      state[f"pulls/{name}"] = stats.pulls.copy()
-      state[f"reward_sums/{name}"] = stats.reward_sums.copy()
-      state[f"improvements/{name}"] = np.array(stats.improvements,
-                                               np.float64)
-      objectives[name] = {"last_value": stats.last_value,
-                          "last_round": stats.last_round,
-                          "rng": stats.rng.bit_generator.state}
-    state["objectives"] = objectives
-    return state
+  def _num_brackets(self, state: _ObjectiveState) -> int:
+    return (len(state.pulls) - 3) // 2
 
-  def load_state_dict(self, state: Mapping[str, Any]) -> None:
-    """Restores a `state_dict()`; a pending arm is dropped.
+  def _save_state(
+      self, state: _ObjectiveState
+  ) -> tuple[Sequence[np.ndarray], dict[str, Any]]:
+    # The generator's state is JSON-able (`bit_generator.state`).
+    arrays = (state.pulls.copy(), state.reward_sums.copy(),
+              np.array(state.improvements, np.float64))
+    return arrays, {"last_value": state.last_value,
+                    "last_round": state.last_round,
+                    "rng": state.rng.bit_generator.state}
 
-    Raises:
-      ValueError: if the checkpoint's config differs from this one's, or it
-        lacks an objective's arrays.
-    """
-    learning.check_saved_config(state["config"], self._config)
-    states = {}
-    for name, saved in dict(state["objectives"]).items():
-      arrays = learning.objective_arrays(
-          state, name, ("pulls", "reward_sums", "improvements"))
-      rng = learning.objective_generator(self._config.seed, name)
-      rng.bit_generator.state = saved["rng"]
-      states[name] = _ObjectiveState(
-          rng=rng, pulls=arrays[0], reward_sums=arrays[1],
-          improvements=collections.deque(arrays[2].tolist(),
-                                         maxlen=_SCALE_WINDOW),
-          last_value=saved["last_value"], last_round=saved["last_round"])
-    self._states, self._pending = states, None
-
-  def _state(self, objective: str, num_brackets: int) -> _ObjectiveState:
-    state = self._states.get(objective)
-    if state is None:
-      num_arms = 2 * num_brackets + 3
-      state = _ObjectiveState(
-          rng=learning.objective_generator(self._config.seed, objective),
-          pulls=np.zeros(num_arms), reward_sums=np.zeros(num_arms))
-      self._states[objective] = state
-    elif len(state.pulls) != 2 * num_brackets + 3:
-      raise ValueError(
-          f"the game has {num_brackets} brackets, but this principal learnt "
-          f"{objective!r} with {(len(state.pulls) - 3) // 2}")
-    return state
+  def _load_state(self, objective: str, arrays: Sequence[np.ndarray],
+                  saved: Mapping[str, Any]) -> _ObjectiveState:
+    pulls, reward_sums, improvements = arrays
+    rng = self._generator(objective)
+    rng.bit_generator.state = saved["rng"]
+    return _ObjectiveState(
+        rng=rng, pulls=pulls, reward_sums=reward_sums,
+        improvements=collections.deque(improvements.tolist(),
+                                       maxlen=_SCALE_WINDOW),
+        last_value=saved["last_value"], last_round=saved["last_round"])
 
   def _credit(
       self, state: _ObjectiveState, arm: int, improvement: float

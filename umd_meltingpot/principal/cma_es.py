@@ -58,10 +58,11 @@ Usage:
 
 import dataclasses
 import math
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from umd_meltingpot import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
 from umd_meltingpot.principal import learning
@@ -71,7 +72,7 @@ _MIN_POPSIZE = 3
 
 
 @dataclasses.dataclass(frozen=True)
-class CMAConfig:
+class CMAConfig(validation.Validated):
   """Parameters of the CMA-ES principal.
 
   Attributes:
@@ -81,26 +82,10 @@ class CMAConfig:
     seed: seeds the principal's generators, an integer >= 0.
   """
 
-  sigma0: float = 0.2
-  popsize: Optional[int] = None
-  seed: int = 0
-
-  def __post_init__(self):
-    try:
-      sigma0 = float(self.sigma0)
-    except (TypeError, ValueError):
-      sigma0 = math.nan
-    if not (math.isfinite(sigma0) and sigma0 > 0.0):
-      raise ValueError(
-          f"sigma0 must be a finite number > 0, got {self.sigma0!r}")
-    object.__setattr__(self, "sigma0", sigma0)
-    if self.popsize is not None and (
-        isinstance(self.popsize, bool) or
-        not isinstance(self.popsize, (int, np.integer)) or
-        self.popsize < _MIN_POPSIZE):
-      raise ValueError(f"popsize must be None or an integer >= "
-                       f"{_MIN_POPSIZE}, got {self.popsize!r}")
-    object.__setattr__(self, "seed", learning.check_seed(self.seed))
+  sigma0: float = validation.checked(0.2, validation.number(gt=0))
+  popsize: Optional[int] = validation.checked(
+      None, validation.optional(validation.integer(ge=_MIN_POPSIZE)))
+  seed: int = validation.checked(0, learning.SEED)
 
 
 @dataclasses.dataclass
@@ -141,55 +126,32 @@ def _strategy(
   return cma.CMAEvolutionStrategy(list(x0), config.sigma0, options)
 
 
-class CMAPrincipal(base.Principal):
-  """CMA-ES over φ, one candidate per round, projected into the δ-ball."""
+class CMAPrincipal(learning.LearningPrincipal[CMAConfig, _Search]):
+  """CMA-ES over φ, one candidate per round, projected into the δ-ball.
 
-  def __init__(
-      self,
-      config: Optional[CMAConfig] = None,
-      *,
-      delta: float = math.inf,
-      divergence: str = "linf",  # pylint: disable=redefined-outer-name
-  ):
-    """Initialises the principal.
+  Frozen (`set_learning(False)`), it proposes the mean m (projected); a
+  generation in progress resumes when learning is turned back on. Its
+  checkpoint keeps, per objective, x0 and the generations told; loading
+  replays them (see module).
+  """
 
-    Args:
-      config: the algorithm's parameters; None for the defaults.
-      delta: the wrapper's bound δ on D(φ_prev, φ), >= 0 (inf: none).
-      divergence: the wrapper's D, one of `divergence.DIVERGENCES`.
-
-    Raises:
-      ValueError: if `delta` or `divergence` is invalid.
-    """
-    self._config = CMAConfig() if config is None else config
-    self._delta = learning.check_bound(delta, divergence)
-    self._divergence = divergence
-    self._searches: dict[str, _Search] = {}
-    self._learning = True
-
-  @property
-  def config(self) -> CMAConfig:
-    """The algorithm's parameters."""
-    return self._config
-
-  @property
-  def objectives(self) -> tuple[str, ...]:
-    """The objectives this principal has a search for, in first-seen order."""
-    return tuple(self._searches)
+  config_class = CMAConfig
+  array_keys = ("x0", "told_points", "told_values", "open_points",
+                "open_values")
 
   def mean(self, objective: str) -> Optional[np.ndarray]:
     """The search distribution's mean m for `objective`; None if unseen."""
-    search = self._searches.get(objective)
+    search = self._states.get(objective)
     return None if search is None else np.array(search.strategy.mean)
 
   def sigma(self, objective: str) -> Optional[float]:
     """The step size σ for `objective`; None if unseen."""
-    search = self._searches.get(objective)
+    search = self._states.get(objective)
     return None if search is None else float(search.strategy.sigma)
 
   def evaluations(self, objective: str) -> int:
     """The rounds whose value was recorded under `objective`."""
-    search = self._searches.get(objective)
+    search = self._states.get(objective)
     return 0 if search is None else search.evaluations
 
   def propose(
@@ -202,7 +164,7 @@ class CMAPrincipal(base.Principal):
       best = self.mean(objective)
       return divergence_lib.project(prev, prev if best is None else best,
                                     self._delta, self._divergence)
-    search = self._search(objective, prev)
+    search = self._state(objective, prev)
     if search.awaiting is not None:
       # The last candidate got no feedback (an interrupted game): offer it
       # again so that the generation stays complete.
@@ -221,7 +183,7 @@ class CMAPrincipal(base.Principal):
     Feedback under an objective with no candidate awaiting its value (a
     round this principal did not propose) is ignored.
     """
-    search = self._searches.get(feedback.objective)
+    search = self._states.get(feedback.objective)
     if not self._learning or search is None or search.awaiting is None:
       return
     search.awaiting = None
@@ -235,64 +197,34 @@ class CMAPrincipal(base.Principal):
       search.strategy.tell(search.points, search.values)
       search.points, search.values = [], []
 
-  def set_learning(self, learning: bool) -> None:
-    """See base class. Off, it proposes the mean m (projected); a
-    generation in progress resumes when learning is turned back on."""
-    self._learning = bool(learning)
+  def _new_state(self, objective: str, rates: np.ndarray) -> _Search:
+    return _Search(
+        strategy=_strategy(rates, self._config, self._generator(objective)),
+        x0=rates.copy())
 
-  def state_dict(self) -> dict[str, Any]:
-    """A checkpoint: per objective, x0 and the generations told (arrays),
-    plus "config" and "objectives" (JSON). A candidate awaiting its round's
-    feedback is not saved; it is offered again after loading."""
-    state: dict[str, Any] = {"config": dataclasses.asdict(self._config)}
-    objectives = {}
-    for name, search in self._searches.items():
-      k = len(search.x0)
-      state[f"x0/{name}"] = search.x0.copy()
-      state[f"told_points/{name}"] = np.array(
-          [p for p, _ in search.told], np.float64).reshape(-1, k)
-      state[f"told_values/{name}"] = np.array(
-          [v for _, v in search.told], np.float64).reshape(-1)
-      state[f"open_points/{name}"] = np.array(
-          search.points, np.float64).reshape(-1, k)
-      state[f"open_values/{name}"] = np.array(search.values, np.float64)
-      objectives[name] = {
-          "open": bool(search.queue or search.points or
-                       search.awaiting is not None),
-          "evaluations": search.evaluations}
-    state["objectives"] = objectives
-    return state
+  def _num_brackets(self, state: _Search) -> int:
+    return state.strategy.N
 
-  def load_state_dict(self, state: Mapping[str, Any]) -> None:
-    """Restores a `state_dict()` by replaying its generations.
+  def _save_state(
+      self, state: _Search
+  ) -> tuple[Sequence[np.ndarray], dict[str, Any]]:
+    # A candidate awaiting its round's feedback is offered again after
+    # loading, so only the points told or played are kept.
+    k = len(state.x0)
+    arrays = (
+        state.x0.copy(),
+        np.array([p for p, _ in state.told], np.float64).reshape(-1, k),
+        np.array([v for _, v in state.told], np.float64).reshape(-1),
+        np.array(state.points, np.float64).reshape(-1, k),
+        np.array(state.values, np.float64))
+    return arrays, {
+        "open": bool(state.queue or state.points or
+                     state.awaiting is not None),
+        "evaluations": state.evaluations}
 
-    Raises:
-      ValueError: if the checkpoint's config differs from this one's, or its
-        arrays are missing or inconsistent.
-    """
-    learning.check_saved_config(state["config"], self._config)
-    searches = {}
-    for name, saved in dict(state["objectives"]).items():
-      x0, told_points, told_values, open_points, open_values = (
-          learning.objective_arrays(state, name, (
-              "x0", "told_points", "told_values", "open_points",
-              "open_values")))
-      searches[name] = _replay(name, x0, told_points, told_values,
-                               open_points, open_values, saved, self._config)
-    self._searches = searches
-
-  def _search(self, objective: str, prev: np.ndarray) -> _Search:
-    search = self._searches.get(objective)
-    if search is None:
-      rng = learning.objective_generator(self._config.seed, objective)
-      search = _Search(strategy=_strategy(prev, self._config, rng),
-                       x0=prev.copy())
-      self._searches[objective] = search
-    elif search.strategy.N != len(prev):
-      raise ValueError(
-          f"the game has {len(prev)} brackets, but this principal learnt "
-          f"{objective!r} with {search.strategy.N}")
-    return search
+  def _load_state(self, objective: str, arrays: Sequence[np.ndarray],
+                  saved: Mapping[str, Any]) -> _Search:
+    return _replay(objective, *arrays, saved, self._config)
 
 
 def _replay(objective: str, x0: np.ndarray, told_points: np.ndarray,
