@@ -1,4 +1,5 @@
-"""Tests for the learning principals: the bandits and CMA-ES."""
+"""Tests for the learning principals (the bandits, CMA-ES, RL) and for the
+registry's claims about every principal."""
 
 import json
 import math
@@ -16,8 +17,13 @@ from umd_meltingpot.principal import bandit
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import cma_es
 from umd_meltingpot.principal import divergence
+from umd_meltingpot.principal import learning
 
-_LEARNING = ("bandit", "cma", "thompson")
+# The principals whose proposals are already inside the δ-ball.
+_FEASIBLE = tuple(name for name, spec in principal_lib.PRINCIPALS.items()
+                  if spec.feasible)
+_NOT_LEARNING = tuple(name for name in principal_lib.PRINCIPALS
+                      if name not in principal_lib.LEARNING)
 _DIVERGENCES = sorted(divergence.DIVERGENCES)
 _TOLERANCE = 1e-9
 _SCHEDULE = principal_lib.TaxSchedule(rates=(0.1, 0.1, 0.1),
@@ -89,13 +95,65 @@ def _games(draw) -> tuple:
   return prev, delta, name, rounds
 
 
+class RegistryAgreesWithBehaviourTest(parameterized.TestCase):
+  """What the registry says of each principal is what the principal does."""
+
+  @parameterized.parameters(*principal_lib.PRINCIPALS)
+  def test_learns_iff_feedback_changes_its_proposals(self, name):
+    # Two copies see the same rounds; only the first is told the values.
+    # Frozen afterwards, they propose the same iff feedback taught nothing.
+    told, untold = _make(name, seed=3), _make(name, seed=3)
+    optimum = np.array([0.7, 0.3, 0.8])
+    prev = np.full(3, 0.1)
+    for round_index in range(40):
+      observation = _observation(round_index, prev, "utilitarian")
+      proposal = told.propose(observation, "utilitarian")
+      untold.propose(observation, "utilitarian")
+      prev = divergence.project(prev, proposal, 0.1, "linf")
+      told.update(_feedback(round_index, "utilitarian",
+                            -float(np.sum((prev - optimum) ** 2)), prev))
+    told.set_learning(False)
+    untold.set_learning(False)
+    observation = _observation(40, prev, "utilitarian")
+    changed = not np.array_equal(told.propose(observation, "utilitarian"),
+                                 untold.propose(observation, "utilitarian"))
+    self.assertEqual(changed, principal_lib.PRINCIPALS[name].learns)
+
+  @parameterized.parameters(*principal_lib.PRINCIPALS)
+  def test_checkpointable_iff_its_state_round_trips(self, name):
+    principal = _make(name, seed=3)
+    checkpointable = principal_lib.PRINCIPALS[name].checkpointable
+    self.assertEqual(hasattr(principal, "state_dict"), checkpointable)
+    self.assertEqual(hasattr(principal, "load_state_dict"), checkpointable)
+    if not checkpointable:
+      return
+    objective = lambda rates: -float(np.sum((rates - 0.6) ** 2))
+    prev, _ = _play(principal, objective, np.full(3, 0.1), range(10), 0.1,
+                    "linf")
+    _play(principal, objective, prev, range(10), 0.1, "linf",
+          objective="egalitarian")
+    restored = _make(name, seed=3)
+    restored.load_state_dict(principal.state_dict())
+    saved, loaded = _flat_state(principal), _flat_state(restored)
+    self.assertEqual(saved.keys(), loaded.keys())
+    for key in saved:
+      np.testing.assert_array_equal(saved[key], loaded[key], err_msg=key)
+    for objective_name in ("utilitarian", "egalitarian"):
+      observation = _observation(10, prev, objective_name)
+      np.testing.assert_array_equal(
+          restored.propose(observation, objective_name),
+          principal.propose(observation, objective_name),
+          err_msg=objective_name)
+
+
 class RegistryTest(parameterized.TestCase):
 
-  def test_learning_principals_are_registered(self):
-    self.assertContainsSubset(_LEARNING, principal_lib.PRINCIPALS)
-    self.assertIsInstance(_make("bandit"), bandit.BanditPrincipal)
-    self.assertIsInstance(_make("thompson"), bandit.BanditPrincipal)
-    self.assertIsInstance(_make("cma"), cma_es.CMAPrincipal)
+  @parameterized.parameters(*_FEASIBLE)
+  def test_feasible_principals_share_the_learning_base(self, name):
+    principal = _make(name)
+    self.assertIsInstance(principal, learning.LearningPrincipal)
+    self.assertIsInstance(principal.config,
+                          principal_lib.PRINCIPALS[name].config_class)
 
   def test_bandit_names_pick_the_algorithm(self):
     self.assertEqual(_make("bandit").config.algorithm, "ucb")
@@ -103,7 +161,7 @@ class RegistryTest(parameterized.TestCase):
     self.assertEqual(
         _make("bandit", algorithm="thompson").config.algorithm, "thompson")
 
-  @parameterized.parameters(*_LEARNING)
+  @parameterized.parameters(*_FEASIBLE)
   def test_seed_and_options_reach_the_config(self, name):
     option = {"cma": {"sigma0": 0.05}}.get(name, {"step": 0.05})
     principal = _make(name, seed=7, **option)
@@ -120,7 +178,8 @@ class RegistryTest(parameterized.TestCase):
       _make(name, speed=2)
 
   def test_thompson_refuses_another_algorithm(self):
-    with self.assertRaisesRegex(ValueError, "'bandit'"):
+    with self.assertRaisesRegex(ValueError,
+                                r"takes no option\(s\) \['algorithm'\]"):
       _make("thompson", algorithm="ucb")
 
   @parameterized.named_parameters(
@@ -129,7 +188,7 @@ class RegistryTest(parameterized.TestCase):
       dict(testcase_name="step", config=lambda: bandit.BanditConfig(
           step=0.0), message="step must be a finite number > 0"),
       dict(testcase_name="discount", config=lambda: bandit.BanditConfig(
-          discount=1.5), message=r"discount must be a number in \(0, 1\]"),
+          discount=1.5), message=r"discount must be a finite number in \(0, 1\]"),
       dict(testcase_name="seed", config=lambda: bandit.BanditConfig(
           seed=-1), message="seed must be an integer >= 0"),
       dict(testcase_name="sigma0", config=lambda: cma_es.CMAConfig(
@@ -141,14 +200,14 @@ class RegistryTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, message):
       config()
 
-  @parameterized.parameters(*_LEARNING)
+  @parameterized.parameters(*principal_lib.LEARNING)
   def test_bad_bound_names_valid_values(self, name):
     with self.assertRaisesRegex(ValueError, r"\['l1', 'l2', 'linf'\]"):
       _make(name, divergence_name="l3")
     with self.assertRaisesRegex(ValueError, "delta must be a number >= 0"):
       _make(name, delta=-0.1)
 
-  @parameterized.parameters("fixed", "hand_rule", "none")
+  @parameterized.parameters(*_NOT_LEARNING)
   def test_other_principals_ignore_the_game_parameters(self, name):
     principal = _make(name, delta=0.1, divergence_name="l1", seed=3)
     rates = principal.propose(
@@ -158,7 +217,7 @@ class RegistryTest(parameterized.TestCase):
 
 class BoundTest(parameterized.TestCase):
 
-  @parameterized.parameters(*_LEARNING)
+  @parameterized.parameters(*_FEASIBLE)
   @_SETTINGS
   @hypothesis.given(game=_games(), seed=st.integers(0, 2**31 - 1))
   def test_every_proposal_is_in_the_box_and_the_bound(self, name, game,
@@ -190,7 +249,7 @@ class ConvergenceTest(parameterized.TestCase):
   _OPTIMUM = np.array([0.7, 0.3, 0.8])
   _START = np.full(3, 0.1)
 
-  @parameterized.product(name=_LEARNING, divergence_name=_DIVERGENCES,
+  @parameterized.product(name=_FEASIBLE, divergence_name=_DIVERGENCES,
                          seed=(0, 1))
   def test_approaches_the_optimum_of_a_concave_objective(
       self, name, divergence_name, seed):
@@ -214,7 +273,7 @@ class ConvergenceTest(parameterized.TestCase):
 class EvaluationModeTest(parameterized.TestCase):
   """set_learning(False): no exploration, no learning; on again resumes."""
 
-  @parameterized.parameters(*_LEARNING, "rl")
+  @parameterized.parameters(*principal_lib.LEARNING)
   def test_frozen_principal_is_deterministic_and_learns_nothing(self, name):
     optimum = ConvergenceTest._OPTIMUM
 
@@ -287,7 +346,7 @@ class PerObjectiveTest(parameterized.TestCase):
     return _play(principal, values[second], np.full(2, 0.2), range(6, 12),
                  0.1, "linf", objective=second)
 
-  @parameterized.parameters(*_LEARNING)
+  @parameterized.parameters(*_FEASIBLE)
   def test_an_objective_learns_as_if_alone(self, name):
     # The egalitarian rounds go the same way whether or not utilitarian
     # rounds came first: separate statistics and separate generators.
@@ -450,8 +509,8 @@ class CMATest(absltest.TestCase):
 
 class RunTest(parameterized.TestCase):
 
-  # rl and random propose raw rates, which the wrapper projects.
-  @parameterized.parameters(*_LEARNING, "rl", "random")
+  # The others propose raw rates, which the wrapper projects.
+  @parameterized.parameters(*principal_lib.PRINCIPALS)
   def test_umd_run_respects_delta(self, name):
     out = self.create_tempdir().full_path + "/run"
     try:
@@ -470,7 +529,7 @@ class RunTest(parameterized.TestCase):
       self.assertTrue(((phi >= 0.0) & (phi <= 1.0)).all())
       self.assertLessEqual(divergence.linf(phi_prev, phi), 0.1 + _TOLERANCE)
       self.assertLessEqual(record["divergence"], 0.1 + _TOLERANCE)
-      if name in _LEARNING:
+      if principal_lib.PRINCIPALS[name].feasible:
         # The proposal was already feasible: the wrapper changed nothing.
         self.assertFalse(record["projection_changed"])
     with open(f"{out}/config.json") as config:

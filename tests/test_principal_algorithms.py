@@ -1,6 +1,7 @@
 """Tests for the principal interface and its algorithms."""
 
 import math
+import re
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -9,6 +10,7 @@ import numpy as np
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import hand_rule
+from umd_meltingpot.principal import registry
 
 _OBJECTIVES = (
     "egalitarian", "eq_times_prod", "nash", "power_mean", "utilitarian")
@@ -95,10 +97,22 @@ class RandomPrincipalTest(absltest.TestCase):
 
 class RegistryTest(parameterized.TestCase):
 
-  def test_names(self):
-    self.assertEqual(sorted(principal_lib.PRINCIPALS),
-                     ["bandit", "cma", "fixed", "hand_rule", "none",
-                      "random", "rl", "thompson"])
+  def test_table_is_sorted_and_keyed_by_name(self):
+    self.assertEqual(list(principal_lib.PRINCIPALS),
+                     sorted(principal_lib.PRINCIPALS))
+    for name, spec in principal_lib.PRINCIPALS.items():
+      with self.subTest(name):
+        self.assertEqual(spec.name, name)
+        self.assertTrue(spec.description)
+        self.assertNotIn("\n", spec.description)
+        self.assertIn(f"{name} ({spec.description})", registry.help_names())
+
+  def test_derived_lists_follow_the_table(self):
+    specs = principal_lib.PRINCIPALS.values()
+    self.assertEqual(principal_lib.LEARNING,
+                     tuple(spec.name for spec in specs if spec.learns))
+    self.assertEqual(principal_lib.CHECKPOINTABLE,
+                     tuple(spec.name for spec in specs if spec.checkpointable))
 
   @parameterized.parameters(*sorted(principal_lib.PRINCIPALS))
   def test_every_principal_proposes_valid_rates_for_every_objective(
@@ -115,7 +129,8 @@ class RegistryTest(parameterized.TestCase):
 
   def test_unknown_name_lists_valid_names(self):
     with self.assertRaisesRegex(
-        ValueError, r"valid names: \['bandit', 'cma', 'fixed', 'hand_rule'"):
+        ValueError,
+        "valid names: " + re.escape(str(sorted(principal_lib.PRINCIPALS)))):
       principal_lib.make_principal("oracle", schedule=_SCHEDULE)
 
   @parameterized.named_parameters(
@@ -257,22 +272,23 @@ class HandRuleTest(parameterized.TestCase):
 
   @parameterized.named_parameters(
       dict(testcase_name="negative_threshold", kwargs={"threshold": -1.0},
-           message="threshold must be a number >= 0"),
+           message="threshold must be None or a number >= 0"),
       dict(testcase_name="nan_threshold", kwargs={"threshold": math.nan},
-           message="threshold must be a number >= 0"),
+           message="threshold must be None or a number >= 0"),
       dict(testcase_name="high_rate_above_one", kwargs={"high_rate": 1.5},
-           message=r"high_rate must be a number in \[0, 1\]"),
+           message=r"high_rate must be a finite number in \[0, 1\]"),
       dict(testcase_name="nan_flat_rate", kwargs={"flat_rate": math.nan},
-           message=r"flat_rate must be a number in \[0, 1\]"),
+           message=r"flat_rate must be a finite number in \[0, 1\]"),
       dict(testcase_name="text_high_rate", kwargs={"high_rate": "lots"},
-           message=r"high_rate must be a number in \[0, 1\]"),
+           message=r"high_rate must be a finite number in \[0, 1\]"),
       dict(testcase_name="string_objectives",
            kwargs={"taxed_objectives": "nash"},
-           message="sequence of objective names"),
+           message="taxed_objectives must be a sequence of objective names"),
       dict(testcase_name="overlapping_objectives",
            kwargs={"taxed_objectives": ("nash",),
                    "untaxed_objectives": ("nash",)},
-           message=r"must not overlap, both hold \['nash'\]"),
+           message=(r"untaxed_objectives must be disjoint from "
+                    r"taxed_objectives \(both hold \['nash'\]\)")),
   )
   def test_config_rejects_invalid(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):

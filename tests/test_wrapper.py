@@ -114,11 +114,17 @@ class WrapperTest(absltest.TestCase):
       np.testing.assert_array_equal(wrapper.read_schedule(env), [0.0, 0.0])
 
   def test_mechanism_config_names_valid_values(self):
-    with self.assertRaisesRegex(ValueError, "plurality"):
+    with self.assertRaisesRegex(ValueError, "rule must be one of .*plurality"):
       wrapper.MechanismConfig(rule="sortition")
-    with self.assertRaisesRegex(ValueError, "delta must be >= 0"):
+    with self.assertRaisesRegex(ValueError, "delta must be a number >= 0"):
       wrapper.MechanismConfig(delta=-1.0)
-    with self.assertRaisesRegex(ValueError, "world"):
+    with self.assertRaisesRegex(ValueError, r"\['l1', 'l2', 'linf'\]"):
+      wrapper.MechanismConfig(divergence="l3")
+    with self.assertRaisesRegex(ValueError,
+                                "principal_weight must be a finite number"):
+      wrapper.MechanismConfig(principal_weight=math.nan)
+    with self.assertRaisesRegex(ValueError,
+                                "ballot_source must be one of .*world"):
       wrapper.MechanismConfig(ballot_source="polls")
 
   def test_melting_pot_evaluation_runs_on_the_wrapper(self):

@@ -24,12 +24,29 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from umd_meltingpot import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import schedule
 
+_RATE = validation.number(ge=0, le=1)
+
+
+def _objective_names(value: object) -> tuple[str, ...]:
+  # A bare string would be split into characters; demand a sequence.
+  if isinstance(value, (str, bytes)):
+    raise TypeError(value)
+  names = tuple(value)
+  if not all(isinstance(name, str) for name in names):
+    raise TypeError(value)
+  return names
+
+
+_OBJECTIVE_NAMES = validation.Check("a sequence of objective names",
+                                    _objective_names)
+
 
 @dataclasses.dataclass(frozen=True)
-class HandRuleConfig:
+class HandRuleConfig(validation.Validated):
   """Parameters of the hand rule.
 
   Attributes:
@@ -46,44 +63,24 @@ class HandRuleConfig:
       utilitarian.
   """
 
-  threshold: Optional[float] = None
-  high_rate: float = 0.5
-  flat_rate: float = 0.3
-  taxed_objectives: tuple[str, ...] = (
-      "egalitarian", "nash", "power_mean", "eq_times_prod")
-  untaxed_objectives: tuple[str, ...] = ("utilitarian",)
+  threshold: Optional[float] = validation.checked(
+      None, validation.optional(validation.number(ge=0, allow_inf=True)))
+  high_rate: float = validation.checked(0.5, _RATE)
+  flat_rate: float = validation.checked(0.3, _RATE)
+  taxed_objectives: tuple[str, ...] = validation.checked(
+      ("egalitarian", "nash", "power_mean", "eq_times_prod"),
+      _OBJECTIVE_NAMES)
+  untaxed_objectives: tuple[str, ...] = validation.checked(
+      ("utilitarian",), _OBJECTIVE_NAMES)
 
   def __post_init__(self):
-    if self.threshold is not None:
-      threshold = _number(self.threshold, "threshold", "a number >= 0")
-      if not threshold >= 0.0:  # Also rejects NaN.
-        raise ValueError(f"threshold must be a number >= 0, got {threshold}")
-      object.__setattr__(self, "threshold", threshold)
-    for name in ("high_rate", "flat_rate"):
-      rate = _number(getattr(self, name), name, "a number in [0, 1]")
-      if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {rate}")
-      object.__setattr__(self, name, rate)
-    # A bare string would be split into characters; demand a sequence.
-    for name in ("taxed_objectives", "untaxed_objectives"):
-      names = getattr(self, name)
-      if isinstance(names, str):
-        raise ValueError(
-            f"{name} must be a sequence of objective names, got {names!r}")
-      object.__setattr__(self, name, tuple(names))
+    super().__post_init__()
     both = set(self.taxed_objectives) & set(self.untaxed_objectives)
     if both:
-      raise ValueError(
-          "taxed_objectives and untaxed_objectives must not overlap, both "
-          f"hold {sorted(both)}")
-
-
-def _number(value: object, name: str, valid: str) -> float:
-  """Converts `value` to float, raising ValueError that names `valid`."""
-  try:
-    return float(value)
-  except (TypeError, ValueError):
-    raise ValueError(f"{name} must be {valid}, got {value!r}") from None
+      validation.fail(
+          "untaxed_objectives",
+          f"disjoint from taxed_objectives (both hold {sorted(both)})",
+          self.untaxed_objectives)
 
 
 def hand_rule_rates(

@@ -23,13 +23,13 @@ from meltingpot.utils.substrates import substrate as substrate_lib
 import numpy as np
 
 from umd_meltingpot import preferences as preferences_lib
+from umd_meltingpot import validation
 from umd_meltingpot import voting
 from umd_meltingpot import welfare
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
 from umd_meltingpot.principal import schedule as schedule_lib
-
-VOTE, HARVEST, OVER = 0, 1, 2
+from umd_meltingpot.substrates import phases
 BALLOT_SOURCES = ("world", "types")
 
 
@@ -53,7 +53,7 @@ def read_schedule(env: Any) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class MechanismConfig:
+class MechanismConfig(validation.Validated):
   """How the wrapper turns ballots into an objective and bounds phi.
 
   Attributes:
@@ -65,25 +65,15 @@ class MechanismConfig:
       actions); "types" counts truthful ballots of the rule's kind built from
       the players' types (needs preferences).
   """
-  rule: str = "plurality"
-  delta: float = math.inf
-  divergence: str = "linf"
-  principal_weight: float = 0.0
-  ballot_source: str = "world"
-
-  def __post_init__(self):
-    voting.ballot_kind_for_rule(self.rule)  # Raises for an unknown rule.
-    divergence_lib.divergence(self.divergence)  # Likewise.
-    if not self.delta >= 0:
-      raise ValueError(f"delta must be >= 0, got {self.delta}")
-    if not (math.isfinite(self.principal_weight) and
-            self.principal_weight >= 0):
-      raise ValueError(
-          f"principal_weight must be finite and >= 0, got "
-          f"{self.principal_weight}")
-    if self.ballot_source not in BALLOT_SOURCES:
-      raise ValueError(f"ballot_source must be one of {BALLOT_SOURCES}, got "
-                       f"{self.ballot_source!r}")
+  rule: str = validation.checked("plurality",
+                                 validation.one_of(tuple(voting.RULES)))
+  delta: float = validation.checked(
+      math.inf, validation.number(ge=0, allow_inf=True))
+  divergence: str = validation.checked(
+      "linf", validation.one_of(sorted(divergence_lib.DIVERGENCES)))
+  principal_weight: float = validation.checked(0.0, validation.number(ge=0))
+  ballot_source: str = validation.checked(
+      "world", validation.one_of(BALLOT_SOURCES))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +168,7 @@ class PrincipalWrapper(substrate_lib.Substrate):
     self._start_game()
 
   def _start_game(self) -> None:
-    self._phase = VOTE
+    self._phase = phases.Phase.VOTE
     self._round_index = 0
     self._phi = self._schedule.as_array()
     self._last_round: dict[str, np.ndarray] = {}
@@ -213,14 +203,15 @@ class PrincipalWrapper(substrate_lib.Substrate):
     """See base class; runs the principal at the round boundaries."""
     timestep = super().step(action)
     world = timestep.observation[0]
-    if self._phase == HARVEST:
+    if self._phase == phases.Phase.HARVEST:
       self._rewards.append(np.asarray(timestep.reward, dtype=np.float64))
       self._tagged.append(world["WORLD.TAGGED"] > 0)
     new_phase = int(world["WORLD.PHASE"])
-    if self._phase == VOTE and new_phase == HARVEST:
+    if self._phase == phases.Phase.VOTE and new_phase == phases.Phase.HARVEST:
       self._close_vote(world)
       timestep = self._show_rates(timestep)
-    elif self._phase == HARVEST and new_phase != HARVEST:
+    elif (self._phase == phases.Phase.HARVEST
+          and new_phase != phases.Phase.HARVEST):
       self._end_round(world)
     self._phase = new_phase
     return timestep
