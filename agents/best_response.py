@@ -48,6 +48,7 @@ import numpy as np
 
 from umd_meltingpot.agents import bots
 from umd_meltingpot.principal import schedule as schedule_lib
+from umd_meltingpot.substrates import phases
 
 FORMAT = "umd-best-response-1"
 DEFAULT_TABLE = pathlib.Path(__file__).parent / "checkpoints" / (
@@ -338,8 +339,8 @@ def play_profile(substrate_config: Any, profile: Sequence[int],
     timestep = env.reset()
     harvest_step = 0
     while not timestep.last():
-      harvesting = int(timestep.observation[0]["WORLD.PHASE"]) == (
-          bots.PHASE_HARVEST)
+      harvesting = (int(timestep.observation[0]["WORLD.PHASE"])
+                    == phases.Phase.HARVEST)
       actions = []
       for i, player in enumerate(players):
         action, states[i] = player.step(game.player_timestep(timestep, i),

@@ -72,6 +72,7 @@ from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot import validation
 from umd_meltingpot import voting
 from umd_meltingpot.principal import wrapper as wrapper_lib
+from umd_meltingpot.substrates import phases
 
 # The agents package is installed as `umd_meltingpot.agents` (see setup.py).
 from umd_meltingpot import agents  # pylint: disable=g-bad-import-order
@@ -344,7 +345,7 @@ class StrategicFollower(policy.Policy[FollowerState]):
            prev_state: FollowerState) -> tuple[int, FollowerState]:
     """See base class."""
     phase = int(round(float(timestep.observation["PHASE"])))
-    if phase == bots_lib.PHASE_VOTE:
+    if phase == phases.Phase.VOTE:
       ballot = prev_state.ballot
       if ballot is None:
         ballot = self._learner.choose(self._explore)

@@ -14,6 +14,7 @@ from umd_meltingpot import agents
 from umd_meltingpot import substrate
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.substrates import phases
 from umd_meltingpot.substrates import umd_apple_harvest
 
 Cell = obs_lib.Cell
@@ -225,11 +226,11 @@ class VoterTest(parameterized.TestCase):
     _, logs = _play(config, policies, env_seed=2)
     for k, log in enumerate(logs):
       for phase, action in log:
-        if phase == bots.PHASE_VOTE:
+        if phase == phases.Phase.VOTE:
           self.assertEqual(action, _VOTE_0 + k % 3)
         else:
           self.assertLess(action, obs_lib.NUM_COMMONS_ACTIONS)
-      self.assertEqual(sum(p == bots.PHASE_VOTE for p, _ in log), 4)
+      self.assertEqual(sum(p == phases.Phase.VOTE for p, _ in log), 4)
 
 
 class BehaviourTest(parameterized.TestCase):

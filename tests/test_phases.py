@@ -4,8 +4,11 @@ from absl.testing import absltest
 import numpy as np
 
 from umd_meltingpot import substrate
+from umd_meltingpot.substrates import phases
 
-VOTE, HARVEST, OVER = 0, 1, 2
+# Python's codes: the tests below check that the Lua level observes the same.
+VOTE, HARVEST, OVER = (phases.Phase.VOTE, phases.Phase.HARVEST,
+                       phases.Phase.OVER)
 
 # One isolated apple (no neighbours within radius 2): once eaten it is dead.
 _LONE_APPLE_MAP = """

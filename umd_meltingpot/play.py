@@ -43,6 +43,7 @@ import numpy as np
 import pygame
 
 from umd_meltingpot import substrate
+from umd_meltingpot.substrates import phases
 from umd_meltingpot.substrates import umd_apple_harvest
 
 DEFAULT_SUBSTRATE = "umd_apple_harvest__small"
@@ -110,7 +111,7 @@ def action_map(num_objectives: int, *, human: bool = True) -> ActionMap:
 def _round_and_phase(observation: Mapping[str, Any],
                      rounds: int) -> tuple[int, str]:
   round_ = int(observation["WORLD.ROUND"])
-  phase = substrate.PHASES[int(observation["WORLD.PHASE"])].upper()
+  phase = phases.Phase(int(observation["WORLD.PHASE"])).name
   return min(round_, rounds), phase
 
 
@@ -160,7 +161,7 @@ def screen_line(observation: Mapping[str, Any],
                 num_objectives: int) -> str:
   """A short version of `status_line`, for the top of the window."""
   round_, phase = _round_and_phase(observation, rounds)
-  if phase == "VOTE":
+  if phase == phases.Phase.VOTE.name:
     keys = f"1-{num_objectives}" if num_objectives > 1 else "1"
     choice = _own_choice(observation, player_index)
     phase = f"VOTE (keys {keys}; yours {choice or '-'})"
@@ -172,12 +173,12 @@ def screen_line(observation: Mapping[str, Any],
 def _phase_announcement(observation: Mapping[str, Any], *,
                         config: config_dict.ConfigDict) -> str:
   round_, phase = _round_and_phase(observation, config.rounds)
-  if phase == "VOTE":
+  if phase == phases.Phase.VOTE.name:
     keys = ", ".join(f"{k} {name}"
                      for k, name in enumerate(config.objectives, start=1))
     return (f"== Round {round_}/{config.rounds}: VOTE for "
             f"{config.vote_steps} steps; press {keys}")
-  if phase == "HARVEST":
+  if phase == phases.Phase.HARVEST.name:
     tally = ", ".join(f"{name} {count}" for name, count in zip(
         config.objectives, _tally(observation)))
     return (f"== Round {round_}/{config.rounds}: HARVEST for "
@@ -303,8 +304,8 @@ def play(substrate_name: str = DEFAULT_SUBSTRATE,
           f"1-{len(objectives)} vote: " + ", ".join(
               f"{k} {name}" for k, name in enumerate(objectives, start=1)))
   print(_phase_announcement(
-      {"WORLD.ROUND": 1, "WORLD.PHASE": 0}, config=config))
-  announced["phase"] = (1, "VOTE")
+      {"WORLD.ROUND": 1, "WORLD.PHASE": phases.Phase.VOTE}, config=config))
+  announced["phase"] = (1, phases.Phase.VOTE.name)
   level_playing_utils.run_episode(
       observation,
       {},

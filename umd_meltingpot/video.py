@@ -34,7 +34,9 @@ from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
-PHASES: tuple[str, ...] = ("vote", "harvest", "over")
+from umd_meltingpot.substrates import phases
+
+PHASES: tuple[str, ...] = phases.LABELS
 """The phases a `Hud` can show."""
 
 SHORT_NAMES: dict[str, str] = {
@@ -57,9 +59,9 @@ _MARGIN = 4
 _BACKGROUND = (20, 22, 30)
 _TEXT = (235, 235, 235)
 _PHASE_COLOURS = {
-    "vote": (255, 196, 64),
-    "harvest": (120, 220, 120),
-    "over": (170, 170, 170),
+    phases.Phase.VOTE.label: (255, 196, 64),
+    phases.Phase.HARVEST.label: (120, 220, 120),
+    phases.Phase.OVER.label: (170, 170, 170),
 }
 # x264's constant rate factor is 51 * (1 - quality / 10): quality 8 is CRF 10,
 # near lossless, which keeps the one-pixel text strokes legible.

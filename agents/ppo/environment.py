@@ -34,8 +34,7 @@ from umd_meltingpot import game as game_lib
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.agents.ppo import features
-
-VOTE, HARVEST, OVER = bots.PHASE_VOTE, bots.PHASE_HARVEST, bots.PHASE_OVER
+from umd_meltingpot.substrates import phases
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +132,7 @@ class HarvestEnv:
                   ) -> tuple[dm_env.TimeStep, np.ndarray]:
     """Plays VOTE steps with the truthful votes; returns their rewards."""
     total = np.zeros(self.num_players)
-    while not timestep.last() and _phase(timestep) == VOTE:
+    while not timestep.last() and _phase(timestep) == phases.Phase.VOTE:
       timestep, rewards = self._substrate_step(self._votes)
       total += rewards
     return timestep, total

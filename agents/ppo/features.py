@@ -19,11 +19,12 @@ from typing import Mapping
 import numpy as np
 
 from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.substrates import phases
 
 Observation = dict[str, np.ndarray]
 
 NUM_CELL_CLASSES = 4  # empty, apple, wall, avatar (obs_lib.Cell).
-NUM_PHASES = 3
+NUM_PHASES = len(phases.Phase)
 VIEW_SHAPE = obs_lib.VIEW_SHAPE
 RGB_SHAPE = (VIEW_SHAPE[0] * obs_lib.CELL_SIZE,
              VIEW_SHAPE[1] * obs_lib.CELL_SIZE, 3)

@@ -33,6 +33,7 @@ from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
 from umd_meltingpot.agents.ppo import config as config_lib
 from umd_meltingpot.agents.ppo import features
 from umd_meltingpot.agents.ppo import networks as networks_lib
+from umd_meltingpot.substrates import phases
 
 DEFAULT_CHECKPOINT = (pathlib.Path(__file__).resolve().parent.parent
                       / "checkpoints" / "ppo_small.npz")
@@ -161,12 +162,12 @@ class PPOPolicy(policy.Policy[PolicyState]):
       view = np.ascontiguousarray(observation["RGB"]).tobytes()
       key = np.array([self._seed & 0xFFFFFFFF, zlib.crc32(view)], np.uint32)
     phase = int(round(float(observation["PHASE"])))
-    if phase == bots.PHASE_VOTE:
+    if phase == phases.Phase.VOTE:
       choice = self._voter.choice()
       action = obs_lib.NOOP if choice is None else (
           obs_lib.NUM_COMMONS_ACTIONS + choice)
       return action, PolicyState(key=key)
-    if phase != bots.PHASE_HARVEST:
+    if phase != phases.Phase.HARVEST:
       return obs_lib.NOOP, PolicyState(key=key)
     num_rates = len(observation["TAX_RATES"])
     if num_rates != self._follower.num_rates:
