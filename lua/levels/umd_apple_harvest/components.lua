@@ -453,10 +453,11 @@ open) then `harvestSteps` HARVEST steps. After `rounds` rounds the episode
 ends, so the end state of round r is the start state of round r + 1.
 
 Phase changes happen at the very end of a step (`onStepEnd`, called by the
-level's `UmdSimulation` after moves and contacts), so an observation always shows the
-phase of the coming step. Players zapped out when a round ends respawn in the
-first VOTE step; otherwise nothing moves during the vote. The round's income totals stay observable until the
-first step of the next round, so the step that ends a round shows them whole.
+level's `UmdSimulation` after moves and contacts), so an observation always
+shows the phase of the coming step. Players zapped out when a round ends
+respawn in the first VOTE step; otherwise nothing moves during the vote. The
+round's income totals stay observable until the first step of the next round,
+so the step that ends a round shows them whole.
 Events: `round_started`, `vote_closed`, `round_ended` (each with `round`).
 ]]
 local RoundManager = class.Class(component.Component)

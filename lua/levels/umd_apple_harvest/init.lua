@@ -4,7 +4,8 @@ induced economy M^phi.
 Commons Harvest (density-dependent apple regrowth, avatars, zapping) with a
 taxing `Treasury`, a `RoundManager` running VOTE and HARVEST phases for
 `rounds` rounds inside one episode, and `Ballot`s. Melting Pot's own Lua is
-reused by `require`; this folder only adds `components.lua`.
+reused by `require`; this folder adds the components (`components.lua`),
+their phase codes (`phases.lua`) and the simulation (`simulation.lua`).
 ]]
 
 local meltingpot = 'meltingpot.lua.modules.'

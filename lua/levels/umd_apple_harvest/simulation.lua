@@ -125,7 +125,8 @@ function UmdSimulation:_avatarStart(grid)
     self._variables.avatarIndexToPiece[avatar:getIndex()] = piece
     self._variables.pieceToGameObject[piece] = avatarObject
   end
-  for _, gameObject in ipairs(self._variables.objectsByFunctionName.postStart) do
+  local postStartObjects = self._variables.objectsByFunctionName.postStart
+  for _, gameObject in ipairs(postStartObjects) do
     gameObject:postStart(grid)
   end
 end
