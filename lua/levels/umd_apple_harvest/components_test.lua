@@ -55,6 +55,15 @@ local function fakeAvatars(n)
   return avatars
 end
 
+-- The `key` field of each item of `list`, in order.
+local function pluck(list, key)
+  local values = {}
+  for i, item in ipairs(list) do
+    values[i] = item[key]
+  end
+  return values
+end
+
 -- A fake simulation whose scene holds `sceneComponents`.
 local function fakeSimulation(avatars, sceneComponents)
   local scene = {
@@ -63,11 +72,7 @@ local function fakeSimulation(avatars, sceneComponents)
   local simulation = {ended = false}
   function simulation:getNumPlayers() return #avatars end
   function simulation:getAvatarGameObjects()
-    local objects = {}
-    for i, avatar in ipairs(avatars) do
-      objects[i] = avatar.gameObject
-    end
-    return objects
+    return pluck(avatars, 'gameObject')
   end
   function simulation:getSceneObject() return scene end
   function simulation:endEpisode() self.ended = true end
@@ -115,11 +120,7 @@ local function roundTax(treasury, i)
 end
 
 local function rewards(avatars)
-  local result = {}
-  for i, avatar in ipairs(avatars) do
-    result[i] = avatar.reward
-  end
-  return result
+  return pluck(avatars, 'reward')
 end
 
 local tests = {}
@@ -188,10 +189,16 @@ function tests.treasuryBracketsRestartEachTaxPeriod()
   asserts.EQ(roundTax(treasury, 1), 0.5)
 end
 
-function tests.treasuryRoundEndClosesTheOpenPeriod()
+-- Two players at a flat rate of 0.5; player 1 has earned 1 this period.
+local function treasuryAfterOneApple(taxPeriod)
   local avatars = fakeAvatars(2)
-  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = 10})
+  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = taxPeriod})
   treasury:collect(avatars[1], 1)
+  return treasury, avatars
+end
+
+function tests.treasuryRoundEndClosesTheOpenPeriod()
+  local treasury, avatars = treasuryAfterOneApple(10)
   treasury:onHarvestStep(true)
   asserts.EQ(treasury:getPool(), 0)
   asserts.EQ(avatars[2].reward, 0.25)
@@ -215,9 +222,7 @@ function tests.treasuryConservesIncome()
 end
 
 function tests.treasuryBeginRoundZeroesTheRoundTotals()
-  local avatars = fakeAvatars(2)
-  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = 1})
-  treasury:collect(avatars[1], 1)
+  local treasury = treasuryAfterOneApple(1)
   treasury:onHarvestStep(true)
   treasury:beginRound()
   asserts.tablesEQ({totals(treasury)}, {0, 0, 0})
@@ -279,18 +284,14 @@ function tests.componentsRejectNonIntegerCounts()
 end
 
 function tests.treasuryPaysZappedPlayers()
-  local avatars = fakeAvatars(2)
-  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = 1})
-  treasury:collect(avatars[1], 1)
+  local treasury, avatars = treasuryAfterOneApple(1)
   avatars[2].state = 'playerWait'
   treasury:onHarvestStep(false)
   asserts.EQ(avatars[2].reward, 0.25)
 end
 
 function tests.treasuryFailsWhenAnAvatarDropsATransfer()
-  local avatars = fakeAvatars(2)
-  local treasury = makeTreasury(avatars, {rates = {0.5}, taxPeriod = 1})
-  treasury:collect(avatars[1], 1)
+  local treasury, avatars = treasuryAfterOneApple(1)
   avatars[2].dropsWaitStateRewards = true
   avatars[2].state = 'playerWait'
   asserts.shouldFail(function() treasury:onHarvestStep(false) end,
