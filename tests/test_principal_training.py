@@ -82,7 +82,7 @@ class CheckpointTest(parameterized.TestCase):
 
   def test_bad_checkpoints_raise_value_error(self):
     folder = pathlib.Path(self.create_tempdir().full_path)
-    with self.assertRaisesRegex(ValueError, "no principal checkpoint"):
+    with self.assertRaisesRegex(ValueError, "No principal checkpoint"):
       checkpoint.load(folder / "missing.npz")
     (folder / "garbage.npz").write_bytes(b"not a zip file")
     with self.assertRaisesRegex(ValueError, "not a readable"):

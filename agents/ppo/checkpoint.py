@@ -12,22 +12,20 @@ A checkpoint holds
     and resume (the PPO config, the game options, the observation sizes);
 *   `format`: the format version.
 
-`save` writes to a temporary file and renames it over the target, so a
-reader (or a crash) never sees half a checkpoint; a readable copy of the
-config and counters goes to the `.json` beside it. `load` reads with
-`allow_pickle=False` and turns every failure into a `ValueError` that names
-the file; `check_params` and `restore_opt_state` compare shapes against
-freshly built templates.
+The container (atomic replacement, a readable `.json` copy of the config and
+counters beside it, reading with `allow_pickle=False`, a `ValueError` naming
+the file for every failure) is `checkpoint_format`'s; `check_params` and
+`restore_opt_state` compare shapes against freshly built templates.
 """
 
-import json
 import os
 import pathlib
-import zipfile
 from typing import Any, Mapping, NamedTuple, Optional, Union
 
 import jax
 import numpy as np
+
+from umd_meltingpot import checkpoint_format
 
 FORMAT_VERSION = 1
 PathLike = Union[str, os.PathLike]
@@ -64,10 +62,11 @@ def _flatten(tree: Mapping[str, Any], prefix: str) -> dict[str, np.ndarray]:
   return flat
 
 
-def _unflatten(flat: Mapping[str, np.ndarray], prefix: str) -> dict:
+def _unflatten(flat: Mapping[str, np.ndarray]) -> dict:
+  """The nested dict of `{"a/b": x}`-style paths, without their group."""
   tree: dict[str, Any] = {}
   for path, value in flat.items():
-    parts = path[len(prefix) + 1:].split("/")
+    parts = path.split("/")
     node = tree
     for part in parts[:-1]:
       node = node.setdefault(part, {})
@@ -102,27 +101,11 @@ def save(path: PathLike,
     arrays[f"counters/{name}"] = np.int64(value)
   for name, key in (rng or {}).items():
     arrays[f"rng/{name}"] = np.asarray(key, dtype=np.uint32)
-  text = json.dumps(config, sort_keys=True)
-  arrays["config"] = np.array(text)
   arrays["format"] = np.int64(FORMAT_VERSION)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  _write_atomically(path, lambda f: np.savez(f, **arrays), binary=True)
   sidecar = {"config": config, "counters": counters,
              "format": FORMAT_VERSION, "checkpoint": path.name}
-  _write_atomically(
-      path.with_suffix(".json"),
-      lambda f: f.write(json.dumps(sidecar, indent=2, sort_keys=True) + "\n"),
-      binary=False)
-  return path
-
-
-def _write_atomically(path: pathlib.Path, write, binary: bool) -> None:
-  partial = path.with_name(path.name + ".partial")
-  with open(partial, "wb" if binary else "w") as f:
-    write(f)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(partial, path)
+  return checkpoint_format.save(path, arrays, documents={"config": config},
+                                sidecar=sidecar)
 
 
 def load(path: PathLike) -> Checkpoint:
@@ -131,39 +114,19 @@ def load(path: PathLike) -> Checkpoint:
   Raises:
     ValueError: the file is missing, is not a checkpoint, or is corrupt.
   """
-  path = pathlib.Path(path)
-  if not path.is_file():
-    raise ValueError(f"No checkpoint at {path}")
-  try:
-    with np.load(path, allow_pickle=False) as data:
-      arrays = {name: data[name] for name in data.files}
-  except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
-          zipfile.LargeZipFile) as error:
-    raise ValueError(f"{path} is not a readable checkpoint: {error}") from None
-  if "format" not in arrays or "config" not in arrays:
-    raise ValueError(f"{path} is not a checkpoint (no format or config)")
-  if int(arrays["format"]) != FORMAT_VERSION:
-    raise ValueError(f"{path} has checkpoint format {int(arrays['format'])};"
-                     f" this version reads format {FORMAT_VERSION}")
-  try:
-    config = json.loads(str(arrays["config"]))
-  except json.JSONDecodeError as error:
-    raise ValueError(f"{path} has a corrupt config: {error}") from None
-
-  def group(prefix: str) -> dict[str, np.ndarray]:
-    return {name: value for name, value in arrays.items()
-            if name.startswith(prefix + "/")}
-
-  params = _unflatten(group("params"), "params")
+  arrays = checkpoint_format.load(path, required=("format", "config"))
+  checkpoint_format.check_format(int(arrays["format"]), FORMAT_VERSION, path)
+  config = checkpoint_format.read_json(arrays, "config", path)
+  params = _unflatten(checkpoint_format.group(arrays, "params"))
   if not params:
     raise ValueError(f"{path} holds no parameters")
-  opt_state = [value for _, value in sorted(group("opt_state").items())]
+  opt_state = checkpoint_format.group(arrays, "opt_state")
   return Checkpoint(
-      params=params, opt_state_leaves=opt_state,
-      counters={name.split("/", 1)[1]: int(value)
-                for name, value in group("counters").items()},
-      rng={name.split("/", 1)[1]: value
-           for name, value in group("rng").items()},
+      params=params,
+      opt_state_leaves=[value for _, value in sorted(opt_state.items())],
+      counters={name: int(value) for name, value
+                in checkpoint_format.group(arrays, "counters").items()},
+      rng=checkpoint_format.group(arrays, "rng"),
       config=config)
 
 

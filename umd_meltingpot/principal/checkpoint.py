@@ -4,8 +4,8 @@ A checkpoint is one `.npz` file (read with `allow_pickle=False`) holding the
 principal's arrays and a JSON header: the format, the principal's name, its
 config, the game's number of brackets k and bracket edges, counters (such as
 the games played) and the JSON-able part of its state (generator states,
-counters). A readable copy of the header is written next to it as `.json`.
-Both are replaced atomically (a temporary file, then `os.replace`).
+counters), in the container of `checkpoint_format`: pickle-free, replaced
+atomically, with a readable copy of the header next to it as `.json`.
 
   checkpoint.save("runs/x/principal.npz", "bandit", principal, schedule,
                   counters={"games": 10})
@@ -18,15 +18,14 @@ loading: see `cma_es`) and `rl` (its parameters, optimiser state, key and
 reward statistics; steps not yet learnt from are not saved).
 """
 
-import json
 import math
 import os
 import pathlib
-import zipfile
 from typing import Any, Mapping, NamedTuple, Optional, Union
 
 import numpy as np
 
+from umd_meltingpot import checkpoint_format
 from umd_meltingpot.principal import bandit as bandit_lib
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import schedule as schedule_lib
@@ -34,7 +33,7 @@ from umd_meltingpot.principal import schedule as schedule_lib
 FORMAT_VERSION = 1
 SUPPORTED: tuple[str, ...] = ("bandit", "cma", "rl", "thompson")
 _HEADER = "header"
-_STATE = "state/"
+_STATE = "state"
 
 PathLike = Union[str, os.PathLike]
 
@@ -92,7 +91,7 @@ def save(path: PathLike, name: str, principal: base.Principal,
   arrays, values = {}, {}
   for key, value in principal.state_dict().items():
     if isinstance(value, (np.ndarray, np.generic)):
-      arrays[_STATE + key] = np.asarray(value)
+      arrays[f"{_STATE}/{key}"] = value
     else:
       values[key] = value
   header = {
@@ -102,50 +101,23 @@ def save(path: PathLike, name: str, principal: base.Principal,
       "counters": {k: int(v) for k, v in (counters or {}).items()},
       "state": values,
   }
-  text = json.dumps(header, sort_keys=True)
-  arrays[_HEADER] = np.array(text)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  _write_atomically(path, lambda f: np.savez(f, **arrays))
-  readable = json.dumps(header, indent=2, sort_keys=True) + "\n"
-  _write_atomically(path.with_suffix(".json"),
-                    lambda f: f.write(readable.encode()))
+  checkpoint_format.save(path, arrays, documents={_HEADER: header},
+                         sidecar=header)
   return path
-
-
-def _write_atomically(path: pathlib.Path, write) -> None:
-  partial = path.with_name(path.name + ".partial")
-  with open(partial, "wb") as f:
-    write(f)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(partial, path)
 
 
 def _read(path: pathlib.Path) -> tuple[dict[str, Any], dict[str, Any]]:
   """The header and the state arrays of the checkpoint at `path`."""
-  if not path.is_file():
-    raise ValueError(f"no principal checkpoint at {path}")
+  arrays = checkpoint_format.load(path, what="principal checkpoint",
+                                  required=(_HEADER,))
+  header = checkpoint_format.read_json(arrays, _HEADER, path)
   try:
-    with np.load(path, allow_pickle=False) as data:
-      arrays = {key: data[key] for key in data.files}
-  except (OSError, ValueError, EOFError, KeyError,
-          zipfile.BadZipFile) as error:
-    raise ValueError(
-        f"{path} is not a readable principal checkpoint: {error}") from None
-  if _HEADER not in arrays:
-    raise ValueError(f"{path} is not a principal checkpoint (no header)")
-  try:
-    header = json.loads(str(arrays.pop(_HEADER)))
-    if header["format"] != FORMAT_VERSION:
-      raise ValueError(f"{path} has format {header['format']}; this version "
-                       f"reads format {FORMAT_VERSION}")
+    checkpoint_format.check_format(header["format"], FORMAT_VERSION, path)
     for key in ("principal", "num_brackets", "edges", "counters", "state"):
       header[key]  # pylint: disable=pointless-statement
-  except (json.JSONDecodeError, KeyError, TypeError) as error:
+  except (KeyError, TypeError) as error:
     raise ValueError(f"{path} has a corrupt header: {error!r}") from None
-  state = {key[len(_STATE):]: value for key, value in arrays.items()
-           if key.startswith(_STATE)}
-  return header, state
+  return header, checkpoint_format.group(arrays, _STATE)
 
 
 def _new_principal(name: str, config: Mapping[str, Any], num_brackets: int,
