@@ -22,6 +22,7 @@ from umd_meltingpot import substrate
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.agents.ppo import actor as actor_lib
+from umd_meltingpot.agents.ppo import algorithm
 from umd_meltingpot.agents.ppo import checkpoint
 from umd_meltingpot.agents.ppo import config as config_lib
 from umd_meltingpot.agents.ppo import environment
@@ -104,29 +105,90 @@ def _learner(networks, batches, seed: int = 0, **overrides):
       jax.random.PRNGKey(seed), **kwargs)
 
 
+def _gae_segments(rewards, values, next_values, discounts, continues, lam):
+  """GAE the other slow way: cut the steps into chains of successors and run
+  the textbook recursion on each chain, bootstrapped by its last next value.
+  """
+  advantages, start = np.zeros(len(rewards)), 0
+  for end in range(len(rewards)):
+    if continues[end] and end + 1 < len(rewards):
+      continue
+    chain = range(start, end + 1)
+    following = 0.0
+    for t in reversed(chain):
+      successor = next_values[t] if t == end else values[t + 1]
+      delta = rewards[t] + discounts[t] * successor - values[t]
+      following = delta + discounts[t] * lam * following
+      advantages[t] = following
+    start = end + 1
+  return advantages
+
+
 class GaeTest(parameterized.TestCase):
+  """`algorithm.gae`, which the followers and the RL principal share."""
 
   @parameterized.parameters(0.0, 0.9, 1.0)
-  def test_matches_a_plain_loop(self, lam):
+  def test_time_major_rollout_matches_a_plain_loop(self, lam):
     rng = np.random.default_rng(1)
     rewards = rng.normal(size=(9, 3))
     values = rng.normal(size=(9, 3))
     discounts = 0.97 * (rng.random((9, 3)) > 0.2)
     bootstrap = rng.normal(size=3)
-    advantages, targets = learning.gae(
-        jnp.asarray(rewards), jnp.asarray(values), jnp.asarray(discounts),
-        jnp.asarray(bootstrap), lam)
+    advantages, targets = algorithm.gae(
+        jnp.asarray(rewards), jnp.asarray(values),
+        algorithm.successor_values(jnp.asarray(values),
+                                   jnp.asarray(bootstrap)),
+        jnp.asarray(discounts), jnp.ones((9, 3)), lam)
     expected = _gae_loop(rewards, values, discounts, bootstrap, lam)
     np.testing.assert_allclose(advantages, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(targets, expected + values, rtol=1e-5,
                                atol=1e-5)
 
+  @parameterized.parameters(0.0, 0.9, 1.0)
+  def test_unchained_steps_match_a_loop_over_chains(self, lam):
+    # Rounds of several games, as the principal learns from them: a chain
+    # breaks where the successor is not the next step (continues 0), and a
+    # game's last round has discount 0.
+    rng = np.random.default_rng(2)
+    rewards, values = rng.normal(size=12), rng.normal(size=12)
+    next_values = rng.normal(size=12)
+    discounts = np.full(12, 0.9)
+    discounts[[3, 8]] = 0.0
+    continues = np.ones(12)
+    continues[[3, 5, 8, 11]] = 0.0
+    next_values[[3, 8]] = 0.0
+    # Within a chain the successor's value is the next step's value.
+    chained = np.flatnonzero(continues[:-1])
+    next_values[chained] = values[chained + 1]
+    advantages, targets = algorithm.gae(
+        *map(jnp.asarray, (rewards, values, next_values, discounts,
+                           continues)), lam)
+    expected = _gae_segments(rewards, values, next_values, discounts,
+                             continues, lam)
+    np.testing.assert_allclose(advantages, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(targets, expected + values, rtol=1e-5,
+                               atol=1e-5)
+    # A broken chain bootstraps from its own next value, not step t + 1's.
+    self.assertAlmostEqual(
+        float(advantages[5]),
+        rewards[5] + 0.9 * next_values[5] - values[5], places=5)
+
   def test_episode_end_cuts_the_bootstrap(self):
-    advantages, _ = learning.gae(
-        jnp.array([[1.0], [5.0]]), jnp.zeros((2, 1)), jnp.array([[0.0],
-                                                                 [0.9]]),
-        jnp.array([100.0]), 0.95)
+    advantages, _ = algorithm.gae(
+        jnp.array([[1.0], [5.0]]), jnp.zeros((2, 1)),
+        jnp.array([[0.0], [100.0]]), jnp.array([[0.0], [0.9]]),
+        jnp.ones((2, 1)), 0.95)
     self.assertAlmostEqual(float(advantages[0, 0]), 1.0, places=5)
+
+  def test_learner_rollout_continues_every_step(self):
+    rng = np.random.default_rng(3)
+    batch = _batch(rng)
+    rollout = learning.to_rollout(batch, 0.99)
+    np.testing.assert_array_equal(rollout.continues, 1.0)
+    np.testing.assert_allclose(rollout.discount, 0.99 * batch.discount)
+    np.testing.assert_array_equal(rollout.next_value[:-1], batch.value[1:])
+    np.testing.assert_array_equal(rollout.next_value[-1],
+                                  batch.bootstrap_value)
 
 
 class LossTest(parameterized.TestCase):
@@ -142,11 +204,14 @@ class LossTest(parameterized.TestCase):
     self.old_log_prob = networks_lib.log_prob(logits, self.actions)
 
   def _loss(self, params, advantage, target, **kwargs):
-    settings = dict(apply=self.networks.apply, clip_epsilon=0.2,
-                    entropy_cost=0.01, value_cost=0.5)
+    settings = dict(apply=self.networks.apply,
+                    distribution=algorithm.CATEGORICAL, clip_epsilon=0.2,
+                    entropy_cost=0.01, value_cost=0.5,
+                    advantage_epsilon=learning.ADVANTAGE_EPSILON)
     settings.update(kwargs)
-    return learning.ppo_loss(params, self.obs, self.actions,
-                             self.old_log_prob, advantage, target, **settings)
+    return algorithm.ppo_loss(params, self.obs, self.actions,
+                              self.old_log_prob, advantage, target,
+                              **settings)
 
   def test_on_policy_ratio_is_one(self):
     loss, metrics = self._loss(self.params, jnp.linspace(-1, 1, 16),
@@ -297,12 +362,15 @@ class FeaturesTest(absltest.TestCase):
   def test_unknown_observation_kind(self):
     with self.assertRaisesRegex(ValueError, "symbolic"):
       _networks("pixels")
-    with self.assertRaisesRegex(ValueError, "symbolic"):
-      config_lib.PPOConfig(observation="pixels").validate(4)
+    with self.assertRaisesRegex(ValueError, "observation must be one of "
+                                "\\['symbolic', 'rgb'\\], got 'pixels'"):
+      config_lib.PPOConfig(observation="pixels")
 
   def test_minibatches_must_divide_the_batch(self):
-    with self.assertRaisesRegex(ValueError, "num_minibatches"):
-      config_lib.PPOConfig(num_minibatches=7).validate(4)
+    config = config_lib.PPOConfig(num_minibatches=7)
+    with self.assertRaisesRegex(ValueError, "num_minibatches must be a divisor of the batch .* 4096 samples, got 7"):
+      config.check_batch(4)
+    config_lib.PPOConfig(num_minibatches=8).check_batch(4)
 
 
 def _config_json(hidden_size: int = 16) -> dict:

@@ -2,54 +2,64 @@
 
 `umd train` turns every field into a flag (`--learning-rate`, ...), with the
 docstring under each field as its help. The learner, actor and networks take
-explicit arguments built from this dataclass and never see it.
+explicit arguments built from this dataclass and never see it. Each field
+declares its valid values (`umd_meltingpot.validation`), checked when the
+config is made; `check_batch` checks the one that depends on the game.
 """
 
 import dataclasses
 
+from umd_meltingpot import validation
+
 OBSERVATIONS = ("symbolic", "rgb")
+
+_POSITIVE_INT = validation.integer(ge=1)
+_POSITIVE = validation.number(gt=0)
+_UNIT = validation.number(ge=0, le=1)
+_WEIGHT = validation.number(ge=0)
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(validation.Validated):
   """Hyperparameters of parameter-shared PPO followers (IPPO).
 
-  Attributes are documented one by one below; `validate` checks them.
+  Attributes are documented one by one below.
   """
-  observation: str = "symbolic"
+  observation: str = validation.checked("symbolic",
+                                         validation.one_of(OBSERVATIONS))
   """What the network sees: symbolic (the 11x11 view parsed into cell
   classes, one-hot) or rgb (the 88x88 view through a small CNN)."""
-  hidden_size: int = 128
+  hidden_size: int = validation.checked(128, _POSITIVE_INT)
   """Units in each hidden layer of the actor and of the critic MLP."""
-  num_hidden_layers: int = 2
+  num_hidden_layers: int = validation.checked(2, _POSITIVE_INT)
   """Hidden layers of the actor and of the critic MLP."""
-  max_agents: int = 16
+  max_agents: int = validation.checked(16, _POSITIVE_INT)
   """Size of the agent-id one-hot input; players beyond it wrap around."""
-  num_workers: int = 2
+  num_workers: int = validation.checked(2, validation.integer(ge=0))
   """Worker processes stepping the substrates (0: in this process)."""
-  envs_per_worker: int = 4
+  envs_per_worker: int = validation.checked(4, _POSITIVE_INT)
   """Substrate instances per worker (or in-process when num_workers is 0)."""
-  unroll_length: int = 128
+  unroll_length: int = validation.checked(128, _POSITIVE_INT)
   """HARVEST steps of every substrate instance per update."""
-  num_epochs: int = 4
+  num_epochs: int = validation.checked(4, _POSITIVE_INT)
   """Passes over each rollout batch per update."""
-  num_minibatches: int = 4
+  num_minibatches: int = validation.checked(4, _POSITIVE_INT)
   """Minibatches per epoch; must divide unroll_length * envs * players."""
-  learning_rate: float = 5e-4
+  learning_rate: float = validation.checked(5e-4, _POSITIVE)
   """Adam step size."""
-  adam_epsilon: float = 1e-5
+  adam_epsilon: float = validation.checked(1e-5, _POSITIVE)
   """Adam's epsilon."""
-  max_grad_norm: float = 0.5
+  max_grad_norm: float = validation.checked(0.5, _POSITIVE)
   """Gradients are clipped to this global norm."""
-  discount: float = 0.99
+  discount: float = validation.checked(0.99, _UNIT)
   """gamma, the per-step discount."""
-  gae_lambda: float = 0.95
+  gae_lambda: float = validation.checked(0.95, _UNIT)
   """lambda of generalised advantage estimation."""
-  clip_epsilon: float = 0.2
+  clip_epsilon: float = validation.checked(0.2, _POSITIVE)
   """PPO's ratio clip: ratios outside 1 +- epsilon earn no gradient."""
-  entropy_cost: float = 0.01
+  entropy_cost: float = validation.checked(0.01, _WEIGHT)
   """Weight of the policy entropy bonus."""
-  value_cost: float = 0.5
+  value_cost: float = validation.checked(0.5, _WEIGHT)
   """Weight of the value loss."""
 
   @property
@@ -57,36 +67,17 @@ class PPOConfig:
     """Substrate instances in all."""
     return max(self.num_workers, 1) * self.envs_per_worker
 
-  def validate(self, num_players: int) -> None:
-    """Checks every field, for `num_players` players per substrate.
+  def check_batch(self, num_players: int) -> None:
+    """Checks that the minibatches split the batch of `num_players`-player
+    games evenly.
 
     Raises:
-      ValueError: a field out of range, naming the valid values.
+      ValueError: num_minibatches does not divide unroll_length * envs *
+        players.
     """
-    if self.observation not in OBSERVATIONS:
-      raise ValueError(f"observation must be one of {OBSERVATIONS}, got "
-                       f"{self.observation!r}")
-    positive = ("hidden_size", "num_hidden_layers", "max_agents",
-                "envs_per_worker", "unroll_length", "num_epochs",
-                "num_minibatches")
-    for name in positive:
-      if getattr(self, name) < 1:
-        raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-    if self.num_workers < 0:
-      raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
-    for name in ("learning_rate", "adam_epsilon", "max_grad_norm",
-                 "clip_epsilon"):
-      if not getattr(self, name) > 0:
-        raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-    for name in ("discount", "gae_lambda"):
-      if not 0.0 <= getattr(self, name) <= 1.0:
-        raise ValueError(
-            f"{name} must lie in [0, 1], got {getattr(self, name)}")
-    for name in ("entropy_cost", "value_cost"):
-      if not getattr(self, name) >= 0:
-        raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
     batch = self.unroll_length * self.num_envs * num_players
     if batch % self.num_minibatches:
-      raise ValueError(
-          f"num_minibatches ({self.num_minibatches}) must divide the batch "
-          f"of unroll_length * envs * players = {batch} samples")
+      validation.fail(
+          "num_minibatches",
+          f"a divisor of the batch of unroll_length * envs * players = "
+          f"{batch} samples", self.num_minibatches)

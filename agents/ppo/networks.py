@@ -6,7 +6,8 @@ and the critic are separate MLPs over the same input; with RGB input a
 small CNN, shared by both, turns the view into that input first.
 
 Parameters are nested dicts of arrays with string keys, so checkpoints can
-store them by path (`actor/hidden_0/w`).
+store them by path (`actor/hidden_0/w`). The MLPs are `layers.py`'s, which
+the RL principal shares; the policy is `algorithm.CATEGORICAL`.
 """
 
 import dataclasses
@@ -16,8 +17,10 @@ import jax
 import jax.numpy as jnp
 
 from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.agents.ppo import algorithm
 from umd_meltingpot.agents.ppo import config as config_lib
 from umd_meltingpot.agents.ppo import features
+from umd_meltingpot.agents.ppo import layers
 
 PRNGKey = jax.Array
 Params = Mapping[str, Any]
@@ -42,58 +45,16 @@ class PPONetworks:
   num_actions: int
 
 
-def log_prob(logits: jax.Array, actions: jax.Array) -> jax.Array:
-  """log pi(action) under categorical `logits`, per sample."""
-  log_probs = jax.nn.log_softmax(logits)
-  return jnp.take_along_axis(log_probs, actions[..., None], axis=-1)[..., 0]
-
-
-def entropy(logits: jax.Array) -> jax.Array:
-  """The categorical entropy, per sample."""
-  log_probs = jax.nn.log_softmax(logits)
-  return -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
-
-
-def sample(key: PRNGKey, logits: jax.Array) -> jax.Array:
-  """Draws one action per row of `logits`."""
-  return jax.random.categorical(key, logits)
-
-
-def _dense_init(key: PRNGKey, fan_in: int, fan_out: int,
-                scale: float) -> dict[str, jax.Array]:
-  # Orthogonal weights with a per-layer gain, zero biases (Engstrom et al.,
-  # "Implementation Matters in Deep Policy Gradients", ICLR 2020).
-  w = jax.nn.initializers.orthogonal(scale)(key, (fan_in, fan_out))
-  return {"w": w, "b": jnp.zeros((fan_out,))}
-
-
-def _dense(params: Mapping[str, jax.Array], x: jax.Array) -> jax.Array:
-  return x @ params["w"] + params["b"]
-
-
-def _mlp_init(key: PRNGKey, fan_in: int, hidden_size: int, num_layers: int,
-              head: str, head_size: int, head_scale: float) -> dict:
-  keys = jax.random.split(key, num_layers + 1)
-  params, size = {}, fan_in
-  for i in range(num_layers):
-    params[f"hidden_{i}"] = _dense_init(keys[i], size, hidden_size,
-                                        jnp.sqrt(2.0))
-    size = hidden_size
-  params[head] = _dense_init(keys[-1], size, head_size, head_scale)
-  return params
-
-
-def _mlp(params: Mapping[str, Any], x: jax.Array, num_layers: int,
-         head: str) -> jax.Array:
-  for i in range(num_layers):
-    x = jax.nn.relu(_dense(params[f"hidden_{i}"], x))
-  return _dense(params[head], x)
+# The followers' policy is a categorical over the actions.
+log_prob = algorithm.categorical_log_prob
+entropy = algorithm.categorical_entropy
+sample = algorithm.categorical_sample
 
 
 def _conv_init(key: PRNGKey, kernel: int, channels_in: int,
                channels_out: int) -> dict[str, jax.Array]:
   shape = (kernel, kernel, channels_in, channels_out)
-  w = jax.nn.initializers.orthogonal(jnp.sqrt(2.0))(key, shape)
+  w = jax.nn.initializers.orthogonal(layers.HIDDEN_SCALE)(key, shape)
   return {"w": w, "b": jnp.zeros((channels_out,))}
 
 
@@ -163,11 +124,12 @@ def make_networks(*,
 
   def init(key: PRNGKey) -> Params:
     k_torso, k_actor, k_critic = jax.random.split(key, 3)
+    hidden = (input_size,) + (hidden_size,) * num_hidden_layers
     params = {
-        "actor": _mlp_init(k_actor, input_size, hidden_size,
-                           num_hidden_layers, "logits", num_actions, 0.01),
-        "critic": _mlp_init(k_critic, input_size, hidden_size,
-                            num_hidden_layers, "value", 1, 1.0),
+        "actor": layers.mlp_init(k_actor, hidden + (num_actions,),
+                                 head="logits", head_scale=0.01),
+        "critic": layers.mlp_init(k_critic, hidden + (1,), head="value",
+                                  head_scale=1.0),
     }
     if observation == "rgb":
       params["torso"] = _cnn_init(k_torso)
@@ -175,8 +137,10 @@ def make_networks(*,
 
   def apply(params: Params, obs: Observation) -> tuple[jax.Array, jax.Array]:
     x = torso(params, obs)
-    logits = _mlp(params["actor"], x, num_hidden_layers, "logits")
-    value = _mlp(params["critic"], x, num_hidden_layers, "value")[:, 0]
+    logits = layers.mlp(params["actor"], x, head="logits",
+                        activation=jax.nn.relu)
+    value = layers.mlp(params["critic"], x, head="value",
+                       activation=jax.nn.relu)[:, 0]
     return logits, value
 
   return PPONetworks(init=init, apply=apply, num_actions=num_actions)
