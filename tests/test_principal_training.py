@@ -1,6 +1,8 @@
-"""Principal checkpoints, `umd train --principal` and `umd run --principal
-PATH`."""
+"""Principal checkpoints, `umd train principal`, its old spelling `umd train
+--principal NAME`, and `umd run --principal PATH`."""
 
+import contextlib
+import io
 import json
 import os
 import pathlib
@@ -122,10 +124,10 @@ class PrincipalTrainingTest(absltest.TestCase):
 
   def test_cma_trains_resumes_and_runs(self):
     run = pathlib.Path(self.create_tempdir().full_path, "run")
-    self.assertEqual(_umd("train", "--principal", "cma", *_TINY, "--games",
-                          "3", "--out", str(run), "--quiet"), 0)
-    self.assertEqual(_umd("train", "--resume", str(run), "--games", "5",
-                          "--quiet"), 0)
+    self.assertEqual(_umd("train", "principal", "--principal", "cma", *_TINY,
+                          "--games", "3", "--out", str(run), "--quiet"), 0)
+    self.assertEqual(_umd("train", "principal", "--resume", str(run),
+                          "--games", "5", "--quiet"), 0)
     self.assertEqual([r["games"] for r in _lines(run / "metrics.jsonl")],
                      [1, 2, 3, 4, 5])
     self.assertEqual(_umd("run", "--principal", str(run / "principal.npz"),
@@ -140,8 +142,8 @@ class PrincipalTrainingTest(absltest.TestCase):
 
   def test_train_resume_and_run_with_the_checkpoint(self):
     run = pathlib.Path(self.create_tempdir().full_path, "run")
-    self.assertEqual(_umd("train", "--principal", "bandit", *_TINY,
-                          "--games", "3", "--checkpoint-every", "2",
+    self.assertEqual(_umd("train", "principal", "--principal", "bandit",
+                          *_TINY, "--games", "3", "--checkpoint-every", "2",
                           "--out", str(run), "--quiet"), 0)
     self.assertContainsSubset(
         ["config.json", "metrics.jsonl", "principal.json", "principal.npz"],
@@ -150,8 +152,8 @@ class PrincipalTrainingTest(absltest.TestCase):
                      [1, 2, 3])
     self.assertEqual(checkpoint.load(run / "principal.npz").counters["games"],
                      3)
-    self.assertEqual(_umd("train", "--resume", str(run), "--games", "5",
-                          "--quiet"), 0)
+    self.assertEqual(_umd("train", "principal", "--resume", str(run),
+                          "--games", "5", "--quiet"), 0)
     self.assertEqual([r["games"] for r in _lines(run / "metrics.jsonl")],
                      [1, 2, 3, 4, 5])
     play = run.parent / "play"
@@ -166,22 +168,93 @@ class PrincipalTrainingTest(absltest.TestCase):
   def test_same_seed_same_games(self):
     folder = pathlib.Path(self.create_tempdir().full_path)
     for name in ("a", "b"):
-      _umd("train", "--principal", "thompson", *_TINY, "--games", "2",
-           "--seed", "4", "--out", str(folder / name), "--quiet")
+      _umd("train", "principal", "--principal", "thompson", *_TINY, "--games",
+           "2", "--seed", "4", "--out", str(folder / name), "--quiet")
     a, b = (_lines(folder / name / "metrics.jsonl") for name in ("a", "b"))
     for record in a + b:
       del record["time_s"]
     self.assertEqual(a, b)
 
+  def test_old_spelling_trains_and_resumes_the_same_way(self):
+    folder = pathlib.Path(self.create_tempdir().full_path)
+    new, old = folder / "new", folder / "old"
+    flags = ["--principal", "thompson", *_TINY, "--seed", "4", "--quiet"]
+    self.assertEqual(_umd("train", "principal", *flags, "--games", "2",
+                          "--out", str(new)), 0)
+    self.assertEqual(_umd("train", "principal", "--resume", str(new),
+                          "--games", "3", "--quiet"), 0)
+    for args in ([*flags, "--games", "2", "--out", str(old)],
+                 ["--resume", str(old), "--games", "3", "--quiet"]):
+      stderr = io.StringIO()
+      with contextlib.redirect_stderr(stderr):
+        self.assertEqual(_umd("train", *args), 0)
+      # One line, naming the new spelling of this very command.
+      self.assertEqual(stderr.getvalue().splitlines(), [
+          "umd train: deprecated spelling (umd train JOB is the new one); "
+          f"use: umd train principal {' '.join(args)}"])
+    a, b = (_lines(run / "metrics.jsonl") for run in (new, old))
+    for record in a + b:
+      del record["time_s"]
+    self.assertEqual([r["games"] for r in a], [1, 2, 3])
+    self.assertEqual(a, b)
+
   def test_bad_principal_checkpoints_exit_2_before_writing(self):
     folder = pathlib.Path(self.create_tempdir().full_path)
     (folder / "bad.npz").write_bytes(b"corrupt")
-    for spec, command in (("nope", "run"), (str(folder / "bad.npz"), "run"),
-                          ("nope", "train")):
+    for spec, command in (("nope", ["run"]),
+                          (str(folder / "bad.npz"), ["run"]),
+                          ("nope", ["train", "principal"])):
       with absltest.mock.patch("sys.stderr"):
-        code = _umd(command, "--principal", spec, "--out", str(folder / "o"))
+        code = _umd(*command, "--principal", spec, "--out", str(folder / "o"))
       self.assertEqual(code, 2, spec)
       self.assertFalse((folder / "o").exists())
+
+
+class PrincipalCommandTest(parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ("not_learning", ["--principal", "none"], "invalid choice: 'none'"),
+      ("followers_flag", ["--total-steps", "5"],
+       "unrecognized arguments: --total-steps 5"),
+      ("ppo_flag", ["--hidden-size", "8"], "unrecognized arguments"),
+      ("games", ["--games", "0"], "games must be an integer >= 1, got 0"),
+      ("checkpoint_every", ["--checkpoint-every", "0"], "checkpoint_every"),
+      ("bots", ["--bots", "nope"], "Unknown bots"),
+  )
+  def test_bad_input_exits_2_with_one_line_before_writing(self, args,
+                                                          message):
+    out = pathlib.Path(self.create_tempdir().full_path, "run")
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+      code = _umd("train", "principal", *args, "--out", str(out), "--quiet")
+    self.assertEqual(code, 2, stderr.getvalue())
+    error = stderr.getvalue().splitlines()[-1]
+    self.assertStartsWith(error, "umd train principal: error: ")
+    self.assertIn(message, error)
+    self.assertNotIn("Traceback", stderr.getvalue())
+    self.assertFalse(out.exists())
+
+  def test_resume_refuses_other_options_and_followers_runs(self):
+    folder = pathlib.Path(self.create_tempdir().full_path)
+    run = folder / "run"
+    self.assertEqual(_umd("train", "principal", *_TINY, "--games", "1",
+                          "--out", str(run), "--quiet"), 0)
+    (folder / "ppo").mkdir()
+    (folder / "ppo" / "config.json").write_text(json.dumps({"train": {}}))
+    for args, message in (
+        (["--resume", str(run), "--seed", "3"],
+         "only --games may change, got ['--seed']"),
+        (["--resume", str(run), "--total-steps", "5"],
+         "unrecognized arguments: --total-steps"),
+        (["--resume", str(folder / "ppo")],
+         f"continue it with umd train followers --resume {folder / 'ppo'}")):
+      stderr = io.StringIO()
+      with contextlib.redirect_stderr(stderr):
+        code = _umd("train", "principal", *args, "--quiet")
+      self.assertEqual(code, 2, args)
+      self.assertIn(message, stderr.getvalue())
+    self.assertEqual(
+        [r["games"] for r in _lines(run / "metrics.jsonl")], [1])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`umd train`: learning, outputs, bad input, and resume after kill -9."""
+"""`umd train followers`: learning, outputs, bad input, resume after kill -9,
+and the old spelling `umd train`."""
 
 import contextlib
 import io
@@ -20,6 +21,7 @@ import numpy as np
 
 from umd_meltingpot import cli
 from umd_meltingpot import train
+from umd_meltingpot import training
 
 # A tiny game: one round of 40 HARVEST steps; followers start at the bottom
 # of the small map and only learning to walk up to the apples pays.
@@ -70,8 +72,8 @@ class TrainCommandTest(parameterized.TestCase):
 
   def test_writes_every_output(self):
     out = self.create_tempdir().full_path + "/run"
-    code = _umd("train", *_TINY, *_TINY_PPO, "--num-workers", "0",
-                "--total-steps", "150", "--checkpoint-every", "2",
+    code = _umd("train", "followers", *_TINY, *_TINY_PPO, "--num-workers",
+                "0", "--total-steps", "150", "--checkpoint-every", "2",
                 "--out", out, "--quiet")
     self.assertEqual(code, 0)
     files = sorted(os.listdir(out))
@@ -90,6 +92,19 @@ class TrainCommandTest(parameterized.TestCase):
     config = json.loads(pathlib.Path(out, "config.json").read_text())
     self.assertEqual(config["train"]["rounds"], 1)
     self.assertEqual(config["ppo"]["hidden_size"], 32)
+    # The old spelling resumes it as before, after one deprecation line.
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+      code = _umd("train", "--resume", out, "--total-steps", "300", "--quiet")
+    self.assertEqual(code, 0)
+    self.assertEqual(stderr.getvalue().splitlines(), [
+        "umd train: deprecated spelling (umd train JOB is the new one); use: "
+        f"umd train followers --resume {out} --total-steps 300 --quiet"])
+    resumed = _metrics(out)
+    self.assertEqual([r["updates"] for r in resumed],
+                     list(range(1, len(resumed) + 1)))
+    self.assertGreater(len(resumed), len(records))
+    self.assertGreaterEqual(resumed[-1]["env_steps"], 300)
     # The checkpoint plays as a bot.
     self.assertEqual(
         _umd("run", "--substrate", "umd_apple_harvest__small", "--rounds",
@@ -102,8 +117,10 @@ class TrainCommandTest(parameterized.TestCase):
       ("observation", ["--observation", "pixels"], "symbolic"),
       ("steps", ["--total-steps", "0"], "total_steps"),
       ("substrate", ["--substrate", "nope"], "invalid choice"),
-      ("principal", ["--principal", "nope"], "invalid choice"),
+      ("principal", ["--principal", "nope"], "Unknown principal 'nope'"),
       ("rates", ["--phi0", "0.1,2"], "phi0"),
+      ("seed", ["--seed", "-1"], "seed must be an integer >= 0"),
+      ("principal_flag", ["--games", "3"], "unrecognized arguments: --games"),
       ("resume_missing", ["--resume", "/no/such/run"], "not a training run"),
   )
   def test_bad_input_exits_2_before_writing(self, args, message):
@@ -112,15 +129,45 @@ class TrainCommandTest(parameterized.TestCase):
       args = [*args, "--out", out]
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
-      code = _umd("train", *args, "--quiet")
+      code = _umd("train", "followers", *args, "--quiet")
     self.assertEqual(code, 2, stderr.getvalue())
     self.assertIn(message, stderr.getvalue())
+    self.assertNotIn("Traceback", stderr.getvalue())
     self.assertFalse(os.path.exists(out))
 
   def test_resume_refuses_other_options(self):
     run = self.create_tempdir().full_path
-    with self.assertRaisesRegex(SystemExit, "2"):
-      cli.main(["train", "--resume", run, "--seed", "3"])
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+      code = _umd("train", "followers", "--resume", run, "--seed", "3")
+    self.assertEqual(code, 2)
+    self.assertEqual(
+        stderr.getvalue().splitlines(),
+        [f"umd train followers: error: --resume takes the options of {run}/"
+         "config.json; only --total-steps may change, got ['--seed']"])
+
+  def test_resume_of_a_principal_run_names_its_command(self):
+    run = pathlib.Path(self.create_tempdir().full_path)
+    (run / "config.json").write_text(json.dumps({"mode": "principal"}))
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+      code = _umd("train", "followers", "--resume", str(run))
+    self.assertEqual(code, 2)
+    self.assertIn(f"continue it with umd train principal --resume {run}",
+                  stderr.getvalue())
+
+  def test_old_spelling_trains_followers_with_a_deprecation_line(self):
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+      code = _umd("train", "--total-steps", "0", "--quiet")
+    self.assertEqual(code, 2)
+    # One deprecation line naming the new spelling, then the followers
+    # command's own check.
+    self.assertEqual(stderr.getvalue().splitlines(), [
+        "umd train: deprecated spelling (umd train JOB is the new one); use: "
+        "umd train followers --total-steps 0 --quiet",
+        "umd train followers: error: total_steps must be an integer >= 1, "
+        "got 0"])
 
 
 def _wait_past_a_checkpoint(folder: str, updates: int, process,
@@ -148,7 +195,8 @@ class ResumeTest(absltest.TestCase):
 
   def test_resume_after_kill_9(self):
     out = self.create_tempdir().full_path + "/run"
-    command = [sys.executable, "-m", "umd_meltingpot.cli", "train", *_TINY,
+    command = [sys.executable, "-m", "umd_meltingpot.cli", "train",
+               "followers", *_TINY,
                *_TINY_PPO, "--num-workers", "1", "--total-steps", "100000",
                "--checkpoint-every", "3", "--seed", "4", "--quiet",
                "--out", out]
@@ -166,8 +214,8 @@ class ResumeTest(absltest.TestCase):
     self.assertGreater(len(_metrics(out)), 0)
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "umd_meltingpot.cli", "train", "--resume",
-         out, "--total-steps", str(env_steps + 100), "--quiet"],
+        [sys.executable, "-m", "umd_meltingpot.cli", "train", "followers",
+         "--resume", out, "--total-steps", str(env_steps + 100), "--quiet"],
         capture_output=True, text=True, timeout=150, check=False)
     self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
     records = _metrics(out)  # Every line still parses.
@@ -188,7 +236,7 @@ class ResumeTest(absltest.TestCase):
     lines = [json.dumps({"updates": u, "env_steps": 10 * u})
              for u in (1, 2, 3, 4)]
     path.write_text("\n".join(lines) + '\n{"updates": 5, "env_st')
-    train.trim_metrics(path, 2)
+    training.trim_metrics(path, 2, key="updates")
     self.assertEqual(path.read_text(), "\n".join(lines[:2]) + "\n")
 
 

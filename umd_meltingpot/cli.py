@@ -4,7 +4,8 @@
   umd run [--substrate ...]     play one game and write runs/<timestamp>/
   umd play [--substrate ...]    play it yourself (pygame)
   umd evaluate --population P   a population against scenarios
-  umd train [--substrate ...]   train PPO followers; --resume RUN continues
+  umd train followers [...]     train PPO followers; --resume RUN continues
+  umd train principal [...]     train a learning principal; --resume RUN
 
 `umd run`'s flags are generated from `game.GameConfig`, whose field
 docstrings are their help, so the defaults live only there.
@@ -14,12 +15,14 @@ import argparse
 import ast
 import dataclasses
 import inspect
+import shlex
 import sys
 import textwrap
 import typing
 from typing import Any, Callable, Optional, Sequence
 
 from umd_meltingpot import game as game_lib
+from umd_meltingpot import training
 
 
 def _field_docs(cls: type) -> dict[str, str]:
@@ -60,13 +63,13 @@ def _choices() -> dict[str, Sequence[str]]:
   from umd_meltingpot import substrate
   from umd_meltingpot import voting
   from umd_meltingpot.principal import divergence
+  from umd_meltingpot.principal import registry
   from umd_meltingpot.principal import wrapper
-  import umd_meltingpot.principal as principal
   return {
       "substrate": sorted(substrate.SUBSTRATES),
       "divergence": sorted(divergence.DIVERGENCES),
       "rule": list(voting.RULES),
-      "principal": sorted(principal.PRINCIPALS),
+      "principal": registry.help_names(),
       "ballots": list(wrapper.BALLOT_SOURCES),
   }
 
@@ -78,11 +81,14 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
-                      free: Sequence[str] = ()) -> None:
+                      free: Sequence[str] = (),
+                      choices: Optional[dict[str, Sequence[str]]] = None
+                      ) -> None:
   """One flag per field of dataclass `cls`; the fields in `free` take any
-  string (checked later), their choices listed in the help."""
+  string (checked later), their choices listed in the help; `choices`
+  narrows the choices of some fields."""
   docs = _field_docs(cls)
-  choices = _choices()
+  choices = {**_choices(), **(choices or {})}
   for name in free:
     docs[name] = docs.get(name, "") + f" (names: {', '.join(choices[name])})"
     del choices[name]
@@ -124,12 +130,15 @@ class UsageError(Exception):
   """Bad input found after parsing; reported like an argparse error."""
 
 
+def _options(args: argparse.Namespace, cls: type) -> Any:
+  """The `cls` config of the parsed flags (one per field of `cls`)."""
+  return cls(**{field.name: getattr(args, field.name)
+                for field in dataclasses.fields(cls)})
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-  config = game_lib.GameConfig(**{
-      field.name: getattr(args, field.name)
-      for field in dataclasses.fields(game_lib.GameConfig)})
   try:
-    game = game_lib.prepare(config)
+    game = game_lib.prepare(_options(args, game_lib.GameConfig))
   except ValueError as error:
     raise UsageError(error) from error
   result = game_lib.run(game, progress=not args.quiet)
@@ -150,11 +159,8 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
   from umd_meltingpot import evaluate  # pylint: disable=g-import-not-at-top
-  config = evaluate.EvaluateConfig(**{
-      field.name: getattr(args, field.name)
-      for field in dataclasses.fields(evaluate.EvaluateConfig)})
   try:
-    prepared = evaluate.prepare(config)
+    prepared = evaluate.prepare(_options(args, evaluate.EvaluateConfig))
   except ValueError as error:
     raise UsageError(error) from error
   result = evaluate.run(prepared, progress=not args.quiet)
@@ -163,81 +169,144 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
   return 0
 
 
-def _train_configs(args: argparse.Namespace):
-  """The TrainConfig and PPOConfig of the parsed `umd train` flags."""
-  from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
-  return tuple(cls(**{field.name: getattr(args, field.name)
-                      for field in dataclasses.fields(cls)})
-               for cls in (train.TrainConfig, train.PPOConfig))
+def _resume_total(args: argparse.Namespace, classes: Sequence[type],
+                  budget: str) -> Optional[int]:
+  """The budget flag given with --resume (None: keep the run's).
 
-
-def _check_resume_flags(args: argparse.Namespace) -> None:
-  """Raises ValueError if a flag other than --total-steps or --games was
-  given with --resume."""
-  changed = [
-      "--" + field.name.replace("_", "-")
-      for config in _train_configs(args)
-      for field in dataclasses.fields(config)
-      if field.name not in ("total_steps", "games")
-      and getattr(config, field.name) != field.default]
+  Raises:
+    ValueError: a flag other than the budget was given: the run keeps the
+      options in its config.json.
+  """
+  defaults = {field.name: field.default
+              for cls in classes for field in dataclasses.fields(cls)}
+  changed = ["--" + name.replace("_", "-")
+             for name, default in defaults.items()
+             if name != budget and getattr(args, name) != default]
   if changed:
     raise ValueError(
         f"--resume takes the options of {args.resume}/config.json; only "
-        f"--total-steps (--games for a principal) may change, got {changed}")
+        f"--{budget.replace('_', '-')} may change, got {changed}")
+  given = getattr(args, budget)
+  return None if given == defaults[budget] else given
 
 
-def _principal_summary(result) -> str:
-  last = "none" if result.last_value is None else f"{result.last_value:.2f}"
-  return (f"{result.games} games, {result.env_steps} env steps; last mean "
-          f"objective value {last}; outputs in {result.out}/")
+def _train(job: str, train: Callable[..., Any], prepared: Any,
+           args: argparse.Namespace) -> int:
+  """Runs a prepared training job and prints its one-line summary."""
+  try:
+    result = train(prepared, progress=not args.quiet)
+  except KeyboardInterrupt:
+    print(f"\ninterrupted; continue with: umd train {job} --resume "
+          f"{prepared.out}", file=sys.stderr)
+    return 130
+  print(result.summary())
+  return 0
 
 
-def _followers_summary(result) -> str:
-  last = ("none finished" if result.last_return is None
-          else f"{result.last_return:.2f}")
-  return (f"{result.updates} updates, {result.env_steps} env steps; last "
-          f"per-capita return {last}; outputs in {result.out}/")
-
-
-def _train_mode(args: argparse.Namespace):
-  """What `umd train` trains: (module, its budget flag, the new-run configs,
-  the result's one-line summary). A learning --principal (or --resume of
-  such a run) trains that principal against fixed followers; anything else
-  trains PPO followers."""
-  # pylint: disable=g-import-not-at-top
-  from umd_meltingpot import principal_train
-  from umd_meltingpot import train
-  # pylint: enable=g-import-not-at-top
-  if (principal_train.is_principal_run(args.resume) if args.resume
-      else args.principal in principal_train.LEARNING):
-    return (principal_train, "games", _train_configs(args)[:1],
-            _principal_summary)
-  return train, "total_steps", _train_configs(args), _followers_summary
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-  """`umd train`: see `_train_mode`."""
+def _cmd_train_followers(args: argparse.Namespace) -> int:
+  """`umd train followers`: PPO followers (`train.py`)."""
   from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
-  module, budget, configs, summary = _train_mode(args)
   try:
     if args.resume:
-      _check_resume_flags(args)
-      given = getattr(args, budget)
-      default = getattr(train.TrainConfig(), budget)
-      prepared = module.prepare_resume(
-          args.resume, **{budget: None if given == default else given})
+      prepared = train.prepare_resume(args.resume, _resume_total(
+          args, (train.TrainConfig, train.PPOConfig), "total_steps"))
     else:
-      prepared = module.prepare(*configs)
+      prepared = train.prepare(_options(args, train.TrainConfig),
+                               _options(args, train.PPOConfig))
   except ValueError as error:
     raise UsageError(error) from error
+  return _train("followers", train.train, prepared, args)
+
+
+def _cmd_train_principal(args: argparse.Namespace) -> int:
+  """`umd train principal`: a learning principal (`principal_train.py`)."""
+  from umd_meltingpot import principal_train  # pylint: disable=g-import-not-at-top
+  config_class = principal_train.PrincipalTrainConfig
   try:
-    result = module.train(prepared, progress=not args.quiet)
-  except KeyboardInterrupt:
-    print(f"\ninterrupted; continue with: umd train --resume {prepared.out}",
-          file=sys.stderr)
-    return 130
-  print(summary(result))
-  return 0
+    if args.resume:
+      prepared = principal_train.prepare_resume(
+          args.resume, _resume_total(args, (config_class,), "games"))
+    else:
+      prepared = principal_train.prepare(_options(args, config_class))
+  except ValueError as error:
+    raise UsageError(error) from error
+  return _train("principal", principal_train.train, prepared, args)
+
+
+def _new_train_spelling(argv: Sequence[str]) -> list[str]:
+  """`umd train [flags]`, the spelling from before each job had its own
+  command, as `umd train JOB [flags]`, with a deprecation line on stderr.
+
+  The job is what that spelling trained: a learning --principal, or the
+  --resume of a principal run, trains the principal; anything else trains
+  PPO followers.
+  """
+  from umd_meltingpot import principal_train  # pylint: disable=g-import-not-at-top
+  peek = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+  peek.add_argument("--principal")
+  peek.add_argument("--resume")
+  try:
+    given, _ = peek.parse_known_args(argv[1:])
+  except argparse.ArgumentError:  # The job's own parser will say why.
+    given = argparse.Namespace(principal=None, resume=None)
+  job = training.FOLLOWERS
+  if given.resume:
+    try:
+      job = training.job_of(given.resume)
+    except ValueError:
+      pass  # The followers command reports the missing or corrupt run.
+  elif given.principal in principal_train.LEARNING:
+    job = training.PRINCIPAL
+  print("umd train: deprecated spelling (umd train JOB is the new one); "
+        f"use: {shlex.join(['umd', argv[0], job, *argv[1:]])}",
+        file=sys.stderr)
+  return [argv[0], job, *argv[1:]]
+
+
+def _add_train_commands(commands) -> None:
+  """`umd train followers` and `umd train principal`, each with the flags
+  of its own config."""
+  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot import principal_train
+  from umd_meltingpot import train as train_lib
+  # pylint: enable=g-import-not-at-top
+  train = commands.add_parser(
+      "train", help="train PPO followers or a learning principal",
+      description="Train PPO followers (umd train followers) or a learning "
+      "principal against fixed followers (umd train principal); see "
+      "umd train JOB --help. The old spelling umd train [flags] still works "
+      "(deprecated): a learning --principal trains that principal, anything "
+      "else the followers.")
+  jobs = train.add_subparsers(dest="job", required=True, metavar="JOB")
+
+  followers = jobs.add_parser(
+      training.FOLLOWERS, help="train PPO followers and write "
+      "runs/train-<timestamp>/",
+      description="Train parameter-shared PPO followers on the HARVEST "
+      "reward under a mechanism (as in umd run); write config.json, "
+      "metrics.jsonl, TensorBoard events and checkpoint.npz.")
+  # Any principal of umd run, a checkpoint's path included (game.prepare
+  # checks it).
+  _add_config_flags(followers, train_lib.TrainConfig, free=("principal",))
+  _add_config_flags(followers, train_lib.PPOConfig)
+  followers.set_defaults(handler=_cmd_train_followers)
+
+  principal = jobs.add_parser(
+      training.PRINCIPAL, help="train a learning principal against fixed "
+      "followers and write runs/principal-<timestamp>/",
+      description="Train one learning principal over --games whole games of "
+      "umd run against the fixed --bots (best_response: followers that "
+      "best-respond to phi); write config.json, metrics.jsonl and "
+      "principal.npz.")
+  _add_config_flags(principal, principal_train.PrincipalTrainConfig,
+                    choices={"principal": principal_train.LEARNING})
+  principal.set_defaults(handler=_cmd_train_principal)
+
+  for job, budget in ((followers, "--total-steps"), (principal, "--games")):
+    job.add_argument("--resume", metavar="RUN", default=None,
+                     help="continue the run in folder RUN from its last "
+                     f"checkpoint (only {budget} may change)")
+    job.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,34 +354,26 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no progress bar")
   evaluate.set_defaults(handler=_cmd_evaluate)
 
-  from umd_meltingpot import train as train_lib  # pylint: disable=g-import-not-at-top
-  train = commands.add_parser(
-      "train", help="train PPO followers (or a learning principal) and "
-      "write runs/train-<timestamp>/",
-      description="Train parameter-shared PPO followers on the HARVEST "
-      "reward under a mechanism; write config.json, metrics.jsonl, "
-      "TensorBoard events and checkpoint.npz. With --principal bandit, "
-      "thompson, cma or rl, train that principal instead, over --games games "
-      "against the fixed --bots (best_response: followers that best-respond "
-      "to phi); write config.json, metrics.jsonl and principal.npz.")
-  _add_config_flags(train, train_lib.TrainConfig)
-  _add_config_flags(train, train_lib.PPOConfig)
-  train.add_argument("--resume", metavar="RUN", default=None,
-                     help="continue the run in folder RUN from its last "
-                     "checkpoint (only --total-steps may change)")
-  train.add_argument("--quiet", action="store_true", help="no progress bar")
-  train.set_defaults(handler=_cmd_train)
+  _add_train_commands(commands)
   return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
   parser = build_parser()
-  args = parser.parse_args(argv)
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if argv[:1] == ["train"] and not {*argv[1:2]} & {*training.JOBS, "-h",
+                                                   "--help"}:
+    argv = _new_train_spelling(argv)
+  args, unknown = parser.parse_known_args(argv)
+  command = " ".join(filter(None, (args.command, getattr(args, "job", None))))
   try:
+    if unknown:  # E.g. a followers flag given to umd train principal.
+      raise UsageError(f"unrecognized arguments: {shlex.join(unknown)} (see "
+                       f"umd {command} --help)")
     return args.handler(args)
   except UsageError as error:
     # Checked before anything is written.
-    parser.exit(2, f"umd {args.command}: error: {error}\n")
+    parser.exit(2, f"umd {command}: error: {error}\n")
   except KeyboardInterrupt:
     parser.exit(130, "interrupted; finished rounds are kept\n")
 

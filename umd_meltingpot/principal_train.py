@@ -1,7 +1,7 @@
-"""`umd train --principal NAME`: a learning principal over many games.
+"""`umd train principal`: a learning principal over many games.
 
-  from umd_meltingpot import principal_train, train
-  prepared = principal_train.prepare(train.TrainConfig(
+  from umd_meltingpot import principal_train
+  prepared = principal_train.prepare(principal_train.PrincipalTrainConfig(
       principal="bandit", games=50, out="runs/bandit"))
   principal_train.train(prepared)
 
@@ -30,8 +30,6 @@ not learnt from yet (fewer than its `update_every`).
 """
 
 import dataclasses
-import datetime
-import json
 import math
 import pathlib
 import sys
@@ -42,24 +40,35 @@ import numpy as np
 
 from umd_meltingpot import game as game_lib
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import train as train_lib
+from umd_meltingpot import runs
+from umd_meltingpot import training
+from umd_meltingpot import validation
 from umd_meltingpot.principal import checkpoint as checkpoint_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
 
-LEARNING: tuple[str, ...] = ("bandit", "cma", "rl", "thompson")
-"""The --principal names that select principal training."""
+LEARNING: tuple[str, ...] = principal_lib.LEARNING
+"""The principals this job trains: the learning ones."""
 PRINCIPAL = "principal.npz"
-MODE = "principal"
 
 
-@dataclasses.dataclass
-class PreparedPrincipalTraining:
+@dataclasses.dataclass(frozen=True)
+class PrincipalTrainConfig(training.RunOptions):
+  """The options of a principal training run; each is a `umd train
+  principal` flag."""
+  principal: str = validation.checked("bandit", validation.one_of(LEARNING))
+  """The learning principal to train."""
+  games: int = validation.checked(100, validation.integer(ge=1))
+  """Train the principal for this many whole games."""
+  bots: str = "random,greedy"
+  """The fixed followers, as in umd run (best_response: followers that
+  best-respond to phi)."""
+
+
+@dataclasses.dataclass(kw_only=True)
+class PreparedPrincipalTraining(training.PreparedRun):
   """A validated principal training run, ready to start or resume."""
-  config: train_lib.TrainConfig
+  config: PrincipalTrainConfig
   schedule: principal_lib.TaxSchedule
-  substrate_config: dict[str, Any]
-  out: Optional[pathlib.Path]
-  resume: bool = False
 
 
 @dataclasses.dataclass
@@ -70,14 +79,11 @@ class PrincipalTrainResult:
   env_steps: int
   last_value: Optional[float]
 
-
-def is_principal_run(folder: str) -> bool:
-  """Whether `folder` holds a principal training run."""
-  try:
-    saved = json.loads((pathlib.Path(folder) / train_lib.CONFIG).read_text())
-  except (OSError, json.JSONDecodeError):
-    return False
-  return isinstance(saved, dict) and saved.get("mode") == MODE
+  def summary(self) -> str:
+    """One line for the terminal."""
+    last = "none" if self.last_value is None else f"{self.last_value:.2f}"
+    return (f"{self.games} games, {self.env_steps} env steps; last mean "
+            f"objective value {last}; outputs in {self.out}/")
 
 
 def game_seed(seed: int, game: int) -> int:
@@ -86,25 +92,20 @@ def game_seed(seed: int, game: int) -> int:
   return int(state[0] >> 1)
 
 
-def game_config(config: train_lib.TrainConfig, game: int
+def game_config(config: PrincipalTrainConfig, game: int
                 ) -> game_lib.GameConfig:
   """The `umd run` options of training game `game`."""
-  return dataclasses.replace(
-      config.game_config(game_seed(config.seed, game)), bots=config.bots)
+  return config.game_config(game_seed(config.seed, game), bots=config.bots)
 
 
-def prepare(config: train_lib.TrainConfig) -> PreparedPrincipalTraining:
+def prepare(config: PrincipalTrainConfig) -> PreparedPrincipalTraining:
   """Checks every option; builds nothing and writes nothing.
 
   Raises:
     ValueError: an invalid option, with the valid values in the message.
   """
-  checkpoint_lib.check_supported(config.principal)
-  for name in ("games", "checkpoint_every"):
-    if getattr(config, name) < 1:
-      raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
   game = game_lib.prepare(game_config(config, 0))
-  game_lib.check_run_folder(config.out)
+  runs.check_new_folder(config.out)
   return PreparedPrincipalTraining(
       config=config, schedule=game.schedule,
       substrate_config=game_lib.substrate_summary(game),
@@ -120,17 +121,14 @@ def prepare_resume(run: str, games: Optional[int] = None
     games: a new total number of games, to train longer than first asked.
 
   Raises:
-    ValueError: no such run, or a missing or corrupt config or checkpoint.
+    ValueError: no such run, a followers run, or a missing or corrupt
+      config or checkpoint.
   """
-  folder = pathlib.Path(run)
-  _, config = train_lib.read_run_config(folder)
-  if games is not None:
-    config = dataclasses.replace(config, games=games)
-  prepared = prepare(dataclasses.replace(config, out=None))
+  folder, _, config = training.resume_options(
+      run, PrincipalTrainConfig, training.PRINCIPAL, "games", games)
+  prepared = prepare(config)
   _load(folder, prepared)  # Raises if missing, corrupt or mismatched.
-  prepared.config = dataclasses.replace(prepared.config, out=str(folder))
-  prepared.out, prepared.resume = folder, True
-  return prepared
+  return training.mark_resumed(prepared, folder)
 
 
 def _load(folder: pathlib.Path, prepared: PreparedPrincipalTraining
@@ -145,19 +143,12 @@ def _load(folder: pathlib.Path, prepared: PreparedPrincipalTraining
   return loaded
 
 
-def _new_folder(prepared: PreparedPrincipalTraining) -> pathlib.Path:
-  if prepared.out is None:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    prepared.out = pathlib.Path("runs") / f"principal-{stamp}"
-    prepared.config = dataclasses.replace(prepared.config,
-                                          out=str(prepared.out))
-  game_lib.check_run_folder(str(prepared.out))
-  prepared.out.mkdir(parents=True, exist_ok=True)
-  game_lib.write_json_atomically(prepared.out / train_lib.CONFIG, {
-      "mode": MODE, "train": dataclasses.asdict(prepared.config),
-      "num_brackets": prepared.schedule.num_brackets,
-      "substrate_config": prepared.substrate_config})
-  return prepared.out
+def _run_config(prepared: PreparedPrincipalTraining) -> dict[str, Any]:
+  """The run's config.json."""
+  return {"mode": training.PRINCIPAL,
+          "train": dataclasses.asdict(prepared.config),
+          "num_brackets": prepared.schedule.num_brackets,
+          "substrate_config": prepared.substrate_config}
 
 
 def _mean(values: list[float]) -> Optional[float]:
@@ -184,7 +175,7 @@ def game_metrics(records: list[wrapper_lib.RoundRecord]
   }
 
 
-def _play(config: train_lib.TrainConfig, game_index: int,
+def _play(config: PrincipalTrainConfig, game_index: int,
           principal: principal_lib.Principal
           ) -> tuple[int, list[wrapper_lib.RoundRecord]]:
   """Plays training game `game_index` with `principal`."""
@@ -211,10 +202,10 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
     loaded = _load(out, prepared)
     principal = loaded.principal
     counters.update(loaded.counters)
-    train_lib.trim_metrics(out / train_lib.METRICS, counters["games"],
-                           key="games")
+    training.trim_metrics(out / training.METRICS, counters["games"],
+                          key="games")
   else:
-    out = _new_folder(prepared)
+    out = training.new_folder(prepared, "principal", _run_config)
     principal = principal_lib.make_principal(
         config.principal, schedule=prepared.schedule, delta=config.delta,
         divergence=config.divergence, seed=config.seed)
@@ -225,7 +216,7 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
 
   last_value, start = None, time.perf_counter()
   saved_at = counters["games"]
-  with open(out / train_lib.METRICS, "a", encoding="utf-8") as metrics, \
+  with runs.JsonLines(out / training.METRICS) as metrics, \
       tqdm.tqdm(total=config.games, initial=counters["games"], unit="game",
                 disable=not progress, file=sys.stderr,
                 desc=f"train {config.principal}") as bar:
@@ -236,8 +227,7 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
       counters["games"] += 1
       counters["env_steps"] += steps
       record.update(counters, time_s=time.perf_counter() - start)
-      metrics.write(json.dumps(record, sort_keys=True) + "\n")
-      metrics.flush()
+      metrics.write(record)
       last_value = record["objective_value"]
       if last_value is not None:
         bar.set_postfix(O=f"{last_value:.2f}")

@@ -1,4 +1,4 @@
-"""`umd train`: PPO followers learning under a chosen mechanism.
+"""`umd train followers`: PPO followers learning under a chosen mechanism.
 
   from umd_meltingpot import train
   prepared = train.prepare(train.TrainConfig(total_steps=200_000),
@@ -11,10 +11,11 @@
 The followers (one parameter-shared PPO network, `agents/ppo/`) play the
 HARVEST phase of whole games of a UMD substrate, wrapped with the principal
 exactly as in `umd run`: a fixed tax schedule (`--principal fixed --phi0
-...`), none (`--principal none`), or any other registered principal, with
-the same delta, divergence and social choice rule. Their VOTE steps are
-played by truthful voters (see `agents/ppo/environment.py`). The reward is
-each player's HARVEST reward: the apples it eats net of tax, plus transfers.
+...`), none (`--principal none`), or any other registered principal (a
+learning one is new in every game), with the same delta, divergence and
+social choice rule. Their VOTE steps are played by truthful voters (see
+`agents/ppo/environment.py`). The reward is each player's HARVEST reward:
+the apples it eats net of tax, plus transfers.
 
 A run folder holds
 
@@ -36,7 +37,6 @@ starts fresh games, seeded from the seed and the update it resumes at.
 """
 
 import dataclasses
-import datetime
 import json
 import os
 import pathlib
@@ -54,56 +54,32 @@ os.environ.setdefault(
 import numpy as np
 
 from umd_meltingpot import game as game_lib
+from umd_meltingpot import runs
+from umd_meltingpot import training
+from umd_meltingpot import validation
 from umd_meltingpot.agents.ppo.config import PPOConfig
 # pylint: enable=g-import-not-at-top
 
 CHECKPOINT = "checkpoint.npz"
-CONFIG = "config.json"
-METRICS = "metrics.jsonl"
+METRICS = training.METRICS
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig(game_lib.MechanismOptions):
-  """The options of a training run; each is a `umd train` flag.
-
-  The mechanism options mean what they mean for `umd run` and share its
-  defaults, except the substrate.
-  """
-  substrate: str = "umd_apple_harvest__small"
-  """The substrate: a name from `umd list`."""
-  total_steps: int = 1_000_000
+class TrainConfig(training.RunOptions):
+  """The options of a followers training run; each is a `umd train
+  followers` flag (the PPO hyperparameters are `PPOConfig`'s)."""
+  total_steps: int = validation.checked(1_000_000, validation.integer(ge=1))
   """Stop after this many env steps (substrate steps of all players
   together, VOTE steps included)."""
-  checkpoint_every: int = 10
-  """Write the checkpoint every this many updates (and at the end)."""
-  seed: int = 0
-  """Seeds the games, the parameters and the action samples."""
-  out: Optional[str] = None
-  """The run folder; default: a new runs/train-<timestamp>."""
-  games: int = 100
-  """With a learning --principal (bandit, thompson, cma, rl): train the
-  principal for this many games (whole games; total_steps is then unused)."""
-  bots: str = "random,greedy"
-  """With a learning --principal: the fixed followers, as in umd run
-  (best_response: followers that best-respond to phi)."""
-
-  def game_config(self, seed: int) -> game_lib.GameConfig:
-    """The options of one training game, seeded with `seed`."""
-    mechanism = {field.name: getattr(self, field.name)
-                 for field in dataclasses.fields(game_lib.MechanismOptions)}
-    return game_lib.GameConfig(**mechanism, seed=seed)
 
 
-@dataclasses.dataclass
-class PreparedTraining:
-  """A validated training run, ready to start or resume."""
+@dataclasses.dataclass(kw_only=True)
+class PreparedTraining(training.PreparedRun):
+  """A validated followers training run, ready to start or resume."""
   config: TrainConfig
   ppo: PPOConfig
   num_players: int
   num_rates: int
-  substrate_config: dict[str, Any]
-  out: Optional[pathlib.Path]
-  resume: bool = False
 
 
 @dataclasses.dataclass
@@ -114,6 +90,13 @@ class TrainResult:
   env_steps: int
   last_return: Optional[float]
 
+  def summary(self) -> str:
+    """One line for the terminal."""
+    last = ("none finished" if self.last_return is None
+            else f"{self.last_return:.2f}")
+    return (f"{self.updates} updates, {self.env_steps} env steps; last "
+            f"per-capita return {last}; outputs in {self.out}/")
+
 
 def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
   """Checks every option; builds nothing and writes nothing.
@@ -121,14 +104,9 @@ def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
   Raises:
     ValueError: an invalid option, with the valid values in the message.
   """
-  if config.total_steps < 1:
-    raise ValueError(f"total_steps must be >= 1, got {config.total_steps}")
-  if config.checkpoint_every < 1:
-    raise ValueError(
-        f"checkpoint_every must be >= 1, got {config.checkpoint_every}")
   game = game_lib.prepare(config.game_config(config.seed))
-  ppo.validate(game.num_players)
-  game_lib.check_run_folder(config.out)
+  ppo.check_batch(game.num_players)
+  runs.check_new_folder(config.out)
   return PreparedTraining(
       config=config, ppo=ppo, num_players=game.num_players,
       num_rates=len(game.substrate_config.initial_rates),
@@ -145,46 +123,19 @@ def prepare_resume(run: str,
     total_steps: a new total, to train longer than first asked.
 
   Raises:
-    ValueError: no such run, or a missing or corrupt config or checkpoint.
+    ValueError: no such run, a principal run, or a missing or corrupt
+      config or checkpoint.
   """
   from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
-  folder = pathlib.Path(run)
-  saved, config = read_run_config(folder)
+  folder, saved, config = training.resume_options(
+      run, TrainConfig, training.FOLLOWERS, "total_steps", total_steps)
   try:
     ppo = PPOConfig(**saved["ppo"])
-  except (KeyError, TypeError) as error:
-    raise ValueError(f"{folder / CONFIG} is corrupt: {error!r}") from None
+  except (KeyError, TypeError, ValueError) as error:
+    raise ValueError(
+        f"{folder / training.CONFIG} is corrupt: {error!r}") from None
   checkpoint_lib.load(folder / CHECKPOINT)  # Raises if missing or corrupt.
-  if total_steps is not None:
-    config = dataclasses.replace(config, total_steps=total_steps)
-  prepared = prepare(dataclasses.replace(config, out=None), ppo)
-  prepared.config = dataclasses.replace(prepared.config, out=str(folder))
-  prepared.out, prepared.resume = folder, True
-  return prepared
-
-
-def read_run_config(folder: pathlib.Path
-                    ) -> tuple[dict[str, Any], TrainConfig]:
-  """The JSON of a run's config.json and its TrainConfig.
-
-  Raises:
-    ValueError: no config.json in `folder`, or a corrupt one.
-  """
-  if not (folder / CONFIG).is_file():
-    raise ValueError(f"{folder} is not a training run (no {CONFIG})")
-  try:
-    saved = json.loads((folder / CONFIG).read_text())
-    config = TrainConfig(**{
-        **saved["train"],
-        "brackets": _tuple(saved["train"]["brackets"]),
-        "phi0": _tuple(saved["train"]["phi0"])})
-  except (json.JSONDecodeError, KeyError, TypeError) as error:
-    raise ValueError(f"{folder / CONFIG} is corrupt: {error!r}") from None
-  return saved, config
-
-
-def _tuple(value: Optional[list[float]]) -> Optional[tuple[float, ...]]:
-  return None if value is None else tuple(value)
+  return training.mark_resumed(prepare(config, ppo), folder)
 
 
 def run_config(prepared: PreparedTraining) -> dict[str, Any]:
@@ -205,36 +156,6 @@ def env_seeds(seed: int, start_update: int, num_envs: int) -> list[int]:
   return [int(s >> 1) for s in state]
 
 
-def _new_folder(prepared: PreparedTraining) -> pathlib.Path:
-  if prepared.out is None:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    prepared.out = pathlib.Path("runs") / f"train-{stamp}"
-    prepared.config = dataclasses.replace(prepared.config,
-                                          out=str(prepared.out))
-  game_lib.check_run_folder(str(prepared.out))
-  prepared.out.mkdir(parents=True, exist_ok=True)
-  game_lib.write_json_atomically(prepared.out / CONFIG, run_config(prepared))
-  return prepared.out
-
-
-def trim_metrics(path: pathlib.Path, last_update: int,
-                 key: str = "updates") -> None:
-  """Keeps the whole JSON lines whose `key` is <= last_update (atomically)."""
-  if not path.exists():
-    return
-  kept = []
-  for line in path.read_text().splitlines():
-    try:
-      record = json.loads(line)
-    except json.JSONDecodeError:
-      continue  # A line cut short by a kill.
-    if isinstance(record, dict) and record.get(key, 0) <= last_update:
-      kept.append(line)
-  partial = path.with_name(path.name + ".partial")
-  partial.write_text("".join(line + "\n" for line in kept))
-  os.replace(partial, path)
-
-
 def _episode_metrics(episodes) -> dict[str, Optional[float]]:
   """Per-capita return and apples alive at round ends, over `episodes`."""
   names = ("charts/episode_return", "charts/apples_alive",
@@ -253,21 +174,20 @@ class _Logger:
 
   def __init__(self, out: pathlib.Path, config: dict[str, Any]):
     import tensorboardX  # pylint: disable=g-import-not-at-top
-    self._file = open(out / METRICS, "a", encoding="utf-8")
+    self._metrics = runs.JsonLines(out / METRICS)
     self._writer = tensorboardX.SummaryWriter(str(out))
     self._writer.add_text("config", "```\n" + json.dumps(
         config, indent=2, sort_keys=True) + "\n```", global_step=0)
 
   def write(self, record: dict[str, Any]) -> None:
-    self._file.write(json.dumps(record, sort_keys=True) + "\n")
-    self._file.flush()
+    self._metrics.write(record)
     for name, value in record.items():
       if "/" in name and value is not None:
         self._writer.add_scalar(name, value, global_step=record["env_steps"])
     self._writer.flush()
 
   def close(self) -> None:
-    self._file.close()
+    self._metrics.close()
     self._writer.close()
 
 
@@ -309,9 +229,9 @@ def train(prepared: PreparedTraining, *, progress: bool = True
   if prepared.resume:
     out = prepared.out
     counters = _restore(out / CHECKPOINT, learner, actor, optimizer)
-    trim_metrics(out / METRICS, counters["updates"])
+    training.trim_metrics(out / METRICS, counters["updates"], key="updates")
   else:
-    out = _new_folder(prepared)
+    out = training.new_folder(prepared, "train", run_config)
   config_json = run_config(prepared)
 
   def save() -> None:
