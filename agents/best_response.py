@@ -41,11 +41,11 @@ import json
 import os
 import pathlib
 import sys
-import tempfile
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from umd_meltingpot import runs
 from umd_meltingpot.agents import bots
 from umd_meltingpot.principal import schedule as schedule_lib
 from umd_meltingpot.substrates import phases
@@ -381,17 +381,7 @@ def measure(substrate_config: Any, *, num_players: int,
 
 def save(meta_game: MetaGame, path: os.PathLike) -> None:
   """Writes the table atomically (a temporary file, then a rename)."""
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-  try:
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-      json.dump(meta_game.to_json(), file)
-    os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide it from others.
-    os.replace(temporary, path)
-  except BaseException:
-    os.unlink(temporary)
-    raise
+  runs.write_text(path, json.dumps(meta_game.to_json()))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

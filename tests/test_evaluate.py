@@ -2,7 +2,6 @@
 
 import csv
 import json
-import math
 import os
 
 from absl.testing import absltest
@@ -128,14 +127,6 @@ class SeedTest(absltest.TestCase):
 
 
 class StatisticsTest(absltest.TestCase):
-
-  def test_mean_and_ci_by_hand(self):
-    # sd = 1, sem = 1/sqrt(3), t(0.975, 2) = 4.302653.
-    mean, ci = evaluate.mean_and_ci([1.0, 2.0, 3.0])
-    self.assertEqual(mean, 2.0)
-    self.assertAlmostEqual(ci, 4.302653 / math.sqrt(3), places=5)
-    self.assertEqual(evaluate.mean_and_ci([4.0]), (4.0, None))
-    self.assertEqual(evaluate.mean_and_ci([]), (None, None))
 
   def test_min_max_scores_by_hand(self):
     def entry(scenario_name, population, value):

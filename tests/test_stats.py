@@ -8,6 +8,18 @@ import numpy as np
 from umd_meltingpot import stats
 
 
+class FiniteMeanTest(absltest.TestCase):
+
+  def test_mean_of_the_finite_values_by_hand(self):
+    self.assertEqual(stats.finite_mean([1.0, None, 5.0, math.nan, -math.inf]),
+                     3.0)
+    self.assertEqual(stats.finite_mean(v for v in (2.0, 4.0)), 3.0)
+
+  def test_no_finite_value_has_no_mean(self):
+    self.assertIsNone(stats.finite_mean([]))
+    self.assertIsNone(stats.finite_mean([None, math.nan]))
+
+
 class MeanCITest(absltest.TestCase):
 
   def test_mean_and_half_width_by_hand(self):

@@ -31,7 +31,6 @@ import collections
 import contextlib
 import csv
 import dataclasses
-import datetime
 import importlib.util
 import io
 import json
@@ -48,12 +47,13 @@ from typing import (Any, Callable, Iterable, Iterator, Mapping, Optional,
 from meltingpot.utils.evaluation import evaluation
 from meltingpot.utils.scenarios import population as population_lib
 import numpy as np
-from scipy import stats
 import tqdm
 
 from umd_meltingpot import agents
 from umd_meltingpot import game as game_lib
+from umd_meltingpot import runs
 from umd_meltingpot import scenario as scenario_lib
+from umd_meltingpot import stats
 from umd_meltingpot.principal import wrapper as wrapper_lib
 
 # The columns summarised per scenario and population, in table order.
@@ -193,7 +193,7 @@ def prepare(config: EvaluateConfig) -> PreparedEvaluation:
   populations = parse_populations(config.population)
   scenarios = tuple(scenario_lib.scenarios_for(config.scenario))
   _check_options(config)
-  game_lib.check_run_folder(config.out)
+  runs.check_new_folder(config.out)
   tasks = []
   for population in populations:
     for scenario in scenarios:
@@ -234,11 +234,6 @@ def _finite(value: float) -> Optional[float]:
   return float(value) if math.isfinite(value) else None
 
 
-def _mean(values: Iterable[float]) -> Optional[float]:
-  values = [v for v in values if v is not None and math.isfinite(v)]
-  return float(np.mean(values)) if values else None
-
-
 def round_stats(records: Sequence[wrapper_lib.RoundRecord],
                 objectives: Sequence[str],
                 focal_objective: str) -> dict[str, Any]:
@@ -253,18 +248,23 @@ def round_stats(records: Sequence[wrapper_lib.RoundRecord],
   columns: dict[str, Any] = {"rounds": len(records)}
   metric_names = sorted({key for r in records for key in r.metrics})
   for key in metric_names:
-    columns[f"welfare/{key}"] = _mean(r.metrics.get(key) for r in records)
+    columns[f"welfare/{key}"] = stats.finite_mean(
+        r.metrics.get(key) for r in records)
   columns["welfare/apples_alive_end"] = (
       float(records[-1].apples_alive) if records else None)
   for index, name in enumerate(objectives):
-    columns[f"vote/won.{name}"] = _mean(
+    columns[f"vote/won.{name}"] = stats.finite_mean(
         float(r.objective == name) for r in records)
-    columns[f"vote/share.{name}"] = _mean(r.vote_shares[index] for r in records)
-  columns["vote/focal_won"] = _mean(
+    columns[f"vote/share.{name}"] = stats.finite_mean(
+        r.vote_shares[index] for r in records)
+  columns["vote/focal_won"] = stats.finite_mean(
       float(r.objective == focal_objective) for r in records)
-  columns["objective/value"] = _mean(r.objective_value for r in records)
-  columns["tax/mean_rate"] = _mean(float(np.mean(r.phi)) for r in records)
-  columns["tax/mean_divergence"] = _mean(r.divergence for r in records)
+  columns["objective/value"] = stats.finite_mean(
+      r.objective_value for r in records)
+  columns["tax/mean_rate"] = stats.finite_mean(
+      float(np.mean(r.phi)) for r in records)
+  columns["tax/mean_divergence"] = stats.finite_mean(
+      r.divergence for r in records)
   columns["tax/collected"] = float(sum(sum(r.tax) for r in records))
   columns["tax/final_phi"] = list(records[-1].phi) if records else None
   return columns
@@ -396,23 +396,6 @@ def run_tasks(tasks: Sequence[EpisodeTask],
 # ---------------------------------------------------------------------------
 
 
-def mean_and_ci(values: Sequence[float]) -> tuple[Optional[float],
-                                                  Optional[float]]:
-  """The mean and the 95% confidence half-width (Student's t) of `values`.
-
-  The half-width is None with fewer than two finite values.
-  """
-  finite = np.asarray([v for v in values
-                       if v is not None and math.isfinite(v)], dtype=float)
-  if finite.size == 0:
-    return None, None
-  mean = float(finite.mean())
-  if finite.size < 2:
-    return mean, None
-  sem = finite.std(ddof=1) / math.sqrt(finite.size)
-  return mean, float(stats.t.ppf(0.975, finite.size - 1) * sem)
-
-
 def summarise(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
   """One row per (scenario, population) with `<column>/mean` and `/ci95`."""
   groups = collections.defaultdict(list)
@@ -423,7 +406,7 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     entry = {"scenario": scenario, "population": population,
              "episodes": len(group)}
     for column in SUMMARY_COLUMNS:
-      mean, ci = mean_and_ci([row.get(column) for row in group])
+      mean, ci = stats.mean_ci([row.get(column) for row in group])
       entry[f"{column}/mean"] = mean
       entry[f"{column}/ci95"] = ci
     summary.append(entry)
@@ -509,15 +492,8 @@ def _json_ready(value: Any) -> Any:
   return value
 
 
-def _write_atomically(path: pathlib.Path, data: bytes) -> None:
-  partial = path.with_name(path.name + ".partial")
-  partial.write_bytes(data)
-  os.replace(partial, path)
-
-
 def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
-  return "".join(json.dumps(_json_ready(dict(row)), sort_keys=True) + "\n"
-                 for row in rows)
+  return "".join(runs.json_line(_json_ready(dict(row))) for row in rows)
 
 
 def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -533,16 +509,6 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
         key: json.dumps(value) if isinstance(value, (list, dict)) else value
         for key, value in _json_ready(dict(row)).items()})
   return buffer.getvalue()
-
-
-def _new_out_folder(out: Optional[str]) -> pathlib.Path:
-  if out is None:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = os.path.join("runs", f"eval-{stamp}")
-  game_lib.check_run_folder(out)
-  folder = pathlib.Path(out)
-  folder.mkdir(parents=True, exist_ok=True)
-  return folder
 
 
 def _resolved_config(prepared: PreparedEvaluation) -> dict[str, Any]:
@@ -564,16 +530,15 @@ def run(prepared: PreparedEvaluation, *, progress: bool = True
     ValueError: the run folder exists and is not empty.
   """
   config = prepared.config
-  out = _new_out_folder(config.out)
-  game_lib.write_json_atomically(out / "config.json",
-                                 _resolved_config(prepared))
+  out = runs.new_folder(config.out, kind="eval")
+  runs.write_json(out / "config.json", _resolved_config(prepared))
   if config.video:
     (out / "videos").mkdir()
   tasks = {task.index: task for task in prepared.tasks}
   rows: dict[int, dict[str, Any]] = {}
   with contextlib.ExitStack() as stack:
     stream = stack.enter_context(
-        open(out / _IN_PROGRESS, "w", encoding="utf-8"))
+        runs.JsonLines(out / _IN_PROGRESS, append=False))
     bar = stack.enter_context(tqdm.tqdm(
         total=len(prepared.tasks), unit="episode", disable=not progress,
         file=sys.stderr, desc="evaluate"))
@@ -581,10 +546,9 @@ def run(prepared: PreparedEvaluation, *, progress: bool = True
     def on_result(result: EpisodeResult) -> None:
       rows[result.index] = result.row
       if result.video is not None:
-        _write_atomically(out / "videos" / video_name(tasks[result.index]),
-                          result.video)
-      stream.write(_jsonl([result.row]))
-      stream.flush()
+        runs.write_bytes(out / "videos" / video_name(tasks[result.index]),
+                         result.video)
+      stream.write(_json_ready(result.row))
       bar.update(1)
 
     run_tasks(prepared.tasks, on_result, workers=config.workers,
@@ -593,11 +557,11 @@ def run(prepared: PreparedEvaluation, *, progress: bool = True
   summary = summarise(ordered)
   scores = normalised_scores(summary)
   table = format_table(summary, scores)
-  _write_atomically(out / "episodes.jsonl", _jsonl(ordered).encode())
+  runs.write_text(out / "episodes.jsonl", _jsonl(ordered))
   os.remove(out / _IN_PROGRESS)
-  _write_atomically(out / "episodes.csv", _csv(ordered).encode())
-  _write_atomically(out / "summary.csv", _csv(summary).encode())
-  _write_atomically(out / "summary.txt", (table + "\n").encode())
-  game_lib.write_json_atomically(out / "scores.json", _json_ready(scores))
+  runs.write_text(out / "episodes.csv", _csv(ordered))
+  runs.write_text(out / "summary.csv", _csv(summary))
+  runs.write_text(out / "summary.txt", table + "\n")
+  runs.write_json(out / "scores.json", _json_ready(scores))
   return EvaluationResult(out=out, rows=ordered, summary=summary,
                           scores=scores, table=table)

@@ -17,9 +17,6 @@ folder as it goes:
 
 import contextlib
 import dataclasses
-import datetime
-import json
-import os
 import pathlib
 import sys
 from typing import Any, Callable, Optional, Sequence
@@ -30,6 +27,7 @@ import tqdm
 
 from umd_meltingpot import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import runs
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
 
@@ -191,7 +189,7 @@ def prepare(config: GameConfig) -> PreparedGame:
       config.preferences, num_players=num_players,
       objectives=tuple(substrate_config.objectives),
       rng=np.random.default_rng(config.seed))
-  check_run_folder(config.out)
+  runs.check_new_folder(config.out)
   return PreparedGame(
       config=config, substrate_config=substrate_config,
       num_players=num_players, schedule=schedule, preferences=preferences,
@@ -292,31 +290,6 @@ def episode_steps(game: PreparedGame) -> int:
   return c.rounds * (c.vote_steps + c.harvest_steps)
 
 
-def check_run_folder(out: Optional[str]) -> None:
-  """Raises ValueError if `out` exists and is not empty."""
-  if out is not None:
-    folder = pathlib.Path(out)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-      raise ValueError(f"The run folder {folder} exists and is not empty; "
-                       "choose another --out")
-
-
-def _new_run_folder(out: Optional[str]) -> pathlib.Path:
-  if out is None:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = os.path.join("runs", stamp)
-  check_run_folder(out)
-  folder = pathlib.Path(out)
-  folder.mkdir(parents=True, exist_ok=True)
-  return folder
-
-
-def write_json_atomically(path: pathlib.Path, data: Any) -> None:
-  partial = path.with_name(path.name + ".partial")
-  partial.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-  os.replace(partial, path)
-
-
 def substrate_summary(game: PreparedGame) -> dict[str, Any]:
   """The resolved substrate config of `game`, for a run's config.json."""
   c = game.substrate_config
@@ -398,15 +371,13 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
   """
   config = game.config
   bots = build_bots(game)
-  out = _new_run_folder(config.out)
-  write_json_atomically(out / "config.json", _resolved_config(game))
+  out = runs.new_folder(config.out)
+  runs.write_json(out / "config.json", _resolved_config(game))
   with contextlib.ExitStack() as stack:
-    rounds_file = stack.enter_context(
-        open(out / "rounds.jsonl", "a", encoding="utf-8"))
+    rounds_log = stack.enter_context(runs.JsonLines(out / "rounds.jsonl"))
 
     def on_round_end(record: wrapper_lib.RoundRecord) -> None:
-      rounds_file.write(json.dumps(record.to_json(), sort_keys=True) + "\n")
-      rounds_file.flush()
+      rounds_log.write(record.to_json())
 
     env = stack.enter_context(build_environment(game, on_round_end))
     recorder = None

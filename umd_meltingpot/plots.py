@@ -15,8 +15,8 @@ records of `rounds.jsonl`:
 
 It uses `matplotlib.figure.Figure` directly, with the Agg canvas that
 `savefig` picks for PNG, so it neither touches pyplot's global state nor needs
-a display. The file is written atomically: saved beside the destination, then
-renamed onto it.
+a display. The file is written atomically (`runs.atomic_path`): saved beside the
+destination, then renamed onto it.
 
 Usage:
 
@@ -34,6 +34,8 @@ from matplotlib import figure as mpl_figure
 from matplotlib import lines
 from matplotlib import ticker
 import numpy as np
+
+from umd_meltingpot import runs
 
 SUMMARY_NAME = "summary.png"
 """The file name `write_summary` uses when given a folder."""
@@ -98,21 +100,10 @@ def write_summary(
   if target.is_dir():
     target = target / SUMMARY_NAME
   figure = summary_figure(records)
-  _save_atomically(figure, target)
-  return target
-
-
-def _save_atomically(figure: mpl_figure.Figure, target: pathlib.Path) -> None:
-  """Saves `figure` beside `target`, then renames it onto `target`."""
-  target.parent.mkdir(parents=True, exist_ok=True)
-  # Same folder, so os.replace is an atomic rename: a reader never sees a
-  # half-written PNG, and an interrupted run keeps the previous summary.
-  partial = target.with_name(target.name + ".partial.png")
-  try:
+  # An interrupted run keeps the previous summary, never half a PNG.
+  with runs.atomic_path(target, suffix=".png") as partial:
     figure.savefig(partial, format="png", dpi=_DPI)
-    os.replace(partial, target)
-  finally:
-    partial.unlink(missing_ok=True)
+  return target
 
 
 def summary_figure(

@@ -3,6 +3,8 @@
 One implementation of each estimate that the evaluation, the benchmarks and
 the experiments report, so that a figure means the same thing everywhere:
 
+*   `finite_mean`: the mean of the values there are (None, NaN and inf are
+    missing values, not numbers);
 *   `mean_ci`: a mean and its 95% half-width from Student's t, for
     independent episodes or seeds;
 *   `ratio_of_means`: mean(numerator) / mean(denominator) over paired
@@ -25,7 +27,7 @@ from its seed.
 """
 
 import math
-from typing import Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -36,7 +38,18 @@ RandomSource = Union[np.random.Generator, int]
 _PERCENTILES = (2.5, 97.5)  # A two-sided 95% interval.
 
 
-def mean_ci(values: Sequence[Optional[float]]
+def _finite(values: Iterable[Optional[float]]) -> np.ndarray:
+  return np.asarray([v for v in values if v is not None and math.isfinite(v)],
+                    dtype=float)
+
+
+def finite_mean(values: Iterable[Optional[float]]) -> Optional[float]:
+  """The mean of the finite values; None if there are none."""
+  finite = _finite(values)
+  return float(finite.mean()) if finite.size else None
+
+
+def mean_ci(values: Iterable[Optional[float]]
             ) -> tuple[Optional[float], Optional[float]]:
   """The mean of `values` and the half-width of its 95% CI (Student's t).
 
@@ -48,8 +61,7 @@ def mean_ci(values: Sequence[Optional[float]]
     (mean, half-width): the interval is mean ± half-width. The mean is None
     with no finite value, the half-width None with fewer than two.
   """
-  finite = np.asarray([v for v in values
-                       if v is not None and math.isfinite(v)], dtype=float)
+  finite = _finite(values)
   if finite.size == 0:
     return None, None
   mean = float(finite.mean())

@@ -34,6 +34,7 @@ from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
+from umd_meltingpot import runs
 from umd_meltingpot.substrates import phases
 
 PHASES: tuple[str, ...] = phases.LABELS
@@ -310,11 +311,10 @@ class EpisodeVideo:
   def _open(self, layout: _Layout) -> Generator[None, bytes, None]:
     """Starts ffmpeg on a temporary file beside the destination."""
     self._path.parent.mkdir(parents=True, exist_ok=True)
-    # A fixed name beside the destination: same filesystem, so the final
-    # os.replace is atomic, and ffmpeg creates it with the usual permissions
-    # (overwriting a leftover from a killed run). The .mp4 suffix tells
-    # ffmpeg the container.
-    self._partial = self._path.with_name(self._path.name + ".partial.mp4")
+    # ffmpeg writes the file itself, so it gets the path of `runs`' partial
+    # file (overwriting a leftover from a killed run); the .mp4 suffix tells
+    # it the container.
+    self._partial = runs.partial_path(self._path, suffix=".mp4")
     writer = imageio_ffmpeg.write_frames(
         str(self._partial),
         (layout.width, layout.height),
@@ -347,7 +347,7 @@ class EpisodeVideo:
     if not self._partial.exists() or self._partial.stat().st_size == 0:
       self._remove_partial()
       raise RuntimeError(f"ffmpeg wrote no video for {self._path}")
-    os.replace(self._partial, self._path)
+    runs.commit(self._partial, self._path)
     self._partial = None
     return self._path
 
