@@ -343,7 +343,7 @@ class ActorTest(absltest.TestCase):
     np.testing.assert_array_equal(batch.observation["vector"][..., 2], 1.0)
 
 
-class FeaturesTest(absltest.TestCase):
+class FeaturesTest(parameterized.TestCase):
 
   def test_encode(self):
     observation = tree.map_structure(lambda s: s.generate_value(),
@@ -365,6 +365,22 @@ class FeaturesTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "observation must be one of "
                                 "\\['symbolic', 'rgb'\\], got 'pixels'"):
       config_lib.PPOConfig(observation="pixels")
+
+  @parameterized.named_parameters(
+      dict(testcase_name="hidden_size", field="hidden_size", value=0,
+           message="hidden_size must be an integer >= 1, got 0"),
+      dict(testcase_name="workers", field="num_workers", value=-1,
+           message="num_workers must be an integer >= 0, got -1"),
+      dict(testcase_name="learning_rate", field="learning_rate", value=0.0,
+           message="learning_rate must be a finite number > 0, got 0.0"),
+      dict(testcase_name="discount", field="discount", value=1.5,
+           message=r"discount must be a finite number in \[0, 1\], got 1.5"),
+      dict(testcase_name="entropy_cost", field="entropy_cost", value=-0.1,
+           message="entropy_cost must be a finite number >= 0, got -0.1"),
+  )
+  def test_bad_field_names_the_valid_values(self, field, value, message):
+    with self.assertRaisesRegex(ValueError, message):
+      config_lib.PPOConfig(**{field: value})
 
   def test_minibatches_must_divide_the_batch(self):
     config = config_lib.PPOConfig(num_minibatches=7)

@@ -12,6 +12,7 @@ import numpy as np
 
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import welfare
+from umd_meltingpot.agents.ppo import algorithm
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence
 from umd_meltingpot.principal import rl
@@ -155,25 +156,27 @@ class ProposalTest(absltest.TestCase):
 
 class UpdateTest(absltest.TestCase):
 
-  def _batch(self, principal: rl.RLPrincipal, size: int) -> rl.Batch:
+  def _batch(self, size: int) -> algorithm.Rollout:
     rng = np.random.default_rng(0)
     k = 3
     x = rng.uniform(size=(size, rl.num_features(k))).astype(np.float32)
-    return rl.Batch(
-        features=x, action=rng.normal(size=(size, k)).astype(np.float32),
+    return algorithm.Rollout(
+        observation=x, action=rng.normal(size=(size, k)).astype(np.float32),
         log_prob=np.full(size, -3.0, np.float32),
         value=np.zeros(size, np.float32),
         reward=rng.normal(size=size).astype(np.float32),
         next_value=np.zeros(size, np.float32),
         discount=np.full(size, 0.9, np.float32),
-        chained=np.ones(size, np.float32))
+        continues=np.ones(size, np.float32))
 
   def test_update_changes_only_the_principals_params(self):
     principal = rl.RLPrincipal(rl.RLConfig(seed=3), num_brackets=3)
     before = _numpy(principal.training_state)
-    batch = self._batch(principal, 8)
+    batch = self._batch(8)
     batch_before = _numpy(batch)
-    advantages, _ = rl.gae(batch, principal.config.gae_lambda)
+    advantages, _ = algorithm.gae(
+        batch.reward, batch.value, batch.next_value, batch.discount,
+        batch.continues, principal.config.gae_lambda)
     self.assertGreater(float(np.abs(np.asarray(advantages)).max()), 0.0)
     followers = {"actor": {"w": np.ones((4, 2))}, "critic": np.zeros(3)}
     followers_before = copy.deepcopy(followers)
@@ -187,6 +190,9 @@ class UpdateTest(absltest.TestCase):
       with self.subTest(jax.tree_util.keystr(path)):
         self.assertTrue(np.any(old != np.asarray(new)))
     self.assertEqual(int(after.num_updates), int(before.num_updates) + 1)
+    # The update takes no randomness: the key is the one rates are sampled
+    # with, so proposals do not depend on when updates happen.
+    np.testing.assert_array_equal(after.random_key, before.random_key)
     jax.tree_util.tree_map(np.testing.assert_array_equal, _numpy(batch),
                            batch_before)
     jax.tree_util.tree_map(np.testing.assert_array_equal, followers,
@@ -266,6 +272,19 @@ class CheckpointTest(absltest.TestCase):
       observation = _observation(round_index, prev, "nash")
       np.testing.assert_array_equal(restored.propose(observation, "nash"),
                                     principal.propose(observation, "nash"))
+
+  def test_parameter_paths_are_those_of_earlier_checkpoints(self):
+    state = rl.RLPrincipal(rl.RLConfig(hidden_sizes=(8, 8)),
+                           num_brackets=3).state_dict()
+    params = sorted(key for key in state if key.startswith("params/"))
+    self.assertEqual(params, [
+        "params/log_std",
+        *[f"params/{net}/{layer}/{part}" for net in ("policy", "value")
+          for layer in ("head", "hidden_0", "hidden_1")
+          for part in ("b", "w")]])
+    self.assertEqual(state["params/policy/hidden_0/w"].shape,
+                     (rl.num_features(3), 8))
+    self.assertEqual(state["params/value/head/w"].shape, (8, 1))
 
   def test_load_rejects_another_config(self):
     state = rl.RLPrincipal(rl.RLConfig(seed=1), num_brackets=3).state_dict()

@@ -26,7 +26,11 @@ arXiv:1707.06347) on the voted objective. Here:
   value bootstraps the step, or 0 when a new game starts: round_index 0 or
   not consecutive). Once `update_every` steps are complete, an `update`
   runs `num_epochs` full-batch PPO-clip steps with GAE advantages and a
-  learned value baseline, then drops those steps. The newest step always
+  learned value baseline, then drops those steps. The update is the
+  followers' PPO core (`agents/ppo/algorithm.py`, `ppo_update` with one
+  minibatch and a Gaussian policy); this module is the principal's head on
+  it: features, the Gaussian, the curriculum, reward normalisation and
+  the bookkeeping of steps. The newest step always
   waits for its successor, so a game of τ rounds learns within the game
   when τ > update_every.
 - **Curriculum** (Zheng et al. 2020's two-phase training of the planner):
@@ -58,24 +62,34 @@ from typing import Any, Mapping, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
+from umd_meltingpot import validation
 from umd_meltingpot import welfare
+from umd_meltingpot.agents.ppo import algorithm
+from umd_meltingpot.agents.ppo import layers
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import learning
 
 PRNGKey = jax.Array
 Params = Mapping[str, Any]
-Metrics = dict[str, jax.Array]
 
 # Features besides φ_prev and the objective one-hot: a last-round flag, four
 # statistics of gross and four of net income, apples alive, round progress.
 _NUM_WORLD_FEATURES = 11
-_LOG_2PI_E = math.log(2.0 * math.pi * math.e)
+# Added to the advantages' std before normalising: larger than the
+# followers' 1e-8, as batches of a few rounds can have nearly equal
+# advantages.
+_ADVANTAGE_EPSILON = 1e-6
+_ADAM_EPSILON = 1e-8  # optax's default.
+
+_POSITIVE = validation.number(gt=0)
+_WEIGHT = validation.number(ge=0)
+_UNIT = validation.number(ge=0, le=1)
+_ROUNDS = validation.integer(ge=0)
 
 
 @dataclasses.dataclass(frozen=True)
-class RLConfig:
+class RLConfig(validation.Validated):
   """Parameters of the RL principal; every default lives here.
 
   Attributes:
@@ -109,81 +123,42 @@ class RLConfig:
     seed: seeds the principal's JAX key, an integer >= 0.
   """
 
-  hidden_sizes: tuple[int, ...] = (32, 32)
-  learning_rate: float = 3e-3
-  max_grad_norm: float = 1.0
-  update_every: int = 4
-  num_epochs: int = 4
-  clip_epsilon: float = 0.2
-  discount: float = 0.9
-  gae_lambda: float = 0.95
-  value_cost: float = 0.5
-  entropy_start: float = 0.05
-  entropy_end: float = 0.001
-  entropy_anneal_rounds: int = 500
-  tax_cap_start: float = 0.1
-  anneal_rounds: int = 500
-  init_log_std: float = -0.5
-  min_log_std: float = -5.0
-  max_log_std: float = 1.0
-  reward_clip: float = 5.0
-  income_scale: float = 100.0
-  apples_scale: float = 200.0
-  horizon: int = 5
-  seed: int = 0
+  hidden_sizes: tuple[int, ...] = validation.checked(
+      (32, 32), validation.tuple_of(validation.integer(ge=1)))
+  learning_rate: float = validation.checked(3e-3, _POSITIVE)
+  max_grad_norm: float = validation.checked(1.0, _POSITIVE)
+  update_every: int = validation.checked(4, validation.integer(ge=1))
+  num_epochs: int = validation.checked(4, validation.integer(ge=1))
+  clip_epsilon: float = validation.checked(0.2, _POSITIVE)
+  discount: float = validation.checked(0.9, _UNIT)
+  gae_lambda: float = validation.checked(0.95, _UNIT)
+  value_cost: float = validation.checked(0.5, _WEIGHT)
+  entropy_start: float = validation.checked(0.05, _WEIGHT)
+  entropy_end: float = validation.checked(0.001, _WEIGHT)
+  entropy_anneal_rounds: int = validation.checked(500, _ROUNDS)
+  tax_cap_start: float = validation.checked(0.1, _UNIT)
+  anneal_rounds: int = validation.checked(500, _ROUNDS)
+  init_log_std: float = validation.checked(-0.5, validation.number())
+  min_log_std: float = validation.checked(-5.0, validation.number())
+  max_log_std: float = validation.checked(1.0, validation.number())
+  reward_clip: float = validation.checked(5.0, _POSITIVE)
+  income_scale: float = validation.checked(100.0, _POSITIVE)
+  apples_scale: float = validation.checked(200.0, _POSITIVE)
+  horizon: int = validation.checked(5, validation.integer(ge=1))
+  seed: int = validation.checked(0, learning.SEED)
 
   def __post_init__(self):
-    try:
-      sizes = tuple(self.hidden_sizes)
-    except TypeError:
-      sizes = ()
-    if not sizes or not all(_is_int(s) and s >= 1 for s in sizes):
-      raise ValueError(f"hidden_sizes must be a non-empty sequence of "
-                       f"integers >= 1, got {self.hidden_sizes!r}")
-    object.__setattr__(self, "hidden_sizes", tuple(int(s) for s in sizes))
-    for name, low in (("update_every", 1), ("num_epochs", 1),
-                      ("entropy_anneal_rounds", 0), ("anneal_rounds", 0),
-                      ("horizon", 1)):
-      value = getattr(self, name)
-      if not (_is_int(value) and value >= low):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    checks = {
-        "learning_rate": (lambda x: x > 0, "> 0"),
-        "max_grad_norm": (lambda x: x > 0, "> 0"),
-        "clip_epsilon": (lambda x: x > 0, "> 0"),
-        "discount": (lambda x: 0 <= x <= 1, "in [0, 1]"),
-        "gae_lambda": (lambda x: 0 <= x <= 1, "in [0, 1]"),
-        "value_cost": (lambda x: x >= 0, ">= 0"),
-        "entropy_start": (lambda x: x >= 0, ">= 0"),
-        "entropy_end": (lambda x: x >= 0, ">= 0"),
-        "tax_cap_start": (lambda x: 0 <= x <= 1, "in [0, 1]"),
-        "init_log_std": (lambda x: True, "finite"),
-        "min_log_std": (lambda x: True, "finite"),
-        "max_log_std": (lambda x: x > self.min_log_std, "> min_log_std"),
-        "reward_clip": (lambda x: x > 0, "> 0"),
-        "income_scale": (lambda x: x > 0, "> 0"),
-        "apples_scale": (lambda x: x > 0, "> 0"),
-    }
-    for name, (valid, description) in checks.items():
-      value = getattr(self, name)
-      try:
-        number = float(value)
-      except (TypeError, ValueError):
-        number = math.nan
-      if not (math.isfinite(number) and valid(number)):
-        raise ValueError(
-            f"{name} must be a finite number {description}, got {value!r}")
-    object.__setattr__(self, "seed", learning.check_seed(self.seed))
+    super().__post_init__()
+    if not self.max_log_std > self.min_log_std:
+      validation.fail("max_log_std",
+                      f"a finite number > min_log_std ({self.min_log_std})",
+                      self.max_log_std)
 
   def to_json(self) -> dict[str, Any]:
     """The fields as JSON-able values (tuples become lists)."""
     config = dataclasses.asdict(self)
     config["hidden_sizes"] = list(self.hidden_sizes)
     return config
-
-
-def _is_int(value: object) -> bool:
-  return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 def _linear(start: float, end: float, rounds: int, played: int) -> float:
@@ -254,34 +229,7 @@ def features(
   return np.concatenate([previous, one_hot, *world]).astype(np.float32)
 
 
-# ---------------------------------------------------------------- networks
-
-
-def _dense_init(key: PRNGKey, fan_in: int, fan_out: int,
-                scale: float) -> dict[str, jax.Array]:
-  # Orthogonal weights, zero biases, a small gain on the policy head so that
-  # the first rates are near sigmoid(0) = 0.5 (Andrychowicz et al. 2021,
-  # "What Matters in On-Policy RL?", ICLR).
-  w = jax.nn.initializers.orthogonal(scale)(key, (fan_in, fan_out))
-  return {"w": w, "b": jnp.zeros((fan_out,))}
-
-
-def _mlp_init(key: PRNGKey, sizes: tuple[int, ...],
-              head_scale: float) -> dict[str, Any]:
-  keys = jax.random.split(key, len(sizes) - 1)
-  layers = {}
-  for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-    last = i == len(sizes) - 2
-    name = "head" if last else f"hidden_{i}"
-    scale = head_scale if last else math.sqrt(2.0)
-    layers[name] = _dense_init(keys[i], fan_in, fan_out, scale)
-  return layers
-
-
-def _mlp(layers: Mapping[str, Any], x: jax.Array) -> jax.Array:
-  for i in range(len(layers) - 1):
-    x = jnp.tanh(x @ layers[f"hidden_{i}"]["w"] + layers[f"hidden_{i}"]["b"])
-  return x @ layers["head"]["w"] + layers["head"]["b"]
+# ---------------------------------------------------------------- network
 
 
 def init_params(key: PRNGKey, num_brackets: int,
@@ -290,150 +238,39 @@ def init_params(key: PRNGKey, num_brackets: int,
   policy_key, value_key = jax.random.split(key)
   inputs = (num_features(num_brackets), *config.hidden_sizes)
   return {
-      "policy": _mlp_init(policy_key, (*inputs, num_brackets), 0.01),
-      "value": _mlp_init(value_key, (*inputs, 1), 1.0),
+      "policy": layers.mlp_init(policy_key, (*inputs, num_brackets),
+                                head="head", head_scale=0.01),
+      "value": layers.mlp_init(value_key, (*inputs, 1), head="head",
+                               head_scale=1.0),
       "log_std": jnp.full((num_brackets,), config.init_log_std, jnp.float32),
   }
 
 
 def _policy(params: Params, x: jax.Array, min_log_std: float,
-            max_log_std: float) -> tuple[jax.Array, jax.Array]:
+            max_log_std: float) -> algorithm.GaussianParams:
   """The pre-squash Gaussian's mean [..., k] and log σ [k]."""
   log_std = jnp.clip(params["log_std"], min_log_std, max_log_std)
-  return _mlp(params["policy"], x), log_std
+  return layers.mlp(params["policy"], x, head="head",
+                    activation=jnp.tanh), log_std
 
 
 def _value(params: Params, x: jax.Array) -> jax.Array:
-  return _mlp(params["value"], x)[..., 0]
+  return layers.mlp(params["value"], x, head="head",
+                    activation=jnp.tanh)[..., 0]
 
 
-def _log_prob(mean: jax.Array, log_std: jax.Array, z: jax.Array) -> jax.Array:
-  """log N(z; mean, σ²), summed over the k rates."""
-  squares = ((z - mean) / jnp.exp(log_std)) ** 2
-  return -0.5 * jnp.sum(squares + 2 * log_std + math.log(2 * math.pi), -1)
-
-
-def _entropy(log_std: jax.Array) -> jax.Array:
-  return jnp.sum(log_std + 0.5 * _LOG_2PI_E)
+def apply(params: Params, x: jax.Array, *, min_log_std: float,
+          max_log_std: float) -> tuple[algorithm.GaussianParams, jax.Array]:
+  """The network for `algorithm.ppo_update`: (the Gaussian, V(x))."""
+  return _policy(params, x, min_log_std, max_log_std), _value(params, x)
 
 
 def _act(params: Params, key: PRNGKey, x: jax.Array, *, min_log_std: float,
          max_log_std: float) -> tuple[jax.Array, jax.Array, jax.Array]:
   """Samples z for one input; returns (z, log π(z), V(x))."""
-  mean, log_std = _policy(params, x, min_log_std, max_log_std)
-  z = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape)
-  return z, _log_prob(mean, log_std, z), _value(params, x)
-
-
-# ---------------------------------------------------------------- learning
-
-
-class Batch(NamedTuple):
-  """Complete steps, oldest first (T of them).
-
-  Attributes:
-    features: the policy's inputs, [T, d].
-    action: the pre-squash samples z, [T, k].
-    log_prob: log π_old(z), [T].
-    value: V_old(x), [T].
-    reward: normalised rewards, [T].
-    next_value: V_old of the successor's input; 0 after a game's last round.
-    discount: γ, or 0 after a game's last round, [T].
-    chained: 1 where step t + 1 of the batch is step t's successor, [T].
-  """
-
-  features: jax.Array
-  action: jax.Array
-  log_prob: jax.Array
-  value: jax.Array
-  reward: jax.Array
-  next_value: jax.Array
-  discount: jax.Array
-  chained: jax.Array
-
-
-class TrainingState(NamedTuple):
-  """The principal's learnable state.
-
-  Attributes:
-    params: the policy and value parameters (see `init_params`).
-    opt_state: the optimiser's state over `params`.
-    random_key: the key for the next sample.
-    num_updates: PPO updates done.
-  """
-
-  params: Params
-  opt_state: optax.OptState
-  random_key: PRNGKey
-  num_updates: jax.Array
-
-
-def gae(batch: Batch, gae_lambda: float) -> tuple[jax.Array, jax.Array]:
-  """GAE advantages and value targets (Schulman et al. 2016, ICLR)."""
-  deltas = batch.reward + batch.discount * batch.next_value - batch.value
-
-  def step(later, inputs):
-    delta, discount, chained = inputs
-    advantage = delta + discount * gae_lambda * chained * later
-    return advantage, advantage
-
-  _, advantages = jax.lax.scan(
-      step, jnp.zeros(()), (deltas, batch.discount, batch.chained),
-      reverse=True)
-  return advantages, advantages + batch.value
-
-
-def ppo_loss(params: Params, batch: Batch, advantages: jax.Array,
-             targets: jax.Array, entropy_coef: jax.Array, *,
-             clip_epsilon: float, value_cost: float, min_log_std: float,
-             max_log_std: float) -> tuple[jax.Array, Metrics]:
-  """PPO-clip's loss with a value loss and an entropy bonus (Schulman et
-  al. 2017, Eq. 9)."""
-  mean, log_std = _policy(params, batch.features, min_log_std, max_log_std)
-  ratio = jnp.exp(_log_prob(mean, log_std, batch.action) - batch.log_prob)
-  clipped = jnp.clip(ratio, 1 - clip_epsilon, 1 + clip_epsilon)
-  policy_loss = -jnp.mean(jnp.minimum(ratio * advantages,
-                                      clipped * advantages))
-  value_loss = 0.5 * jnp.mean((_value(params, batch.features) - targets) ** 2)
-  entropy = _entropy(log_std)
-  total = policy_loss + value_cost * value_loss - entropy_coef * entropy
-  return total, {"loss_total": total, "loss_policy_pg": policy_loss,
-                 "loss_value": value_loss, "entropy": entropy}
-
-
-def ppo_update(state: TrainingState, batch: Batch, entropy_coef: jax.Array,
-               *, optimizer: optax.GradientTransformation,
-               config: RLConfig) -> tuple[TrainingState, Metrics]:
-  """`config.num_epochs` full-batch PPO steps on `state.params`."""
-  advantages, targets = gae(batch, config.gae_lambda)
-  # Normalised per batch; the std guard matters for batches of a few rounds.
-  normalised = (advantages - advantages.mean()) / (advantages.std() + 1e-6)
-  loss = functools.partial(
-      ppo_loss, clip_epsilon=config.clip_epsilon,
-      value_cost=config.value_cost, min_log_std=config.min_log_std,
-      max_log_std=config.max_log_std)
-  grad_fn = jax.grad(loss, has_aux=True)
-
-  def epoch(carry, _):
-    params, opt_state = carry
-    grads, metrics = grad_fn(params, batch, normalised, targets,
-                             entropy_coef)
-    updates, opt_state = optimizer.update(grads, opt_state, params)
-    metrics["grad_norm"] = optax.global_norm(grads)
-    return (optax.apply_updates(params, updates), opt_state), metrics
-
-  (params, opt_state), metrics = jax.lax.scan(
-      epoch, (state.params, state.opt_state), None, length=config.num_epochs)
-  metrics = jax.tree_util.tree_map(jnp.mean, metrics)
-  metrics["advantage_mean"] = advantages.mean()
-  return state._replace(params=params, opt_state=opt_state,
-                        num_updates=state.num_updates + 1), metrics
-
-
-def make_optimizer(config: RLConfig) -> optax.GradientTransformation:
-  """Adam with global-norm gradient clipping."""
-  return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
-                     optax.adam(config.learning_rate))
+  policy = _policy(params, x, min_log_std, max_log_std)
+  z = algorithm.GAUSSIAN.sample(key, policy)
+  return z, algorithm.GAUSSIAN.log_prob(policy, z), _value(params, x)
 
 
 # ---------------------------------------------------------------- principal
@@ -484,24 +321,30 @@ class RLPrincipal(base.Principal):
     Raises:
       ValueError: if `num_brackets` is not an integer >= 1.
     """
-    if not (_is_int(num_brackets) and num_brackets >= 1):
-      raise ValueError(
-          f"num_brackets must be an integer >= 1, got {num_brackets!r}")
+    brackets = validation.integer(ge=1)
+    try:
+      self._num_brackets = brackets.normalise(num_brackets)
+    except (TypeError, ValueError):
+      validation.fail("num_brackets", brackets.description, num_brackets)
     self._config = RLConfig() if config is None else config
-    self._num_brackets = int(num_brackets)
-    self._optimizer = make_optimizer(self._config)
-    init_key, random_key = jax.random.split(
-        jax.random.PRNGKey(self._config.seed))
-    params = init_params(init_key, self._num_brackets, self._config)
-    self._state = TrainingState(
-        params=params, opt_state=self._optimizer.init(params),
-        random_key=random_key, num_updates=jnp.zeros((), jnp.int32))
-    std_range = dict(min_log_std=self._config.min_log_std,
-                     max_log_std=self._config.max_log_std)
+    config = self._config
+    optimizer = algorithm.make_optimizer(
+        config.learning_rate, _ADAM_EPSILON, config.max_grad_norm)
+    init_key, random_key = jax.random.split(jax.random.PRNGKey(config.seed))
+    # The update leaves the key alone (one full-batch minibatch): it is the
+    # key the principal samples its rates with.
+    self._state = algorithm.init_state(
+        init_params(init_key, self._num_brackets, config), optimizer,
+        random_key)
+    std_range = dict(min_log_std=config.min_log_std,
+                     max_log_std=config.max_log_std)
     self._act = jax.jit(functools.partial(_act, **std_range))
-    self._value = jax.jit(_value)
     self._update = jax.jit(functools.partial(
-        ppo_update, optimizer=self._optimizer, config=self._config))
+        algorithm.ppo_update, apply=functools.partial(apply, **std_range),
+        distribution=algorithm.GAUSSIAN, optimizer=optimizer,
+        gae_lambda=config.gae_lambda, clip_epsilon=config.clip_epsilon,
+        value_cost=config.value_cost, advantage_epsilon=_ADVANTAGE_EPSILON,
+        num_epochs=config.num_epochs, num_minibatches=1))
     self._reward_stats: dict[str, _RunningStats] = {}
     self._rounds_played = 0
     self._steps: list[_Step] = []
@@ -514,7 +357,7 @@ class RLPrincipal(base.Principal):
     return self._config
 
   @property
-  def training_state(self) -> TrainingState:
+  def training_state(self) -> algorithm.TrainingState:
     """The parameters, optimiser state and key (immutable arrays)."""
     return self._state
 
@@ -581,14 +424,15 @@ class RLPrincipal(base.Principal):
       self.learn(self._batch(complete))
       self._steps = [s for s in self._steps if s.next_value is None]
 
-  def learn(self, batch: Batch) -> dict[str, float]:
-    """One PPO update of the principal's parameters on `batch`.
+  def learn(self, rollout: algorithm.Rollout) -> dict[str, float]:
+    """One PPO update of the principal's parameters on `rollout`.
 
     Returns:
-      The update's metrics (`loss_total`, `loss_policy_pg`, ...).
+      The update's metrics (`loss_total`, `loss_policy`, ...; see
+      `algorithm.ppo_update`).
     """
     coefficient = entropy_coefficient(self._config, self._rounds_played)
-    self._state, metrics = self._update(self._state, batch,
+    self._state, metrics = self._update(self._state, rollout,
                                         jnp.float32(coefficient))
     self.last_metrics = {k: float(v) for k, v in metrics.items()}
     return self.last_metrics
@@ -629,7 +473,7 @@ class RLPrincipal(base.Principal):
     opt_state = jax.tree_util.tree_unflatten(treedef, [
         jnp.asarray(state[f"opt_state/{i}"], leaf.dtype)
         for i, leaf in enumerate(leaves)])
-    self._state = TrainingState(
+    self._state = algorithm.TrainingState(
         params=params, opt_state=opt_state,
         random_key=jnp.asarray(state["random_key"], jnp.uint32),
         num_updates=jnp.asarray(state["num_updates"], jnp.int32))
@@ -653,20 +497,22 @@ class RLPrincipal(base.Principal):
     else:
       last.next_value, last.discount = 0.0, 0.0
 
-  def _batch(self, steps: list[_Step]) -> Batch:
-    chained = [float(a.discount > 0 and b.round_index == a.round_index + 1)
-               for a, b in zip(steps[:-1], steps[1:])] + [0.0]
+  def _batch(self, steps: list[_Step]) -> algorithm.Rollout:
+    """The complete `steps`, oldest first, as the core's `Rollout`: step
+    t + 1 continues step t's game only if it is that round's successor."""
+    continues = [float(a.discount > 0 and b.round_index == a.round_index + 1)
+                 for a, b in zip(steps[:-1], steps[1:])] + [0.0]
 
     def column(name: str) -> jax.Array:
       return jnp.asarray(np.array([getattr(s, name) for s in steps],
                                   np.float32))
 
-    return Batch(
-        features=column("features"), action=column("action"),
+    return algorithm.Rollout(
+        observation=column("features"), action=column("action"),
         log_prob=column("log_prob"), value=column("value"),
         reward=column("reward"), next_value=column("next_value"),
         discount=column("discount"),
-        chained=jnp.asarray(chained, jnp.float32))
+        continues=jnp.asarray(continues, jnp.float32))
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
