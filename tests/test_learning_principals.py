@@ -188,7 +188,8 @@ class RegistryTest(parameterized.TestCase):
       dict(testcase_name="step", config=lambda: bandit.BanditConfig(
           step=0.0), message="step must be a finite number > 0"),
       dict(testcase_name="discount", config=lambda: bandit.BanditConfig(
-          discount=1.5), message=r"discount must be a finite number in \(0, 1\]"),
+          discount=1.5),
+           message=r"discount must be a finite number in \(0, 1\]"),
       dict(testcase_name="seed", config=lambda: bandit.BanditConfig(
           seed=-1), message="seed must be an integer >= 0"),
       dict(testcase_name="sigma0", config=lambda: cma_es.CMAConfig(

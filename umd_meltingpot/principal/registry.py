@@ -1,8 +1,8 @@
 """The principal registry: every principal algorithm by name, in one table.
 
-Each `PrincipalSpec` in `PRINCIPALS` says how the principal is built, which config
-its options fill, whether it learns from feedback and whether it can be
-checkpointed. The lists the rest of the package needs (`LEARNING`,
+Each `PrincipalSpec` in `PRINCIPALS` says how the principal is built,
+which config its options fill, whether it learns from feedback and whether
+it can be checkpointed. The lists the rest of the package needs (`LEARNING`,
 `CHECKPOINTABLE`, the CLI's help) are read from it, so a new principal is
 added here once. Usage:
 
@@ -13,7 +13,8 @@ added here once. Usage:
 
 import dataclasses
 import math
-from typing import Any, Callable, Mapping, NamedTuple, Optional
+import types
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence
 
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import learning
@@ -131,7 +132,7 @@ class PrincipalSpec:
 
 
 def _make_fixed(
-    *, schedule: TaxSchedule, rates: Optional[tuple[float, ...]] = None
+    *, schedule: TaxSchedule, rates: Optional[Sequence[float]] = None
 ) -> base.Principal:
   """Keeps `rates` every round; by default the initial schedule φ0."""
   if rates is None:
@@ -146,6 +147,8 @@ def _make_none(*, schedule: TaxSchedule) -> base.Principal:
 
 
 def _rl_config() -> type:
+  """RLConfig, imported on first use: `rl` imports JAX, which takes seconds
+  that every `umd` command would otherwise pay."""
   from umd_meltingpot.principal import rl  # pylint: disable=g-import-not-at-top
   return rl.RLConfig
 
@@ -159,14 +162,14 @@ def _make_rl(config: Any, *, schedule: TaxSchedule, delta: float,
   return rl.RLPrincipal(config, num_brackets=schedule.num_brackets)
 
 
-PRINCIPALS: Mapping[str, PrincipalSpec] = {
+PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
     spec.name: spec
     for spec in (
         PrincipalSpec(
             name="bandit",
             description=(
-                "UCB1 over moves in the δ-ball (Auer et al. 2002); options: "
-                "BanditConfig"),
+                "UCB1 over moves in the delta-ball (Auer et al. 2002); "
+                "options: BanditConfig"),
             learns=True,
             checkpointable=True,
             feasible=True,
@@ -176,7 +179,7 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = {
         ),
         PrincipalSpec(
             name="cma",
-            description="CMA-ES over φ (Hansen 2016); options: CMAConfig",
+            description="CMA-ES over phi (Hansen 2016); options: CMAConfig",
             learns=True,
             checkpointable=True,
             feasible=True,
@@ -186,7 +189,7 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = {
         ),
         PrincipalSpec(
             name="fixed",
-            description="keeps φ0 every round, or the rates of option `rates`",
+            description="keeps phi_0 every round, or option `rates`",
             learns=False,
             checkpointable=False,
             feasible=False,
@@ -217,7 +220,7 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = {
         PrincipalSpec(
             name="random",
             description=(
-                "a new uniformly random φ every round, to train followers on "
+                "a new uniformly random phi every round, to train followers on "
                 "many schedules"),
             learns=False,
             checkpointable=False,
@@ -251,8 +254,8 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = {
             _factory=BanditPrincipal,
         ),
     )
-}
-"""Principal algorithms by name, sorted."""
+})
+"""Principal algorithms by name, sorted; read-only."""
 
 LEARNING: tuple[str, ...] = tuple(
     name for name, spec in PRINCIPALS.items() if spec.learns)
