@@ -2,8 +2,11 @@
 
   config.py       PPOConfig, every hyperparameter and its default
   features.py     the observation: parsed view, mechanism, agent id
+  algorithm.py    the PPO core: GAE, the loss, the update (also the RL
+                  principal's)
+  layers.py       dense layers and MLPs
   networks.py     PPONetworks and make_networks
-  learning.py     PPOLearner (acme Learner + VariableSource), GAE, the loss
+  learning.py     PPOLearner (acme Learner + VariableSource)
   actor.py        PPOActor (acme Actor), batched; the rollout iterator
   environment.py  HarvestEnv / VectorEnv: the games, in worker processes
   policy.py       PPOPolicy: a trained follower as a Melting Pot Policy
@@ -24,7 +27,7 @@ _EXPORTS = {
     "PPOLearner": "learning",
     "PPONetworks": "networks",
     "PPOPolicy": "policy",
-    "TrainingState": "learning",
+    "TrainingState": "algorithm",
     "make_networks": "networks",
 }
 
