@@ -26,12 +26,12 @@ from typing import Any, Mapping, NamedTuple, Optional, Union
 import numpy as np
 
 from umd_meltingpot import checkpoint_format
-from umd_meltingpot.principal import bandit as bandit_lib
 from umd_meltingpot.principal import base
+from umd_meltingpot.principal import registry
 from umd_meltingpot.principal import schedule as schedule_lib
 
 FORMAT_VERSION = 1
-SUPPORTED: tuple[str, ...] = ("bandit", "cma", "rl", "thompson")
+SUPPORTED: tuple[str, ...] = registry.CHECKPOINTABLE
 _HEADER = "header"
 _STATE = "state"
 
@@ -120,18 +120,14 @@ def _read(path: pathlib.Path) -> tuple[dict[str, Any], dict[str, Any]]:
   return header, checkpoint_format.group(arrays, _STATE)
 
 
-def _new_principal(name: str, config: Mapping[str, Any], num_brackets: int,
-                   delta: float, divergence: str) -> base.Principal:
+def _new_principal(name: str, config: Mapping[str, Any],
+                   schedule: schedule_lib.TaxSchedule, delta: float,
+                   divergence: str) -> base.Principal:
   """A fresh principal `name` with `config`, before its state is loaded."""
-  if name == "rl":
-    from umd_meltingpot.principal import rl  # pylint: disable=g-import-not-at-top
-    return rl.RLPrincipal(rl.RLConfig(**config), num_brackets=num_brackets)
-  if name == "cma":
-    from umd_meltingpot.principal import cma_es  # pylint: disable=g-import-not-at-top
-    return cma_es.CMAPrincipal(cma_es.CMAConfig(**config), delta=delta,
-                               divergence=divergence)
-  return bandit_lib.BanditPrincipal(bandit_lib.BanditConfig(**config),
-                                    delta=delta, divergence=divergence)
+  spec = registry.PRINCIPALS[name]
+  return spec.from_config(
+      spec.config_class(**config),
+      registry.Game(schedule=schedule, delta=delta, divergence=divergence))
 
 
 def load(path: PathLike, *, num_brackets: Optional[int] = None,
@@ -160,7 +156,8 @@ def load(path: PathLike, *, num_brackets: Optional[int] = None,
                      f"{num_brackets}")
   state = {**arrays, **header["state"]}
   try:
-    principal = _new_principal(name, dict(header["state"]["config"]), k,
+    principal = _new_principal(name, dict(header["state"]["config"]),
+                               schedule_lib.no_tax(k, header["edges"]),
                                delta, divergence)
     principal.load_state_dict(state)
   except (KeyError, TypeError, ValueError) as error:
