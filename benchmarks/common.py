@@ -1,10 +1,11 @@
 """Helpers shared by the benchmarks: timing, interleaving, reporting."""
 
-import statistics
 import time
 from typing import Callable, Sequence
 
 import numpy as np
+
+from umd_meltingpot import stats
 
 
 def clock() -> float:
@@ -35,8 +36,8 @@ def interleaved(runners: dict[str, Callable[[], float]],
 
 def ratio_summary(numerator: Sequence[float],
                   denominator: Sequence[float]) -> str:
-  """Median of the paired ratios, with their range."""
-  ratios = np.asarray(numerator) / np.asarray(denominator)
-  return (f"median {statistics.median(ratios):.3f} "
+  """Median of the paired ratios, with their range (nan if a rate was 0)."""
+  ratios = stats.paired_ratios(numerator, denominator)
+  return (f"median {np.median(ratios):.3f} "
           f"(min {ratios.min():.3f}, max {ratios.max():.3f}, "
           f"{len(ratios)} paired repeats)")

@@ -31,6 +31,7 @@ os.environ.setdefault(
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 from umd_meltingpot import game  # pylint: disable=g-import-not-at-top
+from umd_meltingpot import stats  # pylint: disable=g-import-not-at-top
 
 SUBSTRATE = "umd_apple_harvest__small"
 BASELINES = ("greedy", "sustainable", "random")
@@ -55,18 +56,9 @@ def play(bots: str, seed: int, phi0: Optional[tuple[float, ...]]
 
 
 def mean_ci(values: np.ndarray) -> str:
-  half = 1.96 * values.std(ddof=1) / np.sqrt(len(values))
-  return f"{values.mean():6.2f} +- {half:4.2f}"
-
-
-def bootstrap_ratio(numerator: np.ndarray, denominator: np.ndarray,
-                    rng: np.random.Generator, samples: int = 10_000
-                    ) -> tuple[float, float, float]:
-  """Ratio of means and a paired percentile-bootstrap 95% CI."""
-  index = rng.integers(0, len(numerator), (samples, len(numerator)))
-  ratios = numerator[index].mean(axis=1) / denominator[index].mean(axis=1)
-  low, high = np.percentile(ratios, [2.5, 97.5])
-  return float(numerator.mean() / denominator.mean()), low, high
+  """`mean +- half-width` of the 95% CI (Student's t over the seeds)."""
+  mean, half = stats.mean_ci(values)
+  return f"{mean:6.2f}" + (f" +- {half:4.2f}" if half is not None else "")
 
 
 def train_checkpoint(name: str, phi0: Optional[tuple[float, ...]],
@@ -96,8 +88,8 @@ def evaluate(name: str, checkpoint: str, phi0: Optional[tuple[float, ...]],
           f" {rows[:, 2].mean():>10.2f}")
   rng = np.random.default_rng(0)
   for baseline in BASELINES:
-    ratio, low, high = bootstrap_ratio(results["ppo"][:, 0],
-                                       results[baseline][:, 0], rng)
+    ratio, low, high = stats.ratio_of_means(results["ppo"][:, 0],
+                                            results[baseline][:, 0], rng=rng)
     print(f"learned / {baseline:<11} per-capita return: {ratio:.3f} "
           f"(95% CI {low:.3f}-{high:.3f})")
 

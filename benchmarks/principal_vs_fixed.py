@@ -39,6 +39,8 @@ import tqdm
 
 from umd_meltingpot import game as game_lib
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import runs
+from umd_meltingpot import stats
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot import welfare
 from umd_meltingpot.agents import best_response
@@ -122,9 +124,8 @@ def cached_tune(path: Optional[str], grid: Sequence[Schedule],
               for schedule, score in zip(grid, saved["scores"])}
   scores = tune(grid, seeds, objectives)
   if path:
-    with open(path + ".tmp", "w", encoding="utf-8") as file:
-      json.dump({"key": key, "scores": [scores[s] for s in grid]}, file)
-    os.replace(path + ".tmp", path)
+    runs.write_text(path, json.dumps(
+        {"key": key, "scores": [scores[s] for s in grid]}))
   return scores
 
 
@@ -154,21 +155,6 @@ def train(name: str, objectives: Sequence[str], games: int,
     objective = objectives[game % len(objectives)]
     play(learning.config(10_000 + game, objective, name), principal)
   return principal
-
-
-def bootstrap_ratio(numerator: np.ndarray, denominator: np.ndarray,
-                    samples: int, rng: np.random.Generator
-                    ) -> tuple[float, float, float]:
-  """mean(numerator) / mean(denominator), with a paired bootstrap 95% CI."""
-  numerator, denominator = np.asarray(numerator), np.asarray(denominator)
-  if not denominator.mean() > 0:
-    return math.nan, math.nan, math.nan  # No ratio to a zero baseline.
-  ratio = numerator.mean() / denominator.mean()
-  picks = rng.integers(len(numerator), size=(samples, len(numerator)))
-  with np.errstate(divide="ignore", invalid="ignore"):
-    ratios = numerator[picks].mean(axis=1) / denominator[picks].mean(axis=1)
-  low, high = np.nanquantile(ratios, [0.025, 0.975])
-  return float(ratio), float(low), float(high)
 
 
 @dataclasses.dataclass
@@ -261,8 +247,8 @@ def dynamic_probes(objective: str, best: Schedule, seeds: Sequence[int]
     values = np.array([game_value(play(
         game_config(seed, objective=objective, phi0=plan[0]),
         SchedulePlan(plan)), objective) for seed in seeds])
-    rows.append((label, float(values.mean()), bootstrap_ratio(
-        values, fixed, 10_000, np.random.default_rng(1))))
+    rows.append((label, float(values.mean()), stats.ratio_of_means(
+        values, fixed, rng=1)))
   return rows
 
 
@@ -397,8 +383,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     learning)
     no_tax, fixed = rows[0].values, rows[1].values
     for row in rows:
-      ratio_none = bootstrap_ratio(row.values, no_tax, args.bootstrap, rng)
-      ratio_best = bootstrap_ratio(row.values, fixed, args.bootstrap, rng)
+      ratio_none = stats.ratio_of_means(row.values, no_tax, rng=rng,
+                                        samples=args.bootstrap)
+      ratio_best = stats.ratio_of_means(row.values, fixed, rng=rng,
+                                        samples=args.bootstrap)
       label = row.name if row.name != "best fixed" else (
           f"best fixed {_format_phi(best[objective])}")
       print(f"| {objective} | {label} | {row.values.mean():.3f} | "
@@ -417,8 +405,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _print_mixed(args, principals[0], objectives, best, eval_seeds, learning,
                  results)
   if args.json:
-    with open(args.json, "w", encoding="utf-8") as file:
-      json.dump(results, file, indent=1)
+    runs.write_text(args.json, json.dumps(results, indent=1))
   return 0
 
 

@@ -50,7 +50,6 @@ import numpy as np
 import tqdm
 
 from umd_meltingpot import agents
-from umd_meltingpot import game as game_lib
 from umd_meltingpot import runs
 from umd_meltingpot import scenario as scenario_lib
 from umd_meltingpot import stats
