@@ -13,13 +13,14 @@ docstrings are their help, so the defaults live only there.
 
 import argparse
 import ast
+import contextlib
 import dataclasses
 import inspect
 import shlex
 import sys
 import textwrap
 import typing
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from umd_meltingpot import game as game_lib
 from umd_meltingpot import training
@@ -130,6 +131,15 @@ class UsageError(Exception):
   """Bad input found after parsing; reported like an argparse error."""
 
 
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+  """Reports the ValueError of a check (bad input) as a UsageError."""
+  try:
+    yield
+  except ValueError as error:
+    raise UsageError(error) from error
+
+
 def _options(args: argparse.Namespace, cls: type) -> Any:
   """The `cls` config of the parsed flags (one per field of `cls`)."""
   return cls(**{field.name: getattr(args, field.name)
@@ -137,10 +147,8 @@ def _options(args: argparse.Namespace, cls: type) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-  try:
+  with _usage_errors():
     game = game_lib.prepare(_options(args, game_lib.GameConfig))
-  except ValueError as error:
-    raise UsageError(error) from error
   result = game_lib.run(game, progress=not args.quiet)
   print(game_lib.format_table(result.records))
   print(f"\n{result.steps} steps; outputs in {result.out}/")
@@ -149,20 +157,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_play(args: argparse.Namespace) -> int:
   from umd_meltingpot import play  # pylint: disable=g-import-not-at-top
-  try:  # play() checks its input before it builds anything.
+  with _usage_errors():  # play() checks its input before it builds anything.
     play.play(args.substrate, players=args.players, render=not args.headless,
               verbose=args.verbose, observation=args.observation)
-  except ValueError as error:
-    raise UsageError(error) from error
   return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
   from umd_meltingpot import evaluate  # pylint: disable=g-import-not-at-top
-  try:
+  with _usage_errors():
     prepared = evaluate.prepare(_options(args, evaluate.EvaluateConfig))
-  except ValueError as error:
-    raise UsageError(error) from error
   result = evaluate.run(prepared, progress=not args.quiet)
   print(result.table)
   print(f"\n{len(result.rows)} episodes; outputs in {result.out}/")
@@ -206,15 +210,13 @@ def _train(job: str, train: Callable[..., Any], prepared: Any,
 def _cmd_train_followers(args: argparse.Namespace) -> int:
   """`umd train followers`: PPO followers (`train.py`)."""
   from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
-  try:
+  with _usage_errors():
     if args.resume:
       prepared = train.prepare_resume(args.resume, _resume_total(
           args, (train.TrainConfig, train.PPOConfig), "total_steps"))
     else:
       prepared = train.prepare(_options(args, train.TrainConfig),
                                _options(args, train.PPOConfig))
-  except ValueError as error:
-    raise UsageError(error) from error
   return _train("followers", train.train, prepared, args)
 
 
@@ -222,14 +224,12 @@ def _cmd_train_principal(args: argparse.Namespace) -> int:
   """`umd train principal`: a learning principal (`principal_train.py`)."""
   from umd_meltingpot import principal_train  # pylint: disable=g-import-not-at-top
   config_class = principal_train.PrincipalTrainConfig
-  try:
+  with _usage_errors():
     if args.resume:
       prepared = principal_train.prepare_resume(
           args.resume, _resume_total(args, (config_class,), "games"))
     else:
       prepared = principal_train.prepare(_options(args, config_class))
-  except ValueError as error:
-    raise UsageError(error) from error
   return _train("principal", principal_train.train, prepared, args)
 
 
