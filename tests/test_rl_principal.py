@@ -2,6 +2,8 @@
 
 import copy
 import json
+import subprocess
+import sys
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -123,6 +125,18 @@ def _observations(draw) -> tuple[base.RoundObservation, str]:
       net=np.array(draw(st.lists(income, min_size=n, max_size=n))),
       apples_alive=draw(st.integers(0, 10_000)))
   return observation, objective
+
+
+class ImportTest(absltest.TestCase):
+
+  def test_imports_neither_melting_pot_nor_tensorflow(self):
+    # The principal shares agents/ppo's PPO core, which must stay light.
+    code = ("import sys; import umd_meltingpot.principal.rl; "
+            "print(sorted({'tensorflow', 'meltingpot', 'acme'} & "
+            "set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    self.assertEqual(loaded, "[]")
 
 
 class ProposalTest(absltest.TestCase):
