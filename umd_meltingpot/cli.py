@@ -217,7 +217,7 @@ def _cmd_train_followers(args: argparse.Namespace) -> int:
     else:
       prepared = train.prepare(_options(args, train.TrainConfig),
                                _options(args, train.PPOConfig))
-  return _train("followers", train.train, prepared, args)
+  return _train(training.FOLLOWERS, train.train, prepared, args)
 
 
 def _cmd_train_principal(args: argparse.Namespace) -> int:
@@ -230,7 +230,8 @@ def _cmd_train_principal(args: argparse.Namespace) -> int:
           args.resume, _resume_total(args, (config_class,), "games"))
     else:
       prepared = principal_train.prepare(_options(args, config_class))
-  return _train("principal", principal_train.train, prepared, args)
+  return _train(training.PRINCIPAL, principal_train.train, prepared,
+                args)
 
 
 def _new_train_spelling(argv: Sequence[str]) -> list[str]:
