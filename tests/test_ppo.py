@@ -384,7 +384,10 @@ class FeaturesTest(parameterized.TestCase):
 
   def test_minibatches_must_divide_the_batch(self):
     config = config_lib.PPOConfig(num_minibatches=7)
-    with self.assertRaisesRegex(ValueError, "num_minibatches must be a divisor of the batch .* 4096 samples, got 7"):
+    with self.assertRaisesRegex(
+        ValueError,
+        "num_minibatches must be a divisor of the batch .* 4096 samples, "
+        "got 7"):
       config.check_batch(4)
     config_lib.PPOConfig(num_minibatches=8).check_batch(4)
 
