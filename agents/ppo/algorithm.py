@@ -311,7 +311,7 @@ def ppo_update(state: TrainingState, rollout: Rollout,
     return (optax.apply_updates(params, updates), opt_state), metrics
 
   def epoch(carry, key: Optional[PRNGKey]):
-    if key is None:
+    if key is None:  # The whole batch: its order changes no gradient.
       minibatches = jax.tree_util.tree_map(lambda x: x[None], flat)
     else:
       order = jax.random.permutation(key, num_samples)
