@@ -27,14 +27,10 @@ import numpy as np
 from meltingpot.utils.policies import policy
 
 from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.substrates import phases
 
 Cell = obs_lib.Cell
 Observation = Mapping[str, np.ndarray]
-
-# Codes of the PHASE observation (see `umd_apple_harvest.PHASES`).
-PHASE_VOTE = 0
-PHASE_HARVEST = 1
-PHASE_OVER = 2
 
 # Exploring: turns to look around before walking, and how far to walk.
 _SCAN_TURNS = 3
@@ -175,9 +171,9 @@ class HarvestBot(policy.Policy[BotState]):
     if state.rng is None:
       state = dataclasses.replace(state, rng=self._first_rng(observation))
     phase = _phase(observation)
-    if phase == PHASE_VOTE:
+    if phase == phases.Phase.VOTE:
       return self._vote_action(), state
-    if phase == PHASE_HARVEST:
+    if phase == phases.Phase.HARVEST:
       return self._harvest(observation, state)
     return obs_lib.NOOP, state
 

@@ -46,9 +46,6 @@ MIN_PLAYERS = 2
 MAX_PLAYERS = 16
 REDISTRIBUTION_RULES = ("equal", "below_mean")
 
-# Phase codes of the `PHASE` and `WORLD.PHASE` observations.
-PHASES = ("vote", "harvest", "over")
-
 # A small map for fast tests and CPU learning: two patches of 11 apples each,
 # so a greedy population can kill one within a round.
 SMALL_ASCII_MAP = """

@@ -30,7 +30,6 @@ import numpy as np
 from umd_meltingpot.substrates import umd_apple_harvest
 
 Substrate = substrate_lib.Substrate
-PHASES = umd_apple_harvest.PHASES
 _PACKED = "WORLD.MECHANISM"
 
 # keep-sorted start
