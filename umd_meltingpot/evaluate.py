@@ -53,6 +53,7 @@ from umd_meltingpot import agents
 from umd_meltingpot import runs
 from umd_meltingpot import scenario as scenario_lib
 from umd_meltingpot import stats
+from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
 
 # The columns summarised per scenario and population, in table order.
@@ -221,7 +222,7 @@ def _focal_population(task: EpisodeTask, config: scenario_lib.ScenarioConfig,
   seed = int(np.random.SeedSequence([task.seed, 1]).generate_state(1)[0])
   bot = agents.make_bot(
       task.population, seed=seed,
-      voter=agents.bots.Voter.truthful(scenario_lib.focal_types(config)),
+      voter=bots_lib.Voter.truthful(scenario_lib.focal_types(config)),
       num_objectives=len(scenario_lib.objectives_of(config)))
   return population_lib.Population(
       policies={task.population: bot},

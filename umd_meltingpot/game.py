@@ -222,10 +222,11 @@ def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule
 def build_bots(game: PreparedGame) -> list[Any]:
   """One bot per player, voting truthfully for its type's favourite."""
   agents = _bot_registry()
+  from umd_meltingpot.agents import bots as bots_lib  # pylint: disable=g-import-not-at-top
   bots = []
   for player in range(game.num_players):
     name = game.bot_names[player % len(game.bot_names)]
-    voter = agents.bots.Voter.truthful(game.preferences.players[player])
+    voter = bots_lib.Voter.truthful(game.preferences.players[player])
     bots.append(agents.make_bot(
         name, seed=game.config.seed * 1000 + player, voter=voter,
         num_objectives=len(game.substrate_config.objectives), player=player))
