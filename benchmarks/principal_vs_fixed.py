@@ -44,9 +44,9 @@ from umd_meltingpot import stats
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot import welfare
 from umd_meltingpot.agents import best_response
-from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
+from umd_meltingpot.substrates import phases
 
 SUBSTRATE = "umd_apple_harvest__small"
 EDGES = (5.0, 10.0)
@@ -260,13 +260,13 @@ class ScheduledVoter:
     self._bot, self._votes = bot, tuple(votes)
 
   def initial_state(self) -> tuple[Any, int, int]:
-    return self._bot.initial_state(), -1, bots_lib.PHASE_OVER
+    return self._bot.initial_state(), -1, phases.Phase.OVER
 
   def step(self, timestep, state):
     inner, round_index, last_phase = state
     phase = int(timestep.observation["PHASE"])
-    if phase == bots_lib.PHASE_VOTE:
-      if last_phase != bots_lib.PHASE_VOTE:
+    if phase == phases.Phase.VOTE:
+      if last_phase != phases.Phase.VOTE:
         round_index += 1
       action = obs_lib.NUM_COMMONS_ACTIONS + self._votes[
           min(round_index, len(self._votes) - 1)]
@@ -345,10 +345,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   objectives = [o for o in args.objectives.split(",") if o]
   unknown = [o for o in objectives if o not in welfare.DEFAULT_OBJECTIVES]
   principals = [p for p in args.principals.split(",") if p]
-  bad = [p for p in principals if p not in ("bandit", "thompson", "rl", "cma")]
+  bad = [p for p in principals if p not in principal_lib.LEARNING]
   if unknown or bad or not objectives:
     parser.error(f"objectives must come from {welfare.DEFAULT_OBJECTIVES} "
-                 f"and principals from bandit,thompson,rl,cma; got "
+                 f"and principals from {','.join(principal_lib.LEARNING)}; got "
                  f"{unknown + bad or args.objectives}")
   sections = set(args.sections.split(","))
   if not sections <= {"compare", "ceiling", "dynamic", "mixed"}:

@@ -30,8 +30,7 @@ from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import runs
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
-
-_PHASE_NAMES = substrate_lib.PHASES
+from umd_meltingpot.substrates import phases
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,12 +66,10 @@ class MechanismOptions:
   """How the types theta are drawn, e.g. uniform, mallows:0.5,
   fixed:utilitarian."""
   principal: str = "fixed"
-  """The principal algorithm: fixed (keeps phi_0), none, hand_rule, bandit
-  (UCB1 over moves in the delta-ball), thompson (the bandit with Thompson
-  sampling), cma (CMA-ES) or rl (a PPO-trained policy); the learning ones
-  learn across the rounds. `umd run` also takes the path of a principal
-  checkpoint written by `umd train --principal` (e.g.
-  runs/x/principal.npz)."""
+  """The principal algorithm, a name of `principal.PRINCIPALS` (listed
+  below); the learning ones learn across the rounds. `umd run` also takes
+  the path of a principal checkpoint written by `umd train principal`
+  (e.g. runs/x/principal.npz)."""
   ballots: str = "world"
   """Where the ballots come from: world (the players' VOTE actions in Lua,
   truthful to their types) or types (full truthful ballots of the rule's
@@ -320,7 +317,7 @@ def _hud(env: wrapper_lib.PrincipalWrapper, world, game: PreparedGame):
   return video.Hud(
       round=int(world["WORLD.ROUND"]),
       rounds=game.substrate_config.rounds,
-      phase=_PHASE_NAMES[int(world["WORLD.PHASE"])],
+      phase=phases.Phase(int(world["WORLD.PHASE"])).label,
       rates=tuple(env.phi),
       objectives=tuple(game.substrate_config.objectives),
       tally=tuple(np.asarray(world["WORLD.BALLOTS"]).sum(axis=0)),
