@@ -12,6 +12,7 @@ the tax schedule phi (`best_response.py`), with the meta-game table shipped
 for the small map, and "best_response:PATH" one with another table.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ def _bots() -> dict[str, type]:
 def __getattr__(name: str) -> Any:
   if name == "BOTS":
     return _bots()
+  if name == "bots":  # `agents.bots.Voter` works before any bot is built.
+    return importlib.import_module(f"{__name__}.bots")
   raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
