@@ -122,7 +122,7 @@ class RunTest(parameterized.TestCase):
       ("rate_count", ["--phi0", "0.1,0.2"], "needs 3 rates"),
       ("rate_range", ["--phi0", "0.1,0.2,1.5"], r"\[0, 1\]"),
       ("rate_nan", ["--phi0", "0.1,nan,0.2"], r"\[0, 1\]"),
-      ("delta", ["--delta", "-0.1"], "delta must be >= 0"),
+      ("delta", ["--delta", "-0.1"], "delta must be a number >= 0"),
       ("rounds", ["--rounds", "0"], "rounds must be an integer >= 1"),
       ("steps", ["--steps", "0"], "harvest_steps must be an integer >= 1"),
       ("vote_steps", ["--vote-steps", "0"], "vote_steps"),
