@@ -127,3 +127,35 @@ def group(arrays: Mapping[str, np.ndarray], prefix: str
   start = len(prefix) + 1
   return {name[start:]: value for name, value in arrays.items()
           if name.startswith(prefix + "/")}
+
+
+def flatten(tree: Mapping[str, Any], prefix: str) -> dict[str, np.ndarray]:
+  """A nested dict of arrays as `{"<prefix>/a/b": array}` (parameters are
+  stored by their path, so a reader sees names, not tree positions).
+
+  Raises:
+    ValueError: a key contains "/", which would make the path ambiguous.
+  """
+  flat = {}
+  for key, value in tree.items():
+    if "/" in key:
+      raise ValueError(f"parameter names may not contain '/': {key!r}")
+    path = f"{prefix}/{key}"
+    if isinstance(value, Mapping):
+      flat.update(flatten(value, path))
+    else:
+      flat[path] = np.asarray(value)
+  return flat
+
+
+def unflatten(flat: Mapping[str, np.ndarray]) -> dict[str, Any]:
+  """The nested dict of `{"a/b": x}` paths (the inverse of `flatten` after
+  `group` has removed the prefix)."""
+  tree: dict[str, Any] = {}
+  for path, value in flat.items():
+    parts = path.split("/")
+    node = tree
+    for part in parts[:-1]:
+      node = node.setdefault(part, {})
+    node[parts[-1]] = value
+  return tree

@@ -49,31 +49,6 @@ class Checkpoint(NamedTuple):
   config: dict[str, Any]
 
 
-def _flatten(tree: Mapping[str, Any], prefix: str) -> dict[str, np.ndarray]:
-  flat = {}
-  for key, value in tree.items():
-    if "/" in key:
-      raise ValueError(f"parameter names may not contain '/': {key!r}")
-    path = f"{prefix}/{key}"
-    if isinstance(value, Mapping):
-      flat.update(_flatten(value, path))
-    else:
-      flat[path] = np.asarray(value)
-  return flat
-
-
-def _unflatten(flat: Mapping[str, np.ndarray]) -> dict:
-  """The nested dict of `{"a/b": x}`-style paths, without their group."""
-  tree: dict[str, Any] = {}
-  for path, value in flat.items():
-    parts = path.split("/")
-    node = tree
-    for part in parts[:-1]:
-      node = node.setdefault(part, {})
-    node[parts[-1]] = value
-  return tree
-
-
 def save(path: PathLike,
          *,
          params: Mapping[str, Any],
@@ -92,7 +67,7 @@ def save(path: PathLike,
     rng: PRNG keys (arrays of uint32).
   """
   path = pathlib.Path(path)
-  arrays = _flatten(params, "params")
+  arrays = checkpoint_format.flatten(params, "params")
   if opt_state is not None:
     for i, leaf in enumerate(jax.tree_util.tree_leaves(opt_state)):
       arrays[f"opt_state/{i:05d}"] = np.asarray(leaf)
@@ -117,7 +92,8 @@ def load(path: PathLike) -> Checkpoint:
   arrays = checkpoint_format.load(path, required=("format", "config"))
   checkpoint_format.check_format(int(arrays["format"]), FORMAT_VERSION, path)
   config = checkpoint_format.read_json(arrays, "config", path)
-  params = _unflatten(checkpoint_format.group(arrays, "params"))
+  params = checkpoint_format.unflatten(
+      checkpoint_format.group(arrays, "params"))
   if not params:
     raise ValueError(f"{path} holds no parameters")
   opt_state = checkpoint_format.group(arrays, "opt_state")
@@ -142,8 +118,10 @@ def check_params(params: Mapping[str, Any], template: Mapping[str, Any],
   Raises:
     ValueError: a missing, extra or differently shaped parameter.
   """
-  got = {k: np.shape(v) for k, v in _flatten(params, "params").items()}
-  want = {k: np.shape(v) for k, v in _flatten(template, "params").items()}
+  got = {k: np.shape(v)
+         for k, v in checkpoint_format.flatten(params, "params").items()}
+  want = {k: np.shape(v)
+          for k, v in checkpoint_format.flatten(template, "params").items()}
   missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
   if missing or extra:
     raise ValueError(f"{source} does not match the network: missing "

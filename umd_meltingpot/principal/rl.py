@@ -63,9 +63,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from umd_meltingpot import checkpoint_format
 from umd_meltingpot import validation
 from umd_meltingpot import welfare
 from umd_meltingpot.agents.ppo import algorithm
+from umd_meltingpot.agents.ppo import checkpoint as ppo_checkpoint
 from umd_meltingpot.agents.ppo import layers
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import learning
@@ -445,8 +447,7 @@ class RLPrincipal(base.Principal):
     arrays = {"random_key": self._state.random_key,
               "num_updates": self._state.num_updates,
               "rounds_played": np.asarray(self._rounds_played)}
-    for path, leaf in _flatten({"params": self._state.params}).items():
-      arrays[path] = leaf
+    arrays.update(checkpoint_format.flatten(self._state.params, "params"))
     for i, leaf in enumerate(jax.tree_util.tree_leaves(self._state.opt_state)):
       arrays[f"opt_state/{i}"] = leaf
     for objective, stats in self._reward_stats.items():
@@ -468,13 +469,19 @@ class RLPrincipal(base.Principal):
           f"the checkpoint is for {state['num_brackets']} brackets with "
           f"{config}; this principal has {self._num_brackets} with "
           f"{self._config}")
-    params = _unflatten(self._state.params, state, "params")
-    leaves, treedef = jax.tree_util.tree_flatten(self._state.opt_state)
-    opt_state = jax.tree_util.tree_unflatten(treedef, [
-        jnp.asarray(state[f"opt_state/{i}"], leaf.dtype)
-        for i, leaf in enumerate(leaves)])
+    source = "the RL principal's checkpoint"
+    params = checkpoint_format.unflatten(
+        checkpoint_format.group(state, "params"))
+    ppo_checkpoint.check_params(params, self._state.params, source)
+    saved_leaves = checkpoint_format.group(state, "opt_state")
+    opt_state = ppo_checkpoint.restore_opt_state(
+        [saved_leaves[key] for key in sorted(saved_leaves, key=int)],
+        self._state.opt_state, source)
     self._state = algorithm.TrainingState(
-        params=params, opt_state=opt_state,
+        params=jax.tree_util.tree_map(
+            lambda saved, like: jnp.asarray(saved, like.dtype),
+            params, self._state.params),
+        opt_state=opt_state,
         random_key=jnp.asarray(state["random_key"], jnp.uint32),
         num_updates=jnp.asarray(state["num_updates"], jnp.int32))
     self._rounds_played = int(state["rounds_played"])
@@ -514,24 +521,3 @@ class RLPrincipal(base.Principal):
         discount=column("discount"),
         continues=jnp.asarray(continues, jnp.float32))
 
-
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-  """Nested dicts -> {"a/b/c": leaf}."""
-  flat = {}
-  for key, value in tree.items():
-    path = f"{prefix}{key}"
-    if isinstance(value, Mapping):
-      flat.update(_flatten(value, path + "/"))
-    else:
-      flat[path] = value
-  return flat
-
-
-def _unflatten(like: Mapping[str, Any], flat: Mapping[str, Any],
-               prefix: str) -> dict[str, Any]:
-  """The inverse of `_flatten`, shaped like `like`."""
-  return {
-      key: (_unflatten(value, flat, f"{prefix}/{key}")
-            if isinstance(value, Mapping)
-            else jnp.asarray(flat[f"{prefix}/{key}"], value.dtype))
-      for key, value in like.items()}
