@@ -210,7 +210,7 @@ def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule
     raise ValueError(
         f"Unknown principal {config.principal!r}; valid: "
         f"{sorted(principal_lib.PRINCIPALS)}, or the path of a checkpoint "
-        "written by umd train --principal (e.g. runs/x/principal.npz)")
+        "written by umd train principal (e.g. runs/x/principal.npz)")
   return checkpoint.load(
       config.principal, num_brackets=schedule.num_brackets,
       delta=config.delta, divergence=config.divergence).principal
@@ -261,7 +261,7 @@ def build_environment(
     game: a game from `prepare`.
     on_round_end: called with each round's record.
     principal: a principal to play with (e.g. one that persists across the
-      games of `umd train --principal`); default: the game's checkpointed
+      games of `umd train principal`); default: the game's checkpointed
       principal, else a new one by name, seeded by the game's seed.
   """
   env = substrate_lib.build_from_config(
