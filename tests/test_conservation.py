@@ -7,6 +7,7 @@ each round's rewards equal its net income plus transfers, and the Lua taxes
 equal the Python reference `TaxSchedule.tax_on`.
 """
 
+from absl.testing import absltest
 import hypothesis
 from hypothesis import strategies as st
 import numpy as np
@@ -48,64 +49,71 @@ def _eaters(events):
   return eaters
 
 
-@hypothesis.settings(max_examples=12, deadline=None, derandomize=True,
-                     suppress_health_check=[hypothesis.HealthCheck.too_slow])
-@hypothesis.given(mechanisms())
-def test_income_is_conserved_and_taxed_as_specified(mechanism):
-  num_players, harvest_steps = 4, 60
-  config = substrate.get_config("umd_apple_harvest__small")
-  with config.unlocked():
-    config.rounds = 2
-    config.vote_steps = 2
-    config.harvest_steps = harvest_steps
-    config.tax_period = mechanism["tax_period"]
-    config.bracket_edges = mechanism["edges"]
-    config.initial_rates = tuple(mechanism["rates_by_round"][0])
-    config.redistribution = mechanism["redistribution"]
-  rng = np.random.default_rng(mechanism["seed"])
-  paid = np.zeros(num_players)
-  reference_tax = np.zeros(num_players)
-  period_income = np.zeros(num_players)
-  harvest_step = 0
-  eaten = 0
-  with substrate.build_from_config(config, roles=["default"] * num_players,
-                                   env_seed=mechanism["seed"]) as env:
-    timestep = env.reset()
-    while not timestep.last():
-      obs = timestep.observation[0]
-      phase, round_index = int(obs["WORLD.PHASE"]), int(obs["WORLD.ROUND"])
-      if phase == 1 and harvest_step == 0:  # The vote has just closed.
-        rates = mechanism["rates_by_round"][round_index - 1]
-        env.write_property("principal.schedule",
-                           ",".join(repr(rate) for rate in rates))
-        schedule = schedule_lib.TaxSchedule(rates, mechanism["edges"])
-      actions = rng.integers(0, 8, size=num_players)
-      actions[rng.random(num_players) < mechanism["zap_probability"]] = (
-          FIRE_ZAP)
-      timestep = env.step(actions)
-      obs = timestep.observation[0]
-      paid += np.asarray(timestep.reward, dtype=float)
+class ConservationTest(absltest.TestCase):
 
-      if phase == 1:
-        harvest_step += 1
-        for player in _eaters(env.events()):
-          reference_tax[player] += schedule.tax_on(period_income[player], 1.0)
-          period_income[player] += 1.0
-          eaten += 1
-        if harvest_step % config.tax_period == 0:
-          period_income[:] = 0.0
+  @hypothesis.settings(max_examples=12, deadline=None, derandomize=True,
+                       suppress_health_check=[hypothesis.HealthCheck.too_slow])
+  @hypothesis.given(mechanisms())
+  def test_income_is_conserved_and_taxed_as_specified(self, mechanism):
+    num_players, harvest_steps = 4, 60
+    config = substrate.get_config("umd_apple_harvest__small")
+    with config.unlocked():
+      config.rounds = 2
+      config.vote_steps = 2
+      config.harvest_steps = harvest_steps
+      config.tax_period = mechanism["tax_period"]
+      config.bracket_edges = mechanism["edges"]
+      config.initial_rates = tuple(mechanism["rates_by_round"][0])
+      config.redistribution = mechanism["redistribution"]
+    rng = np.random.default_rng(mechanism["seed"])
+    paid = np.zeros(num_players)
+    reference_tax = np.zeros(num_players)
+    period_income = np.zeros(num_players)
+    harvest_step = 0
+    eaten = 0
+    with substrate.build_from_config(config, roles=["default"] * num_players,
+                                     env_seed=mechanism["seed"]) as env:
+      timestep = env.reset()
+      while not timestep.last():
+        obs = timestep.observation[0]
+        phase, round_index = int(obs["WORLD.PHASE"]), int(obs["WORLD.ROUND"])
+        if phase == 1 and harvest_step == 0:  # The vote has just closed.
+          rates = mechanism["rates_by_round"][round_index - 1]
+          env.write_property("principal.schedule",
+                             ",".join(repr(rate) for rate in rates))
+          schedule = schedule_lib.TaxSchedule(rates, mechanism["edges"])
+        actions = rng.integers(0, 8, size=num_players)
+        actions[rng.random(num_players) < mechanism["zap_probability"]] = (
+            FIRE_ZAP)
+        timestep = env.step(actions)
+        obs = timestep.observation[0]
+        paid += np.asarray(timestep.reward, dtype=float)
 
-      gross, net = obs["WORLD.ROUND_GROSS"], obs["WORLD.ROUND_NET"]
-      tax, transfer = obs["WORLD.ROUND_TAX"], obs["WORLD.ROUND_TRANSFER"]
-      pool = float(obs["WORLD.TAX_POOL"])
-      assert abs(gross.sum() - net.sum() - transfer.sum() - pool) < TOLERANCE
-      np.testing.assert_allclose(gross - tax, net, rtol=0, atol=TOLERANCE)
-      np.testing.assert_allclose(tax, reference_tax, rtol=0, atol=TOLERANCE)
+        if phase == 1:
+          harvest_step += 1
+          for player in _eaters(env.events()):
+            reference_tax[player] += schedule.tax_on(period_income[player], 1.0)
+            period_income[player] += 1.0
+            eaten += 1
+          if harvest_step % config.tax_period == 0:
+            period_income[:] = 0.0
 
-      if phase == 1 and harvest_step == harvest_steps:  # The round ended.
-        assert pool == 0.0
-        np.testing.assert_allclose(paid, net + transfer, rtol=0,
-                                   atol=TOLERANCE)
-        paid[:] = reference_tax[:] = period_income[:] = 0.0
-        harvest_step = 0
-  assert eaten > 0, "nobody ate: the property was not exercised"
+        gross, net = obs["WORLD.ROUND_GROSS"], obs["WORLD.ROUND_NET"]
+        tax, transfer = obs["WORLD.ROUND_TAX"], obs["WORLD.ROUND_TRANSFER"]
+        pool = float(obs["WORLD.TAX_POOL"])
+        self.assertLess(abs(gross.sum() - net.sum() - transfer.sum() - pool),
+                        TOLERANCE)
+        np.testing.assert_allclose(gross - tax, net, rtol=0, atol=TOLERANCE)
+        np.testing.assert_allclose(tax, reference_tax, rtol=0, atol=TOLERANCE)
+
+        if phase == 1 and harvest_step == harvest_steps:  # The round ended.
+          self.assertEqual(pool, 0.0)
+          np.testing.assert_allclose(paid, net + transfer, rtol=0,
+                                     atol=TOLERANCE)
+          paid[:] = reference_tax[:] = period_income[:] = 0.0
+          harvest_step = 0
+    self.assertGreater(eaten, 0, "nobody ate: the property was not exercised")
+
+
+if __name__ == "__main__":
+  absltest.main()

@@ -1,4 +1,4 @@
-"""Runs the Lua unit tests of the level's components under pytest.
+"""Runs the Lua unit tests of the level's components from Python.
 
 Each `*_test.lua` beside the level is loaded as a Lab2D level through
 `dmlab2d.Lab2d`; dmlab2d's `testing/test_runner.lua` runs its `tests.*`
@@ -11,7 +11,8 @@ import re
 import subprocess
 import sys
 
-import pytest
+from absl.testing import absltest
+from absl.testing import parameterized
 
 from umd_meltingpot import paths
 
@@ -41,29 +42,34 @@ def _run(path: pathlib.Path) -> subprocess.CompletedProcess:
       capture_output=True, text=True, timeout=120)
 
 
-def test_lua_test_files_exist():
-  assert _LUA_TESTS, f"no *_test.lua in {_LEVEL_DIR}"
+class LuaComponentsTest(parameterized.TestCase):
+
+  def test_lua_test_files_exist(self):
+    self.assertTrue(_LUA_TESTS, f"no *_test.lua in {_LEVEL_DIR}")
+
+  @parameterized.named_parameters((path.stem, path) for path in _LUA_TESTS)
+  def test_lua_unit_tests_pass(self, path):
+    result = _run(path)
+    output = result.stdout + result.stderr
+    passed = re.findall(r"PASSED .*? tests\.(\w+)", output)
+    failed = re.findall(r"FAILED .*? tests\.(\w+)", output)
+    self.assertEqual(result.returncode, 0, output)
+    self.assertEmpty(failed, output)
+    self.assertGreaterEqual(len(passed), 10, output)
+
+  def test_a_failing_lua_test_fails_the_run(self):
+    # The harness itself must be able to fail.
+    failing = pathlib.Path(self.create_tempdir(), "failing_test.lua")
+    failing.write_text(
+        "local asserts = require 'testing.asserts'\n"
+        "local test_runner = require 'testing.test_runner'\n"
+        "local tests = {}\n"
+        "function tests.fails() asserts.EQ(1, 2) end\n"
+        "return test_runner.run(tests)\n")
+    result = _run(failing)
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("FAILED", result.stdout + result.stderr)
 
 
-@pytest.mark.parametrize("path", _LUA_TESTS, ids=lambda p: p.name)
-def test_lua_unit_tests_pass(path):
-  result = _run(path)
-  output = result.stdout + result.stderr
-  passed = re.findall(r"PASSED .*? tests\.(\w+)", output)
-  failed = re.findall(r"FAILED .*? tests\.(\w+)", output)
-  assert result.returncode == 0 and not failed, output
-  assert len(passed) >= 10, output
-
-
-def test_a_failing_lua_test_fails_the_run(tmp_path):
-  # The harness itself must be able to fail.
-  failing = tmp_path / "failing_test.lua"
-  failing.write_text(
-      "local asserts = require 'testing.asserts'\n"
-      "local test_runner = require 'testing.test_runner'\n"
-      "local tests = {}\n"
-      "function tests.fails() asserts.EQ(1, 2) end\n"
-      "return test_runner.run(tests)\n")
-  result = _run(failing)
-  assert result.returncode != 0
-  assert "FAILED" in result.stdout + result.stderr
+if __name__ == "__main__":
+  absltest.main()

@@ -1,7 +1,8 @@
 """Strategic voting: ballot learners, the manipulation audit, and Lua."""
 
+from absl.testing import absltest
+from absl.testing import parameterized
 import numpy as np
-import pytest
 
 from experiments import strategic_voting as sv
 from umd_meltingpot import voting
@@ -26,154 +27,6 @@ def _state(seed):
   return np.random.default_rng(seed).bit_generator.state
 
 
-def test_compromise_types_make_plurality_a_tie_the_minority_can_break():
-  assert tuple(sv.truthful_ballot(row) for row in COMPROMISE) == TRUTHFUL
-  outcome = _setup("plurality").elect(TRUTHFUL, np.random.default_rng(0))
-  assert outcome.tied == (A, B)
-  outcome = _setup("plurality").elect((A, A, B, B, B),
-                                      np.random.default_rng(0))
-  assert outcome.tied == (B,)
-
-
-def test_learner_finds_the_compromise_ballot_under_plurality():
-  # Only player 4 (C > B > A) learns; the others vote truthfully. Voting B
-  # makes B win (utility 0.7); voting C leaves an A/B coin flip (0.35).
-  learners = [None] * 4 + [_learner(COMPROMISE[4])]
-  sv.learn_by_election("plurality", COMPROMISE, learners, rounds=300,
-                       rng=np.random.default_rng(1), objectives=OBJECTIVES)
-  learner = learners[4]
-  assert learner.truthful == C
-  assert learner.learned_ballot() == B
-  assert learner.values[B] == pytest.approx(0.7, abs=0.05)
-  assert learner.values[C] == pytest.approx(0.35, abs=0.15)
-
-
-@pytest.mark.parametrize("player", [0, 2, 4])
-def test_random_dictator_truthful_ballot_is_learned(player):
-  # Strategy-proof: voting for one's favourite is dominant. Player `player`
-  # learns among truthful voters; its own ballot is the lottery's outcome
-  # with probability 1/5, so the value gap is a fifth of its utility gap
-  # (0.08 for player 2): sample means, and enough exploration to see it.
-  learners = [None] * 5
-  learners[player] = _learner(COMPROMISE[player], seed=player,
-                              step_size_floor=1e-4, epsilon_end=0.3)
-  sv.learn_by_election("random_dictator", COMPROMISE, learners, rounds=5000,
-                       rng=np.random.default_rng(player),
-                       objectives=OBJECTIVES)
-  assert learners[player].learned_ballot() == TRUTHFUL[player]
-
-
-def test_audit_detects_the_compromise_manipulation():
-  realised = []
-  for seed in range(20):
-    audit = sv.audit_round(_setup("plurality"), COMPROMISE, (A, A, B, B, B),
-                           _state(seed))
-    assert audit.winner == B
-    assert audit.manipulators_expected == (4,)
-    # With the same tie-breaking draw, the truthful tie goes to A (then the
-    # lie really paid) or to B (then it changed nothing).
-    assert audit.truthful_winner in (A, B)
-    expected_realised = (4,) if audit.truthful_winner == A else ()
-    assert audit.manipulators_realised == expected_realised
-    realised.append(audit.manipulated_realised)
-    assert audit.truthful_share == pytest.approx(0.8)
-    # Type welfare: B for sure is 0.4+0.4+1+1+0.7; the tie is the mean of
-    # A (1+1) and B.
-    assert audit.type_welfare == pytest.approx(3.5)
-    assert audit.truthful_type_welfare == pytest.approx((2.0 + 3.5) / 2)
-  assert any(realised) and not all(realised)
-
-
-@pytest.mark.parametrize("ballots", [
-    (A, A, B, B, A),  # Player 4 hands A the win: worse than the A/B tie.
-    (B, A, B, B, C),  # Player 0 hands B the win: worse than the A/B tie.
-    (A, A, B, C, C),  # Player 3 makes it an A/C tie: worse than A/B.
-    (A, C, B, B, C),  # Player 1 makes it a B/C tie: worse than A/B.
-])
-def test_audit_ignores_deviations_that_do_not_pay(ballots):
-  for seed in range(10):
-    audit = sv.audit_round(_setup("plurality"), COMPROMISE, ballots,
-                           _state(seed))
-    assert audit.truthful_share < 1.0
-    assert not audit.manipulated_expected, audit
-    assert not audit.manipulated_realised, audit
-
-
-def test_random_dictator_deviations_never_manipulate():
-  for ballots in np.ndindex(3, 3, 3, 3, 3):
-    audit = sv.audit_round(_setup("random_dictator"), COMPROMISE, ballots,
-                           _state(0))
-    assert not audit.manipulated_expected
-    assert not audit.manipulated_realised
-
-
-def test_the_audit_replays_the_wrappers_tie_break():
-  rng = np.random.default_rng(7)
-  state = rng.bit_generator.state
-  profile = voting.Profile(alternatives=OBJECTIVES, kind="choice",
-                           ballots=TRUTHFUL)
-  winner = voting.elect("plurality", profile, rng=rng).winner
-  audit = sv.audit_round(_setup("plurality"), COMPROMISE, TRUTHFUL, state)
-  assert audit.winner == winner
-
-
-@pytest.mark.parametrize("call, match", [
-    (lambda: sv.check_rules(["plurality", "bogus"]), "valid rules"),
-    (lambda: sv.make_electorate("bogus", num_players=5,
-                                objectives=OBJECTIVES, seed=0),
-     "compromise"),
-    (lambda: sv.make_electorate("compromise", num_players=4,
-                                objectives=OBJECTIVES, seed=0), "5 players"),
-    (lambda: sv.LearningConfig(electorate="bogus"), "compromise"),
-    (lambda: sv.LearningConfig(players=4), "5 players"),
-    (lambda: sv.LearningConfig(substrate="bogus"), "bogus"),
-    (lambda: sv.LearnerConfig(epsilon_end=2.0), r"\[0, 1\]"),
-    (lambda: sv.LearnerConfig(step_size_floor=0.0), r"\(0, 1\]"),
-    (lambda: sv.LearnerConfig(epsilon_decay_rounds=0),
-     "epsilon_decay_rounds must be an integer >= 1"),
-    (lambda: sv.LearningConfig(train_rounds=0),
-     "train_rounds must be an integer >= 1"),
-    (lambda: sv.LearningConfig(train_harvest_steps=1.5),
-     "train_harvest_steps must be an integer >= 1"),
-])
-def test_bad_input_raises_value_error(call, match):
-  with pytest.raises(ValueError, match=match):
-    call()
-
-
-def test_ballots_cast_through_lua_reach_the_wrappers_record():
-  prefs = sv.compromise_types(OBJECTIVES)
-  config = sv.LearningConfig(train_rounds=30, train_rounds_per_game=15,
-                             eval_rounds=2, eval_harvest_steps=3)
-  learners = sv.train_ballots("plurality", prefs, config, seed=3)
-  for learner in learners:
-    assert learner.counts.sum() == 30  # Every round's ballot was counted.
-  # Set player 4 to the compromise by hand, the others to the truth.
-  learners = sv.make_learners(prefs, config=config.learner, seed=0)
-  learners[4].update(B, winner=B)
-  rounds = sv.evaluate_ballots("plurality", prefs, config, learners, seed=3)
-  assert len(rounds) == 2
-  for result in rounds:
-    assert result.audit.ballots == (A, A, B, B, B)  # From RoundRecord.
-    assert result.objective == OBJECTIVES[B]
-    assert result.audit.manipulators_expected == (4,)
-
-
-@pytest.mark.parametrize(
-    "rule", [r for r in voting.RULES if r not in ("plurality",)
-             and not voting.RULES[r].lottery])
-def test_every_deterministic_rule_is_plurality_on_five_choice_ballots(rule):
-  # Why the results table has one row for seven rules: Lua gives each
-  # player one VOTE_* action, a top-only ballot, and with 5 voters and 3
-  # objectives every deterministic rule's winning set is plurality's.
-  for ballots in np.ndindex(3, 3, 3, 3, 3):
-    profile = voting.Profile(alternatives=OBJECTIVES, kind="choice",
-                             ballots=ballots)
-    tied = voting.elect(rule, profile, rng=np.random.default_rng(0)).tied
-    assert tied == voting.elect("plurality", profile,
-                                rng=np.random.default_rng(0)).tied, ballots
-
-
 def _round(seed, ballots, utilitarian):
   audit = sv.audit_round(_setup("plurality"), COMPROMISE, ballots, _state(0))
   return sv.RoundResult(
@@ -182,24 +35,176 @@ def _round(seed, ballots, utilitarian):
       truthful_utilitarian=utilitarian, truthful_egalitarian=0.0)
 
 
-def test_summary_pools_rounds_and_bootstraps_whole_seeds():
-  # Seed 0: a compromise round (manipulated) and a truthful one; seed 1: a
-  # compromise round. Pooled: 2 of 3 rounds manipulated, utilitarian
-  # (4 + 2 + 6) / 3. Resampling whole seeds gives seed 0 twice (1/2, 3),
-  # seed 1 twice (1, 6) or one of each (2/3, 4), each pair of draws with
-  # probability >= 1/4: the 95% CI runs from the first to the last.
-  prefs = sv.compromise_types(OBJECTIVES)
-  results = [
-      sv.SeedResult(rule="plurality", seed=seed, preferences=prefs,
-                    learned_ballots=(), truthful_ballots=TRUTHFUL,
-                    rounds=tuple(rounds))
-      for seed, rounds in enumerate([
-          [_round(0, (A, A, B, B, B), 4.0), _round(0, TRUTHFUL, 2.0)],
-          [_round(1, (A, A, B, B, B), 6.0)]])]
-  summary = sv.summarise(results)
-  assert (summary.seeds, summary.rounds) == (2, 3)
-  assert summary.manipulation_expected == pytest.approx((2 / 3, 0.5, 1.0))
-  assert summary.utilitarian == pytest.approx((4.0, 3.0, 6.0))
-  assert summary.truthful_share == pytest.approx((0.8 + 1.0 + 0.8) / 3)
-  row = sv.markdown_table([summary]).splitlines()[2]
-  assert row.startswith("| plurality | 0.67 (0.50–1.00) |"), row
+class StrategicVotingTest(parameterized.TestCase):
+
+  def test_compromise_types_make_plurality_a_tie_the_minority_can_break(self):
+    self.assertEqual(tuple(sv.truthful_ballot(row) for row in COMPROMISE),
+                     TRUTHFUL)
+    outcome = _setup("plurality").elect(TRUTHFUL, np.random.default_rng(0))
+    self.assertEqual(outcome.tied, (A, B))
+    outcome = _setup("plurality").elect((A, A, B, B, B),
+                                        np.random.default_rng(0))
+    self.assertEqual(outcome.tied, (B,))
+
+  def test_learner_finds_the_compromise_ballot_under_plurality(self):
+    # Only player 4 (C > B > A) learns; the others vote truthfully. Voting B
+    # makes B win (utility 0.7); voting C leaves an A/B coin flip (0.35).
+    learners = [None] * 4 + [_learner(COMPROMISE[4])]
+    sv.learn_by_election("plurality", COMPROMISE, learners, rounds=300,
+                         rng=np.random.default_rng(1), objectives=OBJECTIVES)
+    learner = learners[4]
+    self.assertEqual(learner.truthful, C)
+    self.assertEqual(learner.learned_ballot(), B)
+    self.assertAlmostEqual(learner.values[B], 0.7, delta=0.05)
+    self.assertAlmostEqual(learner.values[C], 0.35, delta=0.15)
+
+  @parameterized.parameters(0, 2, 4)
+  def test_random_dictator_truthful_ballot_is_learned(self, player):
+    # Strategy-proof: voting for one's favourite is dominant. Player `player`
+    # learns among truthful voters; its own ballot is the lottery's outcome
+    # with probability 1/5, so the value gap is a fifth of its utility gap
+    # (0.08 for player 2): sample means, and enough exploration to see it.
+    learners = [None] * 5
+    learners[player] = _learner(COMPROMISE[player], seed=player,
+                                step_size_floor=1e-4, epsilon_end=0.3)
+    sv.learn_by_election("random_dictator", COMPROMISE, learners, rounds=5000,
+                         rng=np.random.default_rng(player),
+                         objectives=OBJECTIVES)
+    self.assertEqual(learners[player].learned_ballot(), TRUTHFUL[player])
+
+  def test_audit_detects_the_compromise_manipulation(self):
+    realised = []
+    for seed in range(20):
+      audit = sv.audit_round(_setup("plurality"), COMPROMISE, (A, A, B, B, B),
+                             _state(seed))
+      self.assertEqual(audit.winner, B)
+      self.assertEqual(audit.manipulators_expected, (4,))
+      # With the same tie-breaking draw, the truthful tie goes to A (then the
+      # lie really paid) or to B (then it changed nothing).
+      self.assertIn(audit.truthful_winner, (A, B))
+      expected_realised = (4,) if audit.truthful_winner == A else ()
+      self.assertEqual(audit.manipulators_realised, expected_realised)
+      realised.append(audit.manipulated_realised)
+      self.assertAlmostEqual(audit.truthful_share, 0.8)
+      # Type welfare: B for sure is 0.4+0.4+1+1+0.7; the tie is the mean of
+      # A (1+1) and B.
+      self.assertAlmostEqual(audit.type_welfare, 3.5)
+      self.assertAlmostEqual(audit.truthful_type_welfare, (2.0 + 3.5) / 2)
+    self.assertTrue(any(realised))
+    self.assertFalse(all(realised))
+
+  @parameterized.parameters(
+      ((A, A, B, B, A),),  # Player 4 hands A the win: worse than the A/B tie.
+      ((B, A, B, B, C),),  # Player 0 hands B the win: worse than the A/B tie.
+      ((A, A, B, C, C),),  # Player 3 makes it an A/C tie: worse than A/B.
+      ((A, C, B, B, C),),  # Player 1 makes it a B/C tie: worse than A/B.
+  )
+  def test_audit_ignores_deviations_that_do_not_pay(self, ballots):
+    for seed in range(10):
+      audit = sv.audit_round(_setup("plurality"), COMPROMISE, ballots,
+                             _state(seed))
+      self.assertLess(audit.truthful_share, 1.0)
+      self.assertFalse(audit.manipulated_expected, audit)
+      self.assertFalse(audit.manipulated_realised, audit)
+
+  def test_random_dictator_deviations_never_manipulate(self):
+    for ballots in np.ndindex(3, 3, 3, 3, 3):
+      audit = sv.audit_round(_setup("random_dictator"), COMPROMISE, ballots,
+                             _state(0))
+      self.assertFalse(audit.manipulated_expected)
+      self.assertFalse(audit.manipulated_realised)
+
+  def test_the_audit_replays_the_wrappers_tie_break(self):
+    rng = np.random.default_rng(7)
+    state = rng.bit_generator.state
+    profile = voting.Profile(alternatives=OBJECTIVES, kind="choice",
+                             ballots=TRUTHFUL)
+    winner = voting.elect("plurality", profile, rng=rng).winner
+    audit = sv.audit_round(_setup("plurality"), COMPROMISE, TRUTHFUL, state)
+    self.assertEqual(audit.winner, winner)
+
+  @parameterized.parameters(
+      (lambda: sv.check_rules(["plurality", "bogus"]), "valid rules"),
+      (lambda: sv.make_electorate("bogus", num_players=5,
+                                  objectives=OBJECTIVES, seed=0),
+       "compromise"),
+      (lambda: sv.make_electorate("compromise", num_players=4,
+                                  objectives=OBJECTIVES, seed=0), "5 players"),
+      (lambda: sv.LearningConfig(electorate="bogus"), "compromise"),
+      (lambda: sv.LearningConfig(players=4), "5 players"),
+      (lambda: sv.LearningConfig(substrate="bogus"), "bogus"),
+      (lambda: sv.LearnerConfig(epsilon_end=2.0), r"\[0, 1\]"),
+      (lambda: sv.LearnerConfig(step_size_floor=0.0), r"\(0, 1\]"),
+      (lambda: sv.LearnerConfig(epsilon_decay_rounds=0),
+       "epsilon_decay_rounds must be an integer >= 1"),
+      (lambda: sv.LearningConfig(train_rounds=0),
+       "train_rounds must be an integer >= 1"),
+      (lambda: sv.LearningConfig(train_harvest_steps=1.5),
+       "train_harvest_steps must be an integer >= 1"),
+  )
+  def test_bad_input_raises_value_error(self, call, match):
+    with self.assertRaisesRegex(ValueError, match):
+      call()
+
+  def test_ballots_cast_through_lua_reach_the_wrappers_record(self):
+    prefs = sv.compromise_types(OBJECTIVES)
+    config = sv.LearningConfig(train_rounds=30, train_rounds_per_game=15,
+                               eval_rounds=2, eval_harvest_steps=3)
+    learners = sv.train_ballots("plurality", prefs, config, seed=3)
+    for learner in learners:
+      # Every round's ballot was counted.
+      self.assertEqual(learner.counts.sum(), 30)
+    # Set player 4 to the compromise by hand, the others to the truth.
+    learners = sv.make_learners(prefs, config=config.learner, seed=0)
+    learners[4].update(B, winner=B)
+    rounds = sv.evaluate_ballots("plurality", prefs, config, learners, seed=3)
+    self.assertLen(rounds, 2)
+    for result in rounds:
+      # From RoundRecord.
+      self.assertEqual(result.audit.ballots, (A, A, B, B, B))
+      self.assertEqual(result.objective, OBJECTIVES[B])
+      self.assertEqual(result.audit.manipulators_expected, (4,))
+
+  @parameterized.parameters(
+      [r for r in voting.RULES if r not in ("plurality",)
+       and not voting.RULES[r].lottery])
+  def test_every_deterministic_rule_is_plurality_on_five_choice_ballots(
+      self, rule):
+    # Why the results table has one row for seven rules: Lua gives each
+    # player one VOTE_* action, a top-only ballot, and with 5 voters and 3
+    # objectives every deterministic rule's winning set is plurality's.
+    for ballots in np.ndindex(3, 3, 3, 3, 3):
+      profile = voting.Profile(alternatives=OBJECTIVES, kind="choice",
+                               ballots=ballots)
+      tied = voting.elect(rule, profile, rng=np.random.default_rng(0)).tied
+      plurality = voting.elect("plurality", profile,
+                               rng=np.random.default_rng(0))
+      self.assertEqual(tied, plurality.tied, ballots)
+
+  def test_summary_pools_rounds_and_bootstraps_whole_seeds(self):
+    # Seed 0: a compromise round (manipulated) and a truthful one; seed 1: a
+    # compromise round. Pooled: 2 of 3 rounds manipulated, utilitarian
+    # (4 + 2 + 6) / 3. Resampling whole seeds gives seed 0 twice (1/2, 3),
+    # seed 1 twice (1, 6) or one of each (2/3, 4), each pair of draws with
+    # probability >= 1/4: the 95% CI runs from the first to the last.
+    prefs = sv.compromise_types(OBJECTIVES)
+    results = [
+        sv.SeedResult(rule="plurality", seed=seed, preferences=prefs,
+                      learned_ballots=(), truthful_ballots=TRUTHFUL,
+                      rounds=tuple(rounds))
+        for seed, rounds in enumerate([
+            [_round(0, (A, A, B, B, B), 4.0), _round(0, TRUTHFUL, 2.0)],
+            [_round(1, (A, A, B, B, B), 6.0)]])]
+    summary = sv.summarise(results)
+    self.assertEqual((summary.seeds, summary.rounds), (2, 3))
+    np.testing.assert_allclose(summary.manipulation_expected,
+                               (2 / 3, 0.5, 1.0), rtol=1e-6)
+    np.testing.assert_allclose(summary.utilitarian, (4.0, 3.0, 6.0),
+                               rtol=1e-6)
+    self.assertAlmostEqual(summary.truthful_share, (0.8 + 1.0 + 0.8) / 3)
+    row = sv.markdown_table([summary]).splitlines()[2]
+    self.assertStartsWith(row, "| plurality | 0.67 (0.50–1.00) |", row)
+
+
+if __name__ == "__main__":
+  absltest.main()

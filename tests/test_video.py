@@ -1,8 +1,11 @@
 """Tests for umd_meltingpot.video: HUD text, frame layout and atomic mp4s."""
 
+import pathlib
+
+from absl.testing import absltest
+from absl.testing import parameterized
 import imageio_ffmpeg
 import numpy as np
-import pytest
 
 from umd_meltingpot import video
 from umd_meltingpot import welfare
@@ -56,155 +59,158 @@ def _read(path) -> tuple[dict, list[np.ndarray]]:
   return meta, frames
 
 
-def test_hud_lines_show_round_phase_rates_tally_and_objective():
-  hud = video.Hud(2, 5, "vote", [0.1, 0.2, 0.3], OBJECTIVES, [3, 1, 0])
-  assert hud.lines() == (
-      "Round 2/5 · VOTE",
-      "rates 0.10 0.20 0.30",
-      "util 3 · egal 1 · nash 0",
-      "objective none yet",
-  )
+class HudAndFrameTest(parameterized.TestCase):
+
+  def test_hud_lines_show_round_phase_rates_tally_and_objective(self):
+    hud = video.Hud(2, 5, "vote", [0.1, 0.2, 0.3], OBJECTIVES, [3, 1, 0])
+    self.assertEqual(hud.lines(), (
+        "Round 2/5 · VOTE",
+        "rates 0.10 0.20 0.30",
+        "util 3 · egal 1 · nash 0",
+        "objective none yet",
+    ))
+
+  def test_hud_shows_weighted_votes_and_objective_in_force(self):
+    hud = video.Hud(3, 5, "harvest", [0.5], OBJECTIVES, [2.5, 1, 0.25], "nash")
+    self.assertEqual(hud.lines()[1:], (
+        "rates 0.50",
+        "util 2.5 · egal 1 · nash 0.25",
+        "objective nash",
+    ))
+
+  @parameterized.parameters(*video.PHASES)
+  def test_hud_first_line_names_the_phase(self, phase):
+    hud = video.Hud(1, 2, phase, [0.0], OBJECTIVES, [0, 0, 0])
+    self.assertEqual(hud.lines()[0], f"Round 1/2 · {phase.upper()}")
+
+  @parameterized.parameters(*welfare.OBJECTIVES)
+  def test_every_objective_has_a_short_hud_name(self, objective):
+    self.assertIn(objective, video.SHORT_NAMES)
+    self.assertLessEqual(len(video.short_name(objective)), 8)
+
+  def test_hud_rejects_unknown_phase(self):
+    with self.assertRaisesRegex(ValueError, "phase must be one of"):
+      video.Hud(1, 2, "tagging", [0.0], OBJECTIVES, [0, 0, 0])
+
+  def test_hud_rejects_tally_not_aligned_with_objectives(self):
+    with self.assertRaisesRegex(ValueError, "tally has 2 entries"):
+      video.Hud(1, 2, "vote", [0.0], OBJECTIVES, [1, 2])
+
+  def test_hud_is_detached_from_the_callers_arrays(self):
+    rates = np.array([0.1, 0.2])
+    hud = video.Hud(1, 2, "vote", rates, OBJECTIVES, np.zeros(3))
+    rates[0] = 0.9
+    self.assertEqual(hud.rates, (0.1, 0.2))
+    same = video.Hud(1, 2, "vote", [0.1, 0.2], OBJECTIVES, [0, 0, 0])
+    self.assertEqual(hud, same)
+    self.assertEqual(hash(hud), hash(same))
+
+  def test_hud_strip_differs_between_states_and_is_cached(self):
+    vote = video.render_hud(_hud(0), 208, 80)
+    harvest = video.render_hud(_hud(6), 208, 80)
+    self.assertEqual(vote.shape, (80, 208, 3))
+    self.assertEqual(harvest.shape, (80, 208, 3))
+    self.assertEqual(vote.dtype, np.uint8)
+    self.assertTrue(np.any(vote != harvest))
+    # Text was drawn: the strip is not one flat background colour.
+    self.assertGreater(len(np.unique(vote.reshape(-1, 3), axis=0)), 2)
+    self.assertIs(video.render_hud(_hud(0), 208, 80), vote)
+    self.assertFalse(vote.flags.writeable)
+
+  def test_frame_is_the_scaled_world_over_the_hud(self):
+    world = _world(0)
+    frame = video.compose_frame(world, _hud(0), scale=2)
+    # 208 is already a multiple of 16.
+    self.assertEqual(frame.shape[1], 2 * WIDTH)
+    self.assertEqual(frame.shape[0] % 16, 0)
+    self.assertGreater(frame.shape[0], 2 * HEIGHT)
+    # Nearest neighbour: each world pixel becomes a 2 x 2 block.
+    for dy in range(2):
+      for dx in range(2):
+        np.testing.assert_array_equal(
+            frame[dy : 2 * HEIGHT : 2, dx : 2 * WIDTH : 2], world
+        )
+    other = video.compose_frame(world, _hud(6), scale=2)
+    np.testing.assert_array_equal(other[: 2 * HEIGHT], frame[: 2 * HEIGHT])
+    self.assertTrue(np.any(other[2 * HEIGHT :] != frame[2 * HEIGHT :]))
+
+  def test_frame_width_is_padded_to_the_macro_block(self):
+    world = np.full((72, 100, 3), 255, dtype=np.uint8)
+    frame = video.compose_frame(world, _hud(0), scale=1)
+    self.assertEqual(frame.shape[1], 112)
+    self.assertEqual(frame.shape[0] % 16, 0)
+    # Black padding right of the world.
+    self.assertTrue(np.all(frame[:72, 100:] == 0))
 
 
-def test_hud_shows_weighted_votes_and_objective_in_force():
-  hud = video.Hud(3, 5, "harvest", [0.5], OBJECTIVES, [2.5, 1, 0.25], "nash")
-  assert hud.lines()[1:] == (
-      "rates 0.50",
-      "util 2.5 · egal 1 · nash 0.25",
-      "objective nash",
-  )
 
+class EpisodeVideoTest(parameterized.TestCase):
 
-@pytest.mark.parametrize("phase", video.PHASES)
-def test_hud_first_line_names_the_phase(phase):
-  hud = video.Hud(1, 2, phase, [0.0], OBJECTIVES, [0, 0, 0])
-  assert hud.lines()[0] == f"Round 1/2 · {phase.upper()}"
+  def setUp(self):
+    super().setUp()
+    self.folder = pathlib.Path(self.create_tempdir())
 
-
-@pytest.mark.parametrize("objective", welfare.OBJECTIVES)
-def test_every_objective_has_a_short_hud_name(objective):
-  assert objective in video.SHORT_NAMES
-  assert len(video.short_name(objective)) <= 8
-
-
-def test_hud_rejects_unknown_phase():
-  with pytest.raises(ValueError, match="phase must be one of"):
-    video.Hud(1, 2, "tagging", [0.0], OBJECTIVES, [0, 0, 0])
-
-
-def test_hud_rejects_tally_not_aligned_with_objectives():
-  with pytest.raises(ValueError, match="tally has 2 entries"):
-    video.Hud(1, 2, "vote", [0.0], OBJECTIVES, [1, 2])
-
-
-def test_hud_is_detached_from_the_callers_arrays():
-  rates = np.array([0.1, 0.2])
-  hud = video.Hud(1, 2, "vote", rates, OBJECTIVES, np.zeros(3))
-  rates[0] = 0.9
-  assert hud.rates == (0.1, 0.2)
-  same = video.Hud(1, 2, "vote", [0.1, 0.2], OBJECTIVES, [0, 0, 0])
-  assert hud == same and hash(hud) == hash(same)
-
-
-def test_hud_strip_differs_between_states_and_is_cached():
-  vote = video.render_hud(_hud(0), 208, 80)
-  harvest = video.render_hud(_hud(6), 208, 80)
-  assert vote.shape == harvest.shape == (80, 208, 3)
-  assert vote.dtype == np.uint8
-  assert np.any(vote != harvest)
-  # Text was drawn: the strip is not one flat background colour.
-  assert len(np.unique(vote.reshape(-1, 3), axis=0)) > 2
-  assert video.render_hud(_hud(0), 208, 80) is vote
-  assert not vote.flags.writeable
-
-
-def test_frame_is_the_scaled_world_over_the_hud():
-  world = _world(0)
-  frame = video.compose_frame(world, _hud(0), scale=2)
-  assert frame.shape[1] == 2 * WIDTH  # 208 is already a multiple of 16.
-  assert frame.shape[0] % 16 == 0 and frame.shape[0] > 2 * HEIGHT
-  # Nearest neighbour: each world pixel becomes a 2 x 2 block.
-  for dy in range(2):
-    for dx in range(2):
-      np.testing.assert_array_equal(
-          frame[dy : 2 * HEIGHT : 2, dx : 2 * WIDTH : 2], world
-      )
-  other = video.compose_frame(world, _hud(6), scale=2)
-  np.testing.assert_array_equal(other[: 2 * HEIGHT], frame[: 2 * HEIGHT])
-  assert np.any(other[2 * HEIGHT :] != frame[2 * HEIGHT :])
-
-
-def test_frame_width_is_padded_to_the_macro_block():
-  world = np.full((72, 100, 3), 255, dtype=np.uint8)
-  frame = video.compose_frame(world, _hud(0), scale=1)
-  assert frame.shape[1] == 112
-  assert frame.shape[0] % 16 == 0
-  assert np.all(frame[:72, 100:] == 0)  # Black padding right of the world.
-
-
-def test_video_is_a_readable_mp4_with_every_frame(tmp_path):
-  path = tmp_path / "run" / "episode.mp4"
-  with video.EpisodeVideo(path, fps=8, scale=2) as episode:
-    for step in range(20):
-      episode.add_frame(_world(step), _hud(step))
-  assert episode.frames == 20
-  assert sorted(p.name for p in path.parent.iterdir()) == ["episode.mp4"]
-  meta, frames = _read(path)
-  assert meta["codec"] == "h264"
-  assert meta["size"] == episode.frame_size
-  assert meta["size"][0] == 2 * WIDTH
-  assert len(frames) == 20
-  # Lossy, but the world is still the scaled WORLD.RGB.
-  expected = video.compose_frame(_world(3), _hud(3), scale=2)
-  error = np.abs(frames[3].astype(int) - expected.astype(int))
-  assert error[: 2 * HEIGHT].mean() < 8
-
-
-def test_close_returns_the_path_and_is_idempotent(tmp_path):
-  path = tmp_path / "episode.mp4"
-  episode = video.EpisodeVideo(path)
-  episode.add_frame(_world(0), _hud(0))
-  assert episode.close() == path
-  assert episode.close() == path
-  with pytest.raises(RuntimeError, match="already closed"):
-    episode.add_frame(_world(1), _hud(1))
-
-
-def test_exception_inside_context_leaves_no_file(tmp_path):
-  path = tmp_path / "episode.mp4"
-  with pytest.raises(KeyError):
-    with video.EpisodeVideo(path) as episode:
-      for step in range(3):
+  def test_video_is_a_readable_mp4_with_every_frame(self):
+    path = self.folder / "run" / "episode.mp4"
+    with video.EpisodeVideo(path, fps=8, scale=2) as episode:
+      for step in range(20):
         episode.add_frame(_world(step), _hud(step))
-      raise KeyError("agent crashed")
-  assert list(tmp_path.iterdir()) == []
+    self.assertEqual(episode.frames, 20)
+    self.assertEqual(sorted(p.name for p in path.parent.iterdir()),
+                     ["episode.mp4"])
+    meta, frames = _read(path)
+    self.assertEqual(meta["codec"], "h264")
+    self.assertEqual(meta["size"], episode.frame_size)
+    self.assertEqual(meta["size"][0], 2 * WIDTH)
+    self.assertLen(frames, 20)
+    # Lossy, but the world is still the scaled WORLD.RGB.
+    expected = video.compose_frame(_world(3), _hud(3), scale=2)
+    error = np.abs(frames[3].astype(int) - expected.astype(int))
+    self.assertLess(error[: 2 * HEIGHT].mean(), 8)
 
-
-def test_video_without_frames_is_an_error_and_leaves_no_file(tmp_path):
-  with pytest.raises(RuntimeError, match="no frames"):
-    with video.EpisodeVideo(tmp_path / "episode.mp4"):
-      pass
-  assert list(tmp_path.iterdir()) == []
-
-
-def test_frame_of_another_shape_is_rejected(tmp_path):
-  with video.EpisodeVideo(tmp_path / "episode.mp4") as episode:
+  def test_close_returns_the_path_and_is_idempotent(self):
+    path = self.folder / "episode.mp4"
+    episode = video.EpisodeVideo(path)
     episode.add_frame(_world(0), _hud(0))
-    with pytest.raises(ValueError, match="differs from the first"):
-      episode.add_frame(np.zeros((80, 104, 3), np.uint8), _hud(1))
+    self.assertEqual(episode.close(), path)
+    self.assertEqual(episode.close(), path)
+    with self.assertRaisesRegex(RuntimeError, "already closed"):
+      episode.add_frame(_world(1), _hud(1))
+
+  def test_exception_inside_context_leaves_no_file(self):
+    path = self.folder / "episode.mp4"
+    with self.assertRaises(KeyError):
+      with video.EpisodeVideo(path) as episode:
+        for step in range(3):
+          episode.add_frame(_world(step), _hud(step))
+        raise KeyError("agent crashed")
+    self.assertEqual(list(self.folder.iterdir()), [])
+
+  def test_video_without_frames_is_an_error_and_leaves_no_file(self):
+    with self.assertRaisesRegex(RuntimeError, "no frames"):
+      with video.EpisodeVideo(self.folder / "episode.mp4"):
+        pass
+    self.assertEqual(list(self.folder.iterdir()), [])
+
+  def test_frame_of_another_shape_is_rejected(self):
+    with video.EpisodeVideo(self.folder / "episode.mp4") as episode:
+      episode.add_frame(_world(0), _hud(0))
+      with self.assertRaisesRegex(ValueError, "differs from the first"):
+        episode.add_frame(np.zeros((80, 104, 3), np.uint8), _hud(1))
+
+  @parameterized.named_parameters(
+      ("grey", np.zeros((72, 104), np.uint8)),
+      ("float", np.zeros((72, 104, 3), np.float32)),
+  )
+  def test_non_rgb_uint8_world_is_rejected(self, world):
+    with self.assertRaisesRegex(ValueError, "WORLD.RGB"):
+      video.compose_frame(world, _hud(0), scale=2)
+
+  @parameterized.parameters(({"fps": 0},), ({"scale": 0},), ({"scale": 1.5},))
+  def test_bad_fps_or_scale_is_rejected(self, kwargs):
+    with self.assertRaisesRegex(ValueError, "positive integer"):
+      video.EpisodeVideo(self.folder / "episode.mp4", **kwargs)
 
 
-@pytest.mark.parametrize(
-    "world",
-    [np.zeros((72, 104), np.uint8), np.zeros((72, 104, 3), np.float32)],
-    ids=["grey", "float"],
-)
-def test_non_rgb_uint8_world_is_rejected(world):
-  with pytest.raises(ValueError, match="WORLD.RGB"):
-    video.compose_frame(world, _hud(0), scale=2)
-
-
-@pytest.mark.parametrize("kwargs", [{"fps": 0}, {"scale": 0}, {"scale": 1.5}])
-def test_bad_fps_or_scale_is_rejected(tmp_path, kwargs):
-  with pytest.raises(ValueError, match="positive integer"):
-    video.EpisodeVideo(tmp_path / "episode.mp4", **kwargs)
+if __name__ == "__main__":
+  absltest.main()
