@@ -10,6 +10,7 @@ from meltingpot.utils.substrates import colors
 import numpy as np
 import tree
 
+from tests import helpers
 from umd_meltingpot import agents
 from umd_meltingpot import substrate
 from umd_meltingpot.agents import bots
@@ -108,8 +109,9 @@ class CompatibilityTest(bots_testing.BotTestCase):
     _FACTORY.action_spec().validate(action)
 
   def test_make_bot_names_valid_bots(self):
-    with self.assertRaisesRegex(ValueError, "greedy.*random"):
+    with self.assertRaisesRegex(ValueError, "cautious") as raised:
       agents.make_bot("cautious")
+    helpers.assert_names_every_one(self, raised.exception, agents.bot_names())
 
 
 class ParserTest(parameterized.TestCase):

@@ -7,26 +7,19 @@ import os
 from absl.testing import absltest
 from absl.testing import parameterized
 
-from umd_meltingpot import cli
+from tests import helpers
 from umd_meltingpot import evaluate
 from umd_meltingpot import scenario
 
 _SMALL = "umd_apple_harvest__small"
 
 
-def _umd(*args: str) -> int:
-  try:
-    return cli.main(list(args))
-  except SystemExit as exit_:
-    return exit_.code
-
-
 class EvaluateCommandTest(parameterized.TestCase):
 
   def test_small_map_two_episodes_writes_files_and_a_table(self):
     out = self.create_tempdir().full_path + "/eval"
-    code = _umd("evaluate", "--population", "greedy", "--scenario", _SMALL,
-                "--episodes", "2", "--out", out, "--quiet")
+    code = helpers.umd("evaluate", "--population", "greedy", "--scenario",
+                       _SMALL, "--episodes", "2", "--out", out, "--quiet")
     self.assertEqual(code, 0)
     self.assertEqual(
         sorted(os.listdir(out)),
@@ -64,9 +57,9 @@ class EvaluateCommandTest(parameterized.TestCase):
 
   def test_video_is_written_per_episode(self):
     out = self.create_tempdir().full_path + "/eval"
-    code = _umd("evaluate", "--population", "random", "--scenario",
-                f"{_SMALL}_0", "--episodes", "1", "--video", "--out", out,
-                "--quiet")
+    code = helpers.umd("evaluate", "--population", "random", "--scenario",
+                       f"{_SMALL}_0", "--episodes", "1", "--video", "--out",
+                       out, "--quiet")
     self.assertEqual(code, 0)
     row = json.loads(open(f"{out}/episodes.jsonl").readline())
     self.assertEqual(row["video"], f"videos/{_SMALL}_0__random__0.webm")
@@ -85,18 +78,16 @@ class EvaluateCommandTest(parameterized.TestCase):
   )
   def test_bad_input_exits_2_and_writes_nothing(self, flags, message):
     out = self.create_tempdir().full_path + "/eval"
-    with self.assertRaises(SystemExit) as exit_, absltest.mock.patch(
-        "sys.stderr") as stderr:
-      cli.main(["evaluate", *flags, "--out", out])
-    self.assertEqual(exit_.exception.code, 2)
-    written = "".join(call.args[0] for call in stderr.write.call_args_list)
-    self.assertIn(message, written)
+    code, stderr = helpers.umd_with_stderr("evaluate", *flags, "--out", out)
+    self.assertEqual(code, 2)
+    self.assertIn(message, stderr)
     self.assertFalse(os.path.exists(out))
 
   def test_a_trained_follower_is_a_population(self):
     out = self.create_tempdir().full_path + "/eval"
-    code = _umd("evaluate", "--population", "ppo", "--scenario", f"{_SMALL}_0",
-                "--episodes", "1", "--out", out, "--quiet")
+    code = helpers.umd("evaluate", "--population", "ppo", "--scenario",
+                       f"{_SMALL}_0", "--episodes", "1", "--out", out,
+                       "--quiet")
     self.assertEqual(code, 0)
     row = json.loads(open(f"{out}/episodes.jsonl").readline())
     self.assertEqual(row["population"], "ppo")
@@ -104,8 +95,8 @@ class EvaluateCommandTest(parameterized.TestCase):
   def test_non_empty_out_folder_is_refused(self):
     out = self.create_tempdir()
     out.create_file("keep.txt")
-    self.assertEqual(_umd("evaluate", "--population", "greedy", "--out",
-                          out.full_path), 2)
+    self.assertEqual(helpers.umd("evaluate", "--population", "greedy", "--out",
+                                 out.full_path), 2)
     self.assertEqual(os.listdir(out.full_path), ["keep.txt"])
 
 

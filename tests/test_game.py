@@ -3,14 +3,12 @@
 import json
 import os
 import pathlib
-import subprocess
-import sys
 
 from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
-from umd_meltingpot import cli
+from tests import helpers
 from umd_meltingpot import game
 from umd_meltingpot.principal import wrapper
 
@@ -22,20 +20,13 @@ _RECORD_KEYS = {
     "gross", "net", "tax", "transfer", "returns", "apples_alive"}
 
 
-def _umd(*args: str) -> int:
-  try:
-    return cli.main(list(args))
-  except SystemExit as exit_:
-    return exit_.code
-
-
 class RunTest(parameterized.TestCase):
 
   def test_two_round_run_writes_every_output(self):
     out = self.create_tempdir().full_path + "/run"
-    code = _umd(*_SMALL, "--principal", "hand_rule", "--delta", "0.1",
-                "--preferences", "fixed:egalitarian", "--video",
-                "--out", out)
+    code = helpers.umd(*_SMALL, "--principal", "hand_rule", "--delta", "0.1",
+                       "--preferences", "fixed:egalitarian", "--video",
+                       "--out", out)
     self.assertEqual(code, 0)
     files = sorted(os.listdir(out))
     self.assertEqual(
@@ -62,8 +53,8 @@ class RunTest(parameterized.TestCase):
     for name in ("a", "b"):
       out = self.create_tempdir(name).full_path + "/run"
       self.assertEqual(
-          _umd(*_SMALL, "--seed", "5", "--principal", "hand_rule",
-               "--bots", "greedy,random,zapper", "--out", out), 0)
+          helpers.umd(*_SMALL, "--seed", "5", "--principal", "hand_rule",
+                      "--bots", "greedy,random,zapper", "--out", out), 0)
       outputs.append(pathlib.Path(out, "rounds.jsonl").read_bytes())
     self.assertEqual(outputs[0], outputs[1])
     self.assertGreater(len(outputs[0]), 100)
@@ -134,16 +125,14 @@ class RunTest(parameterized.TestCase):
   )
   def test_bad_input_fails_before_any_folder_is_written(self, flags, message):
     out = self.create_tempdir().full_path + "/run"
-    with absltest.mock.patch("sys.stderr") as stderr:
-      code = _umd("run", *flags, "--out", out)
-    written = "".join(call.args[0] for call in stderr.write.call_args_list)
+    code, stderr = helpers.umd_with_stderr("run", *flags, "--out", out)
     self.assertEqual(code, 2)
-    self.assertRegex(written, message)
+    self.assertRegex(stderr, message)
     self.assertFalse(os.path.exists(out))
 
   def test_umd_list_shows_players_and_phases(self):
     with absltest.mock.patch("sys.stdout") as stdout:
-      self.assertEqual(_umd("list"), 0)
+      self.assertEqual(helpers.umd("list"), 0)
     text = "".join(call.args[0] for call in stdout.write.call_args_list)
     self.assertRegex(text, r"umd_apple_harvest__open\s+7\s+5\s+10\s+200")
     self.assertRegex(text, r"umd_apple_harvest__small\s+4\s+")
@@ -154,10 +143,7 @@ class ConsoleScriptTest(absltest.TestCase):
 
   def test_umd_run_as_a_user_runs_it(self):
     out = self.create_tempdir().full_path + "/run"
-    umd = pathlib.Path(sys.executable).parent / "umd"
-    result = subprocess.run(
-        [str(umd), *_SMALL[:-1], "--out", out],
-        capture_output=True, text=True, timeout=300)
+    result = helpers.run_umd(*_SMALL[:-1], "--out", out, timeout=300)
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
     self.assertIn("objective", result.stdout)  # The per-round table.
     self.assertIn("step", result.stderr)  # The progress bar.

@@ -11,7 +11,7 @@ import hypothesis
 from hypothesis import strategies as st
 import numpy as np
 
-from umd_meltingpot import cli
+from tests import helpers
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot.principal import bandit
 from umd_meltingpot.principal import base
@@ -514,13 +514,10 @@ class RunTest(parameterized.TestCase):
   @parameterized.parameters(*principal_lib.PRINCIPALS)
   def test_umd_run_respects_delta(self, name):
     out = self.create_tempdir().full_path + "/run"
-    try:
-      code = cli.main([
-          "run", "--substrate", "umd_apple_harvest__small", "--rounds", "3",
-          "--steps", "20", "--vote-steps", "2", "--principal", name,
-          "--delta", "0.1", "--quiet", "--out", out])
-    except SystemExit as exit_:
-      code = exit_.code
+    code = helpers.umd(
+        "run", "--substrate", "umd_apple_harvest__small", "--rounds", "3",
+        "--steps", "20", "--vote-steps", "2", "--principal", name,
+        "--delta", "0.1", "--quiet", "--out", out)
     self.assertEqual(code, 0)
     with open(f"{out}/rounds.jsonl") as lines:
       records = [json.loads(line) for line in lines]

@@ -31,6 +31,14 @@ def _prefs(matrix=MATRIX):
   return preferences.Preferences(utilities=matrix, objectives=OBJECTIVES)
 
 
+def _generate(name, num_players, seed):
+  """Draws from generator `name`, given the arguments it needs."""
+  return preferences.make(
+      name, num_players=num_players, objectives=OBJECTIVES,
+      rng=np.random.default_rng(seed), **GENERATOR_KWARGS[name],
+  )
+
+
 def _spec(spec, seed=0, num_players=3):
   return preferences.from_spec(
       spec, num_players=num_players, objectives=OBJECTIVES,
@@ -117,42 +125,22 @@ class PreferencesTest(parameterized.TestCase):
 
   @parameterized.parameters(sorted(preferences.GENERATORS))
   def test_generators_have_the_right_shape(self, name):
-    prefs = preferences.make(
-        name,
-        num_players=4,
-        objectives=OBJECTIVES,
-        rng=np.random.default_rng(0),
-        **GENERATOR_KWARGS[name],
-    )
+    prefs = _generate(name, num_players=4, seed=0)
     self.assertEqual(prefs.utilities.shape, (5, 3))
     self.assertEqual(prefs.objectives, OBJECTIVES)
 
   @parameterized.parameters(sorted(preferences.GENERATORS))
   def test_generators_are_deterministic_under_a_seed(self, name):
-    def draw(seed):
-      return preferences.make(
-          name,
-          num_players=6,
-          objectives=OBJECTIVES,
-          rng=np.random.default_rng(seed),
-          **GENERATOR_KWARGS[name],
-      ).utilities
-
-    np.testing.assert_array_equal(draw(7), draw(7))
+    np.testing.assert_array_equal(
+        _generate(name, num_players=6, seed=7).utilities,
+        _generate(name, num_players=6, seed=7).utilities)
 
   # Every generator but `fixed`, which takes no randomness.
   @parameterized.parameters(sorted(set(preferences.GENERATORS) - {"fixed"}))
   def test_random_generators_depend_on_the_seed(self, name):
-    def draw(seed):
-      return preferences.make(
-          name,
-          num_players=10,
-          objectives=OBJECTIVES,
-          rng=np.random.default_rng(seed),
-          **GENERATOR_KWARGS[name],
-      ).utilities
-
-    self.assertFalse(np.array_equal(draw(0), draw(1)))
+    self.assertFalse(np.array_equal(
+        _generate(name, num_players=10, seed=0).utilities,
+        _generate(name, num_players=10, seed=1).utilities))
 
   def test_ordinal_generators_give_borda_utilities(self):
     rng = np.random.default_rng(3)

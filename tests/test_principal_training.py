@@ -1,8 +1,6 @@
 """Principal checkpoints, `umd train principal`, its old spelling `umd train
 --principal NAME`, and `umd run --principal PATH`."""
 
-import contextlib
-import io
 import json
 import os
 import pathlib
@@ -15,20 +13,13 @@ from absl.testing import absltest  # pylint: disable=g-import-not-at-top
 from absl.testing import parameterized
 import numpy as np
 
-from umd_meltingpot import cli
+from tests import helpers
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot.principal import checkpoint
 
 _SCHEDULE = principal_lib.TaxSchedule((0.0, 0.1, 0.2), (5.0, 10.0))
 _TINY = ["--substrate", "umd_apple_harvest__small", "--rounds", "2",
          "--steps", "15", "--vote-steps", "1"]
-
-
-def _umd(*args: str) -> int:
-  try:
-    return cli.main(list(args))
-  except SystemExit as exit_:
-    return exit_.code
 
 
 def _lines(path: pathlib.Path) -> list[dict]:
@@ -124,27 +115,30 @@ class PrincipalTrainingTest(absltest.TestCase):
 
   def test_cma_trains_resumes_and_runs(self):
     run = pathlib.Path(self.create_tempdir().full_path, "run")
-    self.assertEqual(_umd("train", "principal", "--principal", "cma", *_TINY,
-                          "--games", "3", "--out", str(run), "--quiet"), 0)
-    self.assertEqual(_umd("train", "principal", "--resume", str(run),
-                          "--games", "5", "--quiet"), 0)
+    self.assertEqual(helpers.umd("train", "principal", "--principal", "cma",
+                                 *_TINY, "--games", "3", "--out", str(run),
+                                 "--quiet"), 0)
+    self.assertEqual(helpers.umd("train", "principal", "--resume", str(run),
+                                 "--games", "5", "--quiet"), 0)
     self.assertEqual([r["games"] for r in _lines(run / "metrics.jsonl")],
                      [1, 2, 3, 4, 5])
-    self.assertEqual(_umd("run", "--principal", str(run / "principal.npz"),
-                          *_TINY, "--out", str(run / "play")), 0)
+    self.assertEqual(helpers.umd("run", "--principal",
+                                 str(run / "principal.npz"), *_TINY, "--out",
+                                 str(run / "play")), 0)
     # Frozen, CMA-ES plays its mean every round.
-    self.assertEqual(_umd("run", "--principal", str(run / "principal.npz"),
-                          *_TINY, "--delta", "inf", "--freeze-principal",
-                          "--out", str(run / "frozen")), 0)
+    self.assertEqual(helpers.umd("run", "--principal",
+                                 str(run / "principal.npz"), *_TINY, "--delta",
+                                 "inf", "--freeze-principal", "--out",
+                                 str(run / "frozen")), 0)
     phis = [r["phi"] for r in _lines(run / "frozen" / "rounds.jsonl")]
     self.assertLen(phis, 2)
     self.assertEqual(phis[0], phis[1])
 
   def test_train_resume_and_run_with_the_checkpoint(self):
     run = pathlib.Path(self.create_tempdir().full_path, "run")
-    self.assertEqual(_umd("train", "principal", "--principal", "bandit",
-                          *_TINY, "--games", "3", "--checkpoint-every", "2",
-                          "--out", str(run), "--quiet"), 0)
+    self.assertEqual(helpers.umd("train", "principal", "--principal", "bandit",
+                                 *_TINY, "--games", "3", "--checkpoint-every",
+                                 "2", "--out", str(run), "--quiet"), 0)
     self.assertContainsSubset(
         ["config.json", "metrics.jsonl", "principal.json", "principal.npz"],
         os.listdir(run))
@@ -152,14 +146,15 @@ class PrincipalTrainingTest(absltest.TestCase):
                      [1, 2, 3])
     self.assertEqual(checkpoint.load(run / "principal.npz").counters["games"],
                      3)
-    self.assertEqual(_umd("train", "principal", "--resume", str(run),
-                          "--games", "5", "--quiet"), 0)
+    self.assertEqual(helpers.umd("train", "principal", "--resume", str(run),
+                                 "--games", "5", "--quiet"), 0)
     self.assertEqual([r["games"] for r in _lines(run / "metrics.jsonl")],
                      [1, 2, 3, 4, 5])
     play = run.parent / "play"
-    self.assertEqual(_umd("run", "--principal", str(run / "principal.npz"),
-                          *_TINY, "--rounds", "3", "--delta", "0.05",
-                          "--quiet", "--out", str(play)), 0)
+    self.assertEqual(helpers.umd("run", "--principal",
+                                 str(run / "principal.npz"), *_TINY, "--rounds",
+                                 "3", "--delta", "0.05", "--quiet", "--out",
+                                 str(play)), 0)
     rounds = _lines(play / "rounds.jsonl")
     self.assertLen(rounds, 3)
     for record in rounds:
@@ -168,8 +163,9 @@ class PrincipalTrainingTest(absltest.TestCase):
   def test_same_seed_same_games(self):
     folder = pathlib.Path(self.create_tempdir().full_path)
     for name in ("a", "b"):
-      _umd("train", "principal", "--principal", "thompson", *_TINY, "--games",
-           "2", "--seed", "4", "--out", str(folder / name), "--quiet")
+      helpers.umd("train", "principal", "--principal", "thompson", *_TINY,
+                  "--games", "2", "--seed", "4", "--out", str(folder / name),
+                  "--quiet")
     a, b = (_lines(folder / name / "metrics.jsonl") for name in ("a", "b"))
     for record in a + b:
       del record["time_s"]
@@ -179,17 +175,16 @@ class PrincipalTrainingTest(absltest.TestCase):
     folder = pathlib.Path(self.create_tempdir().full_path)
     new, old = folder / "new", folder / "old"
     flags = ["--principal", "thompson", *_TINY, "--seed", "4", "--quiet"]
-    self.assertEqual(_umd("train", "principal", *flags, "--games", "2",
-                          "--out", str(new)), 0)
-    self.assertEqual(_umd("train", "principal", "--resume", str(new),
-                          "--games", "3", "--quiet"), 0)
+    self.assertEqual(helpers.umd("train", "principal", *flags, "--games", "2",
+                                 "--out", str(new)), 0)
+    self.assertEqual(helpers.umd("train", "principal", "--resume", str(new),
+                                 "--games", "3", "--quiet"), 0)
     for args in ([*flags, "--games", "2", "--out", str(old)],
                  ["--resume", str(old), "--games", "3", "--quiet"]):
-      stderr = io.StringIO()
-      with contextlib.redirect_stderr(stderr):
-        self.assertEqual(_umd("train", *args), 0)
+      code, stderr = helpers.umd_with_stderr("train", *args)
+      self.assertEqual(code, 0)
       # One line, naming the new spelling of this very command.
-      self.assertEqual(stderr.getvalue().splitlines(), [
+      self.assertEqual(stderr.splitlines(), [
           "umd train: deprecated spelling (umd train JOB is the new one); "
           f"use: umd train principal {' '.join(args)}"])
     a, b = (_lines(run / "metrics.jsonl") for run in (new, old))
@@ -205,7 +200,8 @@ class PrincipalTrainingTest(absltest.TestCase):
                           (str(folder / "bad.npz"), ["run"]),
                           ("nope", ["train", "principal"])):
       with absltest.mock.patch("sys.stderr"):
-        code = _umd(*command, "--principal", spec, "--out", str(folder / "o"))
+        code = helpers.umd(*command, "--principal", spec, "--out",
+                           str(folder / "o"))
       self.assertEqual(code, 2, spec)
       self.assertFalse((folder / "o").exists())
 
@@ -224,21 +220,20 @@ class PrincipalCommandTest(parameterized.TestCase):
   def test_bad_input_exits_2_with_one_line_before_writing(self, args,
                                                           message):
     out = pathlib.Path(self.create_tempdir().full_path, "run")
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-      code = _umd("train", "principal", *args, "--out", str(out), "--quiet")
-    self.assertEqual(code, 2, stderr.getvalue())
-    error = stderr.getvalue().splitlines()[-1]
+    code, stderr = helpers.umd_with_stderr("train", "principal", *args, "--out",
+                                           str(out), "--quiet")
+    self.assertEqual(code, 2, stderr)
+    error = stderr.splitlines()[-1]
     self.assertStartsWith(error, "umd train principal: error: ")
     self.assertIn(message, error)
-    self.assertNotIn("Traceback", stderr.getvalue())
+    self.assertNotIn("Traceback", stderr)
     self.assertFalse(out.exists())
 
   def test_resume_refuses_other_options_and_followers_runs(self):
     folder = pathlib.Path(self.create_tempdir().full_path)
     run = folder / "run"
-    self.assertEqual(_umd("train", "principal", *_TINY, "--games", "1",
-                          "--out", str(run), "--quiet"), 0)
+    self.assertEqual(helpers.umd("train", "principal", *_TINY, "--games", "1",
+                                 "--out", str(run), "--quiet"), 0)
     (folder / "ppo").mkdir()
     (folder / "ppo" / "config.json").write_text(json.dumps({"train": {}}))
     for args, message in (
@@ -248,11 +243,10 @@ class PrincipalCommandTest(parameterized.TestCase):
          "unrecognized arguments: --total-steps"),
         (["--resume", str(folder / "ppo")],
          f"continue it with umd train followers --resume {folder / 'ppo'}")):
-      stderr = io.StringIO()
-      with contextlib.redirect_stderr(stderr):
-        code = _umd("train", "principal", *args, "--quiet")
+      code, stderr = helpers.umd_with_stderr("train", "principal", *args,
+                                             "--quiet")
       self.assertEqual(code, 2, args)
-      self.assertIn(message, stderr.getvalue())
+      self.assertIn(message, stderr)
     self.assertEqual(
         [r["games"] for r in _lines(run / "metrics.jsonl")], [1])
 

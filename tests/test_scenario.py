@@ -8,8 +8,11 @@ from meltingpot.testing import substrates as substrates_testing
 from meltingpot.utils.scenarios import scenario_factory
 import numpy as np
 
+from tests import helpers
+from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import scenario
 from umd_meltingpot import substrate
+from umd_meltingpot import voting
 from umd_meltingpot.principal import wrapper
 
 _SCENARIOS = sorted(scenario.SCENARIOS)
@@ -76,8 +79,9 @@ class ScenarioApiTest(parameterized.TestCase):
                          {f"{name}_{i}" for i in range(6)})
 
   def test_unknown_scenario_names_the_valid_ones(self):
-    with self.assertRaisesRegex(ValueError, "umd_apple_harvest__small_0"):
+    with self.assertRaisesRegex(ValueError, "commons_harvest") as raised:
       scenario.get_config("commons_harvest__open_0")
+    helpers.assert_names_every_one(self, raised.exception, scenario.SCENARIOS)
 
   def test_selection_by_substrate_and_all(self):
     self.assertLen(scenario.scenarios_for("all"), len(_SCENARIOS))
@@ -89,14 +93,17 @@ class ScenarioApiTest(parameterized.TestCase):
       scenario.scenarios_for("nope")
 
   def test_bad_mechanism_names_the_valid_values(self):
-    with self.assertRaisesRegex(ValueError, "hand_rule"):
+    with self.assertRaisesRegex(ValueError, "learned") as raised:
       scenario.Mechanism(principal="learned", focal_favourite="nash",
                          background_favourite="nash",
                          principal_favourite="nash")
-    with self.assertRaisesRegex(ValueError, "plurality"):
+    helpers.assert_names_every_one(self, raised.exception,
+                                   principal_lib.PRINCIPALS)
+    with self.assertRaisesRegex(ValueError, "dictator") as raised:
       scenario.Mechanism(principal="fixed", focal_favourite="nash",
                          background_favourite="nash",
                          principal_favourite="nash", rule="dictator")
+    helpers.assert_names_every_one(self, raised.exception, voting.RULES)
 
   def test_focal_types_favour_the_focal_objective(self):
     config = scenario.get_config("umd_apple_harvest__small_2")

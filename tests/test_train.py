@@ -1,14 +1,11 @@
 """`umd train followers`: learning, outputs, bad input, resume after kill -9,
 and the old spelling `umd train`."""
 
-import contextlib
-import io
 import json
 import os
 import pathlib
 import signal
 import subprocess
-import sys
 import time
 
 os.environ.setdefault(
@@ -19,7 +16,7 @@ from absl.testing import absltest  # pylint: disable=g-import-not-at-top
 from absl.testing import parameterized
 import numpy as np
 
-from umd_meltingpot import cli
+from tests import helpers
 from umd_meltingpot import train
 from umd_meltingpot import training
 
@@ -29,13 +26,6 @@ _TINY = ["--substrate", "umd_apple_harvest__small", "--rounds", "1",
          "--steps", "40", "--vote-steps", "1"]
 _TINY_PPO = ["--envs-per-worker", "2", "--unroll-length", "20",
              "--num-minibatches", "2", "--hidden-size", "32"]
-
-
-def _umd(*args: str) -> int:
-  try:
-    return cli.main(list(args))
-  except SystemExit as exit_:
-    return exit_.code
 
 
 def _metrics(folder: str) -> list[dict]:
@@ -72,9 +62,9 @@ class TrainCommandTest(parameterized.TestCase):
 
   def test_writes_every_output(self):
     out = self.create_tempdir().full_path + "/run"
-    code = _umd("train", "followers", *_TINY, *_TINY_PPO, "--num-workers",
-                "0", "--total-steps", "150", "--checkpoint-every", "2",
-                "--out", out, "--quiet")
+    code = helpers.umd("train", "followers", *_TINY, *_TINY_PPO,
+                       "--num-workers", "0", "--total-steps", "150",
+                       "--checkpoint-every", "2", "--out", out, "--quiet")
     self.assertEqual(code, 0)
     files = sorted(os.listdir(out))
     self.assertContainsSubset(
@@ -93,11 +83,10 @@ class TrainCommandTest(parameterized.TestCase):
     self.assertEqual(config["train"]["rounds"], 1)
     self.assertEqual(config["ppo"]["hidden_size"], 32)
     # The old spelling resumes it as before, after one deprecation line.
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-      code = _umd("train", "--resume", out, "--total-steps", "300", "--quiet")
+    code, stderr = helpers.umd_with_stderr("train", "--resume", out,
+                                           "--total-steps", "300", "--quiet")
     self.assertEqual(code, 0)
-    self.assertEqual(stderr.getvalue().splitlines(), [
+    self.assertEqual(stderr.splitlines(), [
         "umd train: deprecated spelling (umd train JOB is the new one); use: "
         f"umd train followers --resume {out} --total-steps 300 --quiet"])
     resumed = _metrics(out)
@@ -107,10 +96,10 @@ class TrainCommandTest(parameterized.TestCase):
     self.assertGreaterEqual(resumed[-1]["env_steps"], 300)
     # The checkpoint plays as a bot.
     self.assertEqual(
-        _umd("run", "--substrate", "umd_apple_harvest__small", "--rounds",
-             "1", "--steps", "10", "--vote-steps", "1", "--bots",
-             f"ppo:{out}/checkpoint.npz,greedy", "--quiet", "--out",
-             out + "/play"), 0)
+        helpers.umd("run", "--substrate", "umd_apple_harvest__small",
+                    "--rounds", "1", "--steps", "10", "--vote-steps", "1",
+                    "--bots", f"ppo:{out}/checkpoint.npz,greedy", "--quiet",
+                    "--out", out + "/play"), 0)
 
   @parameterized.named_parameters(
       ("minibatches", ["--num-minibatches", "7"], "num_minibatches"),
@@ -127,43 +116,39 @@ class TrainCommandTest(parameterized.TestCase):
     out = self.create_tempdir().full_path + "/run"
     if "--resume" not in args:
       args = [*args, "--out", out]
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-      code = _umd("train", "followers", *args, "--quiet")
-    self.assertEqual(code, 2, stderr.getvalue())
-    self.assertIn(message, stderr.getvalue())
-    self.assertNotIn("Traceback", stderr.getvalue())
+    code, stderr = helpers.umd_with_stderr("train", "followers", *args,
+                                           "--quiet")
+    self.assertEqual(code, 2, stderr)
+    self.assertIn(message, stderr)
+    self.assertNotIn("Traceback", stderr)
     self.assertFalse(os.path.exists(out))
 
   def test_resume_refuses_other_options(self):
     run = self.create_tempdir().full_path
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-      code = _umd("train", "followers", "--resume", run, "--seed", "3")
+    code, stderr = helpers.umd_with_stderr("train", "followers", "--resume",
+                                           run, "--seed", "3")
     self.assertEqual(code, 2)
     self.assertEqual(
-        stderr.getvalue().splitlines(),
+        stderr.splitlines(),
         [f"umd train followers: error: --resume takes the options of {run}/"
          "config.json; only --total-steps may change, got ['--seed']"])
 
   def test_resume_of_a_principal_run_names_its_command(self):
     run = pathlib.Path(self.create_tempdir().full_path)
     (run / "config.json").write_text(json.dumps({"mode": "principal"}))
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-      code = _umd("train", "followers", "--resume", str(run))
+    code, stderr = helpers.umd_with_stderr("train", "followers", "--resume",
+                                           str(run))
     self.assertEqual(code, 2)
     self.assertIn(f"continue it with umd train principal --resume {run}",
-                  stderr.getvalue())
+                  stderr)
 
   def test_old_spelling_trains_followers_with_a_deprecation_line(self):
-    stderr = io.StringIO()
-    with contextlib.redirect_stderr(stderr):
-      code = _umd("train", "--total-steps", "0", "--quiet")
+    code, stderr = helpers.umd_with_stderr("train", "--total-steps", "0",
+                                           "--quiet")
     self.assertEqual(code, 2)
     # One deprecation line naming the new spelling, then the followers
     # command's own check.
-    self.assertEqual(stderr.getvalue().splitlines(), [
+    self.assertEqual(stderr.splitlines(), [
         "umd train: deprecated spelling (umd train JOB is the new one); use: "
         "umd train followers --total-steps 0 --quiet",
         "umd train followers: error: total_steps must be an integer >= 1, "
@@ -195,11 +180,10 @@ class ResumeTest(absltest.TestCase):
 
   def test_resume_after_kill_9(self):
     out = self.create_tempdir().full_path + "/run"
-    command = [sys.executable, "-m", "umd_meltingpot.cli", "train",
-               "followers", *_TINY,
-               *_TINY_PPO, "--num-workers", "1", "--total-steps", "100000",
-               "--checkpoint-every", "3", "--seed", "4", "--quiet",
-               "--out", out]
+    command = helpers.umd_command(
+        "train", "followers", *_TINY, *_TINY_PPO, "--num-workers", "1",
+        "--total-steps", "100000", "--checkpoint-every", "3", "--seed", "4",
+        "--quiet", "--out", out)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL,
                                start_new_session=True)
@@ -213,10 +197,9 @@ class ResumeTest(absltest.TestCase):
                           saved["counters"]["env_steps"])
     self.assertGreater(len(_metrics(out)), 0)
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "umd_meltingpot.cli", "train", "followers",
-         "--resume", out, "--total-steps", str(env_steps + 100), "--quiet"],
-        capture_output=True, text=True, timeout=150, check=False)
+    resumed = helpers.run_umd("train", "followers", "--resume", out,
+                              "--total-steps", str(env_steps + 100),
+                              "--quiet", timeout=150)
     self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
     records = _metrics(out)  # Every line still parses.
     # One line per update, 1..N: the lines after the checkpoint were

@@ -9,6 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 import numpy as np
 
+from tests import helpers
 from umd_meltingpot import preferences
 from umd_meltingpot import voting
 
@@ -61,8 +62,7 @@ class VotingTest(parameterized.TestCase):
   def test_unknown_rule_lists_the_valid_ones(self):
     with self.assertRaisesRegex(ValueError, "condorcet") as raised:
       _elect("condorcet", SPLIT)
-    for rule in voting.RULES:
-      self.assertIn(repr(rule), str(raised.exception))
+    helpers.assert_names_every_one(self, raised.exception, voting.RULES)
     with self.assertRaisesRegex(ValueError, "valid rules"):
       voting.ballot_kind_for_rule("condorcet")
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 import numpy as np
 
+from tests import helpers
 from umd_meltingpot import welfare
 
 U = [1.0, 2.0, 3.0]
@@ -63,8 +64,7 @@ class WelfareTest(parameterized.TestCase):
   def test_unknown_objective_lists_the_valid_ones(self):
     with self.assertRaisesRegex(ValueError, "happiness") as raised:
       welfare.objective_value("happiness", U)
-    for name in welfare.OBJECTIVES:
-      self.assertIn(repr(name), str(raised.exception))
+    helpers.assert_names_every_one(self, raised.exception, welfare.OBJECTIVES)
 
   @parameterized.named_parameters(
       ("empty", []), ("two_dimensional", [[1.0, 2.0]]),

@@ -1,0 +1,56 @@
+"""Shared test helpers: the `umd` command in or out of process, and one
+check that an error names every valid value."""
+
+from collections.abc import Iterable
+import contextlib
+import io
+import pathlib
+import subprocess
+import sys
+import unittest
+
+
+def umd(*args: str) -> int:
+  """Runs `umd ARGS` in this process; returns its exit code.
+
+  argparse's usage errors exit through `SystemExit`; its code is returned
+  like the code `cli.main` returns.
+  """
+  # Imported here: the CLI loads the whole game, which the tests that only
+  # use `assert_names_every_one` do not need.
+  from umd_meltingpot import cli  # pylint: disable=g-import-not-at-top
+  try:
+    return cli.main(list(args))
+  except SystemExit as exit_:
+    return exit_.code
+
+
+def umd_with_stderr(*args: str) -> tuple[int, str]:
+  """Runs `umd ARGS` in this process; returns its exit code and stderr."""
+  stderr = io.StringIO()
+  with contextlib.redirect_stderr(stderr):
+    code = umd(*args)
+  return code, stderr.getvalue()
+
+
+def umd_command(*args: str) -> list[str]:
+  """The command line of `umd ARGS` as a user runs it: the console script."""
+  return [str(pathlib.Path(sys.executable).parent / "umd"), *args]
+
+
+def run_umd(*args: str, timeout: float) -> subprocess.CompletedProcess:
+  """Runs `umd ARGS` in a child process; returns it with its text output."""
+  return subprocess.run(umd_command(*args), capture_output=True, text=True,
+                        timeout=timeout, check=False)
+
+
+def assert_names_every_one(test: unittest.TestCase, error: BaseException,
+                           names: Iterable[str]) -> None:
+  """Asserts that `error`'s message lists each of `names` (a registry).
+
+  Checked against the registry itself, so that adding an entry needs no
+  change to the test.
+  """
+  message = str(error)
+  for name in names:
+    test.assertIn(repr(name), message)
