@@ -11,21 +11,21 @@ from umd_meltingpot import pettingzoo
 _SHORT = dict(rounds=2, steps=20, vote_steps=2)
 
 
-def _play(env, seed: int, rng: np.random.Generator):
-  """Plays a whole game with random actions; returns the rewards."""
-  observations, _ = env.reset(seed=seed)
-  rewards = []
-  while env.agents:
-    for agent, observation in observations.items():
-      assert env.observation_space(agent).contains(observation), agent
-    actions = {agent: int(rng.integers(env.action_space(agent).n))
-               for agent in env.agents}
-    observations, reward, _, _, _ = env.step(actions)
-    rewards.append([reward[agent] for agent in sorted(reward)])
-  return np.asarray(rewards)
-
-
 class ParallelEnvTest(absltest.TestCase):
+
+  def _play(self, env, seed: int, rng: np.random.Generator) -> np.ndarray:
+    """Plays a whole game with random actions; returns the rewards."""
+    observations, _ = env.reset(seed=seed)
+    rewards = []
+    while env.agents:
+      for agent, observation in observations.items():
+        self.assertTrue(env.observation_space(agent).contains(observation),
+                        agent)
+      actions = {agent: int(rng.integers(env.action_space(agent).n))
+                 for agent in env.agents}
+      observations, reward, _, _, _ = env.step(actions)
+      rewards.append([reward[agent] for agent in sorted(reward)])
+    return np.asarray(rewards)
 
   def test_passes_pettingzoos_parallel_api_test(self):
     env = pettingzoo.parallel_env("umd_apple_harvest__small",
@@ -40,7 +40,7 @@ class ParallelEnvTest(absltest.TestCase):
                                   **_SHORT)
     self.assertEqual(env.possible_agents, ["player_0", "player_1",
                                            "player_2"])
-    rewards = _play(env, seed=3, rng=np.random.default_rng(0))
+    rewards = self._play(env, seed=3, rng=np.random.default_rng(0))
     self.assertLen(rewards, 2 * (20 + 2))
     self.assertEqual(env.agents, [])
     self.assertLen(env.records, 2)  # The principal wrapper ran each round.
@@ -50,8 +50,8 @@ class ParallelEnvTest(absltest.TestCase):
 
   def test_same_seed_same_game(self):
     env = pettingzoo.parallel_env("umd_apple_harvest__small", **_SHORT)
-    first = _play(env, seed=5, rng=np.random.default_rng(1))
-    second = _play(env, seed=5, rng=np.random.default_rng(1))
+    first = self._play(env, seed=5, rng=np.random.default_rng(1))
+    second = self._play(env, seed=5, rng=np.random.default_rng(1))
     np.testing.assert_array_equal(first, second)
     env.close()
 

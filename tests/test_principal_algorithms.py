@@ -7,6 +7,7 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
+from tests import fakes
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import hand_rule
@@ -59,25 +60,13 @@ class InterfaceTest(absltest.TestCase):
       base.RoundObservation(  # pylint: disable=too-many-function-args
           0, np.zeros(1), (), "utilitarian")
 
-  def test_a_minimal_learning_principal_fits_the_interface(self):
-
-    class LastRates(base.Principal):
-      """Proposes the rates it was last told were applied."""
-
-      def __init__(self):
-        self.rates = np.zeros(2)
-
-      def propose(self, observation, objective):
-        del observation, objective
-        return self.rates
-
-      def update(self, feedback):
-        self.rates = feedback.rates
-
-    learner = LastRates()
-    learner.update(_feedback(np.array([0.3, 0.4])))
-    np.testing.assert_array_equal(
-        learner.propose(_observation(edges=(1.0,)), "nash"), [0.3, 0.4])
+  def test_propose_and_update_are_the_whole_interface(self):
+    self.assertEqual(base.Principal.__abstractmethods__,
+                     {"propose", "update"})
+    # A principal with only those two is complete: it instantiates, and the
+    # base class's switch for learning is a no-op it need not override.
+    principal = fakes.ScriptedPrincipal([[0.3, 0.4]])
+    self.assertIsNone(principal.set_learning(False))
 
 
 class RandomPrincipalTest(absltest.TestCase):
