@@ -1,4 +1,4 @@
-"""Tests for the followers that best-respond to phi (agents/best_response.py)."""
+"""The followers that best-respond to phi (agents/best_response.py)."""
 
 import json
 import pathlib

@@ -1,4 +1,4 @@
-"""checkpoint_format: the pickle-free npz + JSON container of every checkpoint."""
+"""checkpoint_format: the pickle-free npz + JSON container of checkpoints."""
 
 import json
 import os

@@ -10,6 +10,7 @@ import numpy as np
 
 from tests import helpers
 from umd_meltingpot import game
+from umd_meltingpot import substrate
 from umd_meltingpot.principal import wrapper
 
 _SMALL = ["run", "--substrate", "umd_apple_harvest__small", "--rounds", "2",
@@ -136,7 +137,8 @@ class RunTest(parameterized.TestCase):
     text = "".join(call.args[0] for call in stdout.write.call_args_list)
     self.assertRegex(text, r"umd_apple_harvest__open\s+7\s+5\s+10\s+200")
     self.assertRegex(text, r"umd_apple_harvest__small\s+4\s+")
-    self.assertIn("umd_apple_harvest__closed", text)
+    for name in substrate.SUBSTRATES:
+      self.assertIn(name, text)
 
 
 class ConsoleScriptTest(absltest.TestCase):

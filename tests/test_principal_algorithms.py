@@ -9,12 +9,11 @@ import numpy as np
 
 from tests import fakes
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import welfare
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import hand_rule
 from umd_meltingpot.principal import registry
 
-_OBJECTIVES = (
-    "egalitarian", "eq_times_prod", "nash", "power_mean", "utilitarian")
 _EDGES = (5.0, 10.0, 20.0)
 _SCHEDULE = principal_lib.TaxSchedule(
     rates=(0.1, 0.1, 0.1, 0.1), edges=_EDGES)
@@ -108,7 +107,7 @@ class RegistryTest(parameterized.TestCase):
       self, name):
     principal = principal_lib.make_principal(name, schedule=_SCHEDULE)
     self.assertIsInstance(principal, base.Principal)
-    for objective in _OBJECTIVES:
+    for objective in welfare.OBJECTIVES:
       with self.subTest(objective):
         rates = principal.propose(_observation(objective), objective)
         self.assertEqual(rates.shape, (4,))

@@ -62,7 +62,7 @@ def _proposals(principal: principal_lib.Principal) -> np.ndarray:
 
 class CheckpointTest(parameterized.TestCase):
 
-  @parameterized.parameters("bandit", "thompson", "rl", "cma")
+  @parameterized.parameters(*principal_lib.CHECKPOINTABLE)
   def test_round_trip_gives_the_same_next_proposals(self, name):
     principal = _trained(name)
     path = pathlib.Path(self.create_tempdir().full_path, "p.npz")

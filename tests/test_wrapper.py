@@ -1,4 +1,4 @@
-"""PrincipalWrapper: the delta bound, phi in Lua, resets, Melting Pot's harness."""
+"""PrincipalWrapper: delta bound, phi in Lua, resets, Melting Pot's harness."""
 
 import math
 
