@@ -8,6 +8,9 @@
 Each bot plays the HARVEST phase with its own heuristic, reading only the
 focal observations (`RGB`, `READY_TO_SHOOT`, `PHASE`), and votes in the VOTE
 phase through its `Voter`. When the game is over it does nothing.
+`BallotPolicy` wraps any such policy to cast ballots it is given instead (a
+learned ballot, or one that changes from round to round), and `vote_action`
+is the action that casts a ballot.
 
 One policy object may serve several player slots at once, on threads (see
 Melting Pot's `Population`), so a bot keeps nothing mutable on `self`: all
@@ -20,7 +23,7 @@ different random streams while a slot's play stays reproducible.
 
 import dataclasses
 import zlib
-from typing import Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import dm_env
 import numpy as np
@@ -100,6 +103,17 @@ class Voter:
     if self.utilities is not None:
       return int(np.argmax(self.utilities))  # First maximum on ties.
     return self.objective
+
+
+def vote_action(choice: Optional[int]) -> int:
+  """The action that votes for objective index `choice`; None abstains.
+
+  The VOTE_<objective> actions follow the commons actions, in the
+  substrate's `objectives` order; abstaining sends NOOP.
+  """
+  if choice is None:
+    return obs_lib.NOOP
+  return obs_lib.NUM_COMMONS_ACTIONS + choice
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,10 +201,7 @@ class HarvestBot(policy.Policy[BotState]):
     return np.random.default_rng([self._seed, zlib.crc32(view.tobytes())])
 
   def _vote_action(self) -> int:
-    choice = self._voter.choice()
-    if choice is None:
-      return obs_lib.NOOP
-    return obs_lib.NUM_COMMONS_ACTIONS + choice
+    return vote_action(self._voter.choice())
 
   def _harvest(self, observation: Observation,
                state: BotState) -> tuple[int, BotState]:
@@ -325,3 +336,71 @@ class ZapperBot(GreedyBot):
     if ready and obs_lib.in_beam(grid):
       return obs_lib.FIRE_ZAP, state
     return super()._play(grid, observation, state)
+
+
+@dataclasses.dataclass(frozen=True)
+class BallotState:
+  """A `BallotPolicy`'s memory of one player slot.
+
+  Attributes:
+    bot_state: the inner policy's state.
+    votes: the VOTE phases begun so far (the current one included).
+    action: the vote action of the current VOTE phase; None outside one, so
+      that the next VOTE phase asks for a new ballot.
+  """
+  bot_state: Any
+  votes: int = 0
+  action: Optional[int] = None
+
+
+class BallotPolicy(policy.Policy[BallotState]):
+  """Votes the ballots it is given; plays everything else with a bot.
+
+  Once per VOTE phase, at its first step, it asks `ballot(round_index)` for
+  an objective index (None abstains) and casts it through `vote_action` on
+  every step of that phase; `round_index` counts the VOTE phases from 0
+  (each round opens with one, so it is the 0-based round). Asking once
+  matters when `ballot` draws at random (a learner exploring): the Lua
+  `Ballot` component keeps a player's last choice, so a ballot redrawn each
+  step would count only the last draw. The inner policy is not stepped
+  during VOTE; it plays HARVEST and the end of the game, and its own voter
+  is never asked.
+
+  The policy keeps its per-slot memory in its state, as the bots do, but
+  `ballot` may hold some of its own (a learner's generator): then give each
+  slot its own `BallotPolicy`.
+  """
+
+  def __init__(self, bot: policy.Policy,
+               ballot: Callable[[int], Optional[int]]):
+    """Initialises the policy.
+
+    Args:
+      bot: the policy that plays outside the VOTE phase, e.g. from
+        `agents.make_bot`.
+      ballot: maps the round index to the objective index to vote for, or
+        to None to abstain.
+    """
+    self._bot = bot
+    self._ballot = ballot
+
+  def initial_state(self) -> BallotState:
+    """See base class."""
+    return BallotState(bot_state=self._bot.initial_state())
+
+  def step(self, timestep: dm_env.TimeStep,
+           prev_state: BallotState) -> tuple[int, BallotState]:
+    """See base class."""
+    if _phase(timestep.observation) == phases.Phase.VOTE:
+      if prev_state.action is not None:
+        return prev_state.action, prev_state
+      action = vote_action(self._ballot(prev_state.votes))
+      return action, dataclasses.replace(
+          prev_state, votes=prev_state.votes + 1, action=action)
+    action, bot_state = self._bot.step(timestep, prev_state.bot_state)
+    return action, dataclasses.replace(prev_state, bot_state=bot_state,
+                                       action=None)
+
+  def close(self) -> None:
+    """See base class."""
+    self._bot.close()

@@ -32,7 +32,6 @@ import numpy as np
 
 from umd_meltingpot import game as game_lib
 from umd_meltingpot.agents import bots
-from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.agents.ppo import features
 from umd_meltingpot.substrates import phases
 
@@ -74,7 +73,8 @@ class HarvestEnv:
     self._observation = observation
     self.num_players = prepared.num_players
     self._votes = [
-        _vote_action(bots.Voter.truthful(prepared.preferences.players[i]))
+        bots.vote_action(
+            bots.Voter.truthful(prepared.preferences.players[i]).choice())
         for i in range(self.num_players)]
     self._returns = np.zeros(self.num_players)
     self._steps = 0  # Substrate steps in this game.
@@ -145,12 +145,6 @@ class HarvestEnv:
 
 def _phase(timestep: dm_env.TimeStep) -> int:
   return int(round(float(timestep.observation[0]["PHASE"])))
-
-
-def _vote_action(voter: bots.Voter) -> int:
-  choice = voter.choice()
-  return obs_lib.NOOP if choice is None else (
-      obs_lib.NUM_COMMONS_ACTIONS + choice)
 
 
 class _Group:

@@ -163,10 +163,7 @@ class PPOPolicy(policy.Policy[PolicyState]):
       key = np.array([self._seed & 0xFFFFFFFF, zlib.crc32(view)], np.uint32)
     phase = int(round(float(observation["PHASE"])))
     if phase == phases.Phase.VOTE:
-      choice = self._voter.choice()
-      action = obs_lib.NOOP if choice is None else (
-          obs_lib.NUM_COMMONS_ACTIONS + choice)
-      return action, PolicyState(key=key)
+      return bots.vote_action(self._voter.choice()), PolicyState(key=key)
     if phase != phases.Phase.HARVEST:
       return obs_lib.NOOP, PolicyState(key=key)
     num_rates = len(observation["TAX_RATES"])
