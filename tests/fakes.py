@@ -5,6 +5,7 @@ what our code does with it, never on the fake itself.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,3 +30,13 @@ class ScriptedPrincipal(base.Principal):
 
   def update(self, feedback: base.RoundFeedback) -> None:
     self.feedback.append(feedback)
+
+
+class VariableSource:
+  """An Acme `VariableSource` that serves one fixed set of parameters."""
+
+  def __init__(self, params: Any):
+    self.params = params
+
+  def get_variables(self, names: Sequence[str]) -> list[Any]:
+    return [self.params for _ in names]

@@ -16,6 +16,7 @@ from meltingpot.testing import bots as bots_testing
 import numpy as np
 import tree
 
+from tests import fakes
 from umd_meltingpot import agents
 from umd_meltingpot import game
 from umd_meltingpot import substrate
@@ -83,16 +84,6 @@ def _gae_loop(rewards, values, discounts, bootstrap, lam):
       advantages[t, slot] = next_advantage
       next_value = values[t, slot]
   return advantages
-
-
-class _Source:
-  """A fake VariableSource holding fixed parameters."""
-
-  def __init__(self, params):
-    self.params = params
-
-  def get_variables(self, names):
-    return [self.params for _ in names]
 
 
 def _learner(networks, batches, seed: int = 0, **overrides):
@@ -303,7 +294,7 @@ class ActorTest(absltest.TestCase):
   def test_batched_actions_and_batch_shapes(self):
     rng = np.random.default_rng(5)
     networks = _networks()
-    source = _Source(networks.init(jax.random.PRNGKey(1)))
+    source = fakes.VariableSource(networks.init(jax.random.PRNGKey(1)))
     actor = actor_lib.PPOActor(networks, source, jax.random.PRNGKey(2),
                                unroll_length=3)
     obs = _observations(rng, (6,))
@@ -326,7 +317,7 @@ class ActorTest(absltest.TestCase):
     configs = [game.GameConfig(substrate=_SMALL, rounds=1, steps=6,
                                vote_steps=2, seed=s) for s in (1, 2)]
     networks = _networks()
-    source = _Source(networks.init(jax.random.PRNGKey(0)))
+    source = fakes.VariableSource(networks.init(jax.random.PRNGKey(0)))
     actor = actor_lib.PPOActor(networks, source, jax.random.PRNGKey(1),
                                unroll_length=8)
     with environment.VectorEnv(configs, "symbolic", num_workers=0) as env:
