@@ -9,11 +9,12 @@ substrate rather than assuming it:
 
 1. Every follower gets a `BallotLearner`, an ε-greedy bandit over the K
    `VOTE_<objective>` actions whose reward for a round is the player's own
-   type utility θ_i(winner) of the elected objective. A `StrategicFollower`
-   casts the learner's ballot through the `VOTE_*` action in Lua during
-   the VOTE phase and plays HARVEST with an ordinary bot from
-   `agents/bots.py`. The wrapper reads the ballots from `WORLD.BALLOTS`
-   (a "choice" profile) and elects the objective, exactly as in `umd run`.
+   type utility θ_i(winner) of the elected objective. A
+   `strategic_follower` (a `bots.BallotPolicy`) casts the learner's ballot
+   through the `VOTE_*` action in Lua during the VOTE phase and plays
+   HARVEST with an ordinary bot from `agents/bots.py`. The wrapper reads
+   the ballots from `WORLD.BALLOTS` (a "choice" profile) and elects the
+   objective, exactly as in `umd run`.
 2. `train_ballots` repeats rounds (over several games) and updates each
    learner from the ballot Lua recorded for it and the wrapper's winner.
    The ballot reward does not depend on the harvest, so training shortens
@@ -60,7 +61,6 @@ import copy
 import dataclasses
 from typing import Any, Callable, Optional, Sequence
 
-import dm_env
 import numpy as np
 from meltingpot.utils.policies import policy
 
@@ -72,12 +72,9 @@ from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot import validation
 from umd_meltingpot import voting
 from umd_meltingpot.principal import wrapper as wrapper_lib
-from umd_meltingpot.substrates import phases
 
 # The agents package is installed as `umd_meltingpot.agents` (see setup.py).
-from umd_meltingpot import agents  # pylint: disable=g-bad-import-order
-from umd_meltingpot.agents import bots as bots_lib
-from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.agents import bots as bots_lib  # pylint: disable=g-bad-import-order
 
 COMPROMISE = "compromise"
 """The hand-built electorate in which plurality invites a compromise vote."""
@@ -301,62 +298,21 @@ def make_learners(prefs: preferences_lib.Preferences, *,
 # ----------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class FollowerState:
-  """A strategic follower's memory.
+def strategic_follower(learner: BallotLearner, harvest_bot: policy.Policy, *,
+                       explore: bool) -> bots_lib.BallotPolicy:
+  """Casts `learner`'s ballot as `VOTE_<objective>`; harvests with a bot.
 
-  Attributes:
-    bot_state: the harvest bot's state.
-    ballot: the ballot cast in the current VOTE phase; None outside it, so
-      that the next VOTE phase draws a new one.
+  The ballot is drawn once per VOTE phase (see `bots.BallotPolicy`), from
+  the learner's ε-greedy policy while training and greedily otherwise.
+
+  Args:
+    learner: the player's ballot learner (its own, not shared).
+    harvest_bot: a bot from `agents` that plays the harvest; its own voter
+      is never asked.
+    explore: draw ballots ε-greedily (training) or greedily (evaluation).
   """
-  bot_state: Any
-  ballot: Optional[int] = None
-
-
-class StrategicFollower(policy.Policy[FollowerState]):
-  """Casts its learner's ballot as `VOTE_<objective>`; harvests with a bot.
-
-  The ballot is drawn once per VOTE phase (the Lua `Ballot` component keeps
-  a player's last choice, so casting it on every VOTE step changes
-  nothing), from the learner's ε-greedy policy while training and greedily
-  otherwise. HARVEST and the end of the game are delegated to `harvest_bot`.
-  """
-
-  def __init__(self, learner: BallotLearner, harvest_bot: policy.Policy, *,
-               explore: bool):
-    """Initialises the follower.
-
-    Args:
-      learner: the player's ballot learner (its own, not shared).
-      harvest_bot: a bot from `agents` that plays the harvest; its own
-        voter is never asked.
-      explore: draw ballots ε-greedily (training) or greedily (evaluation).
-    """
-    self._learner = learner
-    self._bot = harvest_bot
-    self._explore = explore
-
-  def initial_state(self) -> FollowerState:
-    """See base class."""
-    return FollowerState(bot_state=self._bot.initial_state())
-
-  def step(self, timestep: dm_env.TimeStep,
-           prev_state: FollowerState) -> tuple[int, FollowerState]:
-    """See base class."""
-    phase = int(round(float(timestep.observation["PHASE"])))
-    if phase == phases.Phase.VOTE:
-      ballot = prev_state.ballot
-      if ballot is None:
-        ballot = self._learner.choose(self._explore)
-      return (obs_lib.NUM_COMMONS_ACTIONS + ballot,
-              dataclasses.replace(prev_state, ballot=ballot))
-    action, bot_state = self._bot.step(timestep, prev_state.bot_state)
-    return action, FollowerState(bot_state=bot_state, ballot=None)
-
-  def close(self) -> None:
-    """See base class."""
-    self._bot.close()
+  return bots_lib.BallotPolicy(
+      harvest_bot, lambda round_index: learner.choose(explore))
 
 
 # ----------------------------------------------------------------------------
@@ -584,22 +540,16 @@ class _Game:
   """One wrapped game, with the tie-breaking generator's state per round."""
 
   def __init__(self, prepared: game.PreparedGame,
-               prefs: preferences_lib.Preferences, seed: int):
-    self.prepared = prepared
-    self.rng = np.random.default_rng([seed, 2])
+               prefs: preferences_lib.Preferences):
+    # The electorate's types replace the ones `prepare` drew from its spec.
+    self.prepared = dataclasses.replace(prepared, preferences=prefs)
+    self.rng = np.random.default_rng([prepared.config.seed, 2])
     # The wrapper draws from `rng` only in the round's election, so its
     # state at the end of a round is the state before the next election.
     self.vote_states = [copy.deepcopy(self.rng.bit_generator.state)]
     self.records: list[wrapper_lib.RoundRecord] = []
-    c = prepared.substrate_config
-    principal = game.build_principal(prepared)
-    env = substrate_lib.build_from_config(
-        c, roles=["default"] * prepared.num_players, env_seed=seed + 1)
-    self.env = wrapper_lib.PrincipalWrapper(
-        env, principal=principal, schedule=prepared.schedule,
-        objectives=c.objectives, rounds=c.rounds,
-        mechanism=prepared.mechanism, preferences=prefs, rng=self.rng,
-        on_round_end=self._on_round_end)
+    self.env = game.build_environment(
+        self.prepared, on_round_end=self._on_round_end, rng=self.rng)
     self.on_round: Optional[Callable[[wrapper_lib.RoundRecord], None]] = None
 
   def _on_round_end(self, record: wrapper_lib.RoundRecord) -> None:
@@ -608,19 +558,16 @@ class _Game:
     if self.on_round is not None:
       self.on_round(record)
 
-  def play(self, policies: Sequence[policy.Policy]) -> None:
+  def play(self, learners: Sequence[BallotLearner], *,
+           explore: bool) -> None:
+    """Plays the game: `learners` vote, the game's bots harvest."""
+    policies = [
+        strategic_follower(learner, bot, explore=explore)
+        for learner, bot in zip(learners, game.build_bots(self.prepared))]
     try:
       game.play_episode(self.env, policies)
     finally:
       self.env.close()
-
-
-def _harvest_bot(prepared: game.PreparedGame, player: int,
-                 seed: int) -> policy.Policy:
-  name = prepared.bot_names[player % len(prepared.bot_names)]
-  return agents.make_bot(
-      name, seed=seed * 1000 + player, voter=None, player=player,
-      num_objectives=len(prepared.substrate_config.objectives))
 
 
 def train_ballots(rule: str, prefs: preferences_lib.Preferences,
@@ -656,7 +603,7 @@ def train_ballots(rule: str, prefs: preferences_lib.Preferences,
                         # The harvest cannot change the ballot reward, and
                         # a best-response table fits only the full game.
                         principal="fixed", bots="random")
-    played = _Game(prepared, prefs, game_seed)
+    played = _Game(prepared, prefs)
 
     def learn(record: wrapper_lib.RoundRecord) -> None:
       winner = objectives.index(record.objective)
@@ -666,10 +613,7 @@ def train_ballots(rule: str, prefs: preferences_lib.Preferences,
         on_round()
 
     played.on_round = learn
-    policies = [
-        StrategicFollower(learners[i], _harvest_bot(prepared, i, game_seed),
-                          explore=True) for i in range(prefs.num_players)]
-    played.play(policies)
+    played.play(learners, explore=True)
     done += len(played.records)
     game_index += 1
   return learners
@@ -719,10 +663,8 @@ def _evaluation_game(rule: str, prefs: preferences_lib.Preferences,
                      *, seed: int) -> _Game:
   """Plays one full game, greedy learned ballots through Lua."""
   prepared = prepare_evaluation(config, rule=rule, seed=seed)
-  played = _Game(prepared, prefs, seed)
-  played.play([
-      StrategicFollower(learners[i], _harvest_bot(prepared, i, seed),
-                        explore=False) for i in range(prefs.num_players)])
+  played = _Game(prepared, prefs)
+  played.play(learners, explore=False)
   return played
 
 

@@ -254,6 +254,7 @@ def build_environment(
     game: PreparedGame,
     on_round_end: Optional[Callable[[wrapper_lib.RoundRecord], None]] = None,
     principal: Optional[principal_lib.Principal] = None,
+    rng: Optional[np.random.Generator] = None,
 ) -> wrapper_lib.PrincipalWrapper:
   """The substrate wrapped with the principal, seeded by the game's seed.
 
@@ -263,6 +264,9 @@ def build_environment(
     principal: a principal to play with (e.g. one that persists across the
       games of `umd train principal`); default: the game's checkpointed
       principal, else a new one by name, seeded by the game's seed.
+    rng: the wrapper's tie-breaking generator (e.g. one whose state the
+      caller records before each election, to replay it); default: one
+      seeded by the game's seed.
   """
   env = substrate_lib.build_from_config(
       game.substrate_config, roles=["default"] * game.num_players,
@@ -273,7 +277,8 @@ def build_environment(
       objectives=game.substrate_config.objectives,
       rounds=game.substrate_config.rounds, mechanism=game.mechanism,
       preferences=game.preferences,
-      rng=np.random.default_rng(game.config.seed + 2),
+      rng=rng if rng is not None else np.random.default_rng(
+          game.config.seed + 2),
       on_round_end=on_round_end)
 
 
