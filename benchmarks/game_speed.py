@@ -37,18 +37,14 @@ def game_runner(prepared: game.PreparedGame):
 
 
 def bare_runner(prepared: game.PreparedGame):
-  env = substrate.build_from_config(
+  bare = common.RandomPlay(substrate.build_from_config(
       prepared.substrate_config, roles=["default"] * prepared.num_players,
-      env_seed=1)
-  num_actions = env.action_spec()[0].num_values
-  rng = np.random.default_rng(0)
+      env_seed=1), seed=0)
 
   def run() -> float:
+    # Whole games, the reset included, as on the `umd run` side.
     start = common.clock()
-    timestep, steps = env.reset(), 0
-    while not timestep.last():
-      timestep = env.step(rng.integers(0, num_actions, prepared.num_players))
-      steps += 1
+    steps = bare.episode()
     return steps / (common.clock() - start)
 
   return run

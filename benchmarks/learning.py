@@ -27,9 +27,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault(
     "XLA_FLAGS",
     "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # pylint: disable=g-import-not-at-top
 
+import common  # pylint: disable=g-import-not-at-top
 from umd_meltingpot import game  # pylint: disable=g-import-not-at-top
 from umd_meltingpot import stats  # pylint: disable=g-import-not-at-top
 
@@ -41,15 +43,9 @@ def play(bots: str, seed: int, phi0: Optional[tuple[float, ...]]
          ) -> tuple[float, float, float]:
   """One game; returns (per-capita return, apples alive after round 1,
   apples alive after the last round)."""
-  prepared = game.prepare(game.GameConfig(
+  records = common.play(game.GameConfig(
       substrate=SUBSTRATE, bots=bots, seed=seed, phi0=phi0,
       principal="fixed" if phi0 else "none"))
-  env = game.build_environment(prepared)
-  try:
-    game.play_episode(env, game.build_bots(prepared))
-    records = env.records
-  finally:
-    env.close()
   returns = np.sum([r.returns for r in records], axis=0)
   return (float(returns.mean()), records[0].apples_alive,
           records[-1].apples_alive)

@@ -32,7 +32,7 @@ import json
 import math
 import os
 import sys
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import tqdm
@@ -44,9 +44,12 @@ from umd_meltingpot import stats
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot import welfare
 from umd_meltingpot.agents import best_response
-from umd_meltingpot.agents import observation as obs_lib
+from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
-from umd_meltingpot.substrates import phases
+
+# The benchmarks' shared helpers, beside this script (not installed).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # pylint: disable=g-import-not-at-top,g-bad-import-order
 
 SUBSTRATE = "umd_apple_harvest__small"
 EDGES = (5.0, 10.0)
@@ -75,20 +78,6 @@ def game_config(seed: int, *, objective: str, principal: str = "fixed",
       preferences=f"fixed:{objective}")
 
 
-def play(config: game_lib.GameConfig,
-         principal: Optional[principal_lib.Principal] = None,
-         wrap_bots: Optional[Callable[[list[Any]], list[Any]]] = None,
-         ) -> list[wrapper_lib.RoundRecord]:
-  """One game; a given principal keeps learning across calls."""
-  game = game_lib.prepare(config)
-  bots = game_lib.build_bots(game)
-  if wrap_bots is not None:
-    bots = wrap_bots(bots)
-  with game_lib.build_environment(game, principal=principal) as env:
-    game_lib.play_episode(env, bots)
-    return env.records
-
-
 def game_value(records: Sequence[wrapper_lib.RoundRecord],
                objective: str) -> float:
   """Mean over the rounds of O(round returns)."""
@@ -102,8 +91,8 @@ def tune(grid: Sequence[Schedule], seeds: Sequence[int],
   """Mean O per fixed schedule and objective over the tuning seeds."""
   scores = {}
   for schedule in tqdm.tqdm(grid, desc="grid", file=sys.stderr):
-    games = [play(game_config(seed, objective=objectives[0], phi0=schedule))
-             for seed in seeds]
+    games = [common.play(game_config(seed, objective=objectives[0],
+                                     phi0=schedule)) for seed in seeds]
     scores[schedule] = {
         objective: float(np.mean([game_value(g, objective) for g in games]))
         for objective in objectives}
@@ -153,7 +142,7 @@ def train(name: str, objectives: Sequence[str], games: int,
   for game in tqdm.trange(games, desc=f"train {name}", file=sys.stderr,
                           leave=False):
     objective = objectives[game % len(objectives)]
-    play(learning.config(10_000 + game, objective, name), principal)
+    common.play(learning.config(10_000 + game, objective, name), principal)
   return principal
 
 
@@ -175,7 +164,7 @@ def evaluate(objective: str, best: Schedule, learners: dict[str, Any],
   contenders += [(name, learning.config(0, objective, name), learner)
                  for name, learner in learners.items()]
   for label, config, learner in contenders:
-    games = [play(dataclasses.replace(config, seed=seed), learner)
+    games = [common.play(dataclasses.replace(config, seed=seed), learner)
              for seed in tqdm.tqdm(seeds, desc=f"{objective} {label}",
                                    file=sys.stderr, leave=False)]
     rows.append(Row(
@@ -240,42 +229,16 @@ def dynamic_probes(objective: str, best: Schedule, seeds: Sequence[int]
       "last round flat 1.0": [best] * (rounds - 1) + [(1.0,) * 3],
       "first round flat 1.0": [(1.0,) * 3] + [best] * (rounds - 1),
   }
-  fixed = np.array([game_value(play(game_config(
+  fixed = np.array([game_value(common.play(game_config(
       seed, objective=objective, phi0=best)), objective) for seed in seeds])
   rows = []
   for label, plan in plans.items():
-    values = np.array([game_value(play(
+    values = np.array([game_value(common.play(
         game_config(seed, objective=objective, phi0=plan[0]),
         SchedulePlan(plan)), objective) for seed in seeds])
     rows.append((label, float(values.mean()), stats.ratio_of_means(
         values, fixed, rng=1)))
   return rows
-
-
-class ScheduledVoter:
-  """Wraps a bot so that it votes `votes[r]` in round r (a Melting Pot
-  policy): the electorate's types change between rounds."""
-
-  def __init__(self, bot: Any, votes: Sequence[int]):
-    self._bot, self._votes = bot, tuple(votes)
-
-  def initial_state(self) -> tuple[Any, int, int]:
-    return self._bot.initial_state(), -1, phases.Phase.OVER
-
-  def step(self, timestep, state):
-    inner, round_index, last_phase = state
-    phase = int(timestep.observation["PHASE"])
-    if phase == phases.Phase.VOTE:
-      if last_phase != phases.Phase.VOTE:
-        round_index += 1
-      action = obs_lib.NUM_COMMONS_ACTIONS + self._votes[
-          min(round_index, len(self._votes) - 1)]
-      return action, (inner, round_index, phase)
-    action, inner = self._bot.step(timestep, inner)
-    return action, (inner, round_index, phase)
-
-  def close(self) -> None:
-    self._bot.close()
 
 
 def mixed_votes(name: str, objectives: Sequence[str], switch_round: int,
@@ -287,11 +250,15 @@ def mixed_votes(name: str, objectives: Sequence[str], switch_round: int,
   first, second = objectives[:2]
   order = welfare.DEFAULT_OBJECTIVES  # The substrate's ballot order.
   votes = [order.index(first)] * switch_round + [order.index(second)] * 10
+
+  def vote(round_index: int) -> int:  # The electorate's types change.
+    return votes[min(round_index, len(votes) - 1)]
+
   rows: dict[int, list[wrapper_lib.RoundRecord]] = {}
   for seed in tqdm.tqdm(seeds, desc="mixed votes", file=sys.stderr):
-    records = play(
+    records = common.play(
         learning.config(seed, first, name), principal,
-        wrap_bots=lambda bots: [ScheduledVoter(b, votes) for b in bots])
+        wrap_bots=lambda bots: [bots_lib.BallotPolicy(b, vote) for b in bots])
     for record in records:
       rows.setdefault(record.round, []).append(record)
   table = []

@@ -24,20 +24,18 @@ from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
 NUM_PLAYERS = 7
 
 
-def make_runner(env, num_actions: int, num_steps: int, seed: int):
+def make_runner(env, num_steps: int, seed: int):
   """Times `num_steps` steps; resets (a new Lua VM each) are not timed, as
   the two substrates' episodes differ in length."""
-  rng = np.random.default_rng(seed)
-  state = {"timestep": env.reset()}
+  bare = common.RandomPlay(env, seed)
 
   def run() -> float:
     elapsed = 0.0
     for _ in range(num_steps):
-      if state["timestep"].last():
-        state["timestep"] = env.reset()
-      actions = rng.integers(0, num_actions, NUM_PLAYERS)
+      bare.reset_if_over()
+      actions = bare.actions()
       start = common.clock()
-      state["timestep"] = env.step(actions)
+      bare.step(actions)
       elapsed += common.clock() - start
     return num_steps / elapsed
 
@@ -58,10 +56,8 @@ def main() -> None:
   commons = meltingpot_substrate.build("commons_harvest__open",
                                        roles=["default"] * NUM_PLAYERS)
   runners = {
-      "umd_apple_harvest__open": make_runner(
-          umd, umd.action_spec()[0].num_values, args.steps, 0),
-      "commons_harvest__open": make_runner(
-          commons, commons.action_spec()[0].num_values, args.steps, 0),
+      "umd_apple_harvest__open": make_runner(umd, args.steps, 0),
+      "commons_harvest__open": make_runner(commons, args.steps, 0),
   }
   for runner in runners.values():  # Warm up both.
     runner()

@@ -21,30 +21,32 @@ import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault(
-    "XLA_FLAGS",
-    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # pylint: disable=g-import-not-at-top
-
+import common  # pylint: disable=g-import-not-at-top
 from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
+# Importing train sets its XLA flags (one XLA thread) before JAX starts, so
+# the training here runs as `umd train` does.
 from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
 
 SUBSTRATE = "umd_apple_harvest__small"
 
 
 def bare_rate(seconds: float, seed: int) -> float:
-  """Steps/s of the bare substrate with random actions, resets included."""
+  """Steps/s of the bare substrate with random actions, resets included.
+
+  Wall-clock time, unlike the other benchmarks (`common.clock` is CPU time
+  of this process): training steps its games in worker processes, whose
+  work this process's CPU time would not count, so its rate is wall-clock
+  and the bare side must be measured on the same clock.
+  """
   with substrate.build(SUBSTRATE, roles=["default"] * 4,
                        env_seed=seed) as env:
-    num_actions = env.action_spec()[0].num_values
-    rng = np.random.default_rng(seed)
+    bare = common.RandomPlay(env, seed)
     steps, start = 0, time.perf_counter()
-    timestep = env.reset()
     while time.perf_counter() - start < seconds:
-      if timestep.last():
-        timestep = env.reset()
-      timestep = env.step(rng.integers(0, num_actions, 4))
+      bare.reset_if_over()
+      bare.step(bare.actions())
       steps += 1
     return steps / (time.perf_counter() - start)
 
