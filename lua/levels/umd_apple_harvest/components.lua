@@ -20,7 +20,6 @@ other components are made in `start()`.
 local args = require 'common.args'
 local class = require 'common.class'
 local properties = require 'common.properties'
-local strings = require 'common.strings'
 local tables = require 'common.tables'
 local events = require 'system.events'
 local tensor = require 'system.tensor'
@@ -41,8 +40,13 @@ end
 -- Lab2D's `args` has no integer constraint; step counts and options need one.
 local integer = args.conditional(isInteger, 'is not an integer', 'integer')
 
--- Tax rates are fractions of income; NaN fails both bounds.
-local taxRate = args.all(args.numberType, args.ge(0), args.le(1))
+-- Tax rates are >= 0 (NaN fails); the Treasury checks the cap, `maxRate`,
+-- which is another kwarg.
+local taxRate = args.all(args.numberType, args.ge(0))
+
+local function isFinite(x)
+  return x == x and x ~= math.huge and x ~= -math.huge
+end
 
 -- Constraints on lists; put them after `args.tableType`.
 local nonEmpty = args.conditional(
@@ -88,17 +92,47 @@ local function sceneComponent(gameObject, name)
   return gameObject.simulation:getSceneObject():getComponent(name)
 end
 
---[[ Parses one tax rate written from outside (a property write).
+-- The decimal forms of a number that `schedule.parse_rates` accepts, as Lua
+-- patterns (which have no alternation): digits with an optional point, or a
+-- point and digits, each with an optional exponent. Lua's `tonumber` alone
+-- would also take hexadecimal ('0x1') and surrounding whitespace.
+local DECIMAL_PATTERNS = {
+    '^[+-]?%d+%.?%d*$', '^[+-]?%d+%.?%d*[eE][+-]?%d+$',
+    '^[+-]?%.%d+$', '^[+-]?%.%d+[eE][+-]?%d+$',
+}
 
-Raises an error naming the valid range for anything that is not a finite
-number in [0, 1]; the caller keeps its old rates.
+--[[ Parses the tax rate `rates[index]` (0-based, as in Python) written from
+outside (a property write), as `umd_meltingpot.principal.schedule.parse_rates`
+parses each item, with the same messages.
+
+`value` is text (or a number); ASCII whitespace around it is ignored. Raises
+an error naming the valid range for anything that is not a decimal number in
+[0, maxRate]; the caller keeps its old rates.
 ]]
-local function parseRate(value)
-  local rate = tonumber(value)
-  if rate == nil or rate ~= rate or rate < 0 or rate > 1 then
-    error('a tax rate must be a number in [0, 1], got ' .. tostring(value), 0)
+local function parseRate(value, index, maxRate)
+  local text = tostring(value):match('^%s*(.-)%s*$')
+  local rate
+  for _, pattern in ipairs(DECIMAL_PATTERNS) do
+    if text:match(pattern) then
+      rate = tonumber(text)
+      break
+    end
+  end
+  if rate == nil or not isFinite(rate) or rate < 0 or rate > maxRate then
+    error(string.format("rates[%d] must be a finite number in [0, %g], " ..
+                        "got '%s'", index, maxRate, text), 0)
   end
   return rate
+end
+
+--[[ Splits comma-separated text into items, keeping empty ones (Lab2D's
+`strings.split` drops them) so that they can be refused by name. ]]
+local function splitItems(text)
+  local items = {}
+  for item in (text .. ','):gmatch('([^,]*),') do
+    items[#items + 1] = item
+  end
+  return items
 end
 
 -- The shortest decimal form that reads back as exactly `x`.
@@ -160,9 +194,31 @@ end
 --[[ `Treasury` taxes income and redistributes the pool. Put it on the scene.
 
 Taxing: an apple of value v eaten by player i is taxed at the marginal rate of
-the bracket that holds i's gross income so far in the current tax period (the
-whole apple at that rate). The eater is paid v - tax at once; the tax goes to
-the pool.
+the bracket that holds i's *bracket income* (the whole apple at that rate):
+with `bracketWindow` = 0, i's gross income so far in the current tax period;
+with `bracketWindow` = W > 0, i's gross income over the last W harvest steps,
+this one included (a sliding window, as in Large Legislative Models; a ring
+buffer of per-step income per player, so a step costs O(n) whatever W is; it
+restarts with each round). The eater is paid v (1 - t) at once, which is
+negative when a rate t > 1 makes it a fine; the tax v t goes to the pool.
+Rates lie in [0, `maxRate`].
+
+Why fines: under `equal` redistribution the eater gets its tax back in a
+1/n share, so one more apple in bracket k is worth to its eater
+
+    (1 - t_k) + t_k / n     (times v),
+
+which is > 0 for every t_k < n / (n - 1): no rate in [0, 1] makes restraint
+a selfish player's best response. For n = 4:
+
+    t_k               0     0.5     1     4/3    2      4
+    marginal value    1     0.625  0.25   0    -0.5   -2
+
+Under `below_mean` the share is 1/m to the m players below the mean: an eater
+above the mean gets none of its tax back (value 1 - t_k, < 0 once t_k > 1),
+one below it gets t_k / m back while it stays below. Large Legislative Models
+(hegasz/large-legislative-models, `environment/transforms.py`) taxes
+4 x rate x reward with rates in [0, 1], so `maxRate = 4` spans their range.
 
 Redistributing: at the end of every tax period (every `taxPeriod` harvest
 steps, and at the end of each round) the whole pool is paid out: in equal
@@ -184,8 +240,16 @@ local Treasury = class.Class(component.Component)
 function Treasury:__init__(kwargs)
   kwargs = args.parse(kwargs, {
       {'name', args.default('Treasury')},
-      -- `rates` (table of k numbers in [0, 1]): the initial bracket rates.
+      -- `rates` (table of k numbers in [0, maxRate]): the initial rates.
       {'rates', args.tableType, nonEmpty, args.tableOf(taxRate)},
+      -- `maxRate` (finite number >= 1): the cap on every rate; above 1 a rate
+      -- is a fine (the eater's net is negative).
+      {'maxRate', args.default(1), args.numberType, args.ge(1),
+       args.conditional(isFinite, 'is not finite', 'finite')},
+      -- `bracketWindow` (integer >= 0): 0 puts brackets on gross income in
+      -- the tax period; W > 0 on gross income over the last W harvest steps.
+      {'bracketWindow', args.default(0), args.numberType, args.ge(0),
+       integer},
       -- `bracketEdges` (table of k-1 increasing numbers > 0): lower edges of
       -- brackets 2..k, on gross income within the tax period.
       {'bracketEdges', args.default({}), args.tableType,
@@ -201,6 +265,13 @@ function Treasury:__init__(kwargs)
   assert(#kwargs.rates == #kwargs.bracketEdges + 1,
          'Treasury needs one more rate than bracket edges, got ' ..
          #kwargs.rates .. ' rates and ' .. #kwargs.bracketEdges .. ' edges.')
+  for k, rate in ipairs(kwargs.rates) do
+    assert(rate <= kwargs.maxRate,
+           'Treasury "rates" must lie in [0, maxRate = ' .. kwargs.maxRate ..
+           '], got rates[' .. k .. '] = ' .. rate)
+  end
+  self._config.maxRate = kwargs.maxRate
+  self._config.bracketWindow = kwargs.bracketWindow
   self._config.rates = tables.shallowCopy(kwargs.rates)
   self._config.bracketEdges = tables.shallowCopy(kwargs.bracketEdges)
   self._config.taxPeriod = kwargs.taxPeriod
@@ -218,7 +289,7 @@ function Treasury:awake()
       end
       local rates = tables.shallowCopy(self._variables.rates)
       rates[k] = value
-      self:setRates(rates)
+      self:setRates(rates, k)
     end
   end
   properties.addReadWrite('principal', {
@@ -227,13 +298,14 @@ function Treasury:awake()
         if value == nil then
           return ratesToString(self._variables.rates)
         end
-        self:setRates(strings.split(value, ','))
+        self:setSchedule(value)
       end,
   })
   properties.addReadOnly('principal', {
       lastError = function() return self:getLastError() end,
       pool = function() return numberToString(self._variables.pool) end,
       numBrackets = function() return tostring(#self._config.rates) end,
+      maxRate = function() return numberToString(self._config.maxRate) end,
   })
 end
 
@@ -252,8 +324,12 @@ function Treasury:start()
   self._avatars = avatarComponentsByIndex(self.gameObject.simulation)
 end
 
---[[ Validates all `rates` first, then replaces the schedule in one go. ]]
-function Treasury:setRates(rates)
+--[[ Validates all `rates` first, then replaces the schedule in one go.
+
+`only` (optional) is the one bracket being written (`principal.rates.<k>`):
+the others are the rates in force and are not re-parsed.
+]]
+function Treasury:setRates(rates, only)
   local parsed = {}
   local ok, message = pcall(function()
     if #rates ~= #self._config.rates then
@@ -261,9 +337,42 @@ function Treasury:setRates(rates)
             ' rates (one per bracket), got ' .. #rates, 0)
     end
     for k, value in ipairs(rates) do
-      parsed[k] = parseRate(value)
+      if only == nil or only == k then
+        parsed[k] = parseRate(value, k - 1, self._config.maxRate)
+      else
+        parsed[k] = value
+      end
     end
   end)
+  self:_applyRates(ok, message, parsed)
+end
+
+--[[ Sets all k rates from comma-separated text, as `principal.schedule` is
+written; it refuses what `schedule.parse_rates` refuses, with its messages. ]]
+function Treasury:setSchedule(text)
+  local items = splitItems(tostring(text))
+  local ok, message = pcall(function()
+    if not tostring(text):match('%S') then
+      error(string.format('rates must be at least one comma-separated rate ' ..
+                          "in [0, %g], such as '0.1,0.2', got an empty " ..
+                          'string', self._config.maxRate), 0)
+    end
+    for _, item in ipairs(items) do
+      if not item:match('%S') then
+        error("rates must be comma-separated numbers such as '0.1,0.2', " ..
+              "with no empty item, got '" .. tostring(text) .. "'", 0)
+      end
+    end
+  end)
+  if not ok then
+    self:_applyRates(ok, message)
+  end
+  self:setRates(items)
+end
+
+--[[ Replaces the rates with `parsed` if `ok`, else records `message` and
+raises it (the old rates stay in force). ]]
+function Treasury:_applyRates(ok, message, parsed)
   if not ok then
     self._variables.lastError = tostring(message)
     error(self._variables.lastError, 0)
@@ -288,6 +397,29 @@ end
 
 function Treasury:getPool()
   return self._variables.pool
+end
+
+function Treasury:getMaxRate()
+  return self._config.maxRate
+end
+
+--[[ Each player's bracket income: gross income in the tax period, or over
+the window. The table is live; do not modify it. ]]
+function Treasury:getBracketIncomes()
+  local v = self._variables
+  if self._config.bracketWindow > 0 then
+    return v.windowGross
+  end
+  return v.periodGross
+end
+
+--[[ Each player's marginal rate: the rate its next apple would pay. ]]
+function Treasury:getMarginalRates()
+  local rates = {}
+  for i, income in ipairs(self:getBracketIncomes()) do
+    rates[i] = self._variables.rates[self:_bracketOf(income)]
+  end
+  return rates
 end
 
 function Treasury:_bracketOf(income)
@@ -320,9 +452,14 @@ end
 function Treasury:collect(avatar, value)
   local v = self._variables
   local i = avatar:getIndex()
-  local tax = value * v.rates[self:_bracketOf(v.periodGross[i])]
+  local tax = value * v.rates[self:_bracketOf(self:getBracketIncomes()[i])]
   local net = value - tax
   v.periodGross[i] = v.periodGross[i] + value
+  if self._config.bracketWindow > 0 then
+    local slots = v.windowSlots[i]
+    slots[v.windowSlot] = slots[v.windowSlot] + value
+    v.windowGross[i] = v.windowGross[i] + value
+  end
   v.roundGross[i] = v.roundGross[i] + value
   v.roundNet[i] = v.roundNet[i] + net
   v.roundTax[i] = v.roundTax[i] + tax
@@ -377,6 +514,16 @@ function Treasury:onHarvestStep(roundEnds)
   if roundEnds or v.harvestStep % self._config.taxPeriod == 0 then
     self:endPeriod()
   end
+  local window = self._config.bracketWindow
+  if window > 0 then
+    -- The oldest step leaves the window and its slot takes the next step.
+    v.windowSlot = v.windowSlot % window + 1
+    for i = 1, v.numPlayers do
+      local slots = v.windowSlots[i]
+      v.windowGross[i] = v.windowGross[i] - slots[v.windowSlot]
+      slots[v.windowSlot] = 0
+    end
+  end
 end
 
 --[[ Called by the `RoundManager` on the first step of each round. ]]
@@ -389,6 +536,13 @@ function Treasury:beginRound()
   v.periodGross = zeros(v.numPlayers)
   v.harvestStep = 0
   v.period = 1
+  -- The window restarts with the round, as the tax period does.
+  v.windowGross = zeros(v.numPlayers)
+  v.windowSlots = {}
+  for i = 1, v.numPlayers do
+    v.windowSlots[i] = zeros(self._config.bracketWindow)
+  end
+  v.windowSlot = 1
 end
 
 --[[ This round's per-player totals: gross, net, tax, transfer. ]]
@@ -398,8 +552,16 @@ function Treasury:getRoundTotals()
 end
 
 
---[[ `BallotBox` holds each player's ballot for the current round. Put it on
-the scene. Choices are 1..numOptions; 0 is an abstention.
+--[[ `BallotBox` holds each player's ranked ballot for the current round. Put
+it on the scene.
+
+A ballot is built by a sequence of choices: `cast(i, k)` puts option k in
+the next free position of player i's ranking, unless k is ranked already
+(a repeat changes nothing). So the first choice is the top, K - 1 distinct
+choices make a full ranking (the one left is last), and options never chosen
+are tied last; no choice at all is an abstention. Options are 1..numOptions.
+`getRanks()` gives, per player, the rank position of each option (1 = top,
+0 = unranked).
 ]]
 local BallotBox = class.Class(component.Component)
 
@@ -419,21 +581,31 @@ function BallotBox:reset()
 end
 
 function BallotBox:clear()
-  self._variables.choices = zeros(self._variables.numPlayers)
+  local v = self._variables
+  -- ranks[i][k]: option k's position in player i's ranking (0: unranked);
+  -- lengths[i]: how many options player i has ranked.
+  v.ranks = {}
+  for i = 1, v.numPlayers do
+    v.ranks[i] = zeros(self._config.numOptions)
+  end
+  v.lengths = zeros(v.numPlayers)
 end
 
 function BallotBox:cast(playerIndex, choice)
   -- Not a kwarg: the `vote` action's spec bounds it, so this is an invariant.
-  assert(isInteger(choice) and choice >= 0 and
+  assert(isInteger(choice) and choice >= 1 and
          choice <= self._config.numOptions,
-         'A ballot choice must be an integer in 0..' ..
+         'A ballot choice must be an integer in 1..' ..
          self._config.numOptions .. ', got ' .. tostring(choice))
-  local choices = self._variables.choices
-  if choices[playerIndex] ~= choice then
-    choices[playerIndex] = choice
+  local v = self._variables
+  local ranks = v.ranks[playerIndex]
+  if ranks[choice] == 0 then
+    v.lengths[playerIndex] = v.lengths[playerIndex] + 1
+    ranks[choice] = v.lengths[playerIndex]
     events:add('vote_cast', 'dict',
                'player_index', playerIndex,  -- int
-               'choice', choice)  -- int
+               'choice', choice,  -- int
+               'rank', ranks[choice])  -- int
   end
 end
 
@@ -441,8 +613,8 @@ function BallotBox:numOptions()
   return self._config.numOptions
 end
 
-function BallotBox:getChoices()
-  return self._variables.choices
+function BallotBox:getRanks()
+  return self._variables.ranks
 end
 
 --[[ `RoundManager` runs the game's phases inside one episode. Put it on the
@@ -579,9 +751,10 @@ function RoundManager:_respawnZappedPlayers()
   end
 end
 
---[[ `Ballot` lets its avatar vote with the `vote` action during VOTE phases:
-action k > 0 casts a ballot for option k (the last one cast counts), 0 does
-nothing. Outside VOTE phases the action has no effect.
+--[[ `Ballot` lets its avatar rank the options with the `vote` action during
+VOTE phases: action k > 0 puts option k next in its ranking (see
+`BallotBox`), 0 does nothing. Outside VOTE phases, a press after the vote
+closed included, the action has no effect.
 ]]
 local Ballot = class.Class(component.Component)
 
@@ -619,11 +792,15 @@ players, k brackets and K objectives (`substrates/umd_apple_harvest.py`
 mirrors it):
 
     round, phase, pool, apples alive,
-    rates[k], ballots[n * K] (row-major one-hot; zero row = abstention),
-    gross[n], net[n], tax[n], transfer[n] (this round), tagged[n]
+    rates[k], ballots[n * K] (row-major rank positions: 1 = top,
+        0 = unranked; a zero row is an abstention),
+    gross[n], net[n], tax[n], transfer[n] (this round), tagged[n],
+    bracket income[n], marginal rate[n]
 
 `tagged` is 1 for players zapped out now (Perolat et al. 2017's peacefulness
-counts them); apples alive counts the objects in group `apples`.
+counts them); apples alive counts the objects in group `apples`. Bracket
+income is what sets each player's bracket (gross income in the tax period, or
+over the window), and the marginal rate is the rate its next apple would pay.
 ]]
 local MechanismReporter = class.Class(component.Component)
 
@@ -658,11 +835,8 @@ function MechanismReporter:values()
       self.gameObject.simulation:getGroupCount(self._config.appleGroup),
   }
   append(values, self._treasury:getRates())
-  local numOptions = self._ballotBox:numOptions()
-  for _, choice in ipairs(self._ballotBox:getChoices()) do
-    for option = 1, numOptions do
-      values[#values + 1] = option == choice and 1 or 0
-    end
+  for _, ranks in ipairs(self._ballotBox:getRanks()) do
+    append(values, ranks)
   end
   local gross, net, tax, transfer = self._treasury:getRoundTotals()
   append(values, gross)
@@ -672,6 +846,8 @@ function MechanismReporter:values()
   for i = 1, #self._avatars do
     values[#values + 1] = self._avatars[i]:isWait() and 1 or 0
   end
+  append(values, self._treasury:getBracketIncomes())
+  append(values, self._treasury:getMarginalRates())
   return values
 end
 
@@ -681,7 +857,7 @@ function MechanismReporter:addObservations(tileSet, world, observations)
   local numOptions = self.gameObject:getComponent('BallotBox'):numOptions()
   observations[#observations + 1] = {
       name = 'WORLD.MECHANISM', type = 'tensor.DoubleTensor',
-      shape = {4 + k + n * numOptions + 5 * n},
+      shape = {4 + k + n * numOptions + 7 * n},
       func = function(grid) return tensor.DoubleTensor(self:values()) end,
   }
 end

@@ -244,6 +244,96 @@ function tests.treasuryRejectsBadRatesAndKeepsTheOldOnes()
   asserts.EQ(treasury:getLastError(), '')
 end
 
+function tests.treasuryFinesAboveRateOne()
+  local avatars = fakeAvatars(4)
+  local treasury = makeTreasury(avatars, {
+      rates = {0, 2}, bracketEdges = {1}, taxPeriod = 10, maxRate = 4})
+  treasury:collect(avatars[1], 1)  -- Bracket 1: untaxed.
+  treasury:collect(avatars[1], 1)  -- Bracket 2: a fine of 2, net -1.
+  asserts.EQ(avatars[1].reward, 1 - 1)
+  asserts.EQ(treasury:getPool(), 2)
+  treasury:onHarvestStep(true)
+  -- The eater gets a quarter of its fine back: 1 - 2 + 2 / 4 < 0 for the
+  -- second apple, as the block comment's table says.
+  asserts.EQ(avatars[1].reward, 1 - 1 + 0.5)
+  asserts.EQ(avatars[2].reward, 0.5)
+  local gross, net, transfer = totals(treasury)
+  asserts.EQ(gross, net + transfer + treasury:getPool())
+end
+
+function tests.treasuryBracketsOnASlidingWindow()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0, 0.5}, bracketEdges = {2}, taxPeriod = 1,
+      bracketWindow = 3})
+  -- One apple a step: the window holds this step and the two before it, so
+  -- the third apple (window income 2) is the first one taxed, although
+  -- every tax period (1 step) restarts period income.
+  local taxes = {}
+  for step = 1, 6 do
+    if step ~= 4 then
+      treasury:collect(avatars[1], 1)
+    end
+    taxes[step] = roundTax(treasury, 1)
+    treasury:onHarvestStep(false)
+  end
+  -- Step 4 eats nothing; steps 5 and 6 see window incomes 1 and 1.
+  asserts.tablesEQ(taxes, {0, 0, 0.5, 0.5, 0.5, 0.5})
+  -- Steps 5 and 6 are in the window of the coming step 7.
+  asserts.tablesEQ(treasury:getBracketIncomes(), {2, 0})
+  treasury:beginRound()
+  asserts.tablesEQ(treasury:getBracketIncomes(), {0, 0})
+end
+
+function tests.treasuryReportsMarginalRates()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.25, 1.5}, bracketEdges = {1}, taxPeriod = 5, maxRate = 2})
+  asserts.tablesEQ(treasury:getMarginalRates(), {0.25, 0.25})
+  treasury:collect(avatars[2], 1)
+  asserts.tablesEQ(treasury:getBracketIncomes(), {0, 1})
+  asserts.tablesEQ(treasury:getMarginalRates(), {0.25, 1.5})
+end
+
+-- `principal.schedule` accepts exactly what Python's `parse_rates` accepts,
+-- with its messages (tests/test_schedule.py checks the same strings there).
+function tests.treasuryParsesSchedulesStrictly()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.25, 0.5, 0.75}, bracketEdges = {1, 2}, taxPeriod = 1,
+      maxRate = 2})
+  local refused = {
+      ['0.5,,0.6'] = 'with no empty item',
+      [',0.1,0.2,0.3,'] = 'with no empty item',
+      ['0.1,0.2,'] = 'with no empty item',
+      ['  '] = 'got an empty string',
+      ['0x1,0,0'] = "rates[0] must be a finite number in [0, 2], got '0x1'",
+      ['0,0,1e'] = "rates[2] must be a finite number in [0, 2], got '1e'",
+      ['0,inf,0'] = "rates[1] must be a finite number in [0, 2], got 'inf'",
+      ['0,nan,0'] = "got 'nan'",
+      ['0,2.5,0'] = "got '2.5'",
+      ['0,-0.1,0'] = "got '-0.1'",
+      ['0,1_0,0'] = "got '1_0'",
+      ['0,.,0'] = "got '.'",
+      ['0,0'] = 'needs 3 rates',
+  }
+  for text, message in pairs(refused) do
+    asserts.shouldFail(function() treasury:setSchedule(text) end, {message})
+    asserts.hasSubstr(treasury:getLastError(), message)
+    asserts.tablesEQ(treasury:getRates(), {0.25, 0.5, 0.75})
+  end
+  local accepted = {
+      [' 0.5 ,1e-1,\t2 '] = {0.5, 0.1, 2},
+      ['+.5,1.,1E0'] = {0.5, 1, 1},
+      ['0,-0,2e+0'] = {0, 0, 2},
+  }
+  for text, rates in pairs(accepted) do
+    treasury:setSchedule(text)
+    asserts.tablesEQ(treasury:getRates(), rates)
+    asserts.EQ(treasury:getLastError(), '')
+  end
+end
+
 -- Each bad kwarg fails when the component is built, naming the kwarg.
 function tests.treasuryRejectsBadConfig()
   local function build(kwargs)
@@ -265,6 +355,16 @@ function tests.treasuryRejectsBadConfig()
                      {'"taxPeriod"', 'not an integer'})
   asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, redistribution = 'x'},
                      {'"redistribution"'})
+  asserts.shouldFail(build{rates = {1.5}, taxPeriod = 1, maxRate = 1.25},
+                     {'maxRate = 1.25', 'rates[1] = 1.5'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, maxRate = 0.5},
+                     {'"maxRate"'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, maxRate = 1 / 0},
+                     {'"maxRate"', 'not finite'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, bracketWindow = 1.5},
+                     {'"bracketWindow"', 'not an integer'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, bracketWindow = -1},
+                     {'"bracketWindow"'})
 end
 
 function tests.componentsRejectNonIntegerCounts()
@@ -399,19 +499,29 @@ local function makeBallotBox(n, numOptions)
   return attachAndStart(ballotBox, fakeSimulation(fakeAvatars(n), {}), {})
 end
 
-function tests.ballotBoxKeepsTheLastBallotAndClears()
-  local ballotBox = makeBallotBox(3, 3)
+function tests.ballotBoxRanksInTheOrderCastAndClears()
+  local ballotBox = makeBallotBox(4, 3)
   ballotBox:cast(1, 2)
+  ballotBox:cast(1, 2)  -- A repeat changes nothing.
+  ballotBox:cast(1, 3)
+  ballotBox:cast(3, 3)  -- A full ranking: 3, 1, 2.
   ballotBox:cast(3, 1)
-  ballotBox:cast(3, 3)  -- The last ballot counts.
-  asserts.tablesEQ(ballotBox:getChoices(), {2, 0, 3})
+  ballotBox:cast(3, 2)
+  ballotBox:cast(4, 1)  -- Top only: 2 and 3 tied last.
+  -- Rank position per option; player 2 abstains (all zeros).
+  asserts.tablesEQ(ballotBox:getRanks(),
+                   {{0, 1, 2}, {0, 0, 0}, {2, 3, 1}, {1, 0, 0}})
   ballotBox:clear()
-  asserts.tablesEQ(ballotBox:getChoices(), {0, 0, 0})
+  asserts.tablesEQ(ballotBox:getRanks(),
+                   {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}})
 end
 
 function tests.ballotBoxRejectsUnknownOptions()
   local ballotBox = makeBallotBox(2, 3)
   asserts.shouldFail(function() ballotBox:cast(1, 4) end)
+  asserts.shouldFail(function() ballotBox:cast(1, 0) end)
+  asserts.shouldFail(function() ballotBox:cast(1, 1.5) end)
+  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {0, 0, 0}})
 end
 
 function tests.mechanismReporterPacksTheLayout()
@@ -433,44 +543,74 @@ function tests.mechanismReporterPacksTheLayout()
     attachAndStart(component, simulation, siblings)
   end
   ballotBox:cast(1, 3)
+  ballotBox:cast(1, 1)
   treasury:collect(avatars[1], 1)
   asserts.tablesEQ(reporter:values(), {
       2, PHASE.HARVEST, 0.25, 17,  -- round, phase, pool, apples alive
       0.25, 0.5,  -- rates
-      0, 0, 1, 0, 0, 0,  -- ballots: player 1 for option 3, player 2 none
+      2, 0, 1, 0, 0, 0,  -- ranks: player 1 ranks 3, 1 (2 last); 2 none
       1, 0,  -- gross
       0.75, 0,  -- net
       0.25, 0,  -- tax
       0, 0,  -- transfer
       0, 1,  -- tagged: player 2 is zapped out
+      1, 0,  -- bracket income
+      0.25, 0.25,  -- marginal rate: both below the edge 2
   })
 end
 
+-- A Ballot for player 2 of 2; `roundManager.phase` may be changed.
 local function makeBallot(phase)
   local avatar = fakeAvatar(2)
   local ballotBox = makeBallotBox(2, 3)
-  local roundManager = {getPhase = function() return phase end}
+  local roundManager = {phase = phase}
+  function roundManager:getPhase() return self.phase end
   local ballot = components.Ballot{}
   local simulation = fakeSimulation({fakeAvatar(1), avatar},
       {BallotBox = ballotBox, RoundManager = roundManager})
   attachAndStart(ballot, simulation, {Avatar = avatar})
-  return ballot, avatar, ballotBox
+  return ballot, avatar, ballotBox, roundManager
 end
 
-function tests.ballotRecordsTheVoteActionDuringVote()
+-- Steps `ballot` once per entry of `presses`, the `vote` action of a step.
+local function press(ballot, avatar, presses)
+  for _, action in ipairs(presses) do
+    avatar.actions.vote = action
+    ballot:update()
+  end
+end
+
+function tests.ballotRanksTheVoteActionsInOrder()
   local ballot, avatar, ballotBox = makeBallot(PHASE.VOTE)
-  avatar.actions.vote = 3
-  ballot:update()
-  avatar.actions.vote = 0  -- No vote action: the ballot stands.
-  ballot:update()
-  asserts.tablesEQ(ballotBox:getChoices(), {0, 3})
+  -- NOOPs and a repeat in between change nothing: the ranking is 3, 1, 2.
+  press(ballot, avatar, {0, 3, 0, 3, 1, 3, 0, 2, 1})
+  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {2, 3, 1}})
+end
+
+function tests.ballotKeepsAPartialRanking()
+  local ballot, avatar, ballotBox = makeBallot(PHASE.VOTE)
+  press(ballot, avatar, {2, 2, 0})
+  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {0, 1, 0}})
+end
+
+function tests.ballotIgnoresAPressAfterTheVoteCloses()
+  local ballot, avatar, ballotBox, roundManager = makeBallot(PHASE.VOTE)
+  press(ballot, avatar, {1})
+  roundManager.phase = PHASE.HARVEST  -- The vote has closed.
+  press(ballot, avatar, {3, 2})
+  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {1, 0, 0}})
+end
+
+function tests.ballotAbstainsWithoutAVoteAction()
+  local ballot, avatar, ballotBox = makeBallot(PHASE.VOTE)
+  press(ballot, avatar, {0, 0, 0})
+  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {0, 0, 0}})
 end
 
 function tests.ballotIgnoresTheVoteActionDuringHarvest()
   local ballot, avatar, ballotBox = makeBallot(PHASE.HARVEST)
-  avatar.actions.vote = 1
-  ballot:update()
-  asserts.tablesEQ(ballotBox:getChoices(), {0, 0})
+  press(ballot, avatar, {1})
+  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {0, 0, 0}})
 end
 
 local function makeApple()
