@@ -31,6 +31,7 @@ import itertools
 import json
 import math
 import os
+import pathlib
 import sys
 from typing import Any, Optional, Sequence
 
@@ -321,6 +322,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   if not sections <= {"compare", "ceiling", "dynamic", "mixed"}:
     parser.error(f"--sections must come from compare,ceiling,dynamic,mixed;"
                  f" got {args.sections}")
+  for flag, path in (("--json", args.json), ("--grid-cache", args.grid_cache)):
+    try:  # Before the hours of games, not after them.
+      if path is not None:
+        runs.check_writable(pathlib.Path(path).parent, flag=flag)
+    except ValueError as error:
+      parser.error(str(error))
   levels = [float(level) for level in args.levels.split(",")]
   options = {} if args.cma_sigma0 is None else {
       "cma": {"sigma0": args.cma_sigma0}}

@@ -29,6 +29,7 @@ import datetime
 import json
 import os
 import pathlib
+import tempfile
 from typing import Any, Iterator, Mapping, Optional, Union
 
 PathLike = Union[str, os.PathLike]
@@ -50,24 +51,59 @@ def default_folder(kind: Optional[str] = None) -> pathlib.Path:
   return ROOT / (f"{kind}-{stamp}" if kind else stamp)
 
 
+def check_writable(path: PathLike, *, flag: str = "--out") -> None:
+  """Refuses a folder that cannot be made, or written, by this process.
+
+  The nearest existing folder at or above `path` must be a folder in which
+  a file can be created: a probe file is made there and removed at once
+  (a permission check alone would pass for root on a read-only mount, or
+  miss ACLs). Nothing else is created.
+
+  Args:
+    path: a folder, existing or to be made.
+    flag: names the option in the message.
+
+  Raises:
+    ValueError: one line naming `path` and the reason.
+  """
+  folder = pathlib.Path(path)
+  existing = folder
+  while not existing.exists() and existing != existing.parent:
+    existing = existing.parent
+  if not existing.is_dir():
+    raise ValueError(f"{flag} {folder} cannot be made: {existing} is not a "
+                     "folder; choose another " + flag)
+  try:
+    descriptor, probe = tempfile.mkstemp(prefix=".umd-write-test-",
+                                         dir=existing)
+  except OSError as error:
+    reason = error.strerror or type(error).__name__
+    raise ValueError(f"{flag} {folder} is not writable ({existing}: "
+                     f"{reason}); choose another {flag}") from None
+  os.close(descriptor)
+  os.unlink(probe)
+
+
 def check_new_folder(out: Optional[PathLike]) -> None:
-  """Refuses a run folder that exists and is not empty.
+  """Refuses a run folder that exists and is not empty, or cannot be written.
 
   Commands call this while validating their options, so a bad `--out` fails
   before any work (or any file) is done.
 
   Args:
-    out: the run folder; None (a default folder to come) always passes.
+    out: the run folder; None: a default folder to come under `ROOT`, whose
+      place must be writable.
 
   Raises:
-    ValueError: `out` exists and is a file or a folder that is not empty.
+    ValueError: `out` exists and is a file or a folder that is not empty, or
+      it (or the folder it would be made in) cannot be written.
   """
-  if out is None:
-    return
-  folder = pathlib.Path(out)
-  if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+  folder = ROOT if out is None else pathlib.Path(out)
+  if out is not None and folder.exists() and (
+      not folder.is_dir() or any(folder.iterdir())):
     raise ValueError(f"The run folder {folder} exists and is not empty; "
                      "choose another --out")
+  check_writable(folder)
 
 
 def new_folder(out: Optional[PathLike], *, kind: Optional[str] = None

@@ -143,6 +143,8 @@ def resume_options(run: str, config_class: type, job: str, budget: str,
   """
   folder = pathlib.Path(run)
   saved, config = read_config(folder, config_class, job)
+  # The run appends to its logs and replaces its checkpoint there.
+  runs.check_writable(folder, flag="--resume")
   if total is not None:
     config = dataclasses.replace(config, **{budget: total})
   return folder, saved, dataclasses.replace(config, out=None)

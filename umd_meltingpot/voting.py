@@ -10,7 +10,8 @@ small vocabulary, after OpenSpiel's `voting/base.py`:
 * a *ballot* is one voter's report, of one of four kinds (`BALLOT_KINDS`):
   "choice" (an alternative index, or None to abstain), "approval" (a set of
   indices), "ranking" (distinct indices, best first; alternatives left out
-  are tied last) or "scores" (m finite floats, higher is better);
+  are tied last, so a ranking of all m is stored without its last, the
+  same ballot) or "scores" (m finite floats, higher is better);
 * a `Profile` is the alternatives' names, ballots of one kind and a weight per
   ballot;
 * a rule (`RULES`, by name) counts a profile; `elect` returns an `Outcome`:
@@ -26,9 +27,10 @@ scores: as given), then each rule reads what it needs from s:
 * Borda, instant runoff, Copeland: the weak order of s; equal entries are
   tied and the lowest tier is left unranked, so an instant runoff ballot is
   exhausted once all it ranks above that tier are eliminated.
-* approval: an approval ballot as cast; any other ballot approves the
-  alternatives with s_a strictly above the mean of s (a choice approves its
-  choice, a ranking its upper half).
+* approval: an approval ballot as cast; a choice or a ranking approves
+  what it ranks (the ranked set doubles as the approval set, so a full
+  ranking approves all but its last); a scores ballot approves the
+  alternatives with s_a strictly above the mean of s.
 * score, median: s itself.
 
 None, an empty approval or an empty ranking is an abstention; so, for every
@@ -38,6 +40,12 @@ prefers nothing. If every ballot abstains, every alternative is tied.
 Ties are broken uniformly at random with the caller's `np.random.Generator`,
 so an election is reproducible from a seed; the rule's whole winning set is
 kept in `Outcome.tied`.
+
+In the substrate every ballot is a ranking: each `VOTE_<objective>` press
+puts that objective next (see `profile_from_world_ballots`), and
+`truthful_ranking` is the ranking a truthful voter casts. Every rule counts
+it, so the rules differ as social choice theory says they do; on rankings,
+score sums Borda's points and so always agrees with Borda.
 
 Usage:
 
@@ -53,6 +61,9 @@ import operator
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
+# Before pref_voting's methods: they take a lock file on import, which this
+# redirects out of a possibly read-only install (see there).
+from umd_meltingpot import pref_voting_locks  # pylint: disable=unused-import,wrong-import-order  # isort: skip
 from pref_voting import c1_methods
 from pref_voting import grade_methods
 from pref_voting import iterative_methods
@@ -123,7 +134,8 @@ def _canonical_ballot(
     return frozenset(indices) or None
   if len(set(indices)) != len(indices):
     raise ValueError(f"{what} ranks an alternative twice: {tuple(indices)}.")
-  return tuple(indices) or None
+  # The last of a full ranking is tied last anyway: one form per ballot.
+  return tuple(indices[:num_alternatives - 1]) or None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,18 +269,34 @@ def profile_from_preferences(
   )
 
 
+def truthful_ranking(utilities: Union[Sequence[float], np.ndarray]
+                     ) -> tuple[int, ...]:
+  """The ranked ballot a truthful voter casts: its type, best first.
+
+  Equal utilities break towards the lower index (as
+  `preferences.Preferences.rankings`); the last alternative is left out, as
+  the K - 1 `VOTE_*` presses that cast it in the substrate leave it.
+  `--ballots types` counts these ballots, which truthful bots cast through
+  Lua under `--ballots world`.
+  """
+  ballot = ballot_from_utilities(utilities, "ranking")
+  return () if ballot is None else ballot
+
+
 def profile_from_world_ballots(
     ballots: np.ndarray, alternatives: Sequence[str]
 ) -> Profile:
-  """A "choice" profile from the substrate's `WORLD.BALLOTS` observation.
+  """A "ranking" profile from the substrate's `WORLD.BALLOTS` observation.
 
   Args:
-    ballots: an (n, K) array, one row per player: one-hot over the K
-      alternatives for the player's last vote, all zeros for an abstention.
+    ballots: an (n, K) array, one row per player: the rank position of each
+      alternative in the player's ranking (1 = top, 2 = next, ...; 0 =
+      unranked, tied last). A row's non-zero entries are 1..L for the L
+      alternatives it ranks; an all-zero row is an abstention.
     alternatives: the K alternative names, in the substrate's vote order.
 
   Returns:
-    A `Profile` of kind "choice" with unit weights.
+    A `Profile` of kind "ranking" with unit weights.
   """
   array = np.asarray(ballots)
   if array.ndim != 2 or array.shape[1] != len(alternatives):
@@ -276,15 +304,48 @@ def profile_from_world_ballots(
         f"world ballots must have shape (num_players, {len(alternatives)}), "
         f"got {array.shape}."
     )
-  if not np.all((array == 0) | (array == 1)) or np.any(array.sum(axis=1) > 1):
-    raise ValueError(
-        "each row of the world ballots must be one-hot or all zeros, got "
-        f"{array.tolist()}."
-    )
-  choices = tuple(int(np.argmax(row)) if row.any() else None for row in array)
+  rankings = []
+  for row in array:
+    ranked = np.flatnonzero(row)
+    if not (np.all(row == np.round(row)) and sorted(row[ranked].tolist()) ==
+            list(range(1, ranked.size + 1))):
+      raise ValueError(
+          "each row of the world ballots must hold the rank positions 1..L "
+          f"of the L alternatives it ranks and 0 elsewhere, got "
+          f"{array.tolist()}."
+      )
+    rankings.append(tuple(int(a) for a in ranked[np.argsort(row[ranked])]))
   return Profile(
-      alternatives=tuple(alternatives), kind="choice", ballots=choices
+      alternatives=tuple(alternatives), kind="ranking", ballots=rankings
   )
+
+
+def rank_positions(profile: Profile) -> np.ndarray:
+  """The ballots of a "choice" or "ranking" profile as `WORLD.BALLOTS` holds
+  them: an (n, K) array of rank positions (1 = top, 0 = unranked).
+
+  `profile_from_world_ballots(rank_positions(p), p.alternatives)` gives `p`
+  back (as a ranking profile).
+  """
+  if profile.kind not in ("choice", "ranking"):
+    raise ValueError(
+        f"rank positions need a choice or ranking profile, got {profile.kind!r}."
+    )
+  ranks = np.zeros((len(profile.ballots), profile.num_alternatives))
+  for i, ballot in enumerate(profile.ballots):
+    if ballot is not None:
+      ranking = (ballot,) if profile.kind == "choice" else ballot
+      ranks[i, list(ranking)] = np.arange(1, len(ranking) + 1)
+  return ranks
+
+
+def first_preferences(profile: Profile) -> np.ndarray:
+  """How many ballots (by weight) rank each alternative first.
+
+  For a "choice" or "ranking" profile; abstentions count for nothing.
+  """
+  ranks = rank_positions(profile)
+  return np.asarray(profile.weights) @ (ranks == 1).astype(np.float64)
 
 
 # ----------------------------------------------------------------------------
@@ -332,6 +393,11 @@ def _read_approval(
 ) -> Optional[dict[int, int]]:
   if kind == "approval":
     approved = ballot
+  elif kind == "choice":
+    approved = {ballot} if ballot is not None else None
+  elif kind == "ranking":
+    # The ranked set doubles as the approval set.
+    approved = set(ballot) if ballot is not None else None
   else:
     scores = _score_vector(ballot, kind, m)
     if scores is None:
@@ -599,6 +665,8 @@ class Outcome:
       median scores, or random dictator probabilities. None if every ballot
       abstained.
     counted_weight: total weight of the ballots counted (0 if all abstained).
+    tie_broken: True if the winner was drawn at random from a tie of two or
+      more (a lottery rule's draw is not a tie).
   """
 
   rule: str
@@ -607,6 +675,7 @@ class Outcome:
   tied: tuple[int, ...]
   scores: Optional[tuple[float, ...]]
   counted_weight: float
+  tie_broken: bool = False
 
 
 def elect(
@@ -664,9 +733,11 @@ def elect(
       read.append(reading)
       counted.append(weight)
 
+  tie_broken = False
   if not read:
     tied, scores = tuple(range(m)), None
     winner = tied[int(rng.integers(len(tied)))]
+    tie_broken = m > 1
   else:
     winners, tally = spec._count(read, counted, m)
     tied = tuple(sorted(int(a) for a in winners))
@@ -679,6 +750,7 @@ def elect(
       winner = tied[0]
     else:
       winner = tied[int(rng.integers(len(tied)))]
+      tie_broken = True
   return Outcome(
       rule=rule,
       winner=winner,
@@ -686,4 +758,5 @@ def elect(
       tied=tied,
       scores=scores,
       counted_weight=float(sum(counted)),
+      tie_broken=tie_broken,
   )
