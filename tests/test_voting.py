@@ -208,19 +208,38 @@ class VotingTest(parameterized.TestCase):
 
   @parameterized.parameters(*voting.RULES)
   def test_world_ballots_elect_under_every_rule(self, rule):
-    world = np.array([[0, 1, 0], [0, 1, 0], [1, 0, 0], [0, 0, 0]])
+    # Rank positions: b > c > a, b alone, a > c (b last), an abstention.
+    world = np.array([[3, 1, 2], [0, 1, 0], [1, 0, 2], [0, 0, 0]])
     profile = voting.profile_from_world_ballots(world, ALTS)
-    self.assertEqual(profile.kind, "choice")
-    self.assertEqual(profile.ballots, (B, B, A, None))
+    self.assertEqual(profile.kind, "ranking")
+    self.assertEqual(profile.ballots, ((B, C), (B,), (A, C), None))
     outcome = _elect(rule, profile)
     if voting.RULES[rule].lottery:
       self.assertEqual(outcome.tied, (A, B))
+    elif rule == "approval":  # b 2, c 2, a 1: the ranked sets.
+      self.assertEqual(outcome.tied, (B, C))
     else:
       self.assertEqual(outcome.winner, B)
 
+  def test_world_ballots_round_trip_through_rank_positions(self):
+    world = np.array([[3, 1, 2], [0, 1, 0], [1, 0, 2], [0, 0, 0]])
+    profile = voting.profile_from_world_ballots(world, ALTS)
+    # A full ranking's last is stored as unranked (the same ballot).
+    np.testing.assert_array_equal(
+        voting.rank_positions(profile),
+        [[0, 1, 2], [0, 1, 0], [1, 0, 2], [0, 0, 0]])
+    np.testing.assert_array_equal(voting.first_preferences(profile),
+                                  [1, 2, 0])
+
+  def test_truthful_ranking_leaves_out_the_last(self):
+    self.assertEqual(voting.truthful_ranking([0.2, 0.9, 0.5]), (B, C))
+    self.assertEqual(voting.truthful_ranking([1.0]), ())
+
   @parameterized.named_parameters(
-      ("two_votes_in_one_row", np.array([[1, 1, 0]])),
-      ("not_one_hot", np.array([[0.5, 0, 0]])),
+      ("a_rank_twice", np.array([[1, 1, 0]])),
+      ("a_gap_in_the_ranks", np.array([[1, 0, 3]])),
+      ("no_top", np.array([[2, 0, 0]])),
+      ("not_whole", np.array([[0.5, 0, 0]])),
       ("wrong_number_of_alternatives", np.array([[1, 0]])),
       ("not_2d", np.array([1, 0, 0])),
   )
@@ -237,9 +256,13 @@ class VotingTest(parameterized.TestCase):
     self.assertEqual(_elect("borda", profile).scores, (0.0, 2.0, 0.0))
     self.assertEqual(_elect("copeland", profile).scores, (-1.0, 2.0, -1.0))
 
-  def test_ranking_ballots_approve_their_upper_half(self):
-    profile = voting.Profile(("a", "b", "c", "d"), "ranking", [(3, 2, 1, 0)])
-    self.assertEqual(_elect("approval", profile).scores, (0.0, 0.0, 1.0, 1.0))
+  def test_ranking_ballots_approve_their_ranked_set(self):
+    alternatives = ("a", "b", "c", "d")
+    full = voting.Profile(alternatives, "ranking", [(3, 2, 1, 0)])
+    self.assertEqual(_elect("approval", full).scores, (0.0, 1.0, 1.0, 1.0))
+    partial = voting.Profile(alternatives, "ranking", [(3, 2)])
+    self.assertEqual(_elect("approval", partial).scores,
+                     (0.0, 0.0, 1.0, 1.0))
 
   def test_ballot_with_a_tied_top_is_void_for_plurality(self):
     profile = voting.Profile(ALTS, "approval", [{A, B}, {C}])
@@ -288,7 +311,8 @@ class VotingTest(parameterized.TestCase):
   def test_ballots_from_utilities(self):
     u = [0.2, 0.9, 0.9]
     self.assertEqual(voting.ballot_from_utilities(u, "choice"), B)
-    self.assertEqual(voting.ballot_from_utilities(u, "ranking"), (B, C, A))
+    # A full ranking is stored without its last, tied last anyway.
+    self.assertEqual(voting.ballot_from_utilities(u, "ranking"), (B, C))
     self.assertEqual(voting.ballot_from_utilities(u, "approval"),
                      frozenset({B, C}))
     self.assertEqual(voting.ballot_from_utilities(u, "scores"), (0.2, 0.9, 0.9))
@@ -302,7 +326,7 @@ class VotingTest(parameterized.TestCase):
         objectives=ALTS,
     )
     ranking = voting.profile_from_preferences(prefs, "ranking")
-    self.assertEqual(ranking.ballots, ((C, B, A), (A, C, B)))
+    self.assertEqual(ranking.ballots, ((C, B), (A, C)))
     self.assertEqual(voting.profile_from_preferences(prefs, "choice").ballots,
                      (C, A))
     approval = voting.profile_from_preferences(prefs, "approval")
@@ -329,7 +353,8 @@ class VotingTest(parameterized.TestCase):
     # Truthful approval ballots approve the alternatives above the mean
     # utility, here the upper floor(m/2); unanimity there means a winner from
     # that set. Plurality and random dictator void a multi-approval (an
-    # overvote), so nothing is counted.
+    # overvote), so nothing is counted. Approval reads a ranking's ranked
+    # set, all but its last, and a choice as one approval.
     upper = set(ranking[: m // 2])
     for kind in voting.BALLOT_KINDS:
       ballot = _unanimous_ballot(ranking, kind)
@@ -338,6 +363,10 @@ class VotingTest(parameterized.TestCase):
       overvote = kind == "approval" and len(upper) > 1
       if overvote and rule in ("plurality", "random_dictator"):
         self.assertEqual(outcome.counted_weight, 0.0)
+      elif rule == "approval" and kind == "ranking":
+        self.assertIn(outcome.winner, set(ranking[:m - 1]))
+      elif rule == "approval" and kind == "choice":
+        self.assertEqual(outcome.winner, ranking[0])
       elif "approval" in (rule, kind):
         self.assertIn(outcome.winner, upper)
       else:

@@ -196,8 +196,9 @@ def ballot_from_utilities(
 ) -> Ballot:
   """The truthful ballot of a voter with these utilities.
 
-  "choice" is the best alternative and "ranking" all alternatives best first,
-  both breaking equal utilities towards the lower index, as
+  "choice" is the best alternative and "ranking" all alternatives best first
+  (stored without the last, see `Profile`; None if there is one), both
+  breaking equal utilities towards the lower index, as
   `preferences.Preferences.rankings` does; "approval" approves the
   alternatives strictly above the mean utility (nothing, an abstention, if
   all are equal); "scores" is the utilities themselves. Build "scores"
@@ -218,7 +219,7 @@ def ballot_from_utilities(
   if kind == "choice":
     return ranking[0]
   if kind == "ranking":
-    return ranking
+    return ranking[:-1] or None  # Canonical: the last is tied last anyway.
   if kind == "approval":
     return frozenset(int(a) for a in np.flatnonzero(u > np.mean(u))) or None
   return tuple(float(x) for x in u)
