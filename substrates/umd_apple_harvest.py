@@ -8,9 +8,11 @@ paper "Universal Mechanism Design"; see `shared/paper`):
     within radius 2, so a patch whose last apple is eaten is dead for good.
     Over-harvesting is the tragedy of the commons.
 *   Income is taxed. An apple's value is taxed at the marginal rate of the
-    bracket holding the eater's gross income in the current tax period; the
-    eater gets the rest at once, and the pool is paid out at the end of each
-    tax period (equal lump sums, or to the players below the mean).
+    bracket holding the eater's gross income in the current tax period (or,
+    with `bracket_window` W > 0, over the last W harvest steps); the eater
+    gets the rest at once, and the pool is paid out at the end of each tax
+    period (equal lump sums, or to the players below the mean). Rates lie in
+    [0, `max_rate`]; a rate above 1 is a fine, the eater's net is negative.
 *   One episode is a whole game of `rounds` rounds. Each round is a VOTE phase
     (`vote_steps` steps; avatars frozen; the `VOTE_<objective>` actions cast
     ballots over the welfare objectives) and a HARVEST phase (`harvest_steps`
@@ -40,6 +42,7 @@ import numpy as np
 
 from umd_meltingpot import paths
 from umd_meltingpot import welfare
+from umd_meltingpot.principal import schedule
 
 LEVEL_NAME = "umd_apple_harvest"
 MIN_PLAYERS = 2
@@ -128,6 +131,8 @@ def create_scene(config: config_dict.ConfigDict) -> dict[str, Any]:
                   "bracketEdges": list(config.bracket_edges),
                   "taxPeriod": config.tax_period,
                   "redistribution": config.redistribution,
+                  "maxRate": config.max_rate,
+                  "bracketWindow": config.bracket_window,
               },
           },
           {
@@ -213,8 +218,14 @@ def validate(config: config_dict.ConfigDict) -> None:
     raise ValueError(
         f"initial_rates needs {len(edges) + 1} rates for "
         f"{len(edges)} bracket edges, got {len(rates)}: {rates}")
-  if any(not 0.0 <= rate <= 1.0 for rate in rates):  # Also rejects NaN.
-    raise ValueError(f"initial_rates must lie in [0, 1], got {rates}")
+  max_rate = schedule.check_max_rate(config.max_rate)
+  if any(not 0.0 <= rate <= max_rate for rate in rates):  # Rejects NaN too.
+    raise ValueError(
+        f"initial_rates must lie in [0, {max_rate:g}] (max_rate), got {rates}")
+  window = config.bracket_window
+  if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+    raise ValueError(
+        f"bracket_window must be an integer >= 0, got {window!r}")
   if config.redistribution not in REDISTRIBUTION_RULES:
     raise ValueError(f"redistribution must be one of {REDISTRIBUTION_RULES}, "
                      f"got {config.redistribution!r}")
@@ -247,6 +258,10 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
       "READY_TO_SHOOT": specs.OBSERVATION["READY_TO_SHOOT"],
       "PHASE": specs.float64(),
       "TAX_RATES": specs.float64(k),
+      # Own gross income in the tax period (or window) and the rate the next
+      # apple would pay.
+      "PERIOD_INCOME": specs.float64(),
+      "MARGINAL_RATE": specs.float64(),
       "VOTING": specs.float64(num_objectives),
       # Global observations, for the principal, metrics and video.
       "WORLD.RGB": specs.rgb(height * 8, width * 8),
@@ -261,18 +276,20 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
       "WORLD.ROUND_TRANSFER": specs.float64(n),
       "WORLD.APPLES_ALIVE": specs.float64(),
       "WORLD.TAGGED": specs.float64(n),
+      "WORLD.PERIOD_INCOME": specs.float64(n),
+      "WORLD.MARGINAL_RATE": specs.float64(n),
   })
 
 
 INDIVIDUAL_OBSERVATIONS = ("RGB", "READY_TO_SHOOT", "PHASE", "TAX_RATES",
-                           "VOTING")
+                           "VOTING", "PERIOD_INCOME", "MARGINAL_RATE")
 # Melting Pot's LocationObserver; for tests and analysis, not for policies.
 DEBUG_OBSERVATIONS = ("POSITION", "ORIENTATION")
 GLOBAL_OBSERVATIONS = (
     "WORLD.RGB", "WORLD.ROUND", "WORLD.PHASE", "WORLD.TAX_RATES",
     "WORLD.TAX_POOL", "WORLD.BALLOTS", "WORLD.ROUND_GROSS", "WORLD.ROUND_NET",
     "WORLD.ROUND_TAX", "WORLD.ROUND_TRANSFER", "WORLD.APPLES_ALIVE",
-    "WORLD.TAGGED")
+    "WORLD.TAGGED", "WORLD.PERIOD_INCOME", "WORLD.MARGINAL_RATE")
 
 
 def mechanism_layout(
@@ -292,7 +309,8 @@ def mechanism_layout(
       ("WORLD.APPLES_ALIVE", ()), ("WORLD.TAX_RATES", (k,)),
       ("WORLD.BALLOTS", (n, num_objectives)), ("WORLD.ROUND_GROSS", (n,)),
       ("WORLD.ROUND_NET", (n,)), ("WORLD.ROUND_TAX", (n,)),
-      ("WORLD.ROUND_TRANSFER", (n,)), ("WORLD.TAGGED", (n,)))
+      ("WORLD.ROUND_TRANSFER", (n,)), ("WORLD.TAGGED", (n,)),
+      ("WORLD.PERIOD_INCOME", (n,)), ("WORLD.MARGINAL_RATE", (n,)))
   layout, start = {}, 0
   for name, shape in fields:
     stop = start + int(np.prod(shape, dtype=int))
@@ -357,6 +375,13 @@ def get_config(map_name: str = "open") -> config_dict.ConfigDict:
   config.initial_rates = (0.0, 0.0, 0.0)
   # How the pool is paid out: one of REDISTRIBUTION_RULES.
   config.redistribution = "equal"
+  # The cap on every rate, in [1, schedule.MAX_RATE_LIMIT]. Above 1 a rate is
+  # a fine: with n players and equal redistribution, one more apple taxed at
+  # t is worth (1 - t) + t / n to its eater, < 0 once t > n / (n - 1).
+  config.max_rate = 1.0
+  # 0: brackets on gross income in the tax period; W > 0: on gross income
+  # over the last W harvest steps (a sliding window, restarted each round).
+  config.bracket_window = 0
   # The welfare objectives on the ballot (names from welfare.OBJECTIVES).
   config.objectives = welfare.DEFAULT_OBJECTIVES
   # Gross value of one apple.

@@ -1,10 +1,14 @@
 """Income is conserved and taxed as specified, under random mechanisms.
 
-Property tests over tax rates (also rewritten between rounds), bracket edges,
-tax periods, redistribution rules and random or zap-heavy play. At every step
+Property tests over tax rates (also rewritten between rounds, and fines above
+1 under a `max_rate` up to 4), bracket edges, tax periods, bracket windows,
+redistribution rules and random or zap-heavy play. At every step
     sum(gross) == sum(net) + sum(transfer) + pool,
-each round's rewards equal its net income plus transfers, and the Lua taxes
-equal the Python reference `TaxSchedule.tax_on`.
+each round's rewards equal its net income plus transfers, the Lua taxes
+equal the Python reference `TaxSchedule.tax_on` on the bracket income (period
+income, or a sliding window of the last W harvest steps kept here), and each
+player's `PERIOD_INCOME` and `MARGINAL_RATE` observations equal that bracket
+income and its rate.
 """
 
 from absl.testing import absltest
@@ -25,13 +29,16 @@ def mechanisms(draw):
   edges = sorted(draw(st.sets(
       st.floats(0.5, 6.0, allow_nan=False), min_size=num_brackets - 1,
       max_size=num_brackets - 1)))
-  rate = st.floats(0.0, 1.0, allow_nan=False)
+  max_rate = draw(st.sampled_from([1.0, 2.0, 4.0]))
+  rate = st.floats(0.0, max_rate, allow_nan=False)
   rates_by_round = draw(st.lists(
       st.lists(rate, min_size=num_brackets, max_size=num_brackets),
       min_size=2, max_size=2))
   return dict(
       edges=tuple(edges),
       rates_by_round=rates_by_round,
+      max_rate=max_rate,
+      bracket_window=draw(st.sampled_from([0, 1, 7, 25])),
       tax_period=draw(st.integers(1, 30)),
       redistribution=draw(st.sampled_from(["equal", "below_mean"])),
       zap_probability=draw(st.sampled_from([0.0, 0.5])),
@@ -51,7 +58,7 @@ def _eaters(events):
 
 class ConservationTest(absltest.TestCase):
 
-  @hypothesis.settings(max_examples=12, deadline=None, derandomize=True,
+  @hypothesis.settings(max_examples=16, deadline=None, derandomize=True,
                        suppress_health_check=[hypothesis.HealthCheck.too_slow])
   @hypothesis.given(mechanisms())
   def test_income_is_conserved_and_taxed_as_specified(self, mechanism):
@@ -65,10 +72,15 @@ class ConservationTest(absltest.TestCase):
       config.bracket_edges = mechanism["edges"]
       config.initial_rates = tuple(mechanism["rates_by_round"][0])
       config.redistribution = mechanism["redistribution"]
+      config.max_rate = mechanism["max_rate"]
+      config.bracket_window = mechanism["bracket_window"]
+    window = mechanism["bracket_window"]
     rng = np.random.default_rng(mechanism["seed"])
     paid = np.zeros(num_players)
     reference_tax = np.zeros(num_players)
     period_income = np.zeros(num_players)
+    # The window: each player's income in each of the last W harvest steps.
+    step_incomes = []
     harvest_step = 0
     eaten = 0
     with substrate.build_from_config(config, roles=["default"] * num_players,
@@ -81,7 +93,8 @@ class ConservationTest(absltest.TestCase):
           rates = mechanism["rates_by_round"][round_index - 1]
           env.write_property("principal.schedule",
                              ",".join(repr(rate) for rate in rates))
-          schedule = schedule_lib.TaxSchedule(rates, mechanism["edges"])
+          schedule = schedule_lib.TaxSchedule(rates, mechanism["edges"],
+                                              mechanism["max_rate"])
         actions = rng.integers(0, 8, size=num_players)
         actions[rng.random(num_players) < mechanism["zap_probability"]] = (
             FIRE_ZAP)
@@ -91,12 +104,28 @@ class ConservationTest(absltest.TestCase):
 
         if phase == 1:
           harvest_step += 1
+          step_incomes.append(np.zeros(num_players))
+          recent = step_incomes[-window:] if window else []
           for player in _eaters(env.events()):
-            reference_tax[player] += schedule.tax_on(period_income[player], 1.0)
+            bracket_income = (sum(step[player] for step in recent) if window
+                              else period_income[player])
+            reference_tax[player] += schedule.tax_on(bracket_income, 1.0)
             period_income[player] += 1.0
+            step_incomes[-1][player] += 1.0
             eaten += 1
           if harvest_step % config.tax_period == 0:
             period_income[:] = 0.0
+          if harvest_step < harvest_steps:  # Not the round's end.
+            # What the next apple would be taxed on, as each player sees it.
+            coming = step_incomes[-(window - 1):] if window > 1 else []
+            bracket_incomes = (np.sum(coming, axis=0) + np.zeros(num_players)
+                               if window else period_income)
+            for player in range(num_players):
+              own = timestep.observation[player]
+              self.assertEqual(float(own["PERIOD_INCOME"]),
+                               bracket_incomes[player])
+              self.assertEqual(float(own["MARGINAL_RATE"]),
+                               schedule.marginal_rate(bracket_incomes[player]))
 
         gross, net = obs["WORLD.ROUND_GROSS"], obs["WORLD.ROUND_NET"]
         tax, transfer = obs["WORLD.ROUND_TAX"], obs["WORLD.ROUND_TRANSFER"]
@@ -111,6 +140,7 @@ class ConservationTest(absltest.TestCase):
           np.testing.assert_allclose(paid, net + transfer, rtol=0,
                                      atol=TOLERANCE)
           paid[:] = reference_tax[:] = period_income[:] = 0.0
+          step_incomes = []
           harvest_step = 0
     self.assertGreater(eaten, 0, "nobody ate: the property was not exercised")
 

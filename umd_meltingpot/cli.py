@@ -54,7 +54,9 @@ def _float_list(text: str) -> tuple[float, ...]:
 def _rates(text: str) -> tuple[float, ...]:
   from umd_meltingpot.principal import schedule  # pylint: disable=g-import-not-at-top
   try:
-    return schedule.parse_rates(text)
+    # The game's own cap (--max-rate) is checked with the rest of the
+    # mechanism; here, the widest one.
+    return schedule.parse_rates(text, schedule.MAX_RATE_LIMIT)
   except ValueError as error:
     raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -72,6 +74,8 @@ def _choices() -> dict[str, Sequence[str]]:
       "rule": list(voting.RULES),
       "principal": registry.help_names(),
       "ballots": list(wrapper.BALLOT_SOURCES),
+      "redistribution": list(
+          substrate.umd_apple_harvest.REDISTRIBUTION_RULES),
   }
 
 

@@ -55,7 +55,17 @@ class MechanismOptions:
   brackets: Optional[tuple[float, ...]] = None
   """The k-1 bracket edges on income per tax period, e.g. 5,10."""
   phi0: Optional[tuple[float, ...]] = None
-  """phi_0, the k initial tax rates in [0, 1], e.g. 0,0.1,0.3."""
+  """phi_0, the k initial tax rates in [0, max_rate], e.g. 0,0.1,0.3."""
+  max_rate: Optional[float] = None
+  """The cap on every tax rate, a number in [1, 100] (default 1). Above 1 a
+  rate is a fine: with n players and equal redistribution one more apple is
+  worth (1 - t) + t/n to its eater, negative once t > n/(n-1)."""
+  bracket_window: Optional[int] = None
+  """0 (default): brackets on gross income in the tax period; W > 0: on
+  gross income over the last W harvest steps (a sliding window)."""
+  redistribution: Optional[str] = None
+  """How the tax pool is paid out: equal (default) or below_mean (to the
+  players whose period income is below the mean)."""
   delta: float = 0.25
   """delta, the bound on D(phi_prev, phi) between rounds (inf: none)."""
   divergence: str = "linf"
@@ -132,6 +142,9 @@ def _substrate_config(config: GameConfig):
       "tax_period": config.tax_period,
       "bracket_edges": config.brackets,
       "initial_rates": config.phi0,
+      "max_rate": config.max_rate,
+      "bracket_window": config.bracket_window,
+      "redistribution": config.redistribution,
   }
   substrate_config = substrate_lib.get_config(config.substrate)
   with substrate_config.unlocked():
@@ -176,7 +189,8 @@ def prepare(config: GameConfig) -> PreparedGame:
   substrate_config = substrate_lib.umd_apple_harvest.with_num_players(
       substrate_config, num_players)
   schedule = principal_lib.TaxSchedule(substrate_config.initial_rates,
-                                       substrate_config.bracket_edges)
+                                       substrate_config.bracket_edges,
+                                       substrate_config.max_rate)
   loaded = _load_principal(config, schedule)
   mechanism = wrapper_lib.MechanismConfig(
       rule=config.rule, delta=config.delta, divergence=config.divergence,
@@ -303,6 +317,7 @@ def substrate_summary(game: PreparedGame) -> dict[str, Any]:
       "bracket_edges": list(c.bracket_edges),
       "initial_rates": list(c.initial_rates),
       "redistribution": c.redistribution,
+      "max_rate": c.max_rate, "bracket_window": c.bracket_window,
       "objectives": list(c.objectives), "apple_value": c.apple_value,
   }
 

@@ -130,7 +130,8 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
 
   Unpacks Lua's `WORLD.MECHANISM` into the named observations: the global
   `WORLD.ROUND`, `WORLD.PHASE`, `WORLD.TAX_RATES`, `WORLD.BALLOTS`, ... and,
-  for each player i, `<i>.PHASE`, `<i>.TAX_RATES` and `<i>.VOTING` (the
+  for each player i, `<i>.PHASE`, `<i>.TAX_RATES`, `<i>.PERIOD_INCOME` and
+  `<i>.MARGINAL_RATE` (its own entries of the `WORLD.` ones) and `<i>.VOTING` (the
   tally of the ballots), so that Melting Pot's multiplayer wrapper finds them
   as if Lua had emitted each.
 
@@ -167,6 +168,11 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
     for player in range(1, self._num_players + 1):
       observation[f"{player}.PHASE"] = observation["WORLD.PHASE"]
       observation[f"{player}.TAX_RATES"] = observation["WORLD.TAX_RATES"]
+      # Views, not copies: one slice per player keeps the step rate.
+      observation[f"{player}.PERIOD_INCOME"] = (
+          observation["WORLD.PERIOD_INCOME"][player - 1])
+      observation[f"{player}.MARGINAL_RATE"] = (
+          observation["WORLD.MARGINAL_RATE"][player - 1])
       observation[f"{player}.VOTING"] = tally
     return observation
 
@@ -194,6 +200,8 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
       for own, world in (("PHASE", "WORLD.PHASE"),
                          ("TAX_RATES", "WORLD.TAX_RATES")):
         spec[f"{player}.{own}"] = spec[world].replace(name=own)
+      for own in ("PERIOD_INCOME", "MARGINAL_RATE"):
+        spec[f"{player}.{own}"] = dm_env.specs.Array((), np.float64, name=own)
       spec[f"{player}.VOTING"] = dm_env.specs.Array(
           spec["WORLD.BALLOTS"].shape[1:], np.float64, name="VOTING")
     return spec

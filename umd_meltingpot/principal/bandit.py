@@ -9,7 +9,7 @@ arms are *moves* from the schedule in force, φ_prev:
 
 so a game with k brackets has 2k + 3 arms. The move on one bracket is
 min(step, δ), and every candidate is projected with `divergence.project` onto
-{φ : D(φ_prev, φ) ≤ δ} ∩ [0, 1]^k, so the proposal is already feasible for the
+{φ : D(φ_prev, φ) ≤ δ} ∩ [0, m]^k (m the game's `max_rate`), so the proposal is already feasible for the
 wrapper's δ and D (for L1 and L2, "all_up" is shrunk onto the ball; at the
 edge of the box a move may coincide with "stay").
 
@@ -222,17 +222,19 @@ class BanditPrincipal(learning.LearningPrincipal[BanditConfig,
         improvements=tuple(state.improvements),
         last_value=state.last_value, last_round=state.last_round)
 
-  def candidates(self, previous_rates: np.ndarray) -> np.ndarray:
+  def candidates(self, previous_rates: np.ndarray,
+                 max_rate: float = 1.0) -> np.ndarray:
     """The feasible schedule each arm would propose, shape [arms, k].
 
     Args:
-      previous_rates: φ_prev, shape [k], inside [0, 1]^k.
+      previous_rates: φ_prev, shape [k], inside [0, max_rate]^k.
+      max_rate: the game's cap on rates (`RoundObservation.max_rate`).
     """
     prev = np.asarray(previous_rates, dtype=np.float64)
     move = min(self._config.step, self._delta)
     return np.stack([
         divergence_lib.project(prev, prev + move * unit, self._delta,
-                               self._divergence)
+                               self._divergence, max_rate)
         for unit in arm_moves(len(prev))])
 
   def propose(
@@ -242,7 +244,8 @@ class BanditPrincipal(learning.LearningPrincipal[BanditConfig,
     state = self._state(objective, observation.previous_rates)
     arm = self._select(state) if self._learning else self._best_arm(state)
     self._pending = _Pull(objective=objective, arm=arm)
-    return self.candidates(observation.previous_rates)[arm]
+    return self.candidates(observation.previous_rates,
+                           observation.max_rate)[arm]
 
   def update(self, feedback: base.RoundFeedback) -> None:
     """See base class. Credits the pulled arm with the improvement."""

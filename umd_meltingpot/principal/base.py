@@ -2,7 +2,8 @@
 
 A principal algorithm sees one `RoundObservation` and the voted objective at
 each round boundary and proposes raw tax rates. The principal wrapper, not
-the algorithm, projects the proposal onto {φ : D(φ_prev, φ) ≤ δ} ∩ [0, 1]^k,
+the algorithm, projects the proposal onto {φ : D(φ_prev, φ) ≤ δ} ∩ [0, m]^k
+(m the game's `max_rate`),
 writes it into the substrate, plays the round, and hands back a
 `RoundFeedback`. The loop it serves:
 
@@ -38,6 +39,8 @@ class RoundObservation:
     round_index: the round about to be played, from 0.
     previous_rates: φ_prev, the rates in force, shape [k]; φ0 on round 0.
     edges: the k - 1 bracket edges of the schedule (fixed by config).
+    max_rate: the game's cap on every rate (`TaxSchedule.max_rate`, >= 1;
+      above 1 a rate is a fine); proposals should lie in [0, max_rate]^k.
     objective: the objective that the vote chose for this round, such as
       "utilitarian" or "egalitarian".
     gross: per-player income before tax, shape [n] (or [0]).
@@ -53,6 +56,7 @@ class RoundObservation:
   round_index: int
   previous_rates: np.ndarray
   edges: tuple[float, ...] = ()
+  max_rate: float = 1.0
   objective: str
   gross: np.ndarray = dataclasses.field(default_factory=_empty)
   net: np.ndarray = dataclasses.field(default_factory=_empty)

@@ -1,4 +1,5 @@
-"""A black-box principal: CMA-ES over the tax rates φ ∈ [0, 1]^k.
+"""A black-box principal: CMA-ES over the tax rates φ ∈ [0, m]^k (m the
+game's `max_rate`, 1 unless it allows fines).
 
 The covariance matrix adaptation evolution strategy (Hansen 2016, "The CMA
 Evolution Strategy: A Tutorial", arXiv:1604.00772) searches for the φ that
@@ -163,7 +164,8 @@ class CMAPrincipal(learning.LearningPrincipal[CMAConfig, _Search]):
       # The search distribution's mean is its estimate of the best phi.
       best = self.mean(objective)
       return divergence_lib.project(prev, prev if best is None else best,
-                                    self._delta, self._divergence)
+                                    self._delta, self._divergence,
+                                    observation.max_rate)
     search = self._state(objective, prev)
     if search.awaiting is not None:
       # The last candidate got no feedback (an interrupted game): offer it
@@ -175,7 +177,7 @@ class CMAPrincipal(learning.LearningPrincipal[CMAConfig, _Search]):
       search.generation_size = len(search.queue)
     search.awaiting = search.queue.pop(0)
     return divergence_lib.project(prev, search.awaiting, self._delta,
-                                  self._divergence)
+                                  self._divergence, observation.max_rate)
 
   def update(self, feedback: base.RoundFeedback) -> None:
     """See base class. Tells CMA-ES once a generation has been played.

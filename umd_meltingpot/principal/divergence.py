@@ -1,16 +1,17 @@
 """Divergences D on tax rates, and the projection onto the δ-ball.
 
 The paper's leader picks φ subject to D(φ_prev, φ) ≤ δ (Definition 3). Rate
-vectors also live in the box [0, 1]^k. The principal wrapper therefore maps
-every proposal y to the Euclidean projection
+vectors also live in the box [0, m]^k, m the game's `max_rate` (1 unless
+the game allows fines). The principal wrapper therefore maps every proposal y
+to the Euclidean projection
 
-  argmin_x ||x - y||_2  s.t.  D(p, x) ≤ δ,  x ∈ [0, 1]^k,     p = φ_prev,
+  argmin_x ||x - y||_2  s.t.  D(p, x) ≤ δ,  x ∈ [0, m]^k,     p = φ_prev,
 
 which is unique because the feasible set is convex and non-empty (p is in
 it). `project` computes it exactly, in closed form, for each divergence:
 
 - L∞: the feasible set is itself a box, so the projection is a clip to
-  [max(p - δ, 0), min(p + δ, 1)].
+  [max(p - δ, 0), min(p + δ, m)].
 - L2: by the KKT conditions the solution is x(λ) = clip((y + λp)/(1 + λ))
   for the multiplier λ ≥ 0 with ||x(λ) - p||_2 = δ. Writing t = 1/(1 + λ),
   x(t) = clip(p + t(y - p)), and ||x(t) - p||² is piecewise quadratic in t,
@@ -88,7 +89,8 @@ def divergence(name: str) -> Divergence:
 
 
 def _check_inputs(
-    prev: np.ndarray, proposal: np.ndarray, delta: float, name: str
+    prev: np.ndarray, proposal: np.ndarray, delta: float, name: str,
+    max_rate: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
   """Validates the arguments of `project`, returning them as floats."""
   divergence(name)  # Fails early, listing the valid names.
@@ -97,8 +99,8 @@ def _check_inputs(
     raise ValueError(f"proposal must not contain NaN, got {proposal}")
   if not np.isfinite(proposal).all():
     raise ValueError(f"proposal must be finite, got {proposal}")
-  if not ((prev >= 0.0) & (prev <= 1.0)).all():  # NaN fails too.
-    raise ValueError(f"prev must lie in [0, 1]^k, got {prev}")
+  if not ((prev >= 0.0) & (prev <= max_rate)).all():  # NaN fails too.
+    raise ValueError(f"prev must lie in [0, {max_rate:g}]^k, got {prev}")
   try:
     delta = float(delta)
   except (TypeError, ValueError):
@@ -108,22 +110,24 @@ def _check_inputs(
   return prev, proposal, delta
 
 
-def _room(prev: np.ndarray, step: np.ndarray) -> np.ndarray:
-  """How far each coordinate can move from prev along `step` within [0, 1]."""
-  return np.where(step > 0.0, 1.0 - prev, prev)
+def _room(prev: np.ndarray, step: np.ndarray,
+          max_rate: float) -> np.ndarray:
+  """How far each coordinate can move from prev along `step` within
+  [0, max_rate]."""
+  return np.where(step > 0.0, max_rate - prev, prev)
 
 
 def _project_linf(
-    prev: np.ndarray, proposal: np.ndarray, delta: float
+    prev: np.ndarray, proposal: np.ndarray, delta: float, max_rate: float
 ) -> np.ndarray:
   """Exact projection for L∞: a clip to the intersection box."""
   low = np.maximum(prev - delta, 0.0)
-  high = np.minimum(prev + delta, 1.0)
+  high = np.minimum(prev + delta, max_rate)
   return np.clip(proposal, low, high)
 
 
 def _project_l2(
-    prev: np.ndarray, proposal: np.ndarray, delta: float
+    prev: np.ndarray, proposal: np.ndarray, delta: float, max_rate: float
 ) -> np.ndarray:
   """Exact projection for L2, assuming clip(proposal) is infeasible.
 
@@ -134,7 +138,7 @@ def _project_l2(
   """
   step = proposal - prev
   size = np.abs(step)
-  room = _room(prev, step)
+  room = _room(prev, step, max_rate)
   moving = size > 0.0
   stop = np.full_like(size, np.inf)
   with np.errstate(over="ignore"):  # A tiny step never stops: inf is right.
@@ -156,7 +160,7 @@ def _project_l2(
 
 
 def _project_l1(
-    prev: np.ndarray, proposal: np.ndarray, delta: float
+    prev: np.ndarray, proposal: np.ndarray, delta: float, max_rate: float
 ) -> np.ndarray:
   """Exact projection for L1, assuming clip(proposal) is infeasible.
 
@@ -167,7 +171,7 @@ def _project_l1(
   """
   step = proposal - prev
   size = np.abs(step)
-  room = _room(prev, step)
+  room = _room(prev, step, max_rate)
 
   def moved(lam: np.ndarray) -> np.ndarray:
     """The per-coordinate moves at each multiplier in `lam`, [len(lam), k]."""
@@ -200,17 +204,19 @@ def project(
     proposal: np.ndarray,
     delta: float,
     divergence: str = "linf",  # pylint: disable=redefined-outer-name
+    max_rate: float = 1.0,
 ) -> np.ndarray:
-  """Projects `proposal` onto {x ∈ [0, 1]^k : D(prev, x) ≤ delta}.
+  """Projects `proposal` onto {x ∈ [0, max_rate]^k : D(prev, x) ≤ delta}.
 
   The result is the feasible point closest to `proposal` in Euclidean
   distance, computed exactly (see the module docstring).
 
   Args:
-    prev: the schedule in force, φ_prev, shape [k], inside [0, 1]^k.
+    prev: the schedule in force, φ_prev, shape [k], inside [0, max_rate]^k.
     proposal: the proposed rates, shape [k], finite (may leave the box).
     delta: the bound δ >= 0 (inf for no bound).
     divergence: the name of D, one of DIVERGENCES.
+    max_rate: the game's cap on rates (`TaxSchedule.max_rate`), >= 1.
 
   Returns:
     A new float64 array of shape [k]. It has the same values as `proposal`
@@ -218,26 +224,27 @@ def project(
 
   Raises:
     ValueError: if `divergence` is unknown, the shapes differ or are not 1-D,
-      `proposal` holds NaN or inf, `prev` leaves [0, 1]^k, or `delta` is
+      `proposal` holds NaN or inf, `prev` leaves the box, or `delta` is
       negative or NaN.
   """
   name = divergence
-  prev, proposal, delta = _check_inputs(prev, proposal, delta, name)
+  prev, proposal, delta = _check_inputs(prev, proposal, delta, name,
+                                        max_rate)
   measure = DIVERGENCES[name]
-  in_box = bool(((proposal >= 0.0) & (proposal <= 1.0)).all())
+  in_box = bool(((proposal >= 0.0) & (proposal <= max_rate)).all())
   if in_box and measure(prev, proposal) <= delta:
     return proposal.copy()
   if name == "linf":
-    projected = _project_linf(prev, proposal, delta)
+    projected = _project_linf(prev, proposal, delta, max_rate)
   else:
     # The box projection is the answer whenever it is inside the ball.
-    boxed = np.clip(proposal, 0.0, 1.0)
+    boxed = np.clip(proposal, 0.0, max_rate)
     if measure(prev, boxed) <= delta:
       return boxed
-    projected = _PROJECTORS[name](prev, proposal, delta)
-  # Rounding in p + (1 - p) can overshoot the box by an ulp; clipping moves
+    projected = _PROJECTORS[name](prev, proposal, delta, max_rate)
+  # Rounding in p + (m - p) can overshoot the box by an ulp; clipping moves
   # toward p, so it never increases the divergence.
-  return np.clip(projected, 0.0, 1.0)
+  return np.clip(projected, 0.0, max_rate)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -264,6 +271,7 @@ def project_logged(
     proposal: np.ndarray,
     delta: float,
     divergence: str = "linf",  # pylint: disable=redefined-outer-name
+    max_rate: float = 1.0,
 ) -> Projection:
   """Like `project`, but reports and logs what the projection did.
 
@@ -271,10 +279,11 @@ def project_logged(
   picks it up), whenever the proposal had to be changed.
 
   Args:
-    prev: the schedule in force, φ_prev, shape [k], inside [0, 1]^k.
+    prev: the schedule in force, φ_prev, shape [k], inside [0, max_rate]^k.
     proposal: the proposed rates, shape [k], finite.
     delta: the bound δ >= 0.
     divergence: the name of D, one of DIVERGENCES.
+    max_rate: as in `project`.
 
   Returns:
     A `Projection` holding the projected rates and the distances.
@@ -282,7 +291,7 @@ def project_logged(
   Raises:
     ValueError: as `project`.
   """
-  projected = project(prev, proposal, delta, divergence)
+  projected = project(prev, proposal, delta, divergence, max_rate)
   proposal = np.array(proposal, dtype=np.float64)
   measure = DIVERGENCES[divergence]
   result = Projection(

@@ -15,16 +15,18 @@ from umd_meltingpot.principal import schedule
 class FixedPrincipal(base.Principal):
   """Always proposes the same rates, whatever the objective."""
 
-  def __init__(self, rates: Sequence[float]):
+  def __init__(self, rates: Sequence[float],
+               max_rate: float = schedule.DEFAULT_MAX_RATE):
     """Initialises the principal.
 
     Args:
-      rates: the k rates to propose, each a finite number in [0, 1].
+      rates: the k rates to propose, each a finite number in [0, max_rate].
+      max_rate: the game's cap on rates, a finite number >= 1.
 
     Raises:
-      ValueError: if a rate is outside [0, 1], NaN, or there are none.
+      ValueError: if a rate is outside [0, max_rate], NaN, or there are none.
     """
-    self._rates = schedule.check_rates(rates)
+    self._rates = schedule.check_rates(rates, max_rate)
 
   @property
   def rates(self) -> tuple[float, ...]:

@@ -12,7 +12,8 @@ from umd_meltingpot.principal import learning
 
 
 class RandomPrincipal(base.Principal):
-  """Proposes rates drawn uniformly from [0, 1]^k every round.
+  """Proposes rates drawn uniformly from [0, max_rate]^k every round (the
+  game's cap, so fines are drawn too when the game allows them).
 
   The wrapper projects each draw into the δ-ball around φ_prev, so with a
   finite δ the schedule does a bounded random walk.
@@ -33,7 +34,8 @@ class RandomPrincipal(base.Principal):
               objective: str) -> np.ndarray:
     """See base class."""
     del objective  # Random whatever the vote.
-    return self._rng.uniform(0.0, 1.0, size=observation.num_brackets)
+    return self._rng.uniform(0.0, observation.max_rate,
+                             size=observation.num_brackets)
 
   def update(self, feedback: base.RoundFeedback) -> None:
     """See base class: nothing to learn."""

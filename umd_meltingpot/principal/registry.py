@@ -36,7 +36,9 @@ class Game(NamedTuple):
   """The game's parameters, of which a factory takes those it declares.
 
   Attributes:
-    schedule: the game's initial schedule φ0, which fixes k and the edges.
+    schedule: the game's initial schedule φ0, which fixes k, the edges and
+      the cap on rates (`schedule.max_rate`: every principal proposes in
+      [0, max_rate]^k; the learners read it from each RoundObservation).
     delta: the wrapper's bound δ on D(φ_prev, φ) (inf: none).
     divergence: the wrapper's D, one of DIVERGENCES.
     seed: seeds the principal's generators, an integer >= 0.
@@ -136,14 +138,16 @@ def _make_fixed(
 ) -> base.Principal:
   """Keeps `rates` every round; by default the initial schedule φ0."""
   if rates is None:
-    return FixedPrincipal(schedule.rates)
-  # Checks the rates and that there is one per bracket of the game.
-  return FixedPrincipal(schedule.with_rates(rates).rates)
+    return FixedPrincipal(schedule.rates, schedule.max_rate)
+  # Checks the rates against the game's cap and that there is one per
+  # bracket of the game.
+  return FixedPrincipal(schedule.with_rates(rates).rates, schedule.max_rate)
 
 
 def _make_none(*, schedule: TaxSchedule) -> base.Principal:
   """Proposes no tax in every bracket, every round."""
-  return FixedPrincipal(no_tax(schedule.num_brackets, schedule.edges).rates)
+  return FixedPrincipal(no_tax(schedule.num_brackets, schedule.edges).rates,
+                        schedule.max_rate)
 
 
 def _rl_config() -> type:

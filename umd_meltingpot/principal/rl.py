@@ -14,8 +14,9 @@ arXiv:1707.06347) on the voted objective. Here:
   and apples enter as log(1 + x) / log(1 + scale), so no statistic needs a
   running estimate.
 - **Action**: z ~ N(μ(x), σ²) in R^k with a state-independent learned log σ
-  (clamped to [min_log_std, max_log_std]); the rates are sigmoid(z), capped
-  at the curriculum's maximum rate. PPO's ratio uses the density of z: the
+  (clamped to [min_log_std, max_log_std]); the rates are
+  max_rate * sigmoid(z) (max_rate the game's cap, 1 unless it allows fines),
+  capped at the curriculum's maximum rate times max_rate. PPO's ratio uses the density of z: the
   squashing's Jacobian cancels in the ratio. The entropy bonus is that of
   the Gaussian before squashing (the squashed one has no closed form).
 - **Episode**: one game; each round is one step and its reward is the
@@ -110,7 +111,8 @@ class RLConfig(validation.Validated):
     entropy_anneal_rounds: rounds over which the coefficient moves linearly
       from `entropy_start` to `entropy_end`, an integer >= 0 (0: always
       `entropy_end`).
-    tax_cap_start: the maximum rate at round 0, in [0, 1].
+    tax_cap_start: the maximum rate at round 0, in [0, 1], as a fraction of
+      the game's `max_rate`.
     anneal_rounds: rounds over which the maximum rate rises linearly from
       `tax_cap_start` to 1, an integer >= 0 (0: no cap).
     init_log_std: the initial log σ of the pre-squash Gaussian, finite.
@@ -227,7 +229,9 @@ def features(
                   config.apples_scale),
       [min(observation.round_index / config.horizon, 1.0)],
   ]
-  previous = np.asarray(observation.previous_rates, dtype=np.float64)
+  # As fractions of the cap, so the inputs stay in [0, 1] whatever it is.
+  previous = np.asarray(observation.previous_rates,
+                        dtype=np.float64) / observation.max_rate
   return np.concatenate([previous, one_hot, *world]).astype(np.float32)
 
 
@@ -375,7 +379,7 @@ class RLPrincipal(base.Principal):
 
   def propose(self, observation: base.RoundObservation,
               objective: str) -> np.ndarray:
-    """See base class. Samples rates in [0, tax_cap]^k."""
+    """See base class. Samples rates in [0, tax_cap * max_rate]^k."""
     if observation.num_brackets != self._num_brackets:
       raise ValueError(
           f"the game has {observation.num_brackets} brackets, but this "
@@ -385,7 +389,7 @@ class RLPrincipal(base.Principal):
       mean, _ = _policy(self._state.params, x, self._config.min_log_std,
                         self._config.max_log_std)
       rates = np.asarray(jax.nn.sigmoid(mean), dtype=np.float64)
-      return np.minimum(rates, self.tax_cap)
+      return observation.max_rate * np.minimum(rates, self.tax_cap)
     key, sample_key = jax.random.split(self._state.random_key)
     self._state = self._state._replace(random_key=key)
     z, log_prob, value = self._act(self._state.params, sample_key, x)
@@ -394,7 +398,7 @@ class RLPrincipal(base.Principal):
         round_index=observation.round_index, features=x,
         action=np.asarray(z), log_prob=float(log_prob), value=float(value)))
     rates = np.asarray(jax.nn.sigmoid(z), dtype=np.float64)
-    return np.minimum(rates, self.tax_cap)
+    return observation.max_rate * np.minimum(rates, self.tax_cap)
 
   def set_learning(self, learning: bool) -> None:
     """See base class. Off, it proposes the policy's mean (no sampling)."""

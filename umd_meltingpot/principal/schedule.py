@@ -1,6 +1,7 @@
 """Tax schedules φ: bracket rates on apple income, with fixed bracket edges.
 
-A schedule has k marginal rates in [0, 1] and k - 1 strictly increasing,
+A schedule has k marginal rates in [0, max_rate] (the game's cap, 1 by
+default; a rate above 1 is a fine) and k - 1 strictly increasing,
 positive bracket edges on a player's income within the current tax period.
 Bracket j covers incomes in [edges[j - 1], edges[j]), with edges[-1] = 0 and
 edges[k - 1] = inf. The principal chooses the rates (the paper's φ ∈ Φ ⊆ R^k);
@@ -21,6 +22,7 @@ Usage:
 import bisect
 import dataclasses
 import math
+import re
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -49,28 +51,63 @@ def _as_items(values: Iterable[float], name: str) -> list[object]:
         f"{name} must be a sequence of numbers, got {values!r}") from None
 
 
-def check_rates(rates: Iterable[float]) -> tuple[float, ...]:
+DEFAULT_MAX_RATE = 1.0
+"""The cap on rates unless a game sets `max_rate`: taxes, no fines."""
+
+MAX_RATE_LIMIT = 100.0
+"""The largest cap a game may set: a fine of 100 apples per apple is far
+beyond any deterrent a game needs (Large Legislative Models' range is 4)."""
+
+# The text of one rate (after stripping ASCII whitespace): a plain decimal
+# number. `float` alone would also take 'inf', 'nan' and '1_0'; the Lua
+# `Treasury` parses `principal.schedule` with the same grammar.
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_WHITESPACE = " \t\n\r\v\f"
+
+
+def check_max_rate(max_rate: float) -> float:
+  """Validates a cap on rates, a number in [1, MAX_RATE_LIMIT]; returns it
+  as a float.
+
+  Raises:
+    ValueError: if it is not a number in [1, MAX_RATE_LIMIT] (NaN included).
+  """
+  valid = f"a number in [1, {MAX_RATE_LIMIT:g}]"
+  checked = _as_float(max_rate, "max_rate", valid)
+  if isinstance(max_rate, bool) or not 1.0 <= checked <= MAX_RATE_LIMIT:
+    raise ValueError(f"max_rate must be {valid}, got {max_rate!r}")
+  return checked
+
+
+def _rate_range(max_rate: float) -> str:
+  return f"a finite number in [0, {max_rate:g}]"
+
+
+def check_rates(rates: Iterable[float],
+                max_rate: float = DEFAULT_MAX_RATE) -> tuple[float, ...]:
   """Validates bracket rates and returns them as a tuple of floats.
 
   Args:
     rates: one marginal tax rate per bracket (at least one).
+    max_rate: the game's cap on rates, a finite number >= 1.
 
   Returns:
     The rates as a tuple of Python floats.
 
   Raises:
     ValueError: if there are no rates, or a rate is not a finite number in
-      [0, 1] (NaN included).
+      [0, max_rate] (NaN included).
   """
-  valid = "a finite number in [0, 1]"
+  max_rate = check_max_rate(max_rate)
+  valid = _rate_range(max_rate)
   checked = tuple(
       _as_float(rate, f"rates[{i}]", valid)
       for i, rate in enumerate(_as_items(rates, "rates")))
   if not checked:
     raise ValueError("rates must hold at least one rate (one per bracket)")
   for i, rate in enumerate(checked):
-    # `not 0 <= rate <= 1` is also true for NaN, which compares false.
-    if not 0.0 <= rate <= 1.0:
+    # `not 0 <= rate <= max_rate` is also true for NaN, which compares false.
+    if not 0.0 <= rate <= max_rate:
       raise ValueError(f"rates[{i}] must be {valid}, got {rate!r}")
   return checked
 
@@ -108,21 +145,25 @@ class TaxSchedule:
   """A bracket tax schedule φ.
 
   Attributes:
-    rates: k marginal rates, each a finite number in [0, 1]. rates[j] applies
-      to bracket j.
+    rates: k marginal rates, each a finite number in [0, max_rate]. rates[j]
+      applies to bracket j.
     edges: k - 1 strictly increasing, positive bracket edges on the player's
       income within the current tax period. Bracket j covers
       [edges[j - 1], edges[j]); the first bracket starts at 0 and the last is
       unbounded. Empty for a flat (single bracket) tax.
+    max_rate: the game's cap on rates, a finite number >= 1; above 1 a rate
+      is a fine (the eater's net income from the apple is negative).
   """
 
   rates: tuple[float, ...]
   edges: tuple[float, ...] = ()
+  max_rate: float = DEFAULT_MAX_RATE
 
   def __post_init__(self):
     # Accept any sequence (list, np.ndarray) but store plain float tuples, so
     # that schedules hash, compare and serialise predictably.
-    object.__setattr__(self, "rates", check_rates(self.rates))
+    object.__setattr__(self, "max_rate", check_max_rate(self.max_rate))
+    object.__setattr__(self, "rates", check_rates(self.rates, self.max_rate))
     object.__setattr__(self, "edges", check_edges(self.edges))
     if len(self.rates) != len(self.edges) + 1:
       raise ValueError(
@@ -140,8 +181,10 @@ class TaxSchedule:
     return np.array(self.rates, dtype=np.float64)
 
   def with_rates(self, rates: Sequence[float]) -> "TaxSchedule":
-    """Returns a schedule with the same edges and new `rates` (validated)."""
-    return TaxSchedule(rates=tuple(rates), edges=self.edges)
+    """Returns a schedule with the same edges and cap and new `rates`
+    (validated)."""
+    return TaxSchedule(rates=tuple(rates), edges=self.edges,
+                       max_rate=self.max_rate)
 
   def bracket_of(self, income: float) -> int:
     """Returns the index of the bracket that contains `income`.
@@ -219,7 +262,7 @@ def _parse_list(text: str, name: str) -> list[str]:
   """Splits comma-separated `text` into stripped, non-empty items."""
   if not isinstance(text, str):
     raise ValueError(f"{name} must be a comma-separated string, got {text!r}")
-  items = [item.strip() for item in text.split(",")]
+  items = [item.strip(_WHITESPACE) for item in text.split(",")]
   if any(not item for item in items):
     raise ValueError(
         f"{name} must be comma-separated numbers such as '0.1,0.2', with no "
@@ -227,25 +270,39 @@ def _parse_list(text: str, name: str) -> list[str]:
   return items
 
 
-def parse_rates(text: str) -> tuple[float, ...]:
+def parse_rates(text: str,
+                max_rate: float = DEFAULT_MAX_RATE) -> tuple[float, ...]:
   """Parses CLI rates such as "0.1,0.2,0.3".
 
+  The Lua `Treasury` parses a `principal.schedule` write by the same rules,
+  with the same messages (tests check both on the same strings).
+
   Args:
-    text: comma-separated rates, each a finite number in [0, 1]. Spaces
-      around items are ignored.
+    text: comma-separated rates, each a decimal number (such as 0.5, .5, 5.,
+      1e-1, +0.5) in [0, max_rate]; no hexadecimal, 'inf', 'nan' or
+      underscores. ASCII whitespace around items is ignored.
+    max_rate: the game's cap on rates, a finite number >= 1.
 
   Returns:
     The rates as a tuple of floats.
 
   Raises:
     ValueError: if `text` is empty, has an empty item, or a rate is not a
-      finite number in [0, 1].
+      decimal number in [0, max_rate].
   """
-  if isinstance(text, str) and not text.strip():
+  max_rate = check_max_rate(max_rate)
+  if isinstance(text, str) and not text.strip(_WHITESPACE):
     raise ValueError(
-        "rates must be at least one comma-separated rate in [0, 1], such as "
-        "'0.1,0.2', got an empty string")
-  return check_rates(_parse_list(text, "rates"))
+        f"rates must be at least one comma-separated rate in [0, "
+        f"{max_rate:g}], such as '0.1,0.2', got an empty string")
+  rates = []
+  for i, item in enumerate(_parse_list(text, "rates")):
+    rate = float(item) if _DECIMAL.fullmatch(item) else math.nan
+    if not 0.0 <= rate <= max_rate:  # NaN too: not a decimal number.
+      raise ValueError(
+          f"rates[{i}] must be {_rate_range(max_rate)}, got '{item}'")
+    rates.append(rate)
+  return tuple(rates)
 
 
 def parse_edges(text: str) -> tuple[float, ...]:

@@ -33,15 +33,17 @@ from umd_meltingpot.substrates import phases
 BALLOT_SOURCES = ("world", "types")
 
 
-def apply_schedule(env: Any, rates: Sequence[float]) -> None:
-  """Writes tax `rates` into the running Lua world, all at once.
+def apply_schedule(env: Any, rates: Sequence[float],
+                   max_rate: float = schedule_lib.DEFAULT_MAX_RATE) -> None:
+  """Writes tax `rates` (each in [0, max_rate], the game's cap) into the
+  running Lua world, all at once.
 
   Raises:
     ValueError: the rates are invalid or the substrate refused them (the
       message gives the reason, see `substrate.MechanismWrapper`); the rates
       in force are then unchanged.
   """
-  rates = schedule_lib.check_rates(rates)
+  rates = schedule_lib.check_rates(rates, max_rate)
   env.write_property("principal.schedule",
                      ",".join(repr(rate) for rate in rates))
 
@@ -196,7 +198,7 @@ class PrincipalWrapper(substrate_lib.Substrate):
     timestep = super().reset(*args, **kwargs)
     self._start_game()
     self._records = []
-    apply_schedule(self._env, self._phi)
+    apply_schedule(self._env, self._phi, self._schedule.max_rate)
     return timestep
 
   def step(self, action: Sequence[int]) -> dm_env.TimeStep:
@@ -238,6 +240,7 @@ class PrincipalWrapper(substrate_lib.Substrate):
         round_index=self._round_index,
         previous_rates=self._phi.copy(),
         edges=self._schedule.edges,
+        max_rate=self._schedule.max_rate,
         objective=outcome.winner_name,
         apples_alive=int(world["WORLD.APPLES_ALIVE"]),
         ballots=dict(zip(self._objectives, map(float, tally))),
@@ -247,8 +250,8 @@ class PrincipalWrapper(substrate_lib.Substrate):
         self._principal.propose(observation, outcome.winner_name), dtype=float)
     projection = divergence_lib.project_logged(
         self._phi, proposal, self._mechanism.delta,
-        self._mechanism.divergence)
-    apply_schedule(self._env, projection.projected)
+        self._mechanism.divergence, self._schedule.max_rate)
+    apply_schedule(self._env, projection.projected, self._schedule.max_rate)
     self._round = dict(
         objective=outcome.winner_name,
         ballots=np.asarray(world["WORLD.BALLOTS"]).tolist(),
