@@ -142,7 +142,10 @@ class ConservationTest(absltest.TestCase):
           paid[:] = reference_tax[:] = period_income[:] = 0.0
           step_incomes = []
           harvest_step = 0
-    self.assertGreater(eaten, 0, "nobody ate: the property was not exercised")
+    # An example where random play ate nothing did not exercise the property
+    # (rare: zapping can stall everyone for a short round); hypothesis draws
+    # another, and fails the test if it has to discard too many.
+    hypothesis.assume(eaten > 0)
 
 
 if __name__ == "__main__":
