@@ -208,11 +208,10 @@ def validate(config: config_dict.ConfigDict) -> None:
     value = config[field]
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
       raise ValueError(f"{field} must be an integer >= 1, got {value!r}")
-  edges = [float(edge) for edge in config.bracket_edges]
-  if any(not edge > 0 for edge in edges) or any(
-      b <= a for a, b in zip(edges, edges[1:])):
-    raise ValueError(
-        f"bracket_edges must be positive and strictly increasing, got {edges}")
+  try:  # TaxSchedule's own check: finite, > 0, strictly increasing.
+    edges = list(schedule.check_edges(config.bracket_edges))
+  except (TypeError, ValueError) as error:
+    raise ValueError(f"bracket_edges: {error}") from None
   rates = [float(rate) for rate in config.initial_rates]
   if len(rates) != len(edges) + 1:
     raise ValueError(

@@ -16,6 +16,7 @@ import ast
 import contextlib
 import dataclasses
 import inspect
+import re
 import shlex
 import sys
 import textwrap
@@ -42,13 +43,13 @@ def _field_docs(cls: type) -> dict[str, str]:
 
 
 def _float_list(text: str) -> tuple[float, ...]:
-  """Comma-separated numbers; the empty string is the empty list."""
+  """Bracket edges; the empty string is the empty list."""
   from umd_meltingpot.principal import schedule  # pylint: disable=g-import-not-at-top
   try:
     return schedule.parse_edges(text) if text.strip() else ()
-  except ValueError:
-    raise argparse.ArgumentTypeError(
-        f"expected comma-separated numbers, got {text!r}") from None
+  except ValueError as error:
+    # parse_edges names the problem (an item, or edges out of order).
+    raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _rates(text: str) -> tuple[float, ...]:
@@ -59,6 +60,38 @@ def _rates(text: str) -> tuple[float, ...]:
     return schedule.parse_rates(text, schedule.MAX_RATE_LIMIT)
   except ValueError as error:
     raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _seed(text: str) -> int:
+  """A seed: an integer >= 0 (NumPy's own message would not name --seed)."""
+  try:
+    seed = int(text)
+  except ValueError:
+    seed = -1
+  if seed < 0:
+    raise argparse.ArgumentTypeError(
+        f"must be an integer >= 0, got {text!r}")
+  return seed
+
+
+def _negative_values_joined(argv: Sequence[str]) -> list[str]:
+  """`--flag -0.1,0,0` as `--flag=-0.1,0,0`.
+
+  argparse reads a word that starts with "-" as an option unless it is one
+  plain negative number, so `--phi0 -0.1,0,0` failed with "expected one
+  argument". No option of umd starts with "-" and a digit, so such a word
+  after an option is that option's value (and the option's own check then
+  says what is wrong with it).
+  """
+  joined: list[str] = []
+  for word in argv:
+    previous = joined[-1] if joined else ""
+    if (re.match(r"-\.?\d", word) and previous.startswith("--")
+        and "=" not in previous):
+      joined[-1] = f"{previous}={word}"
+    else:
+      joined.append(word)
+  return joined
 
 
 def _choices() -> dict[str, Sequence[str]]:
@@ -82,6 +115,7 @@ def _choices() -> dict[str, Sequence[str]]:
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "brackets": _float_list,
     "phi0": _rates,
+    "seed": _seed,
 }
 
 
@@ -365,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
   parser = build_parser()
-  argv = list(sys.argv[1:] if argv is None else argv)
+  argv = _negative_values_joined(sys.argv[1:] if argv is None else argv)
   if argv[:1] == ["train"] and not {*argv[1:2]} & {*training.JOBS, "-h",
                                                    "--help"}:
     argv = _new_train_spelling(argv)

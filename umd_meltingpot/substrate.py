@@ -27,6 +27,7 @@ from meltingpot.utils.substrates.wrappers import observables_wrapper
 from ml_collections import config_dict
 import numpy as np
 
+from umd_meltingpot import validation
 from umd_meltingpot.substrates import umd_apple_harvest
 
 Substrate = substrate_lib.Substrate
@@ -100,6 +101,20 @@ def build(name: str,
   return build_from_config(get_config(name), roles=roles, env_seed=env_seed)
 
 
+def check_env_seed(env_seed: object) -> Optional[int]:
+  """Returns `env_seed` (None, or an integer >= 0) as an int or None.
+
+  Raises:
+    ValueError: anything else, naming env_seed (Lab2D's own TypeError
+      would not).
+  """
+  check = validation.optional(validation.integer(ge=0))
+  try:
+    return check.normalise(env_seed)
+  except (TypeError, ValueError):
+    validation.fail("env_seed", check.description, env_seed)
+
+
 def build_from_config(config: config_dict.ConfigDict,
                       *,
                       roles: Sequence[str],
@@ -112,8 +127,9 @@ def build_from_config(config: config_dict.ConfigDict,
     env_seed: as in `build`.
 
   Raises:
-    ValueError: a bad config field, role or player count.
+    ValueError: a bad config field, role, player count or `env_seed`.
   """
+  env_seed = check_env_seed(env_seed)
   config = umd_apple_harvest.with_num_players(config, len(roles))
   lab2d_settings = config.lab2d_settings_builder(config, roles)
   return build_substrate(
@@ -267,7 +283,11 @@ class SubstrateFactory(substrate_factory.SubstrateFactory):
         number of `default_player_roles`.
       env_seed: the seed of every substrate built; None picks one at random.
       transform: applied to every substrate built.
+
+    Raises:
+      ValueError: a bad config field, player count or `env_seed`.
     """
+    env_seed = check_env_seed(env_seed)
     if num_players is None:
       num_players = len(config.default_player_roles)
     config = umd_apple_harvest.with_num_players(config, num_players)
