@@ -7,10 +7,10 @@
 
 Each bot plays the HARVEST phase with its own heuristic, reading only the
 focal observations (`RGB`, `READY_TO_SHOOT`, `PHASE`), and votes in the VOTE
-phase through its `Voter`. When the game is over it does nothing.
+phase through its `Voter`: a ranked ballot, cast one `VOTE_<objective>` press
+per VOTE step (`ballot_action`). When the game is over it does nothing.
 `BallotPolicy` wraps any such policy to cast ballots it is given instead (a
-learned ballot, or one that changes from round to round), and `vote_action`
-is the action that casts a ballot.
+learned ranking, or one that changes from round to round).
 
 One policy object may serve several player slots at once, on threads (see
 Melting Pot's `Population`), so a bot keeps nothing mutable on `self`: all
@@ -22,13 +22,15 @@ different random streams while a slot's play stays reproducible.
 """
 
 import dataclasses
+import operator
 import zlib
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import dm_env
 import numpy as np
 from meltingpot.utils.policies import policy
 
+from umd_meltingpot import preferences
 from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.substrates import phases
 
@@ -40,49 +42,77 @@ _SCAN_TURNS = 3
 _WALK_STEPS = (2, 6)  # Drawn uniformly from [low, high).
 
 
+Ranking = tuple[int, ...]
+"""A ranked ballot: distinct objective indices, best first; objectives left
+out are tied last, and an empty ranking abstains."""
+
+
+def as_ranking(ballot: Union[None, int, Sequence[int]],
+               num_objectives: Optional[int] = None) -> Ranking:
+  """A ballot as a `Ranking`: None abstains, an index is a one-objective
+  ranking, a sequence is checked (distinct indices >= 0, below
+  `num_objectives` if given)."""
+  if ballot is None:
+    return ()
+  if isinstance(ballot, (int, np.integer)) and not isinstance(ballot, bool):
+    ranking = (int(ballot),)
+  else:
+    try:
+      ranking = tuple(operator.index(k) for k in ballot)
+    except TypeError:
+      raise ValueError(f"a ballot must be an objective index or a ranking of "
+                       f"them, got {ballot!r}") from None
+  if any(k < 0 for k in ranking) or len(set(ranking)) != len(ranking):
+    raise ValueError(
+        f"a ranking must hold distinct objective indices >= 0, got {ballot!r}")
+  if num_objectives is not None and any(k >= num_objectives
+                                        for k in ranking):
+    raise ValueError(f"objective indices must be in [0, {num_objectives}), "
+                     f"got {ballot!r}")
+  return ranking
+
+
 @dataclasses.dataclass(frozen=True)
 class Voter:
-  """How a bot votes in the VOTE phase.
+  """How a bot votes in the VOTE phase: the ranking it casts.
 
   Build one with `truthful`, `fixed` or `abstain`. A truthful voter holds a
-  type: a utility per objective, in the substrate's `objectives` order, and
-  votes for the objective it values most (ties go to the objective listed
-  first, as in `umd_meltingpot.preferences`). A fixed voter always votes for
-  one objective index. An abstaining voter casts no ballot (it sends NOOP).
+  type, a utility per objective in the substrate's `objectives` order, and
+  casts its full ranking (`preferences.ranked_ballot`: best first, ties to
+  the objective listed first, the last left out as tied last). A fixed voter
+  casts a given ranking, which may be partial (one objective index is a
+  one-objective ranking). An abstaining voter casts nothing (it sends NOOP).
 
   Attributes:
     utilities: the type of a truthful voter, else None.
-    objective: the objective index of a fixed voter, else None.
+    ranking: the ranking of a fixed voter, else None.
   """
   utilities: Optional[tuple[float, ...]] = None
-  objective: Optional[int] = None
+  ranking: Optional[Ranking] = None
 
   def __post_init__(self):
-    if self.utilities is not None and self.objective is not None:
+    if self.utilities is not None and self.ranking is not None:
       raise ValueError("A Voter is truthful (utilities) or fixed "
-                       "(objective), not both.")
+                       "(ranking), not both.")
     if self.utilities is not None:
       utilities = tuple(float(u) for u in self.utilities)
       if not utilities or not np.all(np.isfinite(utilities)):
         raise ValueError(
             f"utilities must be finite and non-empty, got {utilities}")
       object.__setattr__(self, "utilities", utilities)
-    if self.objective is not None:
-      if isinstance(self.objective, bool) or not isinstance(
-          self.objective, (int, np.integer)) or self.objective < 0:
-        raise ValueError(
-            f"objective must be an index >= 0, got {self.objective!r}")
-      object.__setattr__(self, "objective", int(self.objective))
+    if self.ranking is not None:
+      object.__setattr__(self, "ranking", as_ranking(self.ranking))
 
   @classmethod
   def truthful(cls, utilities: Sequence[float]) -> "Voter":
-    """A voter that votes for the argmax of its type `utilities`."""
+    """A voter that casts the ranking of its type `utilities`."""
     return cls(utilities=tuple(utilities))
 
   @classmethod
-  def fixed(cls, objective: int) -> "Voter":
-    """A voter that always votes for objective index `objective`."""
-    return cls(objective=objective)
+  def fixed(cls, ballot: Union[int, Sequence[int]]) -> "Voter":
+    """A voter that always casts `ballot`: a ranking of objective indices,
+    best first, or one index (a vote for that objective alone)."""
+    return cls(ranking=as_ranking(ballot))
 
   @classmethod
   def abstain(cls) -> "Voter":
@@ -94,26 +124,47 @@ class Voter:
     if self.utilities is not None and len(self.utilities) != num_objectives:
       raise ValueError(f"A truthful voter needs {num_objectives} utilities, "
                        f"got {len(self.utilities)}")
-    if self.objective is not None and self.objective >= num_objectives:
-      raise ValueError(f"objective must be in [0, {num_objectives}), got "
-                       f"{self.objective}")
+    if self.ranking is not None:
+      as_ranking(self.ranking, num_objectives)
+
+  def ballot(self) -> Ranking:
+    """The ranking this voter casts (empty: it abstains)."""
+    if self.utilities is not None:
+      return preferences.ranked_ballot(self.utilities)
+    return self.ranking or ()
 
   def choice(self) -> Optional[int]:
-    """The objective index this voter votes for, or None to abstain."""
-    if self.utilities is not None:
-      return int(np.argmax(self.utilities))  # First maximum on ties.
-    return self.objective
+    """The top of this voter's ranking, or None if it abstains."""
+    ballot = self.ballot()
+    return ballot[0] if ballot else None
 
 
 def vote_action(choice: Optional[int]) -> int:
-  """The action that votes for objective index `choice`; None abstains.
+  """The action that presses `VOTE_<objective>` for index `choice`; None
+  sends NOOP.
 
   The VOTE_<objective> actions follow the commons actions, in the
-  substrate's `objectives` order; abstaining sends NOOP.
+  substrate's `objectives` order.
   """
   if choice is None:
     return obs_lib.NOOP
   return obs_lib.NUM_COMMONS_ACTIONS + choice
+
+
+def ballot_action(ranking: Sequence[int], vote_step: int) -> int:
+  """The action that casts `ranking` at step `vote_step` of a VOTE phase.
+
+  Each `VOTE_<objective>` press puts that objective next in the player's
+  ranking (Lua's `BallotBox`), so step j (0-based) presses the ranking's
+  j-th objective and later steps send NOOP. A ranking of L objectives needs
+  L VOTE steps; the substrate has at least K - 1, enough for any ranking
+  (the K-th objective of a full ranking is last whether pressed or not).
+  This is the one way every voter here casts a ballot: the bots, the PPO
+  policy and its training environment, and `BallotPolicy`.
+  """
+  if 0 <= vote_step < len(ranking):
+    return vote_action(ranking[vote_step])
+  return obs_lib.NOOP
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,10 +179,12 @@ class BotState:
     rng: the slot's random generator; None until the first step seeds it.
     scan_turns: turns made in a row while looking around for apples.
     walk_steps: forward steps left in the current exploring walk.
+    vote_step: VOTE steps taken in the current VOTE phase (0 outside one).
   """
   rng: Optional[np.random.Generator] = None
   scan_turns: int = 0
   walk_steps: int = 0
+  vote_step: int = 0
 
 
 def _phase(observation: Observation) -> int:
@@ -186,7 +239,11 @@ class HarvestBot(policy.Policy[BotState]):
       state = dataclasses.replace(state, rng=self._first_rng(observation))
     phase = _phase(observation)
     if phase == phases.Phase.VOTE:
-      return self._vote_action(), state
+      action = ballot_action(self._voter.ballot(), state.vote_step)
+      return action, dataclasses.replace(state,
+                                         vote_step=state.vote_step + 1)
+    if state.vote_step:
+      state = dataclasses.replace(state, vote_step=0)
     if phase == phases.Phase.HARVEST:
       return self._harvest(observation, state)
     return obs_lib.NOOP, state
@@ -199,9 +256,6 @@ class HarvestBot(policy.Policy[BotState]):
     the slot's first view, so that slots sharing this bot draw apart."""
     view = np.ascontiguousarray(observation["RGB"])
     return np.random.default_rng([self._seed, zlib.crc32(view.tobytes())])
-
-  def _vote_action(self) -> int:
-    return vote_action(self._voter.choice())
 
   def _harvest(self, observation: Observation,
                state: BotState) -> tuple[int, BotState]:
@@ -345,24 +399,26 @@ class BallotState:
   Attributes:
     bot_state: the inner policy's state.
     votes: the VOTE phases begun so far (the current one included).
-    action: the vote action of the current VOTE phase; None outside one, so
+    ranking: the ballot of the current VOTE phase; None outside one, so
       that the next VOTE phase asks for a new ballot.
+    vote_step: VOTE steps taken in the current VOTE phase.
   """
   bot_state: Any
   votes: int = 0
-  action: Optional[int] = None
+  ranking: Optional[Ranking] = None
+  vote_step: int = 0
 
 
 class BallotPolicy(policy.Policy[BallotState]):
   """Votes the ballots it is given; plays everything else with a bot.
 
   Once per VOTE phase, at its first step, it asks `ballot(round_index)` for
-  an objective index (None abstains) and casts it through `vote_action` on
-  every step of that phase; `round_index` counts the VOTE phases from 0
-  (each round opens with one, so it is the 0-based round). Asking once
-  matters when `ballot` draws at random (a learner exploring): the Lua
-  `Ballot` component keeps a player's last choice, so a ballot redrawn each
-  step would count only the last draw. The inner policy is not stepped
+  a ranking (an objective index is a one-objective ranking; None or ()
+  abstains) and casts it through `ballot_action` over that phase's steps;
+  `round_index` counts the VOTE phases from 0 (each round opens with one,
+  so it is the 0-based round). Asking once matters when `ballot` draws at
+  random (a learner exploring): the ranking is built press by press, so a
+  ballot redrawn each step would mix draws. The inner policy is not stepped
   during VOTE; it plays HARVEST and the end of the game, and its own voter
   is never asked.
 
@@ -378,8 +434,8 @@ class BallotPolicy(policy.Policy[BallotState]):
     Args:
       bot: the policy that plays outside the VOTE phase, e.g. from
         `agents.make_bot`.
-      ballot: maps the round index to the objective index to vote for, or
-        to None to abstain.
+      ballot: maps the round index to the ranking to cast (best first), an
+        objective index, or None to abstain.
     """
     self._bot = bot
     self._ballot = ballot
@@ -392,14 +448,17 @@ class BallotPolicy(policy.Policy[BallotState]):
            prev_state: BallotState) -> tuple[int, BallotState]:
     """See base class."""
     if _phase(timestep.observation) == phases.Phase.VOTE:
-      if prev_state.action is not None:
-        return prev_state.action, prev_state
-      action = vote_action(self._ballot(prev_state.votes))
-      return action, dataclasses.replace(
-          prev_state, votes=prev_state.votes + 1, action=action)
+      state = prev_state
+      if state.ranking is None:
+        state = dataclasses.replace(
+            state, votes=state.votes + 1, vote_step=0,
+            ranking=as_ranking(self._ballot(state.votes)))
+      action = ballot_action(state.ranking, state.vote_step)
+      return action, dataclasses.replace(state,
+                                         vote_step=state.vote_step + 1)
     action, bot_state = self._bot.step(timestep, prev_state.bot_state)
     return action, dataclasses.replace(prev_state, bot_state=bot_state,
-                                       action=None)
+                                       ranking=None, vote_step=0)
 
   def close(self) -> None:
     """See base class."""

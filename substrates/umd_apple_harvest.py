@@ -14,10 +14,11 @@ paper "Universal Mechanism Design"; see `shared/paper`):
     period (equal lump sums, or to the players below the mean). Rates lie in
     [0, `max_rate`]; a rate above 1 is a fine, the eater's net is negative.
 *   One episode is a whole game of `rounds` rounds. Each round is a VOTE phase
-    (`vote_steps` steps; avatars frozen; the `VOTE_<objective>` actions cast
-    ballots over the welfare objectives) and a HARVEST phase (`harvest_steps`
-    steps). The principal, in Python, sets the tax rates between the two
-    through the Lab2D properties `principal.schedule` / `principal.rates.<k>`.
+    (`vote_steps` steps; avatars frozen; each `VOTE_<objective>` press puts
+    that objective next in the player's ranked ballot) and a HARVEST phase
+    (`harvest_steps` steps). The principal, in Python, sets the tax rates
+    between the two through the Lab2D properties `principal.schedule` /
+    `principal.rates.<k>`.
     The world carries over from round to round: eaten apples stay eaten.
 
 Every mechanism knob is a field of `get_config()`; `build()` reads them. The
@@ -234,6 +235,13 @@ def validate(config: config_dict.ConfigDict) -> None:
     raise ValueError(
         f"objectives must be distinct names from {welfare.OBJECTIVES}, "
         f"got {objectives}")
+  if config.vote_steps < len(objectives) - 1:
+    # A ballot is ranked one VOTE press per step (see `BallotBox`), so a
+    # full ranking of K objectives takes K - 1 steps.
+    raise ValueError(
+        f"vote_steps must be >= {len(objectives) - 1} (K - 1 for the "
+        f"{len(objectives)} objectives, so that any ranking can be cast), "
+        f"got {config.vote_steps}")
   rows = config.ascii_map.strip("\n").split("\n")
   if len(set(map(len, rows))) != 1:
     raise ValueError("ascii_map rows must all have the same length")
@@ -261,7 +269,8 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
       # apple would pay.
       "PERIOD_INCOME": specs.float64(),
       "MARGINAL_RATE": specs.float64(),
-      "VOTING": specs.float64(num_objectives),
+      # VOTING[k, r]: players ranking objective k at position r + 1.
+      "VOTING": specs.float64(num_objectives, num_objectives),
       # Global observations, for the principal, metrics and video.
       "WORLD.RGB": specs.rgb(height * 8, width * 8),
       "WORLD.ROUND": specs.float64(),
@@ -362,7 +371,8 @@ def get_config(map_name: str = "open") -> config_dict.ConfigDict:
   config.rounds = rounds
   # T: HARVEST steps per round.
   config.harvest_steps = harvest_steps
-  # V: VOTE steps per round (avatars frozen, ballots open).
+  # V: VOTE steps per round (avatars frozen, ballots open); >= K - 1, one
+  # ranked objective per step.
   config.vote_steps = vote_steps
   # Harvest steps per tax period; the pool is paid out at each period's end
   # and at the end of each round.

@@ -66,9 +66,21 @@ class BallotPolicyTest(parameterized.TestCase):
                           self._PHASES)
     self.assertEqual(asked, [0, 1, 2])
     self.assertEqual(state.votes, 3)
+    # One press per ballot, at the phase's first step, then NOOP.
     vote_actions = [a for a, p in zip(actions, self._PHASES) if p == _VOTE]
-    self.assertEqual(vote_actions, [bots.vote_action(c)
-                                    for c in (2, 0, 1) for _ in range(3)])
+    self.assertEqual(vote_actions, [
+        a for c in (2, 0, 1) for a in (bots.vote_action(c), 0, 0)])
+
+  def test_casts_a_ranking_press_by_press(self):
+    rankings = ((2, 0), (1,), ())
+    actions, _ = _run(bots.BallotPolicy(bots.RandomBot(),
+                                        lambda r: rankings[r]), self._PHASES)
+    vote_actions = [a for a, p in zip(actions, self._PHASES) if p == _VOTE]
+    self.assertEqual(vote_actions, [
+        bots.ballot_action(ranking, step)
+        for ranking in rankings for step in range(3)])
+    self.assertEqual(vote_actions[:3], [bots.vote_action(2),
+                                        bots.vote_action(0), obs_lib.NOOP])
 
   def test_an_abstaining_ballot_sends_noop(self):
     actions, _ = _run(bots.BallotPolicy(bots.RandomBot(), lambda r: None),
@@ -98,7 +110,7 @@ class BallotPolicyTest(parameterized.TestCase):
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__small", rounds=3, steps=2,
         vote_steps=2, bots="random", principal="fixed", seed=3))
-    schedule = (2, 0, 1)
+    schedule = ((2, 1), (0,), (1, 0))
     policies = [bots.BallotPolicy(bot, lambda r: schedule[r])
                 for bot in game.build_bots(prepared)]
     with game.build_environment(prepared) as env:
@@ -106,7 +118,10 @@ class BallotPolicyTest(parameterized.TestCase):
       records = env.records
     objectives = tuple(prepared.substrate_config.objectives)
     self.assertEqual([r.objective for r in records],
-                     [objectives[c] for c in schedule])
+                     [objectives[c[0]] for c in schedule])
+    # Lua recorded each ranking: rank positions per objective.
+    self.assertEqual(records[0].ballots, [[0, 2, 1]] * prepared.num_players)
+    self.assertEqual(records[1].ballots, [[1, 0, 0]] * prepared.num_players)
 
 
 if __name__ == "__main__":

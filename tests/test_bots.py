@@ -146,9 +146,28 @@ class ParserTest(parameterized.TestCase):
       grid = obs_lib.parse_cells(observation["RGB"])
       self.assertEqual(grid[obs_lib.SELF_POSITION], Cell.EMPTY)
 
+  def test_batch_of_views_parses_each_view(self):
+    timesteps = []
+    with substrate.build(_SUBSTRATE, roles=["default"] * 4,
+                         env_seed=5) as env:
+      timesteps.append(env.reset())
+      rng = np.random.default_rng(0)
+      for _ in range(30):
+        timesteps.append(env.step(rng.integers(0, 8, 4)))
+    views = np.array([[o["RGB"] for o in t.observation] for t in timesteps])
+    batch = obs_lib.parse_cells(views)
+    self.assertEqual(batch.shape, views.shape[:2] + obs_lib.VIEW_SHAPE)
+    for index in np.ndindex(*views.shape[:2]):
+      np.testing.assert_array_equal(batch[index],
+                                    obs_lib.parse_cells(views[index]))
+    # Views differ (avatars, apples), so a mix-up between views shows.
+    self.assertGreater(len(np.unique(batch.reshape(-1, 121), axis=0)), 4)
+
   def test_rejects_bad_shape(self):
     with self.assertRaises(ValueError):
       obs_lib.parse_cells(np.zeros((88, 87, 3), dtype=np.uint8))
+    with self.assertRaises(ValueError):
+      obs_lib.parse_cells(np.zeros((88, 88), dtype=np.uint8))
 
   def test_neighbour_counts_use_euclidean_radius(self):
     mask = np.zeros((5, 5), dtype=bool)
@@ -188,16 +207,24 @@ class ParserTest(parameterized.TestCase):
 class VoterTest(parameterized.TestCase):
 
   @parameterized.named_parameters(
-      ("truthful", bots.Voter.truthful((0.1, 0.2, 0.9)), _VOTE_0 + 2),
-      ("truthful_tie", bots.Voter.truthful((0.5, 0.5, 0.1)), _VOTE_0),
-      ("fixed", bots.Voter.fixed(1), _VOTE_0 + 1),
-      ("abstain", bots.Voter.abstain(), obs_lib.NOOP))
-  def test_casts_ballot_in_vote_phase(self, voter, expected):
+      ("truthful", bots.Voter.truthful((0.1, 0.2, 0.9)), (2, 1)),
+      ("truthful_tie", bots.Voter.truthful((0.5, 0.5, 0.1)), (0, 1)),
+      ("fixed", bots.Voter.fixed(1), (1,)),
+      ("fixed_ranking", bots.Voter.fixed((2, 0)), (2, 0)),
+      ("abstain", bots.Voter.abstain(), ()))
+  def test_casts_its_ranking_one_press_per_vote_step(self, voter, ranking):
+    # Then NOOP for the rest of the phase; the next phase starts over.
+    expected = [bots.vote_action(k) for k in ranking]
+    expected += [obs_lib.NOOP] * (3 - len(ranking))
     for name in agents.BOTS:
       policy = agents.make_bot(name, voter=voter)
-      action, _ = policy.step(_timestep(_view({}), phase=0.0),
-                              policy.initial_state())
-      self.assertEqual(action, expected, msg=name)
+      state = policy.initial_state()
+      actions = []
+      for phase in (0.0,) * 3 + (1.0,) + (0.0,) * 3:
+        action, state = policy.step(_timestep(_view({}), phase=phase), state)
+        actions.append(action)
+      del actions[3]  # The harvest step.
+      self.assertEqual(actions, expected * 2, msg=name)
 
   def test_does_nothing_when_over(self):
     policy = agents.make_bot("random", voter=bots.Voter.fixed(0))
@@ -207,32 +234,36 @@ class VoterTest(parameterized.TestCase):
 
   @parameterized.named_parameters(
       ("short_type", bots.Voter.truthful((1.0, 2.0))),
-      ("index_too_big", bots.Voter.fixed(3)))
+      ("index_too_big", bots.Voter.fixed(3)),
+      ("ranking_too_long", bots.Voter.fixed((0, 1, 3))))
   def test_rejects_voter_that_does_not_fit(self, voter):
     with self.assertRaises(ValueError):
       agents.make_bot("greedy", voter=voter, num_objectives=3)
 
   def test_rejects_bad_voters(self):
     with self.assertRaises(ValueError):
-      bots.Voter(utilities=(1.0, 0.0), objective=0)
+      bots.Voter(utilities=(1.0, 0.0), ranking=(0,))
     with self.assertRaises(ValueError):
       bots.Voter.fixed(-1)
+    with self.assertRaisesRegex(ValueError, "distinct"):
+      bots.Voter.fixed((1, 1))
+    with self.assertRaisesRegex(ValueError, "ranking"):
+      bots.Voter.fixed("a")
     with self.assertRaises(ValueError):
       bots.Voter.truthful((1.0, float("nan")))
 
   def test_votes_only_in_vote_phase_of_a_real_game(self):
     config = _small_config(rounds=2, vote_steps=2, harvest_steps=40)
-    voters = [bots.Voter.fixed(k % 3) for k in range(4)]
+    voters = [bots.Voter.fixed((k % 3, (k + 1) % 3)) for k in range(4)]
     policies = [agents.make_bot(name, seed=k, voter=voters[k])
                 for k, name in enumerate(sorted(agents.BOTS))]
     _, logs = _play(config, policies, env_seed=2)
     for k, log in enumerate(logs):
+      votes = [action for phase, action in log if phase == phases.Phase.VOTE]
+      self.assertEqual(votes, [_VOTE_0 + k % 3, _VOTE_0 + (k + 1) % 3] * 2)
       for phase, action in log:
-        if phase == phases.Phase.VOTE:
-          self.assertEqual(action, _VOTE_0 + k % 3)
-        else:
+        if phase != phases.Phase.VOTE:
           self.assertLess(action, obs_lib.NUM_COMMONS_ACTIONS)
-      self.assertEqual(sum(p == phases.Phase.VOTE for p, _ in log), 4)
 
 
 class BehaviourTest(parameterized.TestCase):
@@ -263,7 +294,7 @@ class StateTest(parameterized.TestCase):
 
   def _recorded_timesteps(self, num_steps: int = 40):
     """Players 0 and 1's timesteps from a game driven by random bots."""
-    config = _small_config(rounds=1, vote_steps=1, harvest_steps=num_steps)
+    config = _small_config(rounds=1, vote_steps=2, harvest_steps=num_steps)
     driver = bots.RandomBot(seed=9)
     recorded = ([], [])
     with substrate.build_from_config(config, roles=["default"] * 4,
@@ -316,7 +347,7 @@ class GreedyBeatsRandomTest(parameterized.TestCase):
 
   @parameterized.parameters(0, 1, 2)
   def test_greedy_per_capita_return_is_clearly_higher(self, env_seed):
-    config = _small_config(rounds=1, harvest_steps=150, vote_steps=1)
+    config = _small_config(rounds=1, harvest_steps=150, vote_steps=2)
     greedy = agents.make_bot("greedy", seed=env_seed)
     random = agents.make_bot("random", seed=env_seed)
     # Both seatings, since the first two players spawn next to the apples.

@@ -116,18 +116,23 @@ class PhaseTest(absltest.TestCase):
     num_objectives = len(self.config.objectives)
     for record in self.records:
       ballots = record["after"][0]["WORLD.BALLOTS"]
+      before = record["before"][0]["WORLD.BALLOTS"]
       if record["phase"] == VOTE:
         for player, action in enumerate(record["actions"]):
-          if action >= 8:  # VOTE_<objective k> casts ballot k.
-            expected = np.eye(num_objectives)[action - 8]
-            np.testing.assert_array_equal(ballots[player], expected)
+          # VOTE_<objective k> ranks k next, unless it is ranked already.
+          expected = before[player].copy()
+          if action >= 8 and not expected[action - 8]:
+            expected[action - 8] = np.count_nonzero(expected) + 1
+          np.testing.assert_array_equal(ballots[player], expected)
       elif record["after"][0]["WORLD.PHASE"] == HARVEST:
         # Vote actions during the harvest change nothing.
-        np.testing.assert_array_equal(
-            ballots, record["before"][0]["WORLD.BALLOTS"])
-    tally = self.records[0]["after"][0]["VOTING"]
-    np.testing.assert_array_equal(
-        tally, self.records[0]["after"][0]["WORLD.BALLOTS"].sum(axis=0))
+        np.testing.assert_array_equal(ballots, before)
+    after = self.records[0]["after"][0]
+    for k in range(num_objectives):  # VOTING[k, r]: k ranked r + 1.
+      np.testing.assert_array_equal(
+          after["VOTING"][k],
+          [np.sum(after["WORLD.BALLOTS"][:, k] == r + 1)
+           for r in range(num_objectives)])
 
   def test_ballots_reset_between_rounds(self):
     c = self.config

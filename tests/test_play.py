@@ -92,7 +92,9 @@ class PlayTest(absltest.TestCase):
     after_vote = spy.timesteps[1].observation
     np.testing.assert_array_equal(
         after_vote["WORLD.BALLOTS"], [[0, 1, 0], [0, 0, 0], [0, 0, 0]])
-    np.testing.assert_array_equal(after_vote["1.VOTING"], [0, 1, 0])
+    # VOTING[k, r]: players ranking objective k at position r + 1.
+    np.testing.assert_array_equal(
+        after_vote["1.VOTING"], [[0, 0, 0], [1, 0, 0], [0, 0, 0]])
     self.assertIn("your ballot: 2 egalitarian", output)
     self.assertIn("tally: utilitarian 0, egalitarian 1, nash 0", output)
     rendered = [call.args[0] for call in

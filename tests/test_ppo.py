@@ -518,7 +518,7 @@ class PolicyTest(bots_testing.BotTestCase):
     bot = agents.make_bot("ppo:" + self.path, player=2)
     self.assertIsInstance(bot, policy_lib.PPOPolicy)
     prepared = game.prepare(game.GameConfig(
-        substrate=_SMALL, rounds=1, steps=5, vote_steps=1,
+        substrate=_SMALL, rounds=1, steps=5, vote_steps=2,
         bots=f"greedy,ppo:{self.path}"))
     players = game.build_bots(prepared)
     self.assertIsInstance(players[1], policy_lib.PPOPolicy)

@@ -19,7 +19,7 @@ from umd_meltingpot.principal import checkpoint
 
 _SCHEDULE = principal_lib.TaxSchedule((0.0, 0.1, 0.2), (5.0, 10.0))
 _TINY = ["--substrate", "umd_apple_harvest__small", "--rounds", "2",
-         "--steps", "15", "--vote-steps", "1"]
+         "--steps", "15", "--vote-steps", "2"]
 
 
 def _lines(path: pathlib.Path) -> list[dict]:

@@ -111,6 +111,9 @@ class RegistryTest(parameterized.TestCase):
       ("redistribution", {"redistribution": "all"}, "equal.*below_mean"),
       ("objectives", {"objectives": ("utilitarian", "wealth")},
        "egalitarian"),
+      # A ranking of K objectives takes K - 1 VOTE steps.
+      ("vote_too_short_to_rank", {"vote_steps": 1},
+       r"vote_steps must be >= 2 \(K - 1 for the 3 objectives"),
   )
   def test_bad_config_names_the_valid_values(self, overrides, message):
     config = substrate.get_config("umd_apple_harvest__small")
@@ -134,7 +137,7 @@ class RegistryTest(parameterized.TestCase):
       timestep = env.reset()
       obs = timestep.observation[0]
       np.testing.assert_array_equal(obs["TAX_RATES"], [0.25, 0.5, 0.75])
-      self.assertEqual(obs["VOTING"].shape, (2,))
+      self.assertEqual(obs["VOTING"].shape, (2, 2))  # Objective x rank.
       self.assertEqual(env.action_spec()[0].num_values, 8 + 2)
       steps = 0
       while not timestep.last():

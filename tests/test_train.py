@@ -23,7 +23,7 @@ from umd_meltingpot import training
 # A tiny game: one round of 40 HARVEST steps; followers start at the bottom
 # of the small map and only learning to walk up to the apples pays.
 _TINY = ["--substrate", "umd_apple_harvest__small", "--rounds", "1",
-         "--steps", "40", "--vote-steps", "1"]
+         "--steps", "40", "--vote-steps", "2"]
 _TINY_PPO = ["--envs-per-worker", "2", "--unroll-length", "20",
              "--num-minibatches", "2", "--hidden-size", "32"]
 
@@ -45,7 +45,7 @@ class LearningTest(absltest.TestCase):
     prepared = train.prepare(
         train.TrainConfig(
             substrate="umd_apple_harvest__small", rounds=1, steps=40,
-            vote_steps=1, total_steps=2000, seed=0, out=out,
+            vote_steps=2, total_steps=2000, seed=0, out=out,
             checkpoint_every=100),
         train.PPOConfig(num_workers=0, envs_per_worker=4, unroll_length=40,
                         num_minibatches=4, learning_rate=3e-3,
@@ -97,7 +97,7 @@ class TrainCommandTest(parameterized.TestCase):
     # The checkpoint plays as a bot.
     self.assertEqual(
         helpers.umd("run", "--substrate", "umd_apple_harvest__small",
-                    "--rounds", "1", "--steps", "10", "--vote-steps", "1",
+                    "--rounds", "1", "--steps", "10", "--vote-steps", "2",
                     "--bots", f"ppo:{out}/checkpoint.npz,greedy", "--quiet",
                     "--out", out + "/play"), 0)
 

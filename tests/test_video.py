@@ -66,7 +66,8 @@ class HudAndFrameTest(parameterized.TestCase):
     self.assertEqual(hud.lines(), (
         "Round 2/5 · VOTE",
         "rates 0.10 0.20 0.30",
-        "util 3 · egal 1 · nash 0",
+        "1st prefs util 3 · egal 1 · nash 0",
+        "rule: counted when the vote closes",
         "objective none yet",
     ))
 
@@ -74,9 +75,21 @@ class HudAndFrameTest(parameterized.TestCase):
     hud = video.Hud(3, 5, "harvest", [0.5], OBJECTIVES, [2.5, 1, 0.25], "nash")
     self.assertEqual(hud.lines()[1:], (
         "rates 0.50",
-        "util 2.5 · egal 1 · nash 0.25",
+        "1st prefs util 2.5 · egal 1 · nash 0.25",
+        "rule: counted when the vote closes",
         "objective nash",
     ))
+
+  def test_hud_shows_the_rules_scores_and_a_random_tie_break(self):
+    hud = video.Hud(1, 5, "harvest", [0.5], OBJECTIVES, [2, 2, 1], "util",
+                    rule="borda", scores=[6, 6, 3], tie_broken=True)
+    self.assertEqual(hud.lines()[2:], (
+        "1st prefs util 2 · egal 2 · nash 1",
+        "borda: util 6 · egal 6 · nash 3",
+        "objective util (tie broken at random)",
+    ))
+    with self.assertRaisesRegex(ValueError, "scores has 2 entries"):
+      video.Hud(1, 5, "harvest", [0.5], OBJECTIVES, [2, 2, 1], scores=[1, 2])
 
   @parameterized.parameters(*video.PHASES)
   def test_hud_first_line_names_the_phase(self, phase):

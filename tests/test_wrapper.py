@@ -24,7 +24,7 @@ def _wrapped(principal, rounds=3, delta=0.2, name="linf", phi0=(0.0, 0.0),
   config = substrate.get_config("umd_apple_harvest__small")
   with config.unlocked():
     config.rounds = rounds
-    config.vote_steps = 1
+    config.vote_steps = 2
     config.harvest_steps = 3
     config.bracket_edges = edges
     config.initial_rates = phi0

@@ -15,6 +15,9 @@ folder as it goes:
 *   `summary.png` at the end, and `episode.mp4` with `video=True`.
 """
 
+# Annotations stay strings: the substrate and the wrapper load on first use.
+from __future__ import annotations
+
 import contextlib
 import dataclasses
 import pathlib
@@ -27,10 +30,14 @@ import tqdm
 
 from umd_meltingpot import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import lazy
 from umd_meltingpot import runs
-from umd_meltingpot import substrate as substrate_lib
-from umd_meltingpot.principal import wrapper as wrapper_lib
 from umd_meltingpot.substrates import phases
+
+# Melting Pot (and TensorFlow) load when a game is prepared, not when the
+# options are read (`umd run --help`).
+substrate_lib = lazy.module("umd_meltingpot.substrate")
+wrapper_lib = lazy.module("umd_meltingpot.principal.wrapper")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,9 +88,9 @@ class MechanismOptions:
   the path of a principal checkpoint written by `umd train principal`
   (e.g. runs/x/principal.npz)."""
   ballots: str = "world"
-  """Where the ballots come from: world (the players' VOTE actions in Lua,
-  truthful to their types) or types (full truthful ballots of the rule's
-  kind)."""
+  """Where the ranked ballots come from: world (the rankings the players
+  cast with VOTE presses in Lua; the bots cast their types') or types (the
+  truthful rankings of the types, counted whatever the players press)."""
   principal_weight: float = 0.0
   """w, the weight of the principal's own type in the vote."""
 
@@ -334,14 +341,18 @@ def _resolved_config(game: PreparedGame) -> dict[str, Any]:
 
 def _hud(env: wrapper_lib.PrincipalWrapper, world, game: PreparedGame):
   from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
+  vote = env.counted_vote(world)  # The ballots the rule counts.
   return video.Hud(
       round=int(world["WORLD.ROUND"]),
       rounds=game.substrate_config.rounds,
       phase=phases.Phase(int(world["WORLD.PHASE"])).label,
       rates=tuple(env.phi),
       objectives=tuple(game.substrate_config.objectives),
-      tally=tuple(np.asarray(world["WORLD.BALLOTS"]).sum(axis=0)),
-      objective=env.objective)
+      tally=vote.tally,
+      objective=env.objective,
+      rule=game.config.rule,
+      scores=vote.scores,
+      tie_broken=vote.tie_broken)
 
 
 def play_episode(env: wrapper_lib.PrincipalWrapper,

@@ -115,15 +115,19 @@ def _round_and_phase(observation: Mapping[str, Any],
   return min(round_, rounds), phase
 
 
-def _own_choice(observation: Mapping[str, Any], player_index: int) -> int:
-  """Player `player_index`'s (0-based) ballot this round; 0: none."""
+def _own_ranking(observation: Mapping[str, Any],
+                 player_index: int) -> list[int]:
+  """Player `player_index`'s (0-based) ranking this round, best first, as
+  1-based objective numbers (the keys); empty: no ballot yet."""
   row = np.asarray(observation["WORLD.BALLOTS"])[player_index]
-  return int(np.argmax(row)) + 1 if row.any() else 0
+  ranked = np.flatnonzero(row)
+  return [int(k) + 1 for k in ranked[np.argsort(row[ranked])]]
 
 
 def _tally(observation: Mapping[str, Any]) -> list[int]:
+  """First preferences per objective (`WORLD.BALLOTS` holds rank positions)."""
   ballots = np.asarray(observation["WORLD.BALLOTS"])
-  return [int(count) for count in ballots.sum(axis=0)]
+  return [int(count) for count in (ballots == 1).sum(axis=0)]
 
 
 def _percent(rates: Any) -> str:
@@ -145,10 +149,10 @@ def status_line(observation: Mapping[str, Any],
     objectives: the objectives on the ballot, in ballot order.
   """
   round_, phase = _round_and_phase(observation, rounds)
-  choice = _own_choice(observation, player_index)
+  ranking = _own_ranking(observation, player_index)
   tally = ", ".join(f"{k} {name} {count}" for k, (name, count) in enumerate(
       zip(objectives, _tally(observation)), start=1))
-  you = f"{choice} {objectives[choice - 1]}" if choice else "none"
+  you = " > ".join(f"{k} {objectives[k - 1]}" for k in ranking) or "none"
   return (f"Player {player_index + 1} | round {round_}/{rounds} {phase} | "
           f"your ballot: {you} | tally: {tally} | tax rates "
           f"{_percent(observation['WORLD.TAX_RATES'])}")
@@ -163,8 +167,8 @@ def screen_line(observation: Mapping[str, Any],
   round_, phase = _round_and_phase(observation, rounds)
   if phase == phases.Phase.VOTE.name:
     keys = f"1-{num_objectives}" if num_objectives > 1 else "1"
-    choice = _own_choice(observation, player_index)
-    phase = f"VOTE (keys {keys}; yours {choice or '-'})"
+    ranking = ">".join(map(str, _own_ranking(observation, player_index)))
+    phase = f"VOTE (keys {keys}; yours {ranking or '-'})"
   tally = "/".join(str(count) for count in _tally(observation))
   return (f"P{player_index + 1} R{round_}/{rounds} {phase} "
           f"votes {tally} tax {_percent(observation['WORLD.TAX_RATES'])}")
@@ -177,7 +181,8 @@ def _phase_announcement(observation: Mapping[str, Any], *,
     keys = ", ".join(f"{k} {name}"
                      for k, name in enumerate(config.objectives, start=1))
     return (f"== Round {round_}/{config.rounds}: VOTE for "
-            f"{config.vote_steps} steps; press {keys}")
+            f"{config.vote_steps} steps; rank the objectives, best first, "
+            f"one key a step: {keys}")
   if phase == phases.Phase.HARVEST.name:
     tally = ", ".join(f"{name} {count}" for name, count in zip(
         config.objectives, _tally(observation)))

@@ -8,8 +8,11 @@ records of `rounds.jsonl`:
   (b) the tax rate of each bracket: the projected φ in force as solid lines,
       and the principal's proposal as dashed lines when the projection onto
       the δ-ball changed it;
-  (c) the vote shares per objective as stacked bars, with the winning
-      objective outlined and marked above its bar;
+  (c) the counted ranked ballots: first-preference shares per objective as
+      stacked bars, with the winning objective outlined and marked above
+      its bar (hatched when a tie was broken at random), and the rule's own
+      scores per objective (Borda points, approvals, ...) as markers on the
+      right axis;
   (d) the apples alive at round end, and the value of the voted objective
       (coloured by objective, since each objective has its own scale).
 
@@ -296,14 +299,17 @@ def _plot_votes(
     records: Sequence[Mapping[str, Any]],
     objectives: Sequence[str],
 ) -> None:
-  """Panel (c): stacked vote shares, the winner outlined and marked."""
-  ax.set_title("(c) vote shares")
+  """Panel (c): stacked first-preference shares of the counted ballots, the
+  winner outlined and marked, and the rule's scores on the right axis."""
+  rule = next((r["rule"] for r in records if r.get("rule")), None)
+  ax.set_title(f"(c) counted ballots ({rule})" if rule else "(c) vote shares")
   shares = _vote_shares(records, len(objectives))
   if shares is None or not objectives:
     _mark_empty(ax, "no votes recorded")
     return
   colours = _objective_colours(objectives)
   winners = [record.get("objective") for record in records]
+  random_ties = [bool(record.get("tie_broken")) for record in records]
   bottom = np.zeros(len(records))
   for index, name in enumerate(objectives):
     won = [winner == name for winner in winners]
@@ -317,10 +323,23 @@ def _plot_votes(
         linewidth=1.5,
         label=name,
     )
+    for x, w, tie, low, high in zip(rounds, won, random_ties, bottom,
+                                    shares[:, index]):
+      if w and tie:  # Drawn at random from a tie: hatch the winner's bar.
+        ax.bar(x, high, bottom=low, width=0.8, color="none",
+               edgecolor="black", hatch="//", linewidth=0)
     bottom += shares[:, index]
   _mark_winners(ax, rounds, winners, colours)
   ax.set_ylim(0.0, 1.15)
-  ax.set_ylabel("share of the vote")
+  ax.set_ylabel("first preferences")
+  scores = _matrix(records, "scores")
+  if scores is not None and rule not in ("plurality", None):
+    right = ax.twinx()
+    for index, name in enumerate(objectives[:scores.shape[1]]):
+      right.plot(rounds, scores[:, index], linestyle="none", marker="D",
+                 markersize=5, markerfacecolor=colours[name],
+                 markeredgecolor="black")
+    right.set_ylabel(f"{rule} score (◆)")
   # Outside the axes: inside, it would hide the bars of the first rounds.
   ax.legend(
       handles=ax.get_legend_handles_labels()[0] + [_WINNER_HANDLE],

@@ -49,6 +49,20 @@ def _ranking_of(row: np.ndarray) -> tuple[int, ...]:
   return tuple(int(a) for a in np.argsort(-row, kind="stable"))
 
 
+def ranked_ballot(
+    utilities: Union[Sequence[float], np.ndarray]) -> tuple[int, ...]:
+  """The ranked ballot of a truthful voter with these utilities.
+
+  Its ranking, best first (equal utilities by objective index), without the
+  last objective: an unranked objective is tied last, so K - 1 `VOTE_*`
+  presses cast a full ranking of K (see `voting.truthful_ranking`).
+  """
+  row = np.asarray(utilities, dtype=np.float64)
+  if row.ndim != 1 or row.size == 0 or not np.all(np.isfinite(row)):
+    raise ValueError(f"utilities must be finite and 1-D, got {utilities!r}.")
+  return _ranking_of(row)[:-1]
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Preferences:
   """A type profile θ: utilities of the principal and the players.

@@ -141,15 +141,33 @@ def build_from_config(config: config_dict.ConfigDict,
       env_seed=env_seed)
 
 
+def voting_tally(ranks: np.ndarray) -> np.ndarray:
+  """The positional tally of ranked ballots: the `VOTING` observation.
+
+  Args:
+    ranks: `WORLD.BALLOTS`, shape (n, K): each player's rank position of
+      each objective (1 = top, 0 = unranked).
+
+  Returns:
+    A (K, K) array whose [k, r] entry counts the players who rank objective
+    k at position r + 1. Column 0 is the first preferences (plurality), a
+    row's sum the players who rank k at all (approval, see `voting`), and
+    positional weights over a row give Borda's points.
+  """
+  ranks = np.asarray(ranks)
+  positions = np.arange(1, ranks.shape[1] + 1)
+  return (ranks[:, :, None] == positions).sum(axis=0).astype(np.float64)
+
+
 class MechanismWrapper(base_wrapper.Lab2dWrapper):
   """The raw Lab2D environment of a UMD level, made friendlier.
 
   Unpacks Lua's `WORLD.MECHANISM` into the named observations: the global
   `WORLD.ROUND`, `WORLD.PHASE`, `WORLD.TAX_RATES`, `WORLD.BALLOTS`, ... and,
   for each player i, `<i>.PHASE`, `<i>.TAX_RATES`, `<i>.PERIOD_INCOME` and
-  `<i>.MARGINAL_RATE` (its own entries of the `WORLD.` ones) and `<i>.VOTING` (the
-  tally of the ballots), so that Melting Pot's multiplayer wrapper finds them
-  as if Lua had emitted each.
+  `<i>.MARGINAL_RATE` (its own entries of the `WORLD.` ones) and
+  `<i>.VOTING` (the tally of the ranked ballots, `voting_tally`), so that
+  Melting Pot's multiplayer wrapper finds them as if Lua had emitted each.
 
   Explains refused property writes: Lab2D only says "invalid argument", so
   the error carries the level's own reason (`principal.lastError`) or the
@@ -180,7 +198,7 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
     packed = np.array(observation.pop(_PACKED), dtype=np.float64)
     for name, (start, stop, shape) in self._layout.items():
       observation[name] = packed[start:stop].reshape(shape)
-    tally = observation["WORLD.BALLOTS"].sum(axis=0)
+    tally = voting_tally(observation["WORLD.BALLOTS"])
     for player in range(1, self._num_players + 1):
       observation[f"{player}.PHASE"] = observation["WORLD.PHASE"]
       observation[f"{player}.TAX_RATES"] = observation["WORLD.TAX_RATES"]
@@ -218,8 +236,9 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
         spec[f"{player}.{own}"] = spec[world].replace(name=own)
       for own in ("PERIOD_INCOME", "MARGINAL_RATE"):
         spec[f"{player}.{own}"] = dm_env.specs.Array((), np.float64, name=own)
+      num_objectives = spec["WORLD.BALLOTS"].shape[1]
       spec[f"{player}.VOTING"] = dm_env.specs.Array(
-          spec["WORLD.BALLOTS"].shape[1:], np.float64, name="VOTING")
+          (num_objectives, num_objectives), np.float64, name="VOTING")
     return spec
 
 

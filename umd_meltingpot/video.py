@@ -3,7 +3,8 @@
 Each frame is the global `WORLD.RGB` observation, upscaled by an integer
 factor (nearest neighbour, so sprites stay crisp), with a dark strip below it
 that shows the state of the mechanism: the round and phase, the tax rates φ,
-the vote tally per objective and the objective in force.
+the counted ranked ballots' first preferences and the rule's scores per
+objective, and the objective in force.
 
 The HUD text is drawn with Pillow (a matplotlib dependency) and its bundled
 default font, so nothing is downloaded at run time. The strip changes only at
@@ -52,7 +53,7 @@ SHORT_NAMES: dict[str, str] = {
 # H.264 encoders and players expect frame sides divisible by the 16-pixel
 # macroblock; we pad rather than let ffmpeg rescale (which blurs the pixels).
 _MACRO_BLOCK = 16
-_HUD_LINES = 4
+_HUD_LINES = 5
 _FONT_SIZE = 12
 _MIN_FONT_SIZE = 7
 _LINE_HEIGHT = _FONT_SIZE + 3
@@ -79,8 +80,14 @@ class Hud:
     phase: one of `PHASES`.
     rates: the tax rate of each bracket, in force this round.
     objectives: the objectives on the ballot, in ballot order.
-    tally: the (weighted) votes per objective, aligned with `objectives`.
+    tally: the first preferences per objective of the ballots the rule
+      counts (or, while a vote is open, of those cast so far), aligned with
+      `objectives`.
     objective: the voted objective in force; None before the first vote closes.
+    rule: the social choice rule, shown beside its scores.
+    scores: the rule's own tally per objective (Borda points, approvals,
+      ...; see `voting.Outcome.scores`) once the vote has closed, else None.
+    tie_broken: the objective was drawn at random from a tie.
   """
 
   round: int
@@ -90,6 +97,9 @@ class Hud:
   objectives: Sequence[str]
   tally: Sequence[float]
   objective: Optional[str] = None
+  rule: Optional[str] = None
+  scores: Optional[Sequence[float]] = None
+  tie_broken: bool = False
 
   def __post_init__(self) -> None:
     if self.phase not in PHASES:
@@ -99,24 +109,43 @@ class Hud:
           f"tally has {len(self.tally)} entries for "
           f"{len(self.objectives)} objectives"
       )
+    if self.scores is not None and len(self.scores) != len(self.objectives):
+      raise ValueError(
+          f"scores has {len(self.scores)} entries for "
+          f"{len(self.objectives)} objectives"
+      )
     # Tuples make a Hud immutable and hashable, and detach it from arrays
     # that the caller may go on mutating.
     object.__setattr__(self, "rates", tuple(float(r) for r in self.rates))
     object.__setattr__(self, "objectives", tuple(map(str, self.objectives)))
     object.__setattr__(self, "tally", tuple(float(v) for v in self.tally))
+    if self.scores is not None:
+      object.__setattr__(self, "scores",
+                         tuple(float(v) for v in self.scores))
+
+  def _per_objective(self, values: Sequence[float]) -> str:
+    return " · ".join(
+        f"{short_name(name)} {_format_votes(value)}"
+        for name, value in zip(self.objectives, values)
+    )
 
   def lines(self) -> tuple[str, ...]:
     """Returns the HUD text, one string per line."""
     rates = " ".join(f"{rate:.2f}" for rate in self.rates)
-    tally = " · ".join(
-        f"{short_name(name)} {_format_votes(votes)}"
-        for name, votes in zip(self.objectives, self.tally)
-    )
+    tally = self._per_objective(self.tally)
+    rule = self.rule or "rule"
+    if self.scores is not None:
+      scores = f"{rule}: {self._per_objective(self.scores)}"
+    else:
+      scores = f"{rule}: counted when the vote closes"
     objective = self.objective if self.objective is not None else "none yet"
+    if self.tie_broken:
+      objective += " (tie broken at random)"
     return (
         f"Round {self.round}/{self.rounds} · {self.phase.upper()}",
         f"rates {rates}" if rates else "rates -",
-        tally if tally else "no ballot",
+        f"1st prefs {tally}" if tally else "no ballot",
+        scores,
         f"objective {objective}",
     )
 

@@ -61,21 +61,32 @@ import operator
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
-# Before pref_voting's methods: they take a lock file on import, which this
-# redirects out of a possibly read-only install (see there).
-from umd_meltingpot import pref_voting_locks  # pylint: disable=unused-import,wrong-import-order  # isort: skip
-from pref_voting import c1_methods
-from pref_voting import grade_methods
-from pref_voting import iterative_methods
-from pref_voting import probabilistic_methods
-from pref_voting import scoring_methods
-from pref_voting.grade_profiles import GradeProfile
-from pref_voting.profiles_with_ties import ProfileWithTies
 
+from umd_meltingpot import lazy
 from umd_meltingpot import preferences
+
+# pref_voting's modules take about a second to import (numba, networkx,
+# matplotlib, ortools), so they load on the first count: the rule names (in
+# `umd run --help`, say) stay cheap. pref_voting_locks goes first: the
+# methods take a lock file on import, which it redirects out of a possibly
+# read-only install (see there).
+_LOCKS = ("umd_meltingpot.pref_voting_locks",)
+c1_methods = lazy.module("pref_voting.c1_methods", after=_LOCKS)
+grade_methods = lazy.module("pref_voting.grade_methods", after=_LOCKS)
+iterative_methods = lazy.module("pref_voting.iterative_methods", after=_LOCKS)
+probabilistic_methods = lazy.module("pref_voting.probabilistic_methods",
+                                    after=_LOCKS)
+scoring_methods = lazy.module("pref_voting.scoring_methods", after=_LOCKS)
+grade_profiles = lazy.module("pref_voting.grade_profiles", after=_LOCKS)
+profiles_with_ties = lazy.module("pref_voting.profiles_with_ties",
+                                 after=_LOCKS)
 
 BALLOT_KINDS: tuple[str, ...] = ("choice", "approval", "ranking", "scores")
 """The kinds of ballot a `Profile` can hold."""
+
+BALLOT_SOURCES: tuple[str, ...] = ("world", "types")
+"""Where a game's ballots come from (`umd run --ballots`): the players' VOTE
+actions in the world, or the truthful ballots of their types."""
 
 Ballot = Union[None, int, frozenset[int], tuple[int, ...], tuple[float, ...]]
 """One voter's ballot; None is an abstention, whatever the kind."""
@@ -280,8 +291,7 @@ def truthful_ranking(utilities: Union[Sequence[float], np.ndarray]
   `--ballots types` counts these ballots, which truthful bots cast through
   Lua under `--ballots world`.
   """
-  ballot = ballot_from_utilities(utilities, "ranking")
-  return () if ballot is None else ballot
+  return preferences.ranked_ballot(utilities)
 
 
 def profile_from_world_ballots(
@@ -426,8 +436,8 @@ def _read_grades(
 
 def _order_profile(
     orders: Sequence[_WeakOrder], weights: Sequence[float], m: int
-) -> ProfileWithTies:
-  profile = ProfileWithTies(
+) -> "profiles_with_ties.ProfileWithTies":
+  profile = profiles_with_ties.ProfileWithTies(
       list(orders), rcounts=list(weights), candidates=list(range(m))
   )
   # Ranked alternatives beat unranked ones in pairwise comparisons; without
@@ -438,9 +448,9 @@ def _order_profile(
 
 def _grade_profile(
     grades: Sequence[dict[int, float]], weights: Sequence[Any], m: int
-) -> GradeProfile:
+) -> "grade_profiles.GradeProfile":
   values = sorted({g for grade in grades for g in grade.values()})
-  return GradeProfile(
+  return grade_profiles.GradeProfile(
       list(grades), values, gcounts=list(weights), candidates=list(range(m))
   )
 

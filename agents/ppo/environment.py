@@ -72,9 +72,8 @@ class HarvestEnv:
     self._env = game_lib.build_environment(prepared)
     self._observation = observation
     self.num_players = prepared.num_players
-    self._votes = [
-        bots.vote_action(
-            bots.Voter.truthful(prepared.preferences.players[i]).choice())
+    self._ballots = [
+        bots.Voter.truthful(prepared.preferences.players[i]).ballot()
         for i in range(self.num_players)]
     self._returns = np.zeros(self.num_players)
     self._steps = 0  # Substrate steps in this game.
@@ -130,17 +129,18 @@ class HarvestEnv:
 
   def _skip_votes(self, timestep: dm_env.TimeStep
                   ) -> tuple[dm_env.TimeStep, np.ndarray]:
-    """Plays VOTE steps with the truthful votes; returns their rewards."""
+    """Plays VOTE steps with the truthful rankings; returns their rewards."""
     total = np.zeros(self.num_players)
+    vote_step = 0
     while not timestep.last() and _phase(timestep) == phases.Phase.VOTE:
-      timestep, rewards = self._substrate_step(self._votes)
+      timestep, rewards = self._substrate_step(
+          [bots.ballot_action(ballot, vote_step) for ballot in self._ballots])
       total += rewards
+      vote_step += 1
     return timestep, total
 
   def _encode(self, timestep: dm_env.TimeStep) -> features.Observation:
-    return features.stack([
-        features.encode(timestep.observation[i], i, self._observation)
-        for i in range(self.num_players)])
+    return features.encode_players(timestep.observation, self._observation)
 
 
 def _phase(timestep: dm_env.TimeStep) -> int:

@@ -40,8 +40,10 @@ DEFAULT_CHECKPOINT = (pathlib.Path(__file__).resolve().parent.parent
 
 
 class PolicyState(NamedTuple):
-  """A slot's state: its PRNG key (uint32[2]), None before its first step."""
+  """A slot's state: its PRNG key (uint32[2]), None before its first step,
+  and the VOTE steps taken in the current VOTE phase (0 outside one)."""
   key: Optional[np.ndarray] = None
+  vote_step: int = 0
 
 
 class TrainedFollower(NamedTuple):
@@ -163,7 +165,8 @@ class PPOPolicy(policy.Policy[PolicyState]):
       key = np.array([self._seed & 0xFFFFFFFF, zlib.crc32(view)], np.uint32)
     phase = int(round(float(observation["PHASE"])))
     if phase == phases.Phase.VOTE:
-      return bots.vote_action(self._voter.choice()), PolicyState(key=key)
+      action = bots.ballot_action(self._voter.ballot(), prev_state.vote_step)
+      return action, PolicyState(key=key, vote_step=prev_state.vote_step + 1)
     if phase != phases.Phase.HARVEST:
       return obs_lib.NOOP, PolicyState(key=key)
     num_rates = len(observation["TAX_RATES"])

@@ -4,9 +4,9 @@
 one itself, so scenarios and Melting Pot's evaluation run on top of it
 unchanged. It watches the phase observations and, inside `step`:
 
-*   when a vote closes: reads the ballots (`WORLD.BALLOTS`, or the players'
-    typed reports), applies the social choice function f to get the
-    objective O, asks the principal algorithm for phi, projects phi onto
+*   when a vote closes: reads the ranked ballots (`WORLD.BALLOTS`, or the
+    truthful rankings of the players' types), applies the social choice
+    function f to get the objective O, asks the principal algorithm for phi, projects phi onto
     {phi : D(phi_prev, phi) <= delta} and writes it into Lua (the map P);
 *   when a round ends: computes O and the welfare metrics on the round's
     returns, feeds the value back to the algorithm and emits a `RoundRecord`.
@@ -30,7 +30,8 @@ from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
 from umd_meltingpot.principal import schedule as schedule_lib
 from umd_meltingpot.substrates import phases
-BALLOT_SOURCES = ("world", "types")
+
+BALLOT_SOURCES = voting.BALLOT_SOURCES
 
 
 def apply_schedule(env: Any, rates: Sequence[float],
@@ -63,9 +64,10 @@ class MechanismConfig(validation.Validated):
     delta: the bound delta on D(phi_prev, phi), >= 0 (inf: unbounded).
     divergence: D, a key of `divergence.DIVERGENCES`.
     principal_weight: weight w of the principal's own ballot, >= 0.
-    ballot_source: "world" counts the ballots cast in Lua (`VOTE_*`
-      actions); "types" counts truthful ballots of the rule's kind built from
-      the players' types (needs preferences).
+    ballot_source: "world" counts the ranked ballots cast in Lua (`VOTE_*`
+      presses); "types" counts the truthful rankings of the players' types
+      (`voting.truthful_ranking`, the ballots truthful bots cast in Lua),
+      whatever they press (needs preferences).
   """
   rule: str = validation.checked("plurality",
                                  validation.one_of(tuple(voting.RULES)))
@@ -80,7 +82,17 @@ class MechanismConfig(validation.Validated):
 
 @dataclasses.dataclass(frozen=True)
 class RoundRecord:
-  """Everything about one round; one line of `rounds.jsonl`."""
+  """Everything about one round; one line of `rounds.jsonl`.
+
+  The vote fields describe the ballots the rule counted (under
+  `ballot_source="types"` the typed rankings, not the VOTE presses):
+  `ballots` holds each player's rank position of each objective (1 = top,
+  0 = unranked; an all-zero row abstained), `tally` the first preferences,
+  `vote_shares` the tally over the ballots that rank something, `scores`
+  the rule's own tally (`voting.Outcome.scores`; None if all abstained),
+  `winners` the rule's winning set before tie-breaking and `tie_broken`
+  whether the objective was drawn at random from a tie.
+  """
   round: int
   rounds: int
   objectives: tuple[str, ...]
@@ -88,6 +100,9 @@ class RoundRecord:
   ballots: list[list[float]]
   tally: list[float]
   vote_shares: list[float]
+  scores: Optional[list[float]]
+  winners: list[str]
+  tie_broken: bool
   objective: str
   objective_value: float
   phi_prev: list[float]
@@ -111,6 +126,20 @@ class RoundRecord:
         key: (None if isinstance(value, float) and math.isnan(value)
               else value) for key, value in self.metrics.items()}
     return record
+
+
+@dataclasses.dataclass(frozen=True)
+class CountedVote:
+  """The vote of the current round, as the HUD shows it.
+
+  Attributes:
+    tally: first preferences per objective of the ballots the rule counts.
+    scores: the rule's own tally once the vote has closed, else None.
+    tie_broken: the objective was drawn at random from a tie.
+  """
+  tally: list[float]
+  scores: Optional[list[float]]
+  tie_broken: bool
 
 
 def _floats(array: np.ndarray) -> list[float]:
@@ -193,6 +222,22 @@ class PrincipalWrapper(substrate_lib.Substrate):
     """The objective voted for the current round, if its vote has closed."""
     return self._round.get("objective")
 
+  def counted_vote(self, world: dict[str, np.ndarray]) -> CountedVote:
+    """This round's vote: once it has closed, what the rule counted (the
+    round record's tally and scores); while it is open, the first
+    preferences of the ballots that would be counted now.
+
+    Args:
+      world: the global observations of the current step.
+    """
+    if "objective" in self._round:
+      return CountedVote(tally=list(self._round["tally"]),
+                         scores=self._round["scores"],
+                         tie_broken=self._round["tie_broken"])
+    return CountedVote(
+        tally=_floats(voting.first_preferences(self._profile(world))),
+        scores=None, tie_broken=False)
+
   def reset(self, *args, **kwargs) -> dm_env.TimeStep:
     """See base class. Starts a new game and writes phi_0 into it."""
     timestep = super().reset(*args, **kwargs)
@@ -220,8 +265,10 @@ class PrincipalWrapper(substrate_lib.Substrate):
 
   def _profile(self, world: dict[str, np.ndarray]) -> voting.Profile:
     if self._mechanism.ballot_source == "types":
-      kind = voting.ballot_kind_for_rule(self._mechanism.rule)
-      return voting.profile_from_preferences(self._preferences, kind)
+      return voting.Profile(
+          alternatives=self._objectives, kind="ranking",
+          ballots=[voting.truthful_ranking(u)
+                   for u in self._preferences.players])
     return voting.profile_from_world_ballots(world["WORLD.BALLOTS"],
                                              self._objectives)
 
@@ -229,13 +276,12 @@ class PrincipalWrapper(substrate_lib.Substrate):
     profile = self._profile(world)
     principal_ballot = None
     if self._preferences is not None:
-      principal_ballot = voting.ballot_from_utilities(
-          self._preferences.principal, profile.kind)
+      principal_ballot = voting.truthful_ranking(self._preferences.principal)
     outcome = voting.elect(
         self._mechanism.rule, profile, rng=self._rng,
         principal_ballot=principal_ballot,
         principal_weight=self._mechanism.principal_weight)
-    tally = np.asarray(world["WORLD.BALLOTS"]).sum(axis=0)
+    tally = voting.first_preferences(profile)
     observation = base.RoundObservation(
         round_index=self._round_index,
         previous_rates=self._phi.copy(),
@@ -254,8 +300,12 @@ class PrincipalWrapper(substrate_lib.Substrate):
     apply_schedule(self._env, projection.projected, self._schedule.max_rate)
     self._round = dict(
         objective=outcome.winner_name,
-        ballots=np.asarray(world["WORLD.BALLOTS"]).tolist(),
+        ballots=voting.rank_positions(profile).tolist(),
         tally=_floats(tally),
+        scores=(None if outcome.scores is None
+                else [float(x) for x in outcome.scores]),
+        winners=[self._objectives[a] for a in outcome.tied],
+        tie_broken=outcome.tie_broken,
         phi_prev=_floats(self._phi),
         phi_proposed=_floats(proposal),
         phi=_floats(projection.projected),
