@@ -96,9 +96,16 @@ class MetaGame:
                        f"{self.strategies}")
 
   def schedule(self, rates: Sequence[float]) -> schedule_lib.TaxSchedule:
-    """`rates` on the table's bracket edges."""
+    """`rates` on the table's bracket edges.
+
+    Rates above 1 (fines, in a game with `max_rate` > 1) are taxed as the
+    Treasury taxes them: the game checked them against its own cap, and the
+    incomes were measured untaxed, so any cap fits the table.
+    """
+    rates = tuple(rates)
     return schedule_lib.TaxSchedule(
-        tuple(rates), tuple(self.setting["bracket_edges"]))
+        rates, tuple(self.setting["bracket_edges"]),
+        max_rate=max((schedule_lib.DEFAULT_MAX_RATE, *rates)))
 
   def round_returns(self, profile: tuple[int, int],
                     rates: Sequence[float]) -> np.ndarray:
@@ -285,7 +292,16 @@ def load(path: str = str(DEFAULT_TABLE)) -> MetaGame:
 
 def check_fits(meta_game: MetaGame, substrate_config: Any, num_players: int,
                source: Any) -> None:
-  """Raises ValueError if the table was measured on another setting."""
+  """Raises ValueError if the table was measured on another setting, or the
+  game puts brackets on a sliding window (a table holds incomes per tax
+  period, which cannot say what a window held). `max_rate` needs no check:
+  fines are taxed in Python as the Treasury levies them."""
+  window = substrate_config.get("bracket_window", 0)
+  if window:
+    raise ValueError(
+        f"{source} cannot play a game with bracket_window = {window}: a "
+        "best-response table holds incomes per tax period, so it taxes only "
+        "brackets on period income (bracket_window = 0)")
   wanted = setting_of(substrate_config, num_players)
   wrong = {key: (meta_game.setting.get(key), value)
            for key, value in wanted.items()

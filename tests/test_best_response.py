@@ -114,6 +114,23 @@ class BestResponseTest(absltest.TestCase):
     self.assertGreater(sum(sum(r.gross) for r in taxed),
                        2 * sum(sum(r.gross) for r in untaxed))
 
+  def test_fines_are_taxed_as_the_treasury_levies_them(self):
+    # 12 apples in one period, edges 5 and 10: the 11th and 12th are fined 2
+    # each; the pool of 4 goes back in equal shares.
+    schedule = self.shipped.schedule((0.0, 0.0, 2.0))
+    returns = best_response.taxed_returns(
+        np.array([[12.0], [0.0]]), schedule, 1.0, "equal")
+    np.testing.assert_allclose(returns, [12.0 - 4.0 + 2.0, 2.0])
+    # A game with fines is played: the table was measured untaxed.
+    game_lib.prepare(game_lib.GameConfig(
+        substrate=_SMALL, max_rate=4.0, phi0=(0.0, 2.0, 4.0),
+        bots="best_response"))
+
+  def test_a_game_with_a_bracket_window_is_refused(self):
+    with self.assertRaisesRegex(ValueError, "bracket_window = 10"):
+      game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, bracket_window=10,
+                                           bots="best_response"))
+
   def test_a_game_on_another_setting_is_refused_with_the_mismatch(self):
     with self.assertRaisesRegex(ValueError, "num_players.*table 4, game 7"):
       game_lib.prepare(game_lib.GameConfig(substrate="umd_apple_harvest__open",

@@ -7,6 +7,8 @@ from meltingpot.testing import substrates as substrates_testing
 import numpy as np
 
 from umd_meltingpot import substrate
+from umd_meltingpot.principal import schedule as schedule_lib
+from umd_meltingpot.principal import wrapper
 
 _SUBSTRATES = sorted(substrate.SUBSTRATES)
 
@@ -224,7 +226,8 @@ class TaxRatePropertyTest(parameterized.TestCase):
 
   @parameterized.parameters("1.5", "-0.1", "nan", "inf", "abc", "")
   def test_bad_rate_is_rejected_and_old_rates_stay(self, value):
-    with self.assertRaisesRegex(ValueError, r"must be a number in \[0, 1\]"):
+    with self.assertRaisesRegex(ValueError,
+                                r"must be a finite number in \[0, 1\]"):
       self.env.write_property("principal.rates.1", value)
     self.assertEqual(self._rates(), "0.1,0.2,0.3")
     self.assertIn("[0, 1]", self.env.read_property("principal.lastError"))
@@ -243,9 +246,57 @@ class TaxRatePropertyTest(parameterized.TestCase):
       self.env.write_property(key, "0.1")
     self.assertEqual(self._rates(), "0.1,0.2,0.3")
 
+  @parameterized.parameters(
+      "0.5,,0.6", ",0.1,0.2,0.3,", "0x1,0,0", "0,inf,0", "0,1_0,0", "  ",
+      "0,1e,0", "0,1.5,0", "0,0,-0.1", "0,0,+.", "0,0,0 0")
+  def test_schedule_is_refused_as_parse_rates_refuses_it(self, value):
+    with self.assertRaises(ValueError) as python:
+      schedule_lib.parse_rates(value)
+    with self.assertRaises(ValueError):
+      self.env.write_property("principal.schedule", value)
+    self.assertEqual(self.env.read_property("principal.lastError"),
+                     str(python.exception))
+    self.assertEqual(self._rates(), "0.1,0.2,0.3")
+
+  @parameterized.parameters(" 0.5 ,1e-1,\t1 ", "+.5,1.,1E0", "0,-0,5e-1")
+  def test_schedule_is_accepted_as_parse_rates_accepts_it(self, value):
+    self.env.write_property("principal.schedule", value)
+    np.testing.assert_array_equal(
+        wrapper.read_schedule(self.env), schedule_lib.parse_rates(value))
+
   def test_rates_reset_with_the_episode(self):
     self.env.reset()
     self.assertEqual(self._rates(), "0,0,0")
+
+
+class MechanismObservationTest(absltest.TestCase):
+  """PERIOD_INCOME and MARGINAL_RATE on a scripted episode with fines."""
+
+  def test_observations_follow_the_eaters_income(self):
+    config = substrate.get_config("umd_apple_harvest__small")
+    with config.unlocked():
+      config.max_rate = 4.0
+      config.bracket_edges = (1.0, 2.0)
+      config.initial_rates = (0.0, 0.5, 2.0)
+      config.tax_period = 100
+      config.debug_observations = True
+    forward = 1
+    with substrate.build_from_config(config, roles=["default"] * 4,
+                                     env_seed=3) as env:
+      timestep = env.reset()
+      # Every player walks forward: those facing the apples eat some.
+      while int(timestep.observation[0]["WORLD.PHASE"]) == 0:
+        timestep = env.step([0] * 4)
+      fined = False
+      for _ in range(config.harvest_steps - 1):
+        timestep = env.step([forward] * 4)
+        for player, own in enumerate(timestep.observation):
+          gross = own["WORLD.ROUND_GROSS"][player]  # One period per round.
+          self.assertEqual(float(own["PERIOD_INCOME"]), gross)
+          expected = 0.0 if gross < 1 else 0.5 if gross < 2 else 2.0
+          self.assertEqual(float(own["MARGINAL_RATE"]), expected)
+          fined |= own["WORLD.ROUND_NET"][player] < gross - 1.5
+      self.assertTrue(fined, "nobody ate past the top edge")
 
 
 if __name__ == "__main__":
