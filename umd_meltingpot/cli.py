@@ -56,10 +56,11 @@ def _rates(text: str) -> tuple[float, ...]:
   from umd_meltingpot.principal import schedule  # pylint: disable=g-import-not-at-top
   try:
     # The game's own cap (--max-rate) is checked with the rest of the
-    # mechanism; here, the widest one.
+    # mechanism; here, the widest one, named as the flag's.
     return schedule.parse_rates(text, schedule.MAX_RATE_LIMIT)
   except ValueError as error:
-    raise argparse.ArgumentTypeError(str(error)) from None
+    raise argparse.ArgumentTypeError(str(error).replace(
+        f"[0, {schedule.MAX_RATE_LIMIT:g}]", "[0, max_rate]")) from None
 
 
 def _seed(text: str) -> int:
