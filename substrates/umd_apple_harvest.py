@@ -44,11 +44,12 @@ import numpy as np
 from umd_meltingpot import paths
 from umd_meltingpot import welfare
 from umd_meltingpot.principal import schedule
+from umd_meltingpot.substrates import variants
 
 LEVEL_NAME = "umd_apple_harvest"
 MIN_PLAYERS = 2
 MAX_PLAYERS = 16
-REDISTRIBUTION_RULES = ("equal", "below_mean")
+REDISTRIBUTION_RULES = variants.REDISTRIBUTION_RULES
 
 # A small map for fast tests and CPU learning: two patches of 11 apples each,
 # so a greedy population can kill one within a round.
@@ -71,11 +72,7 @@ MAPS = {
 }
 
 # Per-map defaults: (players, rounds, harvest_steps, vote_steps, tax_period).
-_MAP_DEFAULTS = {
-    "open": (7, 5, 200, 10, 50),
-    "closed": (7, 5, 200, 10, 50),
-    "small": (4, 5, 100, 5, 25),
-}
+_MAP_DEFAULTS = variants.MAP_DEFAULTS
 
 # The 8 Commons Harvest actions; every entry also carries `vote` (0: none).
 _COMMONS_ACTIONS = (

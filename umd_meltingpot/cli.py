@@ -9,6 +9,10 @@
 
 `umd run`'s flags are generated from `game.GameConfig`, whose field
 docstrings are their help, so the defaults live only there.
+
+Only the given command's flags are built, and Melting Pot (with TensorFlow)
+loads only when a command plays a game, so `umd --help`, `umd list` and
+`umd run --help` take a fraction of a second.
 """
 
 import argparse
@@ -24,6 +28,7 @@ import typing
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from umd_meltingpot import game as game_lib
+from umd_meltingpot import quiet
 from umd_meltingpot import training
 
 
@@ -97,19 +102,18 @@ def _negative_values_joined(argv: Sequence[str]) -> list[str]:
 
 def _choices() -> dict[str, Sequence[str]]:
   # pylint: disable=g-import-not-at-top
-  from umd_meltingpot import substrate
+  # All light modules: reading the choices loads no Melting Pot.
   from umd_meltingpot import voting
   from umd_meltingpot.principal import divergence
   from umd_meltingpot.principal import registry
-  from umd_meltingpot.principal import wrapper
+  from umd_meltingpot.substrates import variants
   return {
-      "substrate": sorted(substrate.SUBSTRATES),
+      "substrate": sorted(variants.VARIANT_MAPS),
       "divergence": sorted(divergence.DIVERGENCES),
       "rule": list(voting.RULES),
       "principal": registry.help_names(),
-      "ballots": list(wrapper.BALLOT_SOURCES),
-      "redistribution": list(
-          substrate.umd_apple_harvest.REDISTRIBUTION_RULES),
+      "ballots": list(voting.BALLOT_SOURCES),
+      "redistribution": list(variants.REDISTRIBUTION_RULES),
   }
 
 
@@ -154,12 +158,12 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-  from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.substrates import variants  # pylint: disable=g-import-not-at-top
   del args
   print(f"{'substrate':<28} {'players':>7} {'rounds':>6} {'vote':>5} "
         f"{'harvest':>7} {'tax period':>10}  map")
-  for name in sorted(substrate.SUBSTRATES):
-    info = substrate.describe(name)
+  for name in sorted(variants.VARIANT_MAPS):
+    info = variants.describe(name)
     print(f"{name:<28} {info.num_players:>7} {info.rounds:>6} "
           f"{info.vote_steps:>5} {info.harvest_steps:>7} "
           f"{info.tax_period:>10}  {info.map_name}")
@@ -303,13 +307,13 @@ def _new_train_spelling(argv: Sequence[str]) -> list[str]:
   return [argv[0], job, *argv[1:]]
 
 
-def _add_train_commands(commands) -> None:
+_VERBOSE_HELP = ("show TensorFlow's absl, oneDNN and CUDA start-up messages "
+                 "(hidden by default; also UMD_VERBOSE=1)")
+
+
+def _add_train_commands(commands, with_flags: bool = True) -> None:
   """`umd train followers` and `umd train principal`, each with the flags
-  of its own config."""
-  # pylint: disable=g-import-not-at-top
-  from umd_meltingpot import principal_train
-  from umd_meltingpot import train as train_lib
-  # pylint: enable=g-import-not-at-top
+  of its own config (unless not `with_flags`: just the commands)."""
   train = commands.add_parser(
       "train", help="train PPO followers or a learning principal",
       description="Train PPO followers (umd train followers) or a learning "
@@ -325,10 +329,6 @@ def _add_train_commands(commands) -> None:
       description="Train parameter-shared PPO followers on the HARVEST "
       "reward under a mechanism (as in umd run); write config.json, "
       "metrics.jsonl, TensorBoard events and checkpoint.npz.")
-  # Any principal of umd run, a checkpoint's path included (game.prepare
-  # checks it).
-  _add_config_flags(followers, train_lib.TrainConfig, free=("principal",))
-  _add_config_flags(followers, train_lib.PPOConfig)
   followers.set_defaults(handler=_cmd_train_followers)
 
   principal = jobs.add_parser(
@@ -338,18 +338,40 @@ def _add_train_commands(commands) -> None:
       "umd run against the fixed --bots (best_response: followers that "
       "best-respond to phi); write config.json, metrics.jsonl and "
       "principal.npz.")
+  principal.set_defaults(handler=_cmd_train_principal)
+  if not with_flags:
+    return
+
+  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot import principal_train
+  from umd_meltingpot import train as train_lib
+  # pylint: enable=g-import-not-at-top
+  # Any principal of umd run, a checkpoint's path included (game.prepare
+  # checks it).
+  _add_config_flags(followers, train_lib.TrainConfig, free=("principal",))
+  _add_config_flags(followers, train_lib.PPOConfig)
   _add_config_flags(principal, principal_train.PrincipalTrainConfig,
                     choices={"principal": principal_train.LEARNING})
-  principal.set_defaults(handler=_cmd_train_principal)
 
   for job, budget in ((followers, "--total-steps"), (principal, "--games")):
     job.add_argument("--resume", metavar="RUN", default=None,
                      help="continue the run in folder RUN from its last "
                      f"checkpoint (only {budget} may change)")
     job.add_argument("--quiet", action="store_true", help="no progress bar")
+    job.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+  """The `umd` parser.
+
+  Args:
+    command: the command to build the flags of (the others get only their
+      help line, so that reading them imports nothing heavy); None builds
+      every command's flags.
+  """
+  def wanted(name: str) -> bool:
+    return command is None or command == name
+
   parser = argparse.ArgumentParser(
       prog="umd", description=(
           "The Universal Mechanism Design game on Melting Pot: players vote "
@@ -364,11 +386,37 @@ def build_parser() -> argparse.ArgumentParser:
       "run", help="play one game with bots and write runs/<name>/",
       description="Play one game (tau rounds of vote, principal, harvest) "
       "and write config.json, rounds.jsonl, summary.png (and episode.mp4).")
-  _add_config_flags(run, game_lib.GameConfig, free=("principal",))
-  run.add_argument("--quiet", action="store_true", help="no progress bar")
+  if wanted("run"):
+    _add_config_flags(run, game_lib.GameConfig, free=("principal",))
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
   run.set_defaults(handler=_cmd_run)
 
   play = commands.add_parser("play", help="play the game yourself (pygame)")
+  if wanted("play"):
+    _add_play_flags(play)
+  play.set_defaults(handler=_cmd_play)
+
+  evaluate = commands.add_parser(
+      "evaluate", help="evaluate a population on scenarios (Melting Pot)",
+      description="Play a focal population against scenarios with Melting "
+      "Pot's harness; write per-episode rows, a summary per scenario (mean "
+      "and 95% CI) and normalised scores.")
+  if wanted("evaluate"):
+    # pylint: disable-next=g-import-not-at-top
+    from umd_meltingpot import evaluate as evaluate_lib
+    _add_config_flags(evaluate, evaluate_lib.EvaluateConfig)
+    evaluate.add_argument("--quiet", action="store_true",
+                          help="no progress bar")
+    evaluate.add_argument("--verbose", action="store_true",
+                          help=_VERBOSE_HELP)
+  evaluate.set_defaults(handler=_cmd_evaluate)
+
+  _add_train_commands(commands, with_flags=wanted("train"))
+  return parser
+
+
+def _add_play_flags(play: argparse.ArgumentParser) -> None:
   play.add_argument("--substrate", default="umd_apple_harvest__small",
                     choices=_choices()["substrate"])
   play.add_argument("--players", type=int, default=None,
@@ -376,36 +424,26 @@ def build_parser() -> argparse.ArgumentParser:
   play.add_argument("--headless", action="store_true",
                     help="no window: random actions (for testing)")
   play.add_argument("--verbose", action="store_true",
-                    help="print the round, phase, ballots and rates each step")
+                    help="print the round, phase, ballots and rates each "
+                    "step (and " + _VERBOSE_HELP.split(" (")[0] + ")")
   play.add_argument("--observation", default="RGB",
                     choices=["RGB", "WORLD.RGB"],
                     help="your own view (RGB) or the whole map (WORLD.RGB)")
-  play.set_defaults(handler=_cmd_play)
-
-  # pylint: disable-next=g-import-not-at-top
-  from umd_meltingpot import evaluate as evaluate_lib
-  evaluate = commands.add_parser(
-      "evaluate", help="evaluate a population on scenarios (Melting Pot)",
-      description="Play a focal population against scenarios with Melting "
-      "Pot's harness; write per-episode rows, a summary per scenario (mean "
-      "and 95% CI) and normalised scores.")
-  _add_config_flags(evaluate, evaluate_lib.EvaluateConfig)
-  evaluate.add_argument("--quiet", action="store_true",
-                        help="no progress bar")
-  evaluate.set_defaults(handler=_cmd_evaluate)
-
-  _add_train_commands(commands)
-  return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  parser = build_parser()
   argv = _negative_values_joined(sys.argv[1:] if argv is None else argv)
+  # The command is the first word; only its flags are built (none for
+  # `umd --help`).
+  parser = build_parser(next(
+      (word for word in argv if not word.startswith("-")), ""))
   if argv[:1] == ["train"] and not {*argv[1:2]} & {*training.JOBS, "-h",
                                                    "--help"}:
     argv = _new_train_spelling(argv)
   args, unknown = parser.parse_known_args(argv)
   command = " ".join(filter(None, (args.command, getattr(args, "job", None))))
+  if getattr(args, "verbose", False):
+    quiet.set_verbose(True)  # Before anything imports TensorFlow.
   try:
     if unknown:  # E.g. a followers flag given to umd train principal.
       raise UsageError(f"unrecognized arguments: {shlex.join(unknown)} (see "

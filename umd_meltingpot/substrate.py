@@ -12,7 +12,6 @@ substrates` entry-point group.
 """
 
 import contextlib
-import dataclasses
 from typing import Callable, Collection, Optional, Sequence
 
 import dm_env
@@ -29,30 +28,16 @@ import numpy as np
 
 from umd_meltingpot import validation
 from umd_meltingpot.substrates import umd_apple_harvest
+from umd_meltingpot.substrates import variants
 
 Substrate = substrate_lib.Substrate
 _PACKED = "WORLD.MECHANISM"
 
-# keep-sorted start
-_VARIANT_MAPS = {
-    "umd_apple_harvest__closed": "closed",
-    "umd_apple_harvest__open": "open",
-    "umd_apple_harvest__small": "small",
-}
-# keep-sorted end
+_VARIANT_MAPS = variants.VARIANT_MAPS
 SUBSTRATES = frozenset(_VARIANT_MAPS)
-
-
-@dataclasses.dataclass(frozen=True)
-class SubstrateInfo:
-  """What `umd list` shows about a substrate."""
-  name: str
-  num_players: int
-  rounds: int
-  vote_steps: int
-  harvest_steps: int
-  tax_period: int
-  map_name: str
+SubstrateInfo = variants.SubstrateInfo
+# The player count and phase lengths, without building a config.
+describe = variants.describe
 
 
 def _validated_builder(config, roles):
@@ -363,15 +348,3 @@ def get_factory_from_config(
   """
   return SubstrateFactory(config, num_players=num_players)
 
-
-def describe(name: str) -> SubstrateInfo:
-  """The player count and phase lengths of substrate `name`."""
-  config = get_config(name)
-  return SubstrateInfo(
-      name=name,
-      num_players=len(config.default_player_roles),
-      rounds=config.rounds,
-      vote_steps=config.vote_steps,
-      harvest_steps=config.harvest_steps,
-      tax_period=config.tax_period,
-      map_name=config.map_name)
