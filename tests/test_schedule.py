@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import re
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -215,6 +216,35 @@ class ParseTest(parameterized.TestCase):
         rates=schedule_lib.parse_rates("0,0.2"),
         edges=schedule_lib.parse_edges("4"))
     self.assertEqual(schedule.tax_on(4.0, 1.0), 0.2)
+
+
+class MaxRateTest(parameterized.TestCase):
+  """Fines: rates above 1 under a game's max_rate, and strict parsing."""
+
+  def test_rates_above_one_need_a_max_rate(self):
+    with self.assertRaisesRegex(ValueError, r"rates\[0\].*\[0, 1\]"):
+      schedule_lib.TaxSchedule((2.0,))
+    schedule = schedule_lib.TaxSchedule((0.0, 2.0), (1.0,), max_rate=4.0)
+    self.assertEqual(schedule.tax_on(1.0, 1.0), 2.0)  # Net -1: a fine.
+    self.assertEqual(schedule.with_rates((4.0, 4.0)).max_rate, 4.0)
+    with self.assertRaisesRegex(ValueError, r"\[0, 4\]"):
+      schedule.with_rates((4.5, 0.0))
+
+  @parameterized.parameters(0.5, math.nan, math.inf, 101.0, True, "x")
+  def test_bad_max_rate_is_refused(self, max_rate):
+    with self.assertRaisesRegex(ValueError, r"max_rate must be.*\[1, 100\]"):
+      schedule_lib.TaxSchedule((0.0,), max_rate=max_rate)
+
+  @parameterized.parameters("0x1", "inf", "nan", "1_0", "1e", ".", "+", "0 0")
+  def test_parse_rates_accepts_only_decimal_numbers(self, item):
+    with self.assertRaisesRegex(ValueError, re.escape(f"got '{item}'")):
+      schedule_lib.parse_rates(f"0,{item}", max_rate=100)
+
+  def test_parse_rates_takes_the_max_rate(self):
+    self.assertEqual(schedule_lib.parse_rates(" 4 ,.5,1e-1", max_rate=4),
+                     (4.0, 0.5, 0.1))
+    with self.assertRaisesRegex(ValueError, r"rates\[0\].*\[0, 4\], got '5'"):
+      schedule_lib.parse_rates("5", max_rate=4)
 
 
 class NoTaxTest(parameterized.TestCase):
