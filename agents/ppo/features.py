@@ -14,7 +14,7 @@ An `Observation` is a dict of arrays with any leading batch shape:
     agent-id input (IPPO/MAPPO style).
 """
 
-from typing import Mapping
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -48,16 +48,45 @@ def encode(observation: Mapping[str, np.ndarray], agent_id: int,
   Returns:
     An `Observation` with no batch dimension.
   """
-  phase = int(round(float(observation["PHASE"])))
-  vector = np.zeros(vector_size(len(observation["TAX_RATES"])), np.float32)
-  vector[0] = float(observation["READY_TO_SHOOT"])
-  vector[1 + min(max(phase, 0), NUM_PHASES - 1)] = 1.0
-  vector[1 + NUM_PHASES:] = observation["TAX_RATES"]
-  encoded = {"vector": vector, "agent_id": np.int32(agent_id)}
+  encoded = _encode([observation], [agent_id], kind)
+  return {key: value[0] for key, value in encoded.items()}
+
+
+def encode_players(observations: Sequence[Mapping[str, np.ndarray]],
+                   kind: str) -> Observation:
+  """Every player's network input from one timestep, player i's with agent
+  id i.
+
+  Args:
+    observations: the players' substrate observations, in player order.
+    kind: "symbolic" or "rgb".
+
+  Returns:
+    An `Observation` with a leading player axis; the same as stacking
+    `encode` of each, in one view-parsing call.
+  """
+  return _encode(observations, range(len(observations)), kind)
+
+
+def _encode(observations: Sequence[Mapping[str, np.ndarray]],
+            agent_ids: Iterable[int], kind: str) -> Observation:
+  """`encode` over a batch of players (a leading axis on every key)."""
+  phase = np.array([float(o["PHASE"]) for o in observations]).round()
+  phase = np.clip(phase.astype(np.int64), 0, NUM_PHASES - 1)
+  rates = np.array([o["TAX_RATES"] for o in observations], np.float32)
+  vector = np.zeros((len(observations), vector_size(rates.shape[1])),
+                    np.float32)
+  vector[:, 0] = [float(o["READY_TO_SHOOT"]) for o in observations]
+  vector[np.arange(len(observations)), 1 + phase] = 1.0
+  vector[:, 1 + NUM_PHASES:] = rates
+  encoded = {"vector": vector,
+             "agent_id": np.fromiter(agent_ids, np.int32,
+                                     len(observations))}
+  views = np.array([o["RGB"] for o in observations], np.uint8)
   if kind == "symbolic":
-    encoded["grid"] = obs_lib.parse_cells(observation["RGB"])
+    encoded["grid"] = obs_lib.parse_cells(views)
   else:
-    encoded["rgb"] = np.asarray(observation["RGB"], dtype=np.uint8)
+    encoded["rgb"] = views
   return encoded
 
 
