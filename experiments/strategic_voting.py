@@ -1,4 +1,5 @@
-"""Strategic voting, measured: learned ballots cast through Lua (issue 5).
+"""Strategic voting, measured: learned ranked ballots cast through Lua
+(issues 5 and 12).
 
 The paper's voting mechanism (Definition 2) lets players report untruthful
 types θ̂. Whether they *would* depends on the rule f: Gibbard (1977) and
@@ -7,34 +8,35 @@ alternatives that is not dictatorial can be manipulated, while random
 dictatorship is strategy-proof. This module measures it on the running
 substrate rather than assuming it:
 
-1. Every follower gets a `BallotLearner`, an ε-greedy bandit over the K
-   `VOTE_<objective>` actions whose reward for a round is the player's own
-   type utility θ_i(winner) of the elected objective. A
-   `strategic_follower` (a `bots.BallotPolicy`) casts the learner's ballot
-   through the `VOTE_*` action in Lua during the VOTE phase and plays
+1. Every follower gets a `BallotLearner`, an ε-greedy bandit over the K!
+   full rankings of the objectives (6 for K = 3) whose reward for a round
+   is the player's own type utility θ_i(winner) of the elected objective.
+   A `strategic_follower` (a `bots.BallotPolicy`) casts the learner's
+   ranking in Lua, one `VOTE_<objective>` press per VOTE step, and plays
    HARVEST with an ordinary bot from `agents/bots.py`. The wrapper reads
-   the ballots from `WORLD.BALLOTS` (a "choice" profile) and elects the
+   the rankings from `WORLD.BALLOTS` (a "ranking" profile) and elects the
    objective, exactly as in `umd run`.
 2. `train_ballots` repeats rounds (over several games) and updates each
    learner from the ballot Lua recorded for it and the wrapper's winner.
    The ballot reward does not depend on the harvest, so training shortens
    the harvest to `LearningConfig.train_harvest_steps` (1 by default) and
-   the vote to one step; only evaluation plays full rounds.
+   the vote to the K - 1 steps a ranking needs; only evaluation plays full
+   rounds.
 3. `evaluate_ballots` plays full games with the learned (greedy, frozen)
    ballots and audits every round with `audit_round`: a round is
    *manipulated* if some player's learned ballot differs from its truthful
    one and replacing it by the truthful ballot, the others fixed, gives an
    outcome that player values less.
 
-Every rule in `voting.RULES` accepts the "choice" profile that Lua
-produces: `voting.py` reads a choice ballot as a top-only ballot (score 1
-for the choice, 0 for the rest), so the ranking rules (Borda, instant
-runoff, Copeland) see a one-alternative ranking, approval sees one approval
-and score/median see a 0/1 grading. With top-only ballots Borda, Copeland,
-approval and score pick the same winning set as plurality (each alternative's
-count is its number of first places, up to a factor), so only instant runoff
-(eliminations exhaust ballots), median (majority judgement on 0/1 grades)
-and random dictator can behave differently.
+Every rule in `voting.RULES` counts the ranked profile that Lua produces
+(see `voting`): plurality and random dictator its tops, Borda, instant
+runoff and Copeland the rankings, approval the ranked sets (a full ranking
+approves all but its last) and score/median the rankings' Borda points. So
+the rules differ as in social choice theory, except score, which on rankings
+is Borda. (Until issue 12 a ballot was one `VOTE_*` choice, on which every
+deterministic rule but instant runoff and median was plurality.) Each
+audited round also records the Condorcet winner of the true types, when
+there is one, for the rules' Condorcet efficiency.
 
 Outcomes are compared in two ways, because plurality-like rules on few
 voters often tie:
@@ -59,6 +61,7 @@ over rules and seeds and prints the table in docs/RESULTS.md):
 
 import copy
 import dataclasses
+import itertools
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -158,12 +161,32 @@ def make_electorate(spec: str, *, num_players: int,
     raise ValueError(f"{error} Or use {COMPROMISE!r}.") from None
 
 
-def truthful_ballot(utilities: Sequence[float]) -> int:
-  """The truthful "choice" ballot: the favourite, ties to the lower index.
+Ranking = tuple[int, ...]
 
-  The same as `bots.Voter.truthful(utilities).choice()`.
-  """
-  return int(bots_lib.Voter.truthful(utilities).choice())
+
+def truthful_ballot(utilities: Sequence[float]) -> Ranking:
+  """The truthful ranked ballot (`preferences.ranked_ballot`), the one
+  `bots.Voter.truthful(utilities)` casts."""
+  return bots_lib.Voter.truthful(utilities).ballot()
+
+
+def rankings(num_objectives: int) -> tuple[Ranking, ...]:
+  """Every full ranking of `num_objectives` objectives, as ballots (each
+  without its last objective, the canonical form; see `voting.Profile`),
+  in lexicographic order: the learners' arms."""
+  return tuple(r[:-1] for r in itertools.permutations(range(num_objectives)))
+
+
+def condorcet_winner(utilities: np.ndarray) -> Optional[int]:
+  """The objective that a strict majority of the players prefers to each
+  other objective, by their true types; None if there is none."""
+  utilities = np.asarray(utilities, dtype=np.float64)
+  n, m = utilities.shape
+  for a in range(m):
+    if all(np.sum(utilities[:, a] > utilities[:, b] + _TOLERANCE) > n / 2
+           for b in range(m) if b != a):
+      return a
+  return None
 
 
 # ----------------------------------------------------------------------------
@@ -194,12 +217,12 @@ class LearnerConfig(validation.Validated):
 
 
 class BallotLearner:
-  """An ε-greedy bandit over one player's K "choice" ballots.
+  """An ε-greedy bandit over one player's K! ranked ballots (`rankings`).
 
-  The arm is the ballot (the objective voted for), the reward the player's
-  type utility of the round's winner. The learned ballot is the greedy one;
-  ties in value go to the truthful ballot, since a voter gains nothing by
-  lying when lying is worth no more, then to the lower index.
+  The arm is the ranking cast, the reward the player's type utility of the
+  round's winner. The learned ballot is the greedy one; ties in value go to
+  the truthful ranking, since a voter gains nothing by lying when lying is
+  worth no more, then to the first arm.
 
   One learner belongs to one player and is mutable: it is not a policy that
   may serve several slots.
@@ -220,7 +243,8 @@ class BallotLearner:
       raise ValueError(f"utilities must be 1-D, got {utilities!r}")
     self._config = config
     self._rng = rng
-    num_ballots = self._utilities.size
+    self._arms = rankings(self._utilities.size)
+    num_ballots = len(self._arms)
     self._values = np.zeros(num_ballots)
     self._counts = np.zeros(num_ballots, dtype=np.int64)
     self._rounds = 0
@@ -228,12 +252,17 @@ class BallotLearner:
 
   @property
   def num_ballots(self) -> int:
-    """K, the number of ballots (objectives)."""
-    return self._utilities.size
+    """K!, the number of ballots (full rankings)."""
+    return len(self._arms)
 
   @property
-  def truthful(self) -> int:
-    """The truthful ballot: the favourite objective."""
+  def arms(self) -> tuple[Ranking, ...]:
+    """The ballots, in value order."""
+    return self._arms
+
+  @property
+  def truthful(self) -> Ranking:
+    """The truthful ballot: the type's ranking."""
     return self._truthful
 
   @property
@@ -252,35 +281,38 @@ class BallotLearner:
     fraction = min(1.0, self._rounds / c.epsilon_decay_rounds)
     return c.epsilon_start + fraction * (c.epsilon_end - c.epsilon_start)
 
-  def learned_ballot(self) -> int:
-    """The greedy ballot, ties to the truthful one, then the lowest index."""
+  def learned_ballot(self) -> Ranking:
+    """The greedy ballot, ties to the truthful one, then the first arm."""
     best = np.flatnonzero(self._values >= self._values.max() - _TOLERANCE)
-    return self._truthful if self._truthful in best else int(best[0])
+    truthful = self._arms.index(self._truthful)
+    return self._arms[truthful if truthful in best else int(best[0])]
 
-  def choose(self, explore: bool = True) -> int:
+  def choose(self, explore: bool = True) -> Ranking:
     """The ballot to cast this round: ε-greedy, or greedy if not `explore`."""
     if explore and self._rng.random() < self.epsilon():
-      return int(self._rng.integers(self.num_ballots))
+      return self._arms[int(self._rng.integers(self.num_ballots))]
     return self.learned_ballot()
 
   def reward(self, winner: int) -> float:
     """The player's reward for a round that `winner` won: θ_i(winner)."""
     return float(self._utilities[winner])
 
-  def update(self, ballot: Optional[int], winner: int) -> None:
+  def update(self, ballot: Optional[Ranking], winner: int) -> None:
     """Learns from one round: `ballot` was counted and `winner` won.
 
     Args:
-      ballot: the ballot the wrapper counted for this player (as Lua
-        recorded it), or None if it abstained (nothing to learn then).
+      ballot: the ranking the wrapper counted for this player (as Lua
+        recorded it), or None if it abstained or cast a partial ranking,
+        which no arm casts (nothing to learn then).
       winner: the elected objective's index.
     """
     self._rounds += 1
-    if ballot is None:
+    if ballot is None or tuple(ballot) not in self._arms:
       return
-    self._counts[ballot] += 1
-    step = max(1.0 / self._counts[ballot], self._config.step_size_floor)
-    self._values[ballot] += step * (self.reward(winner) - self._values[ballot])
+    arm = self._arms.index(tuple(ballot))
+    self._counts[arm] += 1
+    step = max(1.0 / self._counts[arm], self._config.step_size_floor)
+    self._values[arm] += step * (self.reward(winner) - self._values[arm])
 
 
 def make_learners(prefs: preferences_lib.Preferences, *,
@@ -300,7 +332,7 @@ def make_learners(prefs: preferences_lib.Preferences, *,
 
 def strategic_follower(learner: BallotLearner, harvest_bot: policy.Policy, *,
                        explore: bool) -> bots_lib.BallotPolicy:
-  """Casts `learner`'s ballot as `VOTE_<objective>`; harvests with a bot.
+  """Casts `learner`'s ranking with `VOTE_*` presses; harvests with a bot.
 
   The ballot is drawn once per VOTE phase (see `bots.BallotPolicy`), from
   the learner's ε-greedy policy while training and greedily otherwise.
@@ -327,18 +359,18 @@ class ElectionSetup:
   Attributes:
     rule: a key of `voting.RULES`.
     objectives: the alternatives, in vote order.
-    principal_ballot: the principal's "choice" ballot (None abstains).
+    principal_ballot: the principal's ranked ballot (None abstains).
     principal_weight: its weight (0: no say).
   """
   rule: str
   objectives: tuple[str, ...]
-  principal_ballot: Optional[int] = None
+  principal_ballot: Optional[Ranking] = None
   principal_weight: float = 0.0
 
-  def elect(self, ballots: Sequence[Optional[int]],
+  def elect(self, ballots: Sequence[Optional[Ranking]],
             rng: np.random.Generator) -> voting.Outcome:
-    """Elects from "choice" ballots, as the wrapper does."""
-    profile = voting.Profile(alternatives=self.objectives, kind="choice",
+    """Elects from ranked ballots, as the wrapper does."""
+    profile = voting.Profile(alternatives=self.objectives, kind="ranking",
                              ballots=tuple(ballots))
     return voting.elect(self.rule, profile, rng=rng,
                         principal_ballot=self.principal_ballot,
@@ -384,15 +416,17 @@ class RoundAudit:
     type_welfare: Σ_i θ_i, expected over the rule's randomness, of the
       counted ballots' outcome.
     truthful_type_welfare: the same for the all-truthful profile.
+    condorcet_winner: the Condorcet winner of the true types, or None.
   """
-  ballots: tuple[Optional[int], ...]
-  truthful: tuple[int, ...]
+  ballots: tuple[Optional[Ranking], ...]
+  truthful: tuple[Ranking, ...]
   winner: int
   truthful_winner: int
   manipulators_expected: tuple[int, ...]
   manipulators_realised: tuple[int, ...]
   type_welfare: float
   truthful_type_welfare: float
+  condorcet_winner: Optional[int] = None
 
   @property
   def manipulated_expected(self) -> bool:
@@ -410,7 +444,7 @@ class RoundAudit:
 
 
 def audit_round(setup: ElectionSetup, utilities: np.ndarray,
-                ballots: Sequence[Optional[int]],
+                ballots: Sequence[Optional[Ranking]],
                 rng_state: dict[str, Any]) -> RoundAudit:
   """Finds the players who manipulated one election in their favour.
 
@@ -429,7 +463,7 @@ def audit_round(setup: ElectionSetup, utilities: np.ndarray,
     The `RoundAudit`.
   """
   utilities = np.asarray(utilities, dtype=np.float64)
-  ballots = tuple(None if b is None else int(b) for b in ballots)
+  ballots = tuple(None if b is None else tuple(b) for b in ballots)
   if utilities.shape[0] != len(ballots):
     raise ValueError(f"got {len(ballots)} ballots for "
                      f"{utilities.shape[0]} players")
@@ -460,12 +494,13 @@ def audit_round(setup: ElectionSetup, utilities: np.ndarray,
       manipulators_realised=tuple(realised),
       type_welfare=float(utilities.sum(axis=0) @ actual_lottery),
       truthful_type_welfare=float(
-          utilities.sum(axis=0) @ outcome_lottery(honest_outcome, lottery)))
+          utilities.sum(axis=0) @ outcome_lottery(honest_outcome, lottery)),
+      condorcet_winner=condorcet_winner(utilities))
 
 
 def ballots_from_record(record: wrapper_lib.RoundRecord
-                        ) -> tuple[Optional[int], ...]:
-  """The "choice" ballots of a round record (its `WORLD.BALLOTS` rows)."""
+                        ) -> tuple[Optional[Ranking], ...]:
+  """The ranked ballots of a round record (its `WORLD.BALLOTS` rows)."""
   profile = voting.profile_from_world_ballots(np.asarray(record.ballots),
                                               record.objectives)
   return profile.ballots
@@ -576,8 +611,8 @@ def train_ballots(rule: str, prefs: preferences_lib.Preferences,
                   ) -> list[BallotLearner]:
   """Learns every player's ballot over repeated rounds on the substrate.
 
-  Each training game has `train_rounds_per_game` rounds of one VOTE step
-  and `train_harvest_steps` HARVEST steps (the reward, θ_i of the winner,
+  Each training game has `train_rounds_per_game` rounds of K - 1 VOTE
+  steps (a full ranking) and `train_harvest_steps` HARVEST steps (the reward, θ_i of the winner,
   does not depend on the harvest). After each round every learner is
   updated with the ballot the wrapper counted for it (from Lua's
   `WORLD.BALLOTS`) and the winner the wrapper elected.
@@ -599,7 +634,8 @@ def train_ballots(rule: str, prefs: preferences_lib.Preferences,
     rounds = min(config.train_rounds_per_game, config.train_rounds - done)
     game_seed = seed * 1000 + game_index
     prepared = _prepare(config, rule=rule, seed=game_seed, rounds=rounds,
-                        steps=config.train_harvest_steps, vote_steps=1,
+                        steps=config.train_harvest_steps,
+                        vote_steps=max(1, len(objectives) - 1),
                         # The harvest cannot change the ballot reward, and
                         # a best-response table fits only the full game.
                         principal="fixed", bots="random")
@@ -725,8 +761,8 @@ class SeedResult:
   rule: str
   seed: int
   preferences: preferences_lib.Preferences
-  learned_ballots: tuple[int, ...]
-  truthful_ballots: tuple[int, ...]
+  learned_ballots: tuple[Ranking, ...]
+  truthful_ballots: tuple[Ranking, ...]
   rounds: tuple[RoundResult, ...]
 
 
@@ -827,8 +863,11 @@ class RuleSummary:
   truthful_share: float
   winners: dict[str, float]
   truthful_winners: dict[str, float]
-  type_welfare: float
-  truthful_type_welfare: float
+  type_welfare: tuple[float, float, float]
+  truthful_type_welfare: tuple[float, float, float]
+  condorcet_efficiency: tuple[float, float, float]
+  truthful_condorcet_efficiency: tuple[float, float, float]
+  condorcet_rounds: int
   utilitarian: tuple[float, float, float]
   truthful_utilitarian: float
   egalitarian: float
@@ -843,11 +882,20 @@ def summarise(results: Sequence[SeedResult]) -> RuleSummary:
   objectives = results[0].preferences.objectives
   rounds = [r for result in results for r in result.rounds]
 
-  def ci(value: Callable[[RoundResult], float]
+  def ci(value: Callable[[RoundResult], float],
+         where: Callable[[RoundResult], bool] = lambda r: True
          ) -> tuple[float, float, float]:
-    # A new generator per estimate, so that each CI reproduces alone.
-    return stats.bootstrap_mean_ci(
-        [[value(r) for r in result.rounds] for result in results], rng=0)
+    # A new generator per estimate, so that each CI reproduces alone. Seeds
+    # with no round that `where` keeps drop out.
+    groups = [[value(r) for r in result.rounds if where(r)]
+              for result in results]
+    groups = [group for group in groups if group]
+    if not groups:
+      return (float("nan"),) * 3
+    return stats.bootstrap_mean_ci(groups, rng=0)
+
+  def has_condorcet_winner(r: RoundResult) -> bool:
+    return r.audit.condorcet_winner is not None
 
   def shares(winners: list[int]) -> dict[str, float]:
     counts = np.bincount(winners, minlength=len(objectives)) / len(winners)
@@ -862,9 +910,15 @@ def summarise(results: Sequence[SeedResult]) -> RuleSummary:
       truthful_share=float(np.mean([r.audit.truthful_share for r in rounds])),
       winners=shares([r.audit.winner for r in rounds]),
       truthful_winners=shares([r.audit.truthful_winner for r in rounds]),
-      type_welfare=float(np.mean([r.audit.type_welfare for r in rounds])),
-      truthful_type_welfare=float(
-          np.mean([r.audit.truthful_type_welfare for r in rounds])),
+      type_welfare=ci(lambda r: r.audit.type_welfare),
+      truthful_type_welfare=ci(lambda r: r.audit.truthful_type_welfare),
+      condorcet_efficiency=ci(
+          lambda r: float(r.audit.winner == r.audit.condorcet_winner),
+          has_condorcet_winner),
+      truthful_condorcet_efficiency=ci(
+          lambda r: float(r.audit.truthful_winner == r.audit.condorcet_winner),
+          has_condorcet_winner),
+      condorcet_rounds=sum(map(has_condorcet_winner, rounds)),
       utilitarian=ci(lambda r: r.utilitarian),
       truthful_utilitarian=float(
           np.mean([r.truthful_utilitarian for r in rounds])),
@@ -884,16 +938,19 @@ def markdown_table(summaries: Sequence[RuleSummary]) -> str:
 
   lines = [
       "| rule | manipulation rate, expected (95% CI) | realised (95% CI) "
-      "| truthful ballots | winners, learned | winners, truthful "
-      "| Σθ(winner) learned / truthful | realised utilitarian per round "
-      "(95% CI) / truthful | realised egalitarian / truthful |",
+      "| truthful ballots | Condorcet efficiency learned (95% CI) / "
+      "truthful (rounds with a Condorcet winner) "
+      "| Σθ(winner) learned (95% CI) / truthful (95% CI) "
+      "| winners, learned | winners, truthful "
+      "| realised utilitarian per round (95% CI) / truthful |",
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
   for s in summaries:
     lines.append(
         f"| {s.rule} | {ci(s.manipulation_expected)} "
         f"| {ci(s.manipulation_realised)} | {s.truthful_share:.2f} "
+        f"| {ci(s.condorcet_efficiency)} / "
+        f"{ci(s.truthful_condorcet_efficiency)} ({s.condorcet_rounds}) "
+        f"| {ci(s.type_welfare)} / {ci(s.truthful_type_welfare)} "
         f"| {dist(s.winners)} | {dist(s.truthful_winners)} "
-        f"| {s.type_welfare:.2f} / {s.truthful_type_welfare:.2f} "
-        f"| {ci(s.utilitarian)} / {s.truthful_utilitarian:.2f} "
-        f"| {s.egalitarian:.2f} / {s.truthful_egalitarian:.2f} |")
+        f"| {ci(s.utilitarian)} / {s.truthful_utilitarian:.2f} |")
   return "\n".join(lines)

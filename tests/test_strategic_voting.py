@@ -11,7 +11,11 @@ from umd_meltingpot import welfare
 OBJECTIVES = welfare.DEFAULT_OBJECTIVES  # (A, B, C) of the compromise types.
 A, B, C = 0, 1, 2
 COMPROMISE = sv.compromise_types(OBJECTIVES).players
-TRUTHFUL = (A, A, B, B, C)
+# The truthful rankings (each without its last, the canonical form).
+RA, RB, RC = (A, B), (B, C), (C, B)
+TRUTHFUL = (RA, RA, RB, RB, RC)
+# Player 4 ranks its second choice B first: the compromise.
+COMPROMISE_BALLOTS = (RA, RA, RB, RB, (B, C))
 
 
 def _learner(row, seed=0, **config):
@@ -42,9 +46,27 @@ class StrategicVotingTest(parameterized.TestCase):
                      TRUTHFUL)
     outcome = _setup("plurality").elect(TRUTHFUL, np.random.default_rng(0))
     self.assertEqual(outcome.tied, (A, B))
-    outcome = _setup("plurality").elect((A, A, B, B, B),
+    outcome = _setup("plurality").elect(COMPROMISE_BALLOTS,
                                         np.random.default_rng(0))
     self.assertEqual(outcome.tied, (B,))
+
+  def test_on_ranked_ballots_the_rules_differ_on_the_compromise_types(self):
+    # B is the Condorcet winner (3-2 over A, 4-1 over C); plurality sees
+    # only the A/B tie of first places.
+    self.assertEqual(sv.condorcet_winner(COMPROMISE), B)
+    tied = {rule: _setup(rule).elect(TRUTHFUL, np.random.default_rng(0)).tied
+            for rule in ("plurality", "borda", "instant_runoff", "copeland")}
+    self.assertEqual(tied, {"plurality": (A, B), "borda": (B,),
+                            "instant_runoff": (B,), "copeland": (B,)})
+    self.assertIsNone(sv.condorcet_winner(
+        np.array([[1, .5, 0], [0, 1, .5], [.5, 0, 1]])))  # A cycle.
+
+  def test_learners_have_one_arm_per_full_ranking(self):
+    learner = _learner(COMPROMISE[4])
+    self.assertEqual(learner.arms, ((0, 1), (0, 2), (1, 0), (1, 2), (2, 0),
+                                    (2, 1)))
+    self.assertEqual(learner.truthful, RC)
+    self.assertEqual(learner.learned_ballot(), RC)  # All values tie at 0.
 
   def test_learner_finds_the_compromise_ballot_under_plurality(self):
     # Only player 4 (C > B > A) learns; the others vote truthfully. Voting B
@@ -53,10 +75,11 @@ class StrategicVotingTest(parameterized.TestCase):
     sv.learn_by_election("plurality", COMPROMISE, learners, rounds=300,
                          rng=np.random.default_rng(1), objectives=OBJECTIVES)
     learner = learners[4]
-    self.assertEqual(learner.truthful, C)
-    self.assertEqual(learner.learned_ballot(), B)
-    self.assertAlmostEqual(learner.values[B], 0.7, delta=0.05)
-    self.assertAlmostEqual(learner.values[C], 0.35, delta=0.15)
+    self.assertEqual(learner.truthful, RC)
+    self.assertEqual(learner.learned_ballot()[0], B)
+    values = dict(zip(learner.arms, learner.values))
+    self.assertAlmostEqual(values[(B, C)], 0.7, delta=0.05)
+    self.assertAlmostEqual(values[RC], 0.35, delta=0.15)
 
   @parameterized.parameters(0, 2, 4)
   def test_random_dictator_truthful_ballot_is_learned(self, player):
@@ -70,13 +93,15 @@ class StrategicVotingTest(parameterized.TestCase):
     sv.learn_by_election("random_dictator", COMPROMISE, learners, rounds=5000,
                          rng=np.random.default_rng(player),
                          objectives=OBJECTIVES)
-    self.assertEqual(learners[player].learned_ballot(), TRUTHFUL[player])
+    # Only the top of a ranking matters to a random dictator.
+    self.assertEqual(learners[player].learned_ballot()[0],
+                     TRUTHFUL[player][0])
 
   def test_audit_detects_the_compromise_manipulation(self):
     realised = []
     for seed in range(20):
-      audit = sv.audit_round(_setup("plurality"), COMPROMISE, (A, A, B, B, B),
-                             _state(seed))
+      audit = sv.audit_round(_setup("plurality"), COMPROMISE,
+                             COMPROMISE_BALLOTS, _state(seed))
       self.assertEqual(audit.winner, B)
       self.assertEqual(audit.manipulators_expected, (4,))
       # With the same tie-breaking draw, the truthful tie goes to A (then the
@@ -94,10 +119,14 @@ class StrategicVotingTest(parameterized.TestCase):
     self.assertFalse(all(realised))
 
   @parameterized.parameters(
-      ((A, A, B, B, A),),  # Player 4 hands A the win: worse than the A/B tie.
-      ((B, A, B, B, C),),  # Player 0 hands B the win: worse than the A/B tie.
-      ((A, A, B, C, C),),  # Player 3 makes it an A/C tie: worse than A/B.
-      ((A, C, B, B, C),),  # Player 1 makes it a B/C tie: worse than A/B.
+      # Player 4 hands A the win: worse than the A/B tie.
+      ((RA, RA, RB, RB, (A, B)),),
+      # Player 0 hands B the win: worse than the A/B tie.
+      (((B, A), RA, RB, RB, RC),),
+      # Player 3 makes it an A/C tie: worse than A/B.
+      ((RA, RA, RB, (C, B), RC),),
+      # Player 1 makes it a B/C tie: worse than A/B.
+      ((RA, (C, A), RB, RB, RC),),
   )
   def test_audit_ignores_deviations_that_do_not_pay(self, ballots):
     for seed in range(10):
@@ -108,7 +137,8 @@ class StrategicVotingTest(parameterized.TestCase):
       self.assertFalse(audit.manipulated_realised, audit)
 
   def test_random_dictator_deviations_never_manipulate(self):
-    for ballots in np.ndindex(3, 3, 3, 3, 3):
+    for tops in np.ndindex(3, 3, 3, 3, 3):
+      ballots = [(t, (t + 1) % 3) for t in tops]
       audit = sv.audit_round(_setup("random_dictator"), COMPROMISE, ballots,
                              _state(0))
       self.assertFalse(audit.manipulated_expected)
@@ -117,7 +147,7 @@ class StrategicVotingTest(parameterized.TestCase):
   def test_the_audit_replays_the_wrappers_tie_break(self):
     rng = np.random.default_rng(7)
     state = rng.bit_generator.state
-    profile = voting.Profile(alternatives=OBJECTIVES, kind="choice",
+    profile = voting.Profile(alternatives=OBJECTIVES, kind="ranking",
                              ballots=TRUTHFUL)
     winner = voting.elect("plurality", profile, rng=rng).winner
     audit = sv.audit_round(_setup("plurality"), COMPROMISE, TRUTHFUL, state)
@@ -156,30 +186,15 @@ class StrategicVotingTest(parameterized.TestCase):
       self.assertEqual(learner.counts.sum(), 30)
     # Set player 4 to the compromise by hand, the others to the truth.
     learners = sv.make_learners(prefs, config=config.learner, seed=0)
-    learners[4].update(B, winner=B)
+    learners[4].update((B, C), winner=B)
     rounds = sv.evaluate_ballots("plurality", prefs, config, learners, seed=3)
     self.assertLen(rounds, 2)
     for result in rounds:
-      # From RoundRecord.
-      self.assertEqual(result.audit.ballots, (A, A, B, B, B))
+      # From RoundRecord: the rankings Lua recorded.
+      self.assertEqual(result.audit.ballots, COMPROMISE_BALLOTS)
+      self.assertEqual(result.audit.condorcet_winner, B)
       self.assertEqual(result.objective, OBJECTIVES[B])
       self.assertEqual(result.audit.manipulators_expected, (4,))
-
-  @parameterized.parameters(
-      [r for r in voting.RULES if r not in ("plurality",)
-       and not voting.RULES[r].lottery])
-  def test_every_deterministic_rule_is_plurality_on_five_choice_ballots(
-      self, rule):
-    # Why the results table has one row for seven rules: Lua gives each
-    # player one VOTE_* action, a top-only ballot, and with 5 voters and 3
-    # objectives every deterministic rule's winning set is plurality's.
-    for ballots in np.ndindex(3, 3, 3, 3, 3):
-      profile = voting.Profile(alternatives=OBJECTIVES, kind="choice",
-                               ballots=ballots)
-      tied = voting.elect(rule, profile, rng=np.random.default_rng(0)).tied
-      plurality = voting.elect("plurality", profile,
-                               rng=np.random.default_rng(0))
-      self.assertEqual(tied, plurality.tied, ballots)
 
   def test_summary_pools_rounds_and_bootstraps_whole_seeds(self):
     # Seed 0: a compromise round (manipulated) and a truthful one; seed 1: a
@@ -193,8 +208,8 @@ class StrategicVotingTest(parameterized.TestCase):
                       learned_ballots=(), truthful_ballots=TRUTHFUL,
                       rounds=tuple(rounds))
         for seed, rounds in enumerate([
-            [_round(0, (A, A, B, B, B), 4.0), _round(0, TRUTHFUL, 2.0)],
-            [_round(1, (A, A, B, B, B), 6.0)]])]
+            [_round(0, COMPROMISE_BALLOTS, 4.0), _round(0, TRUTHFUL, 2.0)],
+            [_round(1, COMPROMISE_BALLOTS, 6.0)]])]
     summary = sv.summarise(results)
     self.assertEqual((summary.seeds, summary.rounds), (2, 3))
     np.testing.assert_allclose(summary.manipulation_expected,
@@ -202,6 +217,10 @@ class StrategicVotingTest(parameterized.TestCase):
     np.testing.assert_allclose(summary.utilitarian, (4.0, 3.0, 6.0),
                                rtol=1e-6)
     self.assertAlmostEqual(summary.truthful_share, (0.8 + 1.0 + 0.8) / 3)
+    # B, the Condorcet winner, wins the compromise rounds; the truthful
+    # round's winner is the A/B tie-break of `_state(0)`.
+    self.assertEqual(summary.condorcet_rounds, 3)
+    self.assertGreaterEqual(summary.condorcet_efficiency[0], 2 / 3)
     row = sv.markdown_table([summary]).splitlines()[2]
     self.assertStartsWith(row, "| plurality | 0.67 (0.50–1.00) |", row)
 
