@@ -21,11 +21,12 @@ import json
 import os
 import pathlib
 import zipfile
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from umd_meltingpot import runs
+from umd_meltingpot import validation
 
 PathLike = Union[str, os.PathLike]
 
@@ -102,16 +103,133 @@ def load(path: PathLike, *, what: str = "checkpoint",
 
 
 def read_json(arrays: Mapping[str, np.ndarray], name: str,
-              path: PathLike) -> Any:
+              path: PathLike, *, kind: Optional[type] = None) -> Any:
   """The JSON document `name` of a loaded checkpoint.
 
+  Args:
+    arrays: the loaded checkpoint.
+    name: the document's name.
+    path: names the file in messages.
+    kind: the type the document must be (e.g. dict); None: any.
+
   Raises:
-    ValueError: it is not valid JSON (the message names `path`).
+    ValueError: it is not a 0-d string, not valid JSON, or not a `kind`
+      (the message names `path` and `name`).
   """
+  text = entry(arrays, name, path, kinds="U", shape=())
   try:
-    return json.loads(str(arrays[name]))
+    document = json.loads(str(text))
   except json.JSONDecodeError as error:
     raise ValueError(f"{path} has a corrupt {name}: {error}") from None
+  if kind is not None and not isinstance(document, kind):
+    raise ValueError(f"{path}: {name} must be a JSON {_JSON_NAMES[kind]}, "
+                     f"got {document!r:.80}")
+  return document
+
+
+_JSON_NAMES = {dict: "object", list: "array", str: "string", int: "integer"}
+_KIND_NAMES = {"f": "floats", "i": "signed integers",
+               "u": "unsigned integers", "b": "bools", "U": "strings"}
+
+
+def entry(arrays: Mapping[str, np.ndarray], name: str, path: PathLike, *,
+          kinds: str, shape: Optional[Sequence[Optional[int]]] = None,
+          ge: Optional[float] = None, le: Optional[float] = None,
+          finite: bool = True) -> np.ndarray:
+  """The array `name` of a loaded checkpoint, checked against what its
+  reader expects.
+
+  Every reader checks every entry it uses with this, so that a file whose
+  container parses but whose contents are wrong (a dtype, a shape, a NaN)
+  is refused when it is loaded, naming the file and the entry, not later
+  with a TypeError deep inside a game.
+
+  Args:
+    arrays: the loaded checkpoint (see `load`).
+    name: the entry.
+    path: names the file in messages.
+    kinds: the NumPy dtype kinds accepted ("f" float, "i" signed and "u"
+      unsigned integer, "b" bool, "U" string), e.g. "iu".
+    shape: the shape it must have; an axis given as None may have any
+      length; None: any shape.
+    ge, le: bounds every value must lie within.
+    finite: float values must be finite; False allows infinities (a value
+      that ranks last), never NaN.
+
+  Returns:
+    The array.
+
+  Raises:
+    ValueError: it is missing, or has another dtype kind, shape or range.
+  """
+  if name not in arrays:
+    raise ValueError(f"{path} lacks the entry {name!r}")
+  value = np.asarray(arrays[name])
+  if value.dtype.kind not in kinds:
+    wanted = " or ".join(_KIND_NAMES.get(kind, kind) for kind in kinds)
+    raise ValueError(f"{path}: entry {name!r} must hold {wanted}, got "
+                     f"dtype {value.dtype}")
+  if shape is not None and (
+      value.ndim != len(shape) or
+      any(want is not None and got != want
+          for got, want in zip(value.shape, shape))):
+    wanted = tuple("any" if axis is None else axis for axis in shape)
+    raise ValueError(f"{path}: entry {name!r} must have shape {wanted}, got "
+                     f"{value.shape}")
+  if value.dtype.kind == "f" and not (
+      np.isfinite(value) if finite else ~np.isnan(value)).all():
+    raise ValueError(f"{path}: entry {name!r} holds NaN"
+                     f"{' or infinite values' if finite else ''}")
+  if value.dtype.kind in "fiu" and value.size:
+    low, high = value.min(), value.max()
+    if (ge is not None and low < ge) or (le is not None and high > le):
+      bounds = f"[{'-inf' if ge is None else ge}, {'inf' if le is None else le}]"
+      raise ValueError(f"{path}: entry {name!r} must lie in {bounds}, got "
+                       f"values in [{low}, {high}]")
+  return value
+
+
+def integer(arrays: Mapping[str, np.ndarray], name: str, path: PathLike, *,
+            ge: Optional[int] = 0) -> int:
+  """The 0-d integer entry `name` (a counter, a version) as an int.
+
+  Raises:
+    ValueError: see `entry`.
+  """
+  return int(entry(arrays, name, path, kinds="iu", shape=(), ge=ge))
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+  if not isinstance(value, dict):
+    raise TypeError(value)
+  return value
+
+
+JSON_OBJECT = validation.Check("a JSON object", _json_object)
+"""What a `field` that holds a nested document accepts."""
+
+
+def field(document: Mapping[str, Any], key: str, check: validation.Check,
+          path: PathLike, *, where: str) -> Any:
+  """`document[key]`, normalised by `check` (see `validation`).
+
+  Args:
+    document: a JSON document of a checkpoint (a header, a config).
+    key: the field.
+    check: what it accepts.
+    path: names the file in messages.
+    where: names the document in messages ("header").
+
+  Raises:
+    ValueError: the field is missing or `check` refuses it.
+  """
+  if key not in document:
+    raise ValueError(f"{path}: the {where} lacks {key!r}")
+  try:
+    return check.normalise(document[key])
+  except (TypeError, ValueError, OverflowError):
+    raise ValueError(f"{path}: {where} {key!r} must be {check.description}, "
+                     f"got {document[key]!r:.80}") from None
 
 
 def check_format(found: Any, expected: int, path: PathLike) -> None:

@@ -83,26 +83,53 @@ def save(path: PathLike,
                                 sidecar=sidecar)
 
 
+_GROUPS = ("params", "opt_state", "counters", "rng")
+_DOCUMENTS = ("format", "config")
+
+
 def load(path: PathLike) -> Checkpoint:
-  """Reads a checkpoint.
+  """Reads a checkpoint, checking every entry's dtype, shape and range.
+
+  Parameters must be finite floats, optimiser arrays finite numbers named by
+  their index, counters integers >= 0 and PRNG keys uint32[2]; shapes are
+  checked against the network by `check_params` and `restore_opt_state`.
 
   Raises:
-    ValueError: the file is missing, is not a checkpoint, or is corrupt.
+    ValueError: the file is missing, is not a checkpoint, or is corrupt;
+      the message names the file and the entry.
   """
-  arrays = checkpoint_format.load(path, required=("format", "config"))
-  checkpoint_format.check_format(int(arrays["format"]), FORMAT_VERSION, path)
-  config = checkpoint_format.read_json(arrays, "config", path)
-  params = checkpoint_format.unflatten(
-      checkpoint_format.group(arrays, "params"))
-  if not params:
+  arrays = checkpoint_format.load(path, required=_DOCUMENTS)
+  checkpoint_format.check_format(
+      checkpoint_format.integer(arrays, "format", path, ge=None),
+      FORMAT_VERSION, path)
+  config = checkpoint_format.read_json(arrays, "config", path, kind=dict)
+  unknown = sorted(name for name in arrays if name not in _DOCUMENTS
+                   and name.split("/")[0] not in _GROUPS)
+  if unknown:
+    raise ValueError(f"{path} has unexpected entries {unknown}")
+  flat_params = {name: checkpoint_format.entry(arrays, f"params/{name}",
+                                               path, kinds="f")
+                 for name in checkpoint_format.group(arrays, "params")}
+  if not flat_params:
     raise ValueError(f"{path} holds no parameters")
   opt_state = checkpoint_format.group(arrays, "opt_state")
+  not_indices = sorted(name for name in opt_state if not name.isdigit())
+  if not_indices:
+    raise ValueError(f"{path} has optimiser entries that are not indices: "
+                     f"{['opt_state/' + name for name in not_indices]}")
   return Checkpoint(
-      params=params,
-      opt_state_leaves=[value for _, value in sorted(opt_state.items())],
-      counters={name: int(value) for name, value
-                in checkpoint_format.group(arrays, "counters").items()},
-      rng=checkpoint_format.group(arrays, "rng"),
+      params=checkpoint_format.unflatten(flat_params),
+      opt_state_leaves=[
+          checkpoint_format.entry(arrays, f"opt_state/{name}", path,
+                                  kinds="fiu")
+          for name in sorted(opt_state, key=int)],
+      counters={name: checkpoint_format.integer(arrays, f"counters/{name}",
+                                                path)
+                for name in checkpoint_format.group(arrays, "counters")},
+      rng={name: checkpoint_format.entry(arrays, f"rng/{name}", path,
+                                         kinds="u", shape=(2,),
+                                         le=np.iinfo(np.uint32).max)
+           for name in checkpoint_format.group(arrays, "rng")},
       config=config)
 
 
@@ -118,8 +145,8 @@ def check_params(params: Mapping[str, Any], template: Mapping[str, Any],
   Raises:
     ValueError: a missing, extra or differently shaped parameter.
   """
-  got = {k: np.shape(v)
-         for k, v in checkpoint_format.flatten(params, "params").items()}
+  flat = checkpoint_format.flatten(params, "params")
+  got = {k: np.shape(v) for k, v in flat.items()}
   want = {k: np.shape(v)
           for k, v in checkpoint_format.flatten(template, "params").items()}
   missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
@@ -130,6 +157,10 @@ def check_params(params: Mapping[str, Any], template: Mapping[str, Any],
     if got[name] != want[name]:
       raise ValueError(f"{source} does not match the network: {name} has "
                        f"shape {got[name]}, expected {want[name]}")
+    dtype = flat[name].dtype
+    if dtype.kind != "f" or not np.isfinite(flat[name]).all():
+      raise ValueError(f"{source}: {name} must hold finite floats, got "
+                       f"dtype {dtype}")
 
 
 def restore_opt_state(leaves: list[np.ndarray], template: Any,
@@ -145,8 +176,15 @@ def restore_opt_state(leaves: list[np.ndarray], template: Any,
                      f"optimiser expects {len(template_leaves)}")
   for i, (leaf, expected) in enumerate(zip(leaves, template_leaves)):
     if np.shape(leaf) != np.shape(expected):
-      raise ValueError(f"{source}: optimiser array {i} has shape "
+      raise ValueError(f"{source}: optimiser array {i} (opt_state/{i:05d}) "
+                       f"has shape "
                        f"{np.shape(leaf)}, expected {np.shape(expected)}")
+    # A float where the optimiser counts steps (or the reverse) is corrupt.
+    got, want = np.asarray(leaf).dtype, np.asarray(expected).dtype
+    if (got.kind == "f") != (want.kind == "f") or got.kind not in "fiu":
+      raise ValueError(f"{source}: optimiser array {i} (opt_state/{i:05d}) "
+                       f"has dtype {got}, "
+                       f"expected {want}")
   return jax.tree_util.tree_unflatten(
       treedef, [np.asarray(leaf, dtype=np.asarray(expected).dtype)
                 for leaf, expected in zip(leaves, template_leaves)])

@@ -27,6 +27,8 @@ import jax.numpy as jnp
 from meltingpot.utils.policies import policy
 import numpy as np
 
+from umd_meltingpot import checkpoint_format
+from umd_meltingpot import validation
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
@@ -81,13 +83,18 @@ def load(path: Union[str, os.PathLike]) -> TrainedFollower:
 def _load_cached(path: str, mtime: int) -> TrainedFollower:
   del mtime  # Part of the cache key only: a rewritten file is reloaded.
   loaded = checkpoint_lib.load(path)
+  positive = validation.integer(ge=1)
+  num_rates = checkpoint_format.field(loaded.config, "num_rates", positive,
+                                      path, where="config")
+  num_players = checkpoint_format.field(loaded.config, "num_players",
+                                        positive, path, where="config")
+  saved = checkpoint_format.field(
+      loaded.config, "ppo", checkpoint_format.JSON_OBJECT, path,
+      where="config")
   try:
-    ppo = config_lib.PPOConfig(**loaded.config["ppo"])
-    num_rates = int(loaded.config["num_rates"])
-    num_players = int(loaded.config["num_players"])
-  except (KeyError, TypeError, ValueError) as error:
-    raise ValueError(f"{path} has an incomplete or invalid config: "
-                     f"{error!r}") from None
+    ppo = config_lib.PPOConfig(**saved)
+  except (TypeError, ValueError) as error:
+    raise ValueError(f"{path}: config 'ppo' is invalid: {error}") from None
   networks = networks_lib.make_networks_from_config(ppo, num_rates)
   template = networks.init(jax.random.PRNGKey(0))
   checkpoint_lib.check_params(loaded.params, template, path)

@@ -73,6 +73,7 @@ from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from umd_meltingpot import checkpoint_format
 from umd_meltingpot import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
@@ -298,13 +299,30 @@ class BanditPrincipal(learning.LearningPrincipal[BanditConfig,
   def _load_state(self, objective: str, arrays: Sequence[np.ndarray],
                   saved: Mapping[str, Any]) -> _ObjectiveState:
     pulls, reward_sums, improvements = arrays
+    num_arms = len(pulls) if pulls.ndim == 1 else -1
+    if num_arms < 5 or num_arms % 2 == 0:  # 2k + 3 arms, k >= 1.
+      raise ValueError(f"the checkpoint's state: entry 'pulls/{objective}' "
+                       f"must have 2k + 3 entries (k >= 1), got shape "
+                       f"{pulls.shape}")
+    pulls = learning.check_array(pulls, f"pulls/{objective}",
+                                 shape=(num_arms,), ge=0.0)
+    reward_sums = learning.check_array(
+        reward_sums, f"reward_sums/{objective}", shape=(num_arms,))
+    improvements = learning.check_array(
+        improvements, f"improvements/{objective}", shape=(None,))
+    optional_number = validation.optional(validation.number())
+    optional_round = validation.optional(validation.integer(ge=0))
     rng = self._generator(objective)
-    rng.bit_generator.state = saved["rng"]
+    rng.bit_generator.state = learning.saved_field(
+        saved, "rng", checkpoint_format.JSON_OBJECT, objective)
     return _ObjectiveState(
         rng=rng, pulls=pulls, reward_sums=reward_sums,
         improvements=collections.deque(improvements.tolist(),
                                        maxlen=_SCALE_WINDOW),
-        last_value=saved["last_value"], last_round=saved["last_round"])
+        last_value=learning.saved_field(saved, "last_value", optional_number,
+                                        objective),
+        last_round=learning.saved_field(saved, "last_round", optional_round,
+                                        objective))
 
   def _credit(
       self, state: _ObjectiveState, arm: int, improvement: float

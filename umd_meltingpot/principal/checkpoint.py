@@ -26,6 +26,7 @@ from typing import Any, Mapping, NamedTuple, Optional, Union
 import numpy as np
 
 from umd_meltingpot import checkpoint_format
+from umd_meltingpot import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import registry
 from umd_meltingpot.principal import schedule as schedule_lib
@@ -106,18 +107,53 @@ def save(path: PathLike, name: str, principal: base.Principal,
   return path
 
 
+def _counters(value: Any) -> dict[str, int]:
+  counter = validation.integer(ge=0)
+  if not isinstance(value, dict):
+    raise TypeError(value)
+  return {str(key): counter.normalise(count) for key, count in value.items()}
+
+
+_HEADER_FIELDS = {
+    "format": validation.integer(),
+    "principal": validation.one_of(SUPPORTED),
+    "num_brackets": validation.integer(ge=1),
+    "edges": validation.Check("finite, positive, strictly increasing "
+                              "bracket edges", schedule_lib.check_edges),
+    "counters": validation.Check("a JSON object of integers >= 0", _counters),
+    "state": checkpoint_format.JSON_OBJECT,
+}
+
+
 def _read(path: pathlib.Path) -> tuple[dict[str, Any], dict[str, Any]]:
-  """The header and the state arrays of the checkpoint at `path`."""
+  """The checked header and the state arrays of the checkpoint at `path`.
+
+  Raises:
+    ValueError: a header field is missing or invalid, or a state entry is
+      not a numeric array (the message names the file and the entry).
+  """
   arrays = checkpoint_format.load(path, what="principal checkpoint",
                                   required=(_HEADER,))
-  header = checkpoint_format.read_json(arrays, _HEADER, path)
-  try:
-    checkpoint_format.check_format(header["format"], FORMAT_VERSION, path)
-    for key in ("principal", "num_brackets", "edges", "counters", "state"):
-      header[key]  # pylint: disable=pointless-statement
-  except (KeyError, TypeError) as error:
-    raise ValueError(f"{path} has a corrupt header: {error!r}") from None
-  return header, checkpoint_format.group(arrays, _STATE)
+  saved = checkpoint_format.read_json(arrays, _HEADER, path, kind=dict)
+  header = {key: checkpoint_format.field(saved, key, check, path,
+                                         where="header")
+            for key, check in _HEADER_FIELDS.items()}
+  checkpoint_format.check_format(header["format"], FORMAT_VERSION, path)
+  if len(header["edges"]) != header["num_brackets"] - 1:
+    raise ValueError(f"{path}: the header has {header['num_brackets']} "
+                     f"brackets but {len(header['edges'])} edges")
+  checkpoint_format.field(header["state"], "config",
+                          checkpoint_format.JSON_OBJECT, path,
+                          where="header state")
+  unknown = sorted(name for name in arrays
+                   if name != _HEADER and not name.startswith(_STATE + "/"))
+  if unknown:
+    raise ValueError(f"{path} has unexpected entries {unknown}")
+  # Each principal's load_state_dict checks the shapes and ranges it needs.
+  state = {name: checkpoint_format.entry(arrays, f"{_STATE}/{name}", path,
+                                         kinds="fiu", finite=False)
+           for name in checkpoint_format.group(arrays, _STATE)}
+  return header, state
 
 
 def _new_principal(name: str, config: Mapping[str, Any],
@@ -148,22 +184,21 @@ def load(path: PathLike, *, num_brackets: Optional[int] = None,
   path = pathlib.Path(path)
   header, arrays = _read(path)
   name, k = header["principal"], header["num_brackets"]
-  if name not in SUPPORTED:
-    raise ValueError(f"{path} holds principal {name!r}; supported: "
-                     f"{list(SUPPORTED)}")
   if num_brackets is not None and k != num_brackets:
     raise ValueError(f"{path} was learnt with {k} brackets, but the game has "
                      f"{num_brackets}")
-  state = {**arrays, **header["state"]}
+  # The header's k, for principals whose state does not record its own.
+  state = {"num_brackets": k, **arrays, **header["state"]}
   try:
     principal = _new_principal(name, dict(header["state"]["config"]),
                                schedule_lib.no_tax(k, header["edges"]),
                                delta, divergence)
     principal.load_state_dict(state)
   except (KeyError, TypeError, ValueError) as error:
+    reason = (f"lacks {error}" if isinstance(error, KeyError) else
+              str(error))
     raise ValueError(f"{path} does not restore a {name!r} principal: "
-                     f"{error!r}") from None
+                     f"{reason}") from None
   return LoadedPrincipal(
-      name=name, principal=principal, num_brackets=int(k),
-      edges=tuple(float(e) for e in header["edges"]),
-      counters={key: int(value) for key, value in header["counters"].items()})
+      name=name, principal=principal, num_brackets=k, edges=header["edges"],
+      counters=header["counters"])

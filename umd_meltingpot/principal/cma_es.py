@@ -226,7 +226,37 @@ class CMAPrincipal(learning.LearningPrincipal[CMAConfig, _Search]):
 
   def _load_state(self, objective: str, arrays: Sequence[np.ndarray],
                   saved: Mapping[str, Any]) -> _Search:
-    return _replay(objective, *arrays, saved, self._config)
+    x0, told_points, told_values, open_points, open_values = arrays
+    x0 = learning.check_array(x0, f"x0/{objective}", shape=(None,))
+    if not len(x0):
+      raise ValueError(f"the checkpoint's state: entry 'x0/{objective}' "
+                       "is empty")
+    k = len(x0)
+    told_points = learning.check_array(
+        told_points, f"told_points/{objective}", shape=(None, k))
+    open_points = learning.check_array(
+        open_points, f"open_points/{objective}", shape=(None, k))
+    # A broken round's value is +inf: it ranks last.
+    told_values = learning.check_array(
+        told_values, f"told_values/{objective}",
+        shape=(len(told_points),), finite=False)
+    open_values = learning.check_array(
+        open_values, f"open_values/{objective}",
+        shape=(len(open_points),), finite=False)
+    checked = {
+        "open": learning.saved_field(
+            saved, "open", validation.Check("true or false", _boolean),
+            objective),
+        "evaluations": learning.saved_field(
+            saved, "evaluations", validation.integer(ge=0), objective)}
+    return _replay(objective, x0, told_points, told_values, open_points,
+                   open_values, checked, self._config)
+
+
+def _boolean(value: Any) -> bool:
+  if not isinstance(value, bool):
+    raise TypeError(value)
+  return value
 
 
 def _replay(objective: str, x0: np.ndarray, told_points: np.ndarray,

@@ -17,6 +17,7 @@ import zlib
 
 import numpy as np
 
+from umd_meltingpot import checkpoint_format
 from umd_meltingpot import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
@@ -81,18 +82,46 @@ def check_saved_config(saved: Mapping[str, Any], config: Any) -> None:
                      f"has {config}")
 
 
+_STATE = "the checkpoint's state"
+
+
 def objective_arrays(state: Mapping[str, Any], objective: str,
                      keys: Sequence[str]) -> list[np.ndarray]:
   """A checkpoint's float arrays `<key>/<objective>`, in the order of `keys`.
 
   Raises:
-    ValueError: if one is missing.
+    ValueError: if one is missing or not numeric, or holds NaN (infinities
+      are left to each principal's `_load_state`).
   """
-  try:
-    return [np.asarray(state[f"{key}/{objective}"], np.float64)
-            for key in keys]
-  except KeyError as error:
-    raise ValueError(f"the checkpoint lacks {error}") from None
+  return [np.asarray(checkpoint_format.entry(
+      state, f"{key}/{objective}", _STATE, kinds="fiu", finite=False),
+                     np.float64) for key in keys]
+
+
+def check_array(array: np.ndarray, name: str, *, shape: Sequence[Any],
+                ge: Optional[float] = None, finite: bool = True
+                ) -> np.ndarray:
+  """One array of a checkpoint's state, checked (see `checkpoint_format.entry`).
+
+  Raises:
+    ValueError: another shape, a value below `ge`, or not finite.
+  """
+  return checkpoint_format.entry({name: array}, name, _STATE, kinds="fiu",
+                                 shape=shape, ge=ge, finite=finite)
+
+
+def saved_field(saved: Mapping[str, Any], key: str, check: validation.Check,
+                objective: str) -> Any:
+  """One JSON value an objective's state saved, checked by `check`.
+
+  Raises:
+    ValueError: it is missing or invalid (naming the objective and key).
+  """
+  if not isinstance(saved, Mapping):
+    raise ValueError(f"{_STATE}: objective {objective!r} must be a JSON "
+                     f"object, got {saved!r:.80}")
+  return checkpoint_format.field(saved, key, check, _STATE,
+                                 where=f"objective {objective!r}")
 
 
 class LearningPrincipal(base.Principal, Generic[_Config, _State]):
@@ -165,15 +194,27 @@ class LearningPrincipal(base.Principal, Generic[_Config, _State]):
   def load_state_dict(self, state: Mapping[str, Any]) -> None:
     """Restores a `state_dict()`.
 
+    A "num_brackets" entry (the checkpoint header's k) must be every
+    objective's k.
+
     Raises:
       ValueError: if the checkpoint's config differs from this one's, or its
-        arrays are missing or inconsistent.
+        arrays are missing, of the wrong shape or range, or inconsistent.
     """
     check_saved_config(state["config"], self._config)
+    objectives = state["objectives"]
+    if not isinstance(objectives, Mapping):
+      raise ValueError(f"{_STATE}: 'objectives' must be a JSON object, got "
+                       f"{objectives!r:.80}")
+    num_brackets = state.get("num_brackets")
     states = {}
-    for name, saved in dict(state["objectives"]).items():
+    for name, saved in objectives.items():
       arrays = objective_arrays(state, name, self.array_keys)
       states[name] = self._load_state(name, arrays, saved)
+      learnt = self._num_brackets(states[name])
+      if num_brackets is not None and learnt != num_brackets:
+        raise ValueError(f"{_STATE}: {name!r} was learnt with {learnt} "
+                         f"brackets; the checkpoint is for {num_brackets}")
     self._states = states
 
   def _generator(self, objective: str) -> np.random.Generator:

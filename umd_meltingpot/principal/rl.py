@@ -474,10 +474,29 @@ class RLPrincipal(base.Principal):
           f"{config}; this principal has {self._num_brackets} with "
           f"{self._config}")
     source = "the RL principal's checkpoint"
+    random_key = checkpoint_format.entry(
+        state, "random_key", source, kinds="u", shape=(2,),
+        le=np.iinfo(np.uint32).max)
+    num_updates = checkpoint_format.integer(state, "num_updates", source)
+    rounds_played = checkpoint_format.integer(state, "rounds_played", source)
+    prefix = "reward_stats/"
+    reward_stats = {}
+    for key in state:
+      if key.startswith(prefix):
+        count, mean, m2 = checkpoint_format.entry(
+            state, key, source, kinds="f", shape=(3,))
+        if count < 0 or m2 < 0:
+          raise ValueError(f"{source}: entry {key!r} must hold a count and "
+                           f"a sum of squares >= 0, got {count}, {m2}")
+        reward_stats[key[len(prefix):]] = _RunningStats(
+            float(count), float(mean), float(m2))
     params = checkpoint_format.unflatten(
         checkpoint_format.group(state, "params"))
     ppo_checkpoint.check_params(params, self._state.params, source)
     saved_leaves = checkpoint_format.group(state, "opt_state")
+    if not all(key.isdigit() for key in saved_leaves):
+      raise ValueError(f"{source}: optimiser entries must be named by their "
+                       f"index, got {sorted(saved_leaves)}")
     opt_state = ppo_checkpoint.restore_opt_state(
         [saved_leaves[key] for key in sorted(saved_leaves, key=int)],
         self._state.opt_state, source)
@@ -486,13 +505,10 @@ class RLPrincipal(base.Principal):
             lambda saved, like: jnp.asarray(saved, like.dtype),
             params, self._state.params),
         opt_state=opt_state,
-        random_key=jnp.asarray(state["random_key"], jnp.uint32),
-        num_updates=jnp.asarray(state["num_updates"], jnp.int32))
-    self._rounds_played = int(state["rounds_played"])
-    prefix = "reward_stats/"
-    self._reward_stats = {
-        key[len(prefix):]: _RunningStats(*map(float, value))
-        for key, value in state.items() if key.startswith(prefix)}
+        random_key=jnp.asarray(random_key, jnp.uint32),
+        num_updates=jnp.asarray(num_updates, jnp.int32))
+    self._rounds_played = rounds_played
+    self._reward_stats = reward_stats
     self._steps = []
 
   def _link(self, round_index: int, value: float) -> None:
