@@ -580,17 +580,24 @@ local function press(ballot, avatar, presses)
   end
 end
 
-function tests.ballotRanksTheVoteActionsInOrder()
-  local ballot, avatar, ballotBox = makeBallot(PHASE.VOTE)
-  -- NOOPs and a repeat in between change nothing: the ranking is 3, 1, 2.
-  press(ballot, avatar, {0, 3, 0, 3, 1, 3, 0, 2, 1})
-  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {2, 3, 1}})
-end
+-- Player 2's rank positions after a sequence of `vote` actions in one phase.
+local BALLOT_CASES = {
+    -- NOOPs and repeats in between change nothing: the ranking is 3, 1, 2.
+    ballotRanksTheVoteActionsInOrder = {
+        PHASE.VOTE, {0, 3, 0, 3, 1, 3, 0, 2, 1}, {2, 3, 1}},
+    ballotKeepsAPartialRanking = {PHASE.VOTE, {2, 2, 0}, {0, 1, 0}},
+    ballotAbstainsWithoutAVoteAction = {PHASE.VOTE, {0, 0, 0}, {0, 0, 0}},
+    ballotIgnoresTheVoteActionDuringHarvest = {
+        PHASE.HARVEST, {1, 3}, {0, 0, 0}},
+}
 
-function tests.ballotKeepsAPartialRanking()
-  local ballot, avatar, ballotBox = makeBallot(PHASE.VOTE)
-  press(ballot, avatar, {2, 2, 0})
-  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {0, 1, 0}})
+for name, case in pairs(BALLOT_CASES) do
+  local phase, presses, expected = case[1], case[2], case[3]
+  tests[name] = function()
+    local ballot, avatar, ballotBox = makeBallot(phase)
+    press(ballot, avatar, presses)
+    asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, expected})
+  end
 end
 
 function tests.ballotIgnoresAPressAfterTheVoteCloses()
@@ -599,18 +606,6 @@ function tests.ballotIgnoresAPressAfterTheVoteCloses()
   roundManager.phase = PHASE.HARVEST  -- The vote has closed.
   press(ballot, avatar, {3, 2})
   asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {1, 0, 0}})
-end
-
-function tests.ballotAbstainsWithoutAVoteAction()
-  local ballot, avatar, ballotBox = makeBallot(PHASE.VOTE)
-  press(ballot, avatar, {0, 0, 0})
-  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {0, 0, 0}})
-end
-
-function tests.ballotIgnoresTheVoteActionDuringHarvest()
-  local ballot, avatar, ballotBox = makeBallot(PHASE.HARVEST)
-  press(ballot, avatar, {1})
-  asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {0, 0, 0}})
 end
 
 local function makeApple()
