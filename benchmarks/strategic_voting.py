@@ -1,16 +1,19 @@
-"""Strategic voting per social-choice rule, on the substrate (issue 5).
+"""Strategic voting per social-choice rule, on the substrate (issues 5, 12).
 
-Each follower learns its ballot with an ε-greedy bandit over the VOTE_*
-actions, rewarded by its own type utility of the elected objective (see
-`experiments/strategic_voting.py`); training games shorten the harvest to
-one step, since the ballot reward does not depend on it. The learned ballots
-are then cast through Lua in one full game per seed (and the same game is
-played with truthful ballots). Printed per rule, as a markdown table: the
-manipulation rate (rounds in which some player's learned ballot differs
-from its truthful one and changes the outcome in its favour; expected over
-the rule's randomness, and realised with the same tie-breaking draw) with a
-95% bootstrap CI over seeds, the truthful-ballot share, the winner
-distributions, the type welfare Σθ(winner) and the realised welfare.
+Each follower learns its ranked ballot with an ε-greedy bandit over the 6
+rankings of 3 objectives (cast with VOTE_* presses), rewarded by its own
+type utility of the elected objective (see `experiments/strategic_voting.py`);
+training games shorten the harvest to one step, since the ballot reward
+does not depend on it. The learned ballots are then cast through Lua in one
+full game per seed (and the same game is played with truthful ballots).
+Printed per rule, as a markdown table, with 95% cluster-bootstrap CIs over
+seeds: the manipulation rate (rounds in which some player's learned ballot
+differs from its truthful one and changes the outcome in its favour;
+expected over the rule's randomness, and realised with the same
+tie-breaking draw), the truthful-ballot share, the Condorcet efficiency
+(the share of rounds with a Condorcet winner of the true types that elect
+it) under learned and truthful ballots, the type welfare Σθ(winner) under
+both, the winner distributions and the realised welfare.
 
   .venv/bin/python benchmarks/strategic_voting.py --seeds 10
   .venv/bin/python benchmarks/strategic_voting.py --electorate uniform \\
