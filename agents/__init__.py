@@ -125,7 +125,9 @@ def make_bot(name: str,
              seed: int = 0,
              voter: "Optional[bots.Voter]" = None,
              num_objectives: int = 3,
-             player: int = 0) -> "policy.Policy":
+             player: int = 0,
+             substrate_config: Any = None,
+             num_players: Optional[int] = None) -> "policy.Policy":
   """Builds the bot called `name`.
 
   Args:
@@ -135,6 +137,10 @@ def make_bot(name: str,
     voter: how the bot votes in the VOTE phase; None abstains.
     num_objectives: the number of objectives on the ballot.
     player: the player index the bot plays (a PPO follower's agent id).
+    substrate_config: the game's substrate config: a best-response table is
+      restated for the game (fewer rounds, a longer tax period, other
+      brackets: `MetaGame.for_game`); None plays the table as measured.
+    num_players: the game's number of players, with `substrate_config`.
 
   Raises:
     ValueError: an unknown name, a voter that does not fit
@@ -145,9 +151,11 @@ def make_bot(name: str,
   check_bot(name)
   if _is_loadable(name, BEST_RESPONSE):
     from umd_meltingpot.agents import best_response  # pylint: disable=g-import-not-at-top
+    meta_game = best_response.load(_table_path(name))
+    if substrate_config is not None:
+      meta_game = meta_game.for_game(substrate_config, num_players)
     return best_response.BestResponseFollower(
-        best_response.load(_table_path(name)), num_objectives=num_objectives,
-        voter=voter, seed=seed)
+        meta_game, num_objectives=num_objectives, voter=voter, seed=seed)
   from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
   return ppo_policy.PPOPolicy.from_checkpoint(
       _checkpoint_path(name), agent_id=player, voter=voter,

@@ -24,10 +24,16 @@ game-theoretic analysis over a family of restraint strategies:
   pure equilibrium exists, on the profile whose best deviation gains least.
 
 The measured incomes for the small map's defaults ship as
-`checkpoints/best_response_small.json`; measure another setting with
+`checkpoints/best_response_small.json`. A table also covers games it
+provably describes (`MetaGame.for_game`): fewer rounds (the bots do not know
+the horizon, so a game's first r rounds are those of a longer one), a tax
+period that is a multiple of the table's (a period's income is the sum of
+its sub-periods'), and any bracket edges and redistribution rule (taxes are
+computed in Python). Measure another setting, e.g. a longer game, with
 
   python -m umd_meltingpot.agents.best_response \
-      --substrate umd_apple_harvest__small --seeds 16 --out table.json
+      --substrate umd_apple_harvest__small --rounds 8 --seeds 16 \
+      --out table.json
 
 A follower re-reads `TAX_RATES` every step, so when the Principal changes phi
 between rounds the population switches to the new phi's equilibrium: it
@@ -60,6 +66,11 @@ DEFAULT_STRATEGIES = (0, 1, 2, 3, 4, 5, 6)
 SETTING_FIELDS = ("rounds", "harvest_steps", "vote_steps", "tax_period",
                   "bracket_edges", "apple_value", "redistribution",
                   "regrowth_radius", "regrowth_probabilities", "ascii_map")
+# Of those, the ones a game must share with the table exactly; a game may
+# have fewer `rounds`, a `tax_period` that is a multiple of the table's, and
+# any `bracket_edges` and `redistribution` (see `MetaGame.for_game`).
+_EXACT_FIELDS = ("num_players", "harvest_steps", "vote_steps", "apple_value",
+                 "regrowth_radius", "regrowth_probabilities", "ascii_map")
 
 
 def setting_of(substrate_config: Any, num_players: int) -> dict[str, Any]:
@@ -151,6 +162,22 @@ class MetaGame:
     """The min_neighbours k the followers play under `rates`."""
     return _cached_response(self, tuple(float(r) for r in rates))
 
+  def for_game(self, substrate_config: Any,
+               num_players: int) -> "MetaGame":
+    """This table, restated for a game it covers.
+
+    The game may have fewer rounds (its incomes are the first rounds'), a
+    tax period that is a multiple of the table's (incomes summed over the
+    sub-periods) and any bracket edges and redistribution rule; every other
+    field of `setting_of` must match.
+
+    Raises:
+      ValueError: the table does not cover the game; the message names each
+        mismatch and the command that measures a table for the game.
+    """
+    return _for_game(self, json.dumps(setting_of(substrate_config,
+                                                 num_players)))
+
   def to_json(self) -> dict[str, Any]:
     return {
         "format": FORMAT,
@@ -179,6 +206,77 @@ def select_equilibrium(symmetric: np.ndarray, deviant: np.ndarray) -> int:
   if stable.size:
     return int(stable[np.argmax(symmetric[stable])])
   return int(np.argmin(gains))
+
+
+def _uncovered(table: Mapping[str, Any], game: Mapping[str, Any]
+               ) -> list[str]:
+  """Why a table measured on setting `table` does not cover `game`."""
+  why = []
+  for key in _EXACT_FIELDS:
+    if _normal(table.get(key)) == _normal(game[key]):
+      continue
+    if key == "ascii_map":
+      why.append(f"map: table {_map_name(table.get(key))}, game "
+                 f"{_map_name(game[key])}")
+    else:
+      why.append(f"{key}: table {table.get(key)!r}, game {game[key]!r}")
+  if game["rounds"] > table["rounds"]:
+    why.append(f"rounds: table {table['rounds']}, game {game['rounds']} "
+               "(a table covers as many rounds or fewer)")
+  if (game["tax_period"] % table["tax_period"]
+      or game["harvest_steps"] % game["tax_period"]):
+    why.append(f"tax_period: table {table['tax_period']}, game "
+               f"{game['tax_period']} (a game's tax period must be a "
+               "multiple of the table's and divide harvest_steps)")
+  return why
+
+
+def _map_name(ascii_map: Any) -> str:
+  """A map's name in messages (never the map itself)."""
+  from umd_meltingpot.substrates import umd_apple_harvest  # pylint: disable=g-import-not-at-top
+  for name, known in umd_apple_harvest.MAPS.items():
+    if _normal(known) == _normal(ascii_map):
+      return f"the {name!r} map"
+  return "a custom map"
+
+
+def measure_command(game: Mapping[str, Any]) -> str:
+  """The command that measures a table for a game of setting `game`."""
+  from umd_meltingpot.substrates import umd_apple_harvest  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.substrates import variants  # pylint: disable=g-import-not-at-top
+  substrate = next(
+      (name for name, map_name in sorted(variants.VARIANT_MAPS.items())
+       if _normal(umd_apple_harvest.MAPS[map_name]) == _normal(
+           game["ascii_map"])), "SUBSTRATE")
+  return (f"python -m umd_meltingpot.agents.best_response --substrate "
+          f"{substrate} --players {game['num_players']} --rounds "
+          f"{game['rounds']} --steps {game['harvest_steps']} --vote-steps "
+          f"{game['vote_steps']} --tax-period {game['tax_period']} --out "
+          "table.json")
+
+
+@functools.lru_cache(maxsize=64)
+def _for_game(meta_game: MetaGame, game_json: str) -> MetaGame:
+  """`MetaGame.for_game`, once per table and game setting (the followers of
+  one game share the result, and with it the response cache)."""
+  game = json.loads(game_json)
+  why = _uncovered(meta_game.setting, game)
+  if why:
+    raise ValueError(
+        f"the best-response table was measured on another setting "
+        f"({'; '.join(why)}); measure one for this game (minutes) with: "
+        f"{measure_command(game)}, then play it with "
+        "--bots best_response:table.json")
+  table = meta_game.setting
+  merge = game["tax_period"] // table["tax_period"]
+  periods = game["rounds"] * game["harvest_steps"] // table["tax_period"]
+  incomes = {}
+  for profile, array in meta_game.incomes.items():
+    seeds, n, _ = array.shape
+    incomes[profile] = array[:, :, :periods].reshape(
+        seeds, n, periods // merge, merge).sum(axis=-1)
+  return MetaGame(setting=game, strategies=meta_game.strategies,
+                  incomes=incomes)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -292,8 +390,9 @@ def load(path: str = str(DEFAULT_TABLE)) -> MetaGame:
 
 def check_fits(meta_game: MetaGame, substrate_config: Any, num_players: int,
                source: Any) -> None:
-  """Raises ValueError if the table was measured on another setting, or the
-  game puts brackets on a sliding window (a table holds incomes per tax
+  """Raises ValueError if the table does not cover the game
+  (`MetaGame.for_game` says why, without printing maps), or the game puts
+  brackets on a sliding window (a table holds incomes per tax
   period, which cannot say what a window held). `max_rate` needs no check:
   fines are taxed in Python as the Treasury levies them."""
   window = substrate_config.get("bracket_window", 0)
@@ -302,16 +401,10 @@ def check_fits(meta_game: MetaGame, substrate_config: Any, num_players: int,
         f"{source} cannot play a game with bracket_window = {window}: a "
         "best-response table holds incomes per tax period, so it taxes only "
         "brackets on period income (bracket_window = 0)")
-  wanted = setting_of(substrate_config, num_players)
-  wrong = {key: (meta_game.setting.get(key), value)
-           for key, value in wanted.items()
-           if _normal(meta_game.setting.get(key)) != _normal(value)}
-  if wrong:
-    details = "; ".join(f"{key}: table {table!r}, game {game!r}"
-                        for key, (table, game) in sorted(wrong.items()))
-    raise ValueError(
-        f"{source} was measured on another setting ({details}); measure one "
-        "for this game with `python -m umd_meltingpot.agents.best_response`")
+  try:
+    meta_game.for_game(substrate_config, num_players)
+  except ValueError as error:
+    raise ValueError(f"{source}: {error}") from None
 
 
 def _normal(value: Any) -> Any:
@@ -409,6 +502,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       help="a substrate from `umd list`")
   parser.add_argument("--players", type=int, default=None,
                       help="n; default: the substrate's")
+  # The game's phase lengths, as in umd run; a table covers games with as
+  # many rounds or fewer and a tax period that is a multiple of its own.
+  parser.add_argument("--rounds", type=int, default=None,
+                      help="tau; default: the substrate's")
+  parser.add_argument("--steps", type=int, default=None,
+                      help="T, HARVEST steps per round; default: the "
+                      "substrate's")
+  parser.add_argument("--vote-steps", type=int, default=None,
+                      help="V, VOTE steps per round; default: the "
+                      "substrate's")
+  parser.add_argument("--tax-period", type=int, default=None,
+                      help="harvest steps per tax period; default: the "
+                      "substrate's")
+  parser.add_argument("--quiet", action="store_true", help="no progress bar")
   parser.add_argument("--strategies", default=",".join(
       map(str, DEFAULT_STRATEGIES)), help="the min_neighbours values k")
   parser.add_argument("--seeds", type=int, default=16,
@@ -419,14 +526,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   try:
     config = substrate_lib.get_config(args.substrate)
     players = args.players or len(config.default_player_roles)
-    strategies = [int(k) for k in args.strategies.split(",")]
+    try:
+      strategies = [int(k) for k in args.strategies.split(",")]
+    except ValueError:
+      raise ValueError("--strategies must be comma-separated integers >= 0, "
+                       f"got {args.strategies!r}") from None
     if args.seeds < 1:
       raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    with config.unlocked():
+      for key, value in (("rounds", args.rounds),
+                         ("harvest_steps", args.steps),
+                         ("vote_steps", args.vote_steps),
+                         ("tax_period", args.tax_period)):
+        if value is not None:
+          config[key] = value
+    # Checks the phase lengths and the player count.
     config = substrate_lib.umd_apple_harvest.with_num_players(config, players)
+    if config.harvest_steps % config.tax_period:
+      raise ValueError(
+          f"--steps ({config.harvest_steps}) must be a multiple of "
+          f"--tax-period ({config.tax_period}) for a table")
+    # Before minutes of measuring.
+    runs.check_writable(pathlib.Path(args.out).parent or ".")
   except ValueError as error:
     parser.error(str(error))
   meta_game = measure(config, num_players=players, strategies=strategies,
-                      seeds=range(args.seeds))
+                      seeds=range(args.seeds), progress=not args.quiet)
   save(meta_game, args.out)
   print(f"wrote {args.out}")
   return 0

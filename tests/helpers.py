@@ -1,12 +1,13 @@
 """Shared test helpers: the `umd` command in or out of process, and one
 check that an error names every valid value."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 import contextlib
 import io
 import pathlib
 import subprocess
 import sys
+from typing import Optional
 import unittest
 
 
@@ -38,10 +39,15 @@ def umd_command(*args: str) -> list[str]:
   return [str(pathlib.Path(sys.executable).parent / "umd"), *args]
 
 
-def run_umd(*args: str, timeout: float) -> subprocess.CompletedProcess:
-  """Runs `umd ARGS` in a child process; returns it with its text output."""
+def run_umd(*args: str, timeout: float,
+            env: Optional[Mapping[str, str]] = None
+            ) -> subprocess.CompletedProcess:
+  """Runs `umd ARGS` in a child process; returns it with its text output.
+
+  `env` replaces the child's environment (default: this process's).
+  """
   return subprocess.run(umd_command(*args), capture_output=True, text=True,
-                        timeout=timeout, check=False)
+                        timeout=timeout, check=False, env=env)
 
 
 def assert_names_every_one(test: unittest.TestCase, error: BaseException,

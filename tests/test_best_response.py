@@ -132,12 +132,64 @@ class BestResponseTest(absltest.TestCase):
                                            bots="best_response"))
 
   def test_a_game_on_another_setting_is_refused_with_the_mismatch(self):
-    with self.assertRaisesRegex(ValueError, "num_players.*table 4, game 7"):
+    with self.assertRaisesRegex(ValueError, "num_players.*table 4, game 7") as (
+        raised):
       game_lib.prepare(game_lib.GameConfig(substrate="umd_apple_harvest__open",
                                            bots="best_response"))
-    with self.assertRaisesRegex(ValueError, "rounds"):
-      game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, rounds=3,
+    message = str(raised.exception)
+    # The maps by name, never as ASCII art; a command that can be run.
+    self.assertIn("map: table the 'small' map, game the 'open' map", message)
+    self.assertNotIn("WWW", message)
+    self.assertNotIn("\\n", message)
+    self.assertIn("--substrate umd_apple_harvest__open --players 7 --rounds 5 "
+                  "--steps 200 --vote-steps 10 --tax-period 50", message)
+    with self.assertRaisesRegex(ValueError, "rounds: table 5, game 6"):
+      game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, rounds=6,
                                            bots="best_response"))
+    with self.assertRaisesRegex(ValueError, "tax_period: table 25, game 20"):
+      game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, tax_period=20,
+                                           bots="best_response"))
+
+  def test_a_table_covers_fewer_rounds_longer_periods_and_other_brackets(self):
+    config = substrate.get_config(_SMALL)
+    with config.unlocked():
+      config.rounds, config.tax_period = 2, 50
+      config.bracket_edges, config.initial_rates = (8.0,), (0.0, 0.0)
+      config.redistribution = "below_mean"
+    game = self.shipped.for_game(config, 4)
+    self.assertEqual(game.setting["rounds"], 2)
+    self.assertEqual(game.setting["bracket_edges"], [8.0])
+    table = self.shipped.incomes[1, 2]  # [seeds, players, 5 rounds x 4]
+    np.testing.assert_array_equal(
+        game.incomes[1, 2], table[:, :, :8].reshape(16, 4, 4, 2).sum(-1))
+    # The same game through umd run's path.
+    game_lib.prepare(game_lib.GameConfig(
+        substrate=_SMALL, rounds=2, tax_period=50, brackets=(8.0,),
+        phi0=(0.0, 0.5), bots="best_response"))
+
+  def test_the_first_rounds_of_a_longer_game_are_a_shorter_game(self):
+    # Why a table covers fewer rounds: same seed, same first round.
+    incomes = {}
+    for rounds in (1, 2):
+      config = substrate.get_config(_SMALL)
+      with config.unlocked():
+        config.rounds, config.harvest_steps, config.tax_period = rounds, 20, 10
+      incomes[rounds] = best_response.play_profile(config, [0, 2, 2, 2], 3)
+    np.testing.assert_array_equal(incomes[2][:, :2], incomes[1])
+
+  def test_the_measuring_command_takes_the_game_settings(self):
+    out = pathlib.Path(self.create_tempdir().full_path) / "table.json"
+    self.assertEqual(best_response.main([
+        "--players", "2", "--rounds", "1", "--steps", "20", "--vote-steps",
+        "2", "--tax-period", "10", "--strategies", "0,2", "--seeds", "1",
+        "--quiet", "--out", str(out)]), 0)
+    table = best_response.load(str(out))
+    self.assertEqual((table.setting["rounds"], table.setting["harvest_steps"],
+                      table.setting["tax_period"]), (1, 20, 10))
+    with self.assertRaises(SystemExit) as raised:
+      best_response.main(["--steps", "30", "--tax-period", "20", "--out",
+                          str(out)])
+    self.assertEqual(raised.exception.code, 2)
 
   def test_bad_tables_are_refused(self):
     tmp_path = pathlib.Path(self.create_tempdir().full_path)

@@ -26,8 +26,8 @@ class RunTest(parameterized.TestCase):
   def test_two_round_run_writes_every_output(self):
     out = self.create_tempdir().full_path + "/run"
     code = helpers.umd(*_SMALL, "--principal", "hand_rule", "--delta", "0.1",
-                       "--preferences", "fixed:egalitarian", "--video",
-                       "--out", out)
+                       "--phi0", "0", "--preferences", "fixed:egalitarian",
+                       "--video", "--out", out)
     self.assertEqual(code, 0)
     files = sorted(os.listdir(out))
     self.assertEqual(
@@ -48,6 +48,21 @@ class RunTest(parameterized.TestCase):
     self.assertEqual(config["options"]["principal"], "hand_rule")
     self.assertEqual(config["substrate_config"]["rounds"], 2)
     self.assertGreater(os.path.getsize(f"{out}/summary.png"), 10_000)
+
+  def test_the_default_run_shows_the_tax_keeping_the_commons_alive(self):
+    # What the README's first `umd run` shows: the small map's best-response
+    # followers kill the commons untaxed and keep it under the default tax.
+    apples = {}
+    for phi0 in ("0", None):
+      out = self.create_tempdir(f"phi0-{phi0}").full_path + "/run"
+      flags = ["--phi0", phi0] if phi0 else []
+      self.assertEqual(helpers.umd("run", "--quiet", *flags, "--out", out), 0)
+      config = json.load(open(f"{out}/config.json"))
+      self.assertEqual(config["bots"], ["best_response"] * 4)
+      records = [json.loads(line) for line in open(f"{out}/rounds.jsonl")]
+      apples[phi0] = [record["apples_alive"] for record in records]
+    self.assertEqual(apples["0"], [0] * 5)
+    self.assertGreater(min(apples[None]), 0)
 
   def test_same_seed_same_rounds(self):
     outputs = []

@@ -62,7 +62,8 @@ class MechanismOptions:
   brackets: Optional[tuple[float, ...]] = None
   """The k-1 bracket edges on income per tax period, e.g. 5,10."""
   phi0: Optional[tuple[float, ...]] = None
-  """phi_0, the k initial tax rates in [0, max_rate], e.g. 0,0.1,0.3."""
+  """phi_0, the k initial tax rates in [0, max_rate], e.g. 0,0.1,0.3; one
+  rate is a flat tax in every bracket (0: no tax)."""
   max_rate: Optional[float] = None
   """The cap on every tax rate, a number in [1, 100] (default 1). Above 1 a
   rate is a fine: with n players and equal redistribution one more apple is
@@ -97,11 +98,24 @@ class MechanismOptions:
 
 @dataclasses.dataclass(frozen=True)
 class GameConfig(MechanismOptions):
-  """The options of one game; each is a `umd run` flag."""
-  bots: str = "random,greedy"
+  """The options of one game; each is a `umd run` flag.
+
+  The defaults show the mechanism at work in seconds: on the small map,
+  followers that best-respond to phi kill the commons in round 1 untaxed
+  (`--phi0 0`) and keep it alive under a flat 0.7 tax (docs/RESULTS.md).
+  """
+  substrate: str = "umd_apple_harvest__small"
+  """The substrate: a name from `umd list`."""
+  phi0: Optional[tuple[float, ...]] = (0.7,)
+  """phi_0, the k initial tax rates in [0, max_rate], e.g. 0,0.1,0.3; one
+  rate is a flat tax in every bracket (0: no tax)."""
+  bots: Optional[str] = None
   """The followers' bots, cycled over the players, e.g. greedy or
-  random,greedy,sustainable; ppo is the shipped PPO follower, ppo:PATH a
-  checkpoint from umd train."""
+  random,greedy,sustainable; best_response plays the equilibrium of the
+  tax in force (best_response:PATH with a table of your own); ppo is the
+  shipped PPO follower, ppo:PATH a checkpoint from umd train. Default:
+  best_response where its shipped table covers the game (the small map),
+  else random,greedy."""
   seed: int = 0
   """Seeds the substrate, the types, the bots, tie-breaking and a learning
   principal."""
@@ -159,11 +173,31 @@ def _substrate_config(config: GameConfig):
       if value is not None:
         substrate_config[key] = tuple(value) if isinstance(
             value, (list, tuple)) else value
+  num_rates = len(substrate_config.bracket_edges) + 1
   if config.brackets is not None and config.phi0 is None:
     # New brackets without rates: no tax in any of them.
     with substrate_config.unlocked():
-      substrate_config.initial_rates = (0.0,) * (len(config.brackets) + 1)
+      substrate_config.initial_rates = (0.0,) * num_rates
+  elif config.phi0 is not None and len(config.phi0) == 1:
+    with substrate_config.unlocked():  # A flat rate.
+      substrate_config.initial_rates = tuple(config.phi0) * num_rates
   return substrate_config
+
+
+# The followers when --bots is not given: best_response where its shipped
+# table covers the game, else these.
+FALLBACK_BOTS = "random,greedy"
+
+
+def default_bots(substrate_config: Any, num_players: int) -> str:
+  """The bots of a game whose config gives none (see `GameConfig.bots`)."""
+  agents = _bot_registry()
+  try:
+    agents.check_bot(agents.BEST_RESPONSE, substrate_config=substrate_config,
+                     num_players=num_players)
+  except ValueError:
+    return FALLBACK_BOTS
+  return agents.BEST_RESPONSE
 
 
 def _bot_names(spec: str, num_rates: int, substrate_config: Any,
@@ -211,8 +245,10 @@ def prepare(config: GameConfig) -> PreparedGame:
   return PreparedGame(
       config=config, substrate_config=substrate_config,
       num_players=num_players, schedule=schedule, preferences=preferences,
-      bot_names=_bot_names(config.bots, len(schedule.as_array()),
-                           substrate_config, num_players),
+      bot_names=_bot_names(
+          config.bots if config.bots is not None else default_bots(
+              substrate_config, num_players),
+          len(schedule.as_array()), substrate_config, num_players),
       mechanism=mechanism, principal=loaded)
 
 
@@ -247,7 +283,9 @@ def build_bots(game: PreparedGame) -> list[Any]:
     voter = bots_lib.Voter.truthful(game.preferences.players[player])
     bots.append(agents.make_bot(
         name, seed=game.config.seed * 1000 + player, voter=voter,
-        num_objectives=len(game.substrate_config.objectives), player=player))
+        num_objectives=len(game.substrate_config.objectives), player=player,
+        substrate_config=game.substrate_config,
+        num_players=game.num_players))
   return bots
 
 

@@ -34,6 +34,8 @@ rates stay at the config's `initial_rates` (set them with `overrides`).
 import argparse
 import functools
 import json
+import os
+import sys
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 import dm_env
@@ -231,6 +233,24 @@ def _game_config(substrate_name: str, players: Optional[int],
   return umd_apple_harvest.with_num_players(config, players)
 
 
+def check_display() -> None:
+  """Raises ValueError, saying what to do, when no window can open.
+
+  SDL segfaults (after an XDG_RUNTIME_DIR message) when asked for a window
+  on Linux without a display, so this is checked before anything is built.
+  An explicit `SDL_VIDEODRIVER` (e.g. dummy, offscreen) is left to SDL.
+  """
+  if (not sys.platform.startswith("linux") or os.environ.get(
+      "SDL_VIDEODRIVER") or os.environ.get("DISPLAY") or os.environ.get(
+          "WAYLAND_DISPLAY")):
+    return
+  raise ValueError(
+      "no display to open the game window on (DISPLAY and WAYLAND_DISPLAY "
+      "are unset): run umd play where a display is (a desktop, ssh -X, or "
+      "xvfb-run umd play), or without a window: umd play --headless (random "
+      "actions, for testing)")
+
+
 def _check_positive(**values: int) -> None:
   for name, value in values.items():
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -276,6 +296,11 @@ def play(substrate_name: str = DEFAULT_SUBSTRATE,
         f"Unknown observation {observation!r}; valid: {list(OBSERVATIONS)}")
   _check_positive(fps=fps, screen_width=screen_width,
                   screen_height=screen_height)
+  if render:
+    check_display()
+  # The game has no sound: without this SDL opens the sound card (ALSA
+  # prints errors where there is none).
+  os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
   config = _game_config(substrate_name, players, overrides)
   roles = config.default_player_roles
   objectives = tuple(config.objectives)

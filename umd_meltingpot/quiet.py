@@ -132,9 +132,13 @@ def install() -> None:
   """Filters the start-up lines of every later TensorFlow import.
 
   Also sets `TF_CPP_MIN_LOG_LEVEL=2` (unless set or verbose), which hides
-  the INFO and WARNING lines TensorFlow logs after it has loaded.
+  the INFO and WARNING lines TensorFlow logs after it has loaded, and hides
+  pygame's banner.
   """
   global _set_log_level
+  if not verbose():
+    # pygame's "pygame-ce 2.5.8 (SDL ...)" banner on stdout (`umd play`).
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
   if not verbose() and _TF_LOG_LEVEL not in os.environ:
     os.environ[_TF_LOG_LEVEL] = "2"
     _set_log_level = True
