@@ -71,6 +71,30 @@ class TrainConfig(training.RunOptions):
   total_steps: int = validation.checked(1_000_000, validation.integer(ge=1))
   """Stop after this many env steps (substrate steps of all players
   together, VOTE steps included)."""
+  pretrain_steps: int = validation.checked(0, validation.integer(ge=0))
+  """The curriculum (with --principal random): env steps with no tax at all
+  (the random principal's cap held at 0) before the cap is annealed in."""
+  anneal_steps: int = validation.checked(0, validation.integer(ge=0))
+  """The curriculum: env steps over which the random principal's cap rises
+  linearly from 0 to max_rate after the pretraining (0: at once)."""
+
+  @property
+  def curriculum(self) -> bool:
+    """Whether the tax cap follows the curriculum (`tax_cap`)."""
+    return self.pretrain_steps > 0 or self.anneal_steps > 0
+
+
+def tax_cap(env_steps: int, pretrain_steps: int, anneal_steps: int,
+            max_rate: float) -> float:
+  """The AI Economist's curriculum: the random principal's cap on rates
+  after `env_steps` env steps (0 while pretraining, then a linear anneal to
+  max_rate). A function of the checkpoint's counters, so a resumed run
+  carries on where it stopped."""
+  if env_steps < pretrain_steps:
+    return 0.0
+  if anneal_steps == 0:
+    return max_rate
+  return max_rate * min(1.0, (env_steps - pretrain_steps) / anneal_steps)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -106,6 +130,10 @@ def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
   """
   game = game_lib.prepare(config.game_config(config.seed))
   ppo.check_batch(game.num_players)
+  if config.curriculum and config.principal != "random":
+    raise ValueError(
+        "--pretrain-steps and --anneal-steps anneal the random principal's "
+        f"tax cap; they need --principal random, got {config.principal!r}")
   runs.check_new_folder(config.out)
   return PreparedTraining(
       config=config, ppo=ppo, num_players=game.num_players,
@@ -249,11 +277,20 @@ def train(prepared: PreparedTraining, *, progress: bool = True
   last_return = None
   try:
     env = env_lib.VectorEnv([config.game_config(s) for s in seeds],
-                            ppo.observation, ppo.num_workers)
+                            ppo.observation, ppo.num_workers,
+                            condition=ppo.condition_on_mechanism)
     with env:
       start_steps, start_time = counters["env_steps"], time.perf_counter()
       saved_at = counters["updates"]
+      cap = None
       while counters["env_steps"] < config.total_steps:
+        if config.curriculum:
+          new_cap = tax_cap(counters["env_steps"], config.pretrain_steps,
+                            config.anneal_steps,
+                            prepared.substrate_config["max_rate"])
+          if new_cap != cap:
+            env.set_tax_cap(new_cap)
+            cap = new_cap
         tick = time.perf_counter()
         before = env.substrate_steps
         learner.step()
@@ -267,6 +304,7 @@ def train(prepared: PreparedTraining, *, progress: bool = True
         counters["episodes"] += len(episodes)
         record = {**counters,
                   "time_s": time.perf_counter() - start_time,
+                  "charts/tax_cap": cap,
                   "charts/sps": (env.substrate_steps - before) / elapsed,
                   **_episode_metrics(episodes),
                   **{f"losses/{k}": v for k, v in learner.metrics.items()}}

@@ -240,7 +240,13 @@ def equality(u: ArrayLike) -> float:
   n = values.size
   if n == 1:
     return 1.0
-  return 1.0 - n / (n - 1) * gini(values)
+  return 1.0 - n / (n - 1) * _debt_free_gini(values)
+
+
+def _debt_free_gini(values: np.ndarray) -> float:
+  # A fine (max_rate > 1) can leave a round's net negative, where the Gini
+  # is undefined; a debt counts as nothing, as `nash` floors returns at ε.
+  return gini(np.maximum(values, 0.0))
 
 
 def eq_times_prod(u: ArrayLike) -> float:
@@ -313,7 +319,7 @@ def perolat_equality(rewards: np.ndarray) -> float:
   Returns:
     One minus the Gini of the players' totals.
   """
-  return 1.0 - gini(np.sum(_as_rewards(rewards), axis=0))
+  return 1.0 - _debt_free_gini(np.sum(_as_rewards(rewards), axis=0))
 
 
 def perolat_sustainability(rewards: np.ndarray) -> float:
@@ -448,7 +454,7 @@ def round_metrics(
   }
   metrics["productivity"] = productivity(u)
   metrics["equality"] = equality(u)
-  metrics["gini"] = gini(u)
+  metrics["gini"] = _debt_free_gini(u)
   if rewards is not None:
     metrics["perolat_U"] = perolat_efficiency(rewards)
     metrics["perolat_E"] = perolat_equality(rewards)

@@ -19,6 +19,15 @@ _UNIT = validation.number(ge=0, le=1)
 _WEIGHT = validation.number(ge=0)
 
 
+def _boolean(value):
+  if not isinstance(value, bool):  # 1 or "yes" in a config is a mistake.
+    raise TypeError(value)
+  return value
+
+
+_BOOL = validation.Check("true or false", _boolean)
+
+
 @dataclasses.dataclass(frozen=True)
 class PPOConfig(validation.Validated):
   """Hyperparameters of parameter-shared PPO followers (IPPO).
@@ -29,6 +38,11 @@ class PPOConfig(validation.Validated):
                                          validation.one_of(OBSERVATIONS))
   """What the network sees: symbolic (the 11x11 view parsed into cell
   classes, one-hot) or rgb (the 88x88 view through a small CNN)."""
+  condition_on_mechanism: bool = validation.checked(False, _BOOL)
+  """Also see the bracket position: the rates and the player's marginal rate
+  over max_rate and its income over each bracket edge, so one network can
+  respond to every phi (train it with --principal random). Off, the network
+  sees the raw rates only, as the shipped ppo follower does."""
   hidden_size: int = validation.checked(128, _POSITIVE_INT)
   """Units in each hidden layer of the actor and of the critic MLP."""
   num_hidden_layers: int = validation.checked(2, _POSITIVE_INT)

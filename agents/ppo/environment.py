@@ -57,20 +57,26 @@ class Episode:
 class HarvestEnv:
   """One game, stepped by the followers in its HARVEST phase only."""
 
-  def __init__(self, config: game_lib.GameConfig, observation: str):
+  def __init__(self, config: game_lib.GameConfig, observation: str,
+               condition: bool = False):
     """Builds the game.
 
     Args:
       config: the game's options (its `bots` are ignored); the seed seeds
         the substrate, the types and the principal.
       observation: "symbolic" or "rgb" (see `features.encode`).
+      condition: encode the bracket position too (a follower conditioned on
+        the mechanism).
 
     Raises:
       ValueError: an invalid option.
     """
     prepared = game_lib.prepare(config)
-    self._env = game_lib.build_environment(prepared)
+    self._principal = game_lib.build_principal(prepared)
+    self._env = game_lib.build_environment(prepared, principal=self._principal)
     self._observation = observation
+    self._mechanism = (features.Mechanism.of(prepared.substrate_config)
+                       if condition else None)
     self.num_players = prepared.num_players
     self._ballots = [
         bots.Voter.truthful(prepared.preferences.players[i]).ballot()
@@ -115,6 +121,12 @@ class HarvestEnv:
         steps=self._steps)
     return self.reset(), rewards, True, episode
 
+  def set_tax_cap(self, cap: float) -> None:
+    """Caps the rates a principal that takes a cap (`random`) proposes from
+    the next round on (the training curriculum)."""
+    if hasattr(self._principal, "set_cap"):
+      self._principal.set_cap(cap)
+
   def close(self) -> None:
     self._env.close()
 
@@ -140,7 +152,8 @@ class HarvestEnv:
     return timestep, total
 
   def _encode(self, timestep: dm_env.TimeStep) -> features.Observation:
-    return features.encode_players(timestep.observation, self._observation)
+    return features.encode_players(timestep.observation, self._observation,
+                                   self._mechanism)
 
 
 def _phase(timestep: dm_env.TimeStep) -> int:
@@ -151,8 +164,9 @@ class _Group:
   """Several `HarvestEnv`s stepped one after the other."""
 
   def __init__(self, configs: Sequence[game_lib.GameConfig],
-               observation: str):
-    self.envs = [HarvestEnv(config, observation) for config in configs]
+               observation: str, condition: bool = False):
+    self.envs = [HarvestEnv(config, observation, condition)
+                 for config in configs]
 
   @property
   def num_players(self) -> int:
@@ -172,6 +186,10 @@ class _Group:
             np.array(dones), self._pop_steps(),
             [e for e in episodes if e is not None])
 
+  def set_tax_cap(self, cap: float) -> None:
+    for env in self.envs:
+      env.set_tax_cap(cap)
+
   def _pop_steps(self) -> int:
     return sum(env.pop_steps() for env in self.envs)
 
@@ -181,13 +199,14 @@ class _Group:
 
 
 def _work(conn: connection.Connection,
-          configs: Sequence[game_lib.GameConfig], observation: str) -> None:
+          configs: Sequence[game_lib.GameConfig], observation: str,
+          condition: bool) -> None:
   """A worker process: runs commands on its `_Group` until told to stop."""
   # Ctrl-C reaches the whole process group; the parent handles it and
   # closes the workers.
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   try:
-    group = _Group(configs, observation)
+    group = _Group(configs, observation, condition)
   except Exception:  # pylint: disable=broad-except
     conn.send(("error", traceback.format_exc()))
     return
@@ -221,7 +240,7 @@ class VectorEnv:
   """
 
   def __init__(self, configs: Sequence[game_lib.GameConfig],
-               observation: str, num_workers: int):
+               observation: str, num_workers: int, condition: bool = False):
     """Starts the games.
 
     Args:
@@ -229,6 +248,7 @@ class VectorEnv:
       observation: "symbolic" or "rgb".
       num_workers: worker processes to share the games among; 0 runs them
         in this process.
+      condition: encode the bracket position too (`HarvestEnv`).
 
     Raises:
       ValueError: no configs, or more workers than games.
@@ -246,7 +266,7 @@ class VectorEnv:
     self.episodes: list[Episode] = []
     self.substrate_steps = 0
     if num_workers == 0:
-      self._local = _Group(configs, observation)
+      self._local = _Group(configs, observation, condition)
       self.num_players = self._local.num_players
       return
     context = multiprocessing.get_context("spawn")
@@ -255,7 +275,7 @@ class VectorEnv:
         parent, child = context.Pipe()
         process = context.Process(
             target=_work, args=(child, [configs[i] for i in chunk],
-                                observation), daemon=True)
+                                observation, condition), daemon=True)
         process.start()
         child.close()
         self._workers.append((process, parent))
@@ -291,6 +311,16 @@ class VectorEnv:
         reward=rewards.reshape(-1).astype(np.float32),
         discount=np.where(done, 0.0, 1.0).astype(np.float32),
         observation=_flatten(observation))
+
+  def set_tax_cap(self, cap: float) -> None:
+    """`HarvestEnv.set_tax_cap` in every game."""
+    if self._local is not None:
+      self._local.set_tax_cap(cap)
+      return
+    for _, conn in self._workers:
+      conn.send(("set_tax_cap", (cap,)))
+    for _, conn in self._workers:
+      self._receive(conn)
 
   def pop_episodes(self) -> list[Episode]:
     """The episodes finished since the last call."""

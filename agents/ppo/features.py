@@ -9,12 +9,16 @@ An `Observation` is a dict of arrays with any leading batch shape:
     `agents.observation.parse_cells` (empty, apple, wall, avatar), which the
     network one-hot encodes; or `rgb` (rgb): uint8 (88, 88, 3), the view;
 *   `vector`: float32 (4 + k,): READY_TO_SHOOT, the PHASE one-hot (vote,
-    harvest, over) and the k TAX_RATES, so followers can respond to phi;
+    harvest, over) and the k TAX_RATES. A follower conditioned on the
+    mechanism (`PPOConfig.condition_on_mechanism`, given a `Mechanism`)
+    sees instead the rates divided by max_rate, then its bracket position:
+    its MARGINAL_RATE / max_rate and its PERIOD_INCOME over each of the
+    k - 1 bracket edges (clipped at `INCOME_CLIP`), 4 + 2k in all;
 *   `agent_id`: int32 (), the player index, the parameter-shared network's
     agent-id input (IPPO/MAPPO style).
 """
 
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -30,55 +34,85 @@ RGB_SHAPE = (VIEW_SHAPE[0] * obs_lib.CELL_SIZE,
              VIEW_SHAPE[1] * obs_lib.CELL_SIZE, 3)
 
 
-def vector_size(num_rates: int) -> int:
-  """Length of the `vector` input for k = `num_rates` tax rates."""
-  return 1 + NUM_PHASES + num_rates
+# Income beyond twice an edge reads as twice it: far past the edge, the
+# marginal rate already says all.
+INCOME_CLIP = 2.0
+
+
+class Mechanism(NamedTuple):
+  """What a conditioned follower needs to read its bracket position: the
+  game's cap on rates and its k - 1 bracket edges."""
+  max_rate: float
+  edges: tuple[float, ...]
+
+  @classmethod
+  def of(cls, substrate_config) -> "Mechanism":
+    """The mechanism of a substrate config (or its JSON summary)."""
+    return cls(float(substrate_config["max_rate"]),
+               tuple(float(e) for e in substrate_config["bracket_edges"]))
+
+
+def vector_size(num_rates: int, conditioned: bool = False) -> int:
+  """Length of the `vector` input for k = `num_rates` tax rates, with the
+  bracket position when `conditioned`."""
+  return 1 + NUM_PHASES + num_rates + (num_rates if conditioned else 0)
 
 
 def encode(observation: Mapping[str, np.ndarray], agent_id: int,
-           kind: str) -> Observation:
+           kind: str, mechanism: Optional[Mechanism] = None) -> Observation:
   """One player's network input.
 
   Args:
     observation: the player's substrate observation (`RGB`,
-      `READY_TO_SHOOT`, `PHASE`, `TAX_RATES`).
+      `READY_TO_SHOOT`, `PHASE`, `TAX_RATES`; `MARGINAL_RATE` and
+      `PERIOD_INCOME` with a mechanism).
     agent_id: the player index.
     kind: "symbolic" or "rgb" (see `PPOConfig.observation`).
+    mechanism: the game's cap and edges, for a follower conditioned on the
+      mechanism; None: the plain rates.
 
   Returns:
     An `Observation` with no batch dimension.
   """
-  encoded = _encode([observation], [agent_id], kind)
+  encoded = _encode([observation], [agent_id], kind, mechanism)
   return {key: value[0] for key, value in encoded.items()}
 
 
 def encode_players(observations: Sequence[Mapping[str, np.ndarray]],
-                   kind: str) -> Observation:
+                   kind: str, mechanism: Optional[Mechanism] = None
+                   ) -> Observation:
   """Every player's network input from one timestep, player i's with agent
   id i.
 
   Args:
     observations: the players' substrate observations, in player order.
     kind: "symbolic" or "rgb".
+    mechanism: see `encode`.
 
   Returns:
     An `Observation` with a leading player axis; the same as stacking
     `encode` of each, in one view-parsing call.
   """
-  return _encode(observations, range(len(observations)), kind)
+  return _encode(observations, range(len(observations)), kind, mechanism)
 
 
 def _encode(observations: Sequence[Mapping[str, np.ndarray]],
-            agent_ids: Iterable[int], kind: str) -> Observation:
+            agent_ids: Iterable[int], kind: str,
+            mechanism: Optional[Mechanism]) -> Observation:
   """`encode` over a batch of players (a leading axis on every key)."""
   phase = np.array([float(o["PHASE"]) for o in observations]).round()
   phase = np.clip(phase.astype(np.int64), 0, NUM_PHASES - 1)
   rates = np.array([o["TAX_RATES"] for o in observations], np.float32)
-  vector = np.zeros((len(observations), vector_size(rates.shape[1])),
+  num_rates = rates.shape[1]
+  vector = np.zeros((len(observations),
+                     vector_size(num_rates, mechanism is not None)),
                     np.float32)
   vector[:, 0] = [float(o["READY_TO_SHOOT"]) for o in observations]
   vector[np.arange(len(observations)), 1 + phase] = 1.0
-  vector[:, 1 + NUM_PHASES:] = rates
+  if mechanism is None:
+    vector[:, 1 + NUM_PHASES:] = rates
+  else:
+    vector[:, 1 + NUM_PHASES:] = _position(observations, rates, mechanism)
   encoded = {"vector": vector,
              "agent_id": np.fromiter(agent_ids, np.int32,
                                      len(observations))}
@@ -88,6 +122,24 @@ def _encode(observations: Sequence[Mapping[str, np.ndarray]],
   else:
     encoded["rgb"] = views
   return encoded
+
+
+def _position(observations: Sequence[Mapping[str, np.ndarray]],
+              rates: np.ndarray, mechanism: Mechanism) -> np.ndarray:
+  """The conditioned part of `vector`: rates and marginal rate over the cap,
+  then the income over each edge (players on rows)."""
+  if len(mechanism.edges) != rates.shape[1] - 1:
+    raise ValueError(f"the mechanism has {len(mechanism.edges)} bracket "
+                     f"edges; the observation has {rates.shape[1]} rates")
+  marginal = np.array([[float(o["MARGINAL_RATE"])] for o in observations],
+                      np.float32)
+  income = np.array([float(o["PERIOD_INCOME"]) for o in observations],
+                    np.float32)
+  over_edges = np.minimum(
+      income[:, None] / np.asarray(mechanism.edges, np.float32), INCOME_CLIP)
+  return np.concatenate(
+      [rates / mechanism.max_rate, marginal / mechanism.max_rate,
+       over_edges], axis=1)
 
 
 def stack(observations: list[Observation]) -> Observation:

@@ -87,6 +87,7 @@ def make_networks(*,
                   hidden_size: int,
                   num_hidden_layers: int,
                   max_agents: int,
+                  condition_on_mechanism: bool = False,
                   num_actions: int = NUM_ACTIONS) -> PPONetworks:
   """The actor-critic for one observation kind.
 
@@ -96,6 +97,8 @@ def make_networks(*,
     hidden_size: units per hidden layer.
     num_hidden_layers: hidden layers of each MLP.
     max_agents: size of the agent-id one-hot (ids wrap modulo it).
+    condition_on_mechanism: the vector input also holds the bracket position
+      (`features.vector_size`).
     num_actions: size of the action space.
 
   Raises:
@@ -109,7 +112,8 @@ def make_networks(*,
     view_size = rows * cols * features.NUM_CELL_CLASSES
   else:
     view_size = rows * cols * _RGB_CHANNELS[-1]
-  input_size = view_size + features.vector_size(num_rates) + max_agents
+  input_size = view_size + features.vector_size(
+      num_rates, condition_on_mechanism) + max_agents
 
   def torso(params: Params, obs: Observation) -> jax.Array:
     if observation == "symbolic":
@@ -153,4 +157,5 @@ def make_networks_from_config(config: config_lib.PPOConfig,
       observation=config.observation, num_rates=num_rates,
       hidden_size=config.hidden_size,
       num_hidden_layers=config.num_hidden_layers,
-      max_agents=config.max_agents)
+      max_agents=config.max_agents,
+      condition_on_mechanism=config.condition_on_mechanism)
