@@ -58,6 +58,9 @@ class TrainedFollower(NamedTuple):
     num_rates: k, the tax rates the network observes.
     num_players: the players it was trained with (agent ids wrap modulo).
     source: where it came from, for messages.
+    mechanism: for a follower conditioned on the mechanism, the cap and
+      bracket edges of the game it was trained on, which its bracket
+      position is read against; None for a plain one.
   """
   params: Mapping[str, Any]
   networks: networks_lib.PPONetworks
@@ -65,6 +68,7 @@ class TrainedFollower(NamedTuple):
   num_rates: int
   num_players: int
   source: str
+  mechanism: Optional[features.Mechanism] = None
 
 
 def load(path: Union[str, os.PathLike]) -> TrainedFollower:
@@ -99,9 +103,20 @@ def _load_cached(path: str, mtime: int) -> TrainedFollower:
   template = networks.init(jax.random.PRNGKey(0))
   checkpoint_lib.check_params(loaded.params, template, path)
   params = jax.tree_util.tree_map(jnp.asarray, loaded.params)
+  mechanism = None
+  if ppo.condition_on_mechanism:
+    substrate = checkpoint_format.field(
+        loaded.config, "substrate_config", checkpoint_format.JSON_OBJECT,
+        path, where="config")
+    try:
+      mechanism = features.Mechanism.of(substrate)
+    except (KeyError, TypeError, ValueError) as error:
+      raise ValueError(f"{path}: config 'substrate_config' lacks the "
+                       f"mechanism: {error!r}") from None
   return TrainedFollower(params=params, networks=networks,
                          observation=ppo.observation, num_rates=num_rates,
-                         num_players=num_players, source=path)
+                         num_players=num_players, source=path,
+                         mechanism=mechanism)
 
 
 class PPOPolicy(policy.Policy[PolicyState]):
@@ -183,7 +198,8 @@ class PPOPolicy(policy.Policy[PolicyState]):
           f"{self._follower.num_rates} tax rates; this substrate has "
           f"{num_rates}")
     encoded = features.encode(observation, self._agent_id,
-                              self._follower.observation)
+                              self._follower.observation,
+                              self._follower.mechanism)
     batch = {name: value[None] for name, value in encoded.items()}
     action, key = self._act(self._follower.params, batch, key)
     return int(action), PolicyState(key=np.asarray(key))
