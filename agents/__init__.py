@@ -13,7 +13,7 @@ for the small map, and "best_response:PATH" one with another table.
 """
 
 import importlib
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Collection, Optional
 
 if TYPE_CHECKING:
   from meltingpot.utils.policies import policy
@@ -84,7 +84,9 @@ def _checkpoint_path(name: str) -> str:
 
 def check_bot(name: str, *, num_rates: Optional[int] = None,
               substrate_config: Any = None,
-              num_players: Optional[int] = None) -> None:
+              num_players: Optional[int] = None,
+              allow_mismatch: bool = False,
+              observations: Optional[Collection[str]] = None) -> None:
   """Checks that bot `name` can be built (loading a checkpoint or table).
 
   Args:
@@ -95,6 +97,11 @@ def check_bot(name: str, *, num_rates: Optional[int] = None,
       best-response table must have been measured on the same setting; None
       skips that check.
     num_players: the game's number of players.
+    allow_mismatch: let a PPO checkpoint play a game other than the one it
+      was trained on (`substrate_config` with `num_players`), with a
+      warning on stderr; without it that is refused.
+    observations: the observations the game shows the bot's players (a
+      scenario's permitted ones); None: all.
 
   Raises:
     ValueError: an unknown name, or a missing, corrupt or unfitting
@@ -118,6 +125,10 @@ def check_bot(name: str, *, num_rates: Optional[int] = None,
     raise ValueError(
         f"{follower.source} was trained with {follower.num_rates} tax rates;"
         f" this substrate has {num_rates} (see --brackets)")
+  if substrate_config is not None and num_players is not None:
+    ppo_policy.check_game(follower, substrate_config, num_players,
+                          allow_mismatch=allow_mismatch,
+                          observations=observations)
 
 
 def make_bot(name: str,

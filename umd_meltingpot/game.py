@@ -94,6 +94,11 @@ class MechanismOptions:
   truthful rankings of the types, counted whatever the players press)."""
   principal_weight: float = 0.0
   """w, the weight of the principal's own type in the vote."""
+  allow_mismatch: bool = False
+  """Let a follower (--bots ppo:PATH) or principal checkpoint play a game
+  other than the one it was trained on (players, map, brackets, max_rate,
+  bracket window), with a warning naming the differences; without it such a
+  checkpoint is refused."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,7 +206,8 @@ def default_bots(substrate_config: Any, num_players: int) -> str:
 
 
 def _bot_names(spec: str, num_rates: int, substrate_config: Any,
-               num_players: int) -> tuple[str, ...]:
+               num_players: int, allow_mismatch: bool = False
+               ) -> tuple[str, ...]:
   agents = _bot_registry()
   names = tuple(name.strip() for name in spec.split(",") if name.strip())
   unknown = [name for name in names if not agents.is_bot_name(name)]
@@ -213,7 +219,7 @@ def _bot_names(spec: str, num_rates: int, substrate_config: Any,
     # Loads PPO checkpoints and best-response tables.
     agents.check_bot(name, num_rates=num_rates,
                      substrate_config=substrate_config,
-                     num_players=num_players)
+                     num_players=num_players, allow_mismatch=allow_mismatch)
   return names
 
 
@@ -232,7 +238,7 @@ def prepare(config: GameConfig) -> PreparedGame:
   schedule = principal_lib.TaxSchedule(substrate_config.initial_rates,
                                        substrate_config.bracket_edges,
                                        substrate_config.max_rate)
-  loaded = _load_principal(config, schedule)
+  loaded = _load_principal(config, schedule, substrate_config, num_players)
   mechanism = wrapper_lib.MechanismConfig(
       rule=config.rule, delta=config.delta, divergence=config.divergence,
       principal_weight=config.principal_weight,
@@ -248,18 +254,21 @@ def prepare(config: GameConfig) -> PreparedGame:
       bot_names=_bot_names(
           config.bots if config.bots is not None else default_bots(
               substrate_config, num_players),
-          len(schedule.as_array()), substrate_config, num_players),
+          len(schedule.as_array()), substrate_config, num_players,
+          config.allow_mismatch),
       mechanism=mechanism, principal=loaded)
 
 
-def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule
+def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule,
+                    substrate_config: Any, num_players: int
                     ) -> Optional[principal_lib.Principal]:
   """The checkpointed principal that `config.principal` names, if a path.
 
   Raises:
     ValueError: an unknown name, or a missing, corrupt or mismatched
-      checkpoint.
+      checkpoint (another game without `allow_mismatch`).
   """
+  from umd_meltingpot import trained_game  # pylint: disable=g-import-not-at-top
   from umd_meltingpot.principal import checkpoint  # pylint: disable=g-import-not-at-top
   if config.principal in principal_lib.PRINCIPALS:
     return None
@@ -268,9 +277,18 @@ def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule
         f"Unknown principal {config.principal!r}; valid: "
         f"{sorted(principal_lib.PRINCIPALS)}, or the path of a checkpoint "
         "written by umd train principal (e.g. runs/x/principal.npz)")
-  return checkpoint.load(
+  loaded = checkpoint.load(
       config.principal, num_brackets=schedule.num_brackets,
-      delta=config.delta, divergence=config.divergence).principal
+      delta=config.delta, divergence=config.divergence)
+  if loaded.game is None:
+    trained_game.warn(f"{config.principal} predates principal checkpoints "
+                      "that record their game; it cannot be checked against "
+                      "this one")
+  else:
+    trained_game.check(config.principal, loaded.game,
+                       trained_game.of_config(substrate_config, num_players),
+                       allow=config.allow_mismatch)
+  return loaded.principal
 
 
 def build_bots(game: PreparedGame) -> list[Any]:

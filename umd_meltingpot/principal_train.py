@@ -41,6 +41,7 @@ import numpy as np
 from umd_meltingpot import game as game_lib
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import runs
+from umd_meltingpot import trained_game
 from umd_meltingpot import training
 from umd_meltingpot import validation
 from umd_meltingpot.principal import checkpoint as checkpoint_lib
@@ -69,6 +70,8 @@ class PreparedPrincipalTraining(training.PreparedRun):
   """A validated principal training run, ready to start or resume."""
   config: PrincipalTrainConfig
   schedule: principal_lib.TaxSchedule
+  game: trained_game.Game
+  """The game it learns on, recorded in its checkpoint."""
 
 
 @dataclasses.dataclass
@@ -108,6 +111,7 @@ def prepare(config: PrincipalTrainConfig) -> PreparedPrincipalTraining:
   runs.check_new_folder(config.out)
   return PreparedPrincipalTraining(
       config=config, schedule=game.schedule,
+      game=trained_game.of_config(game.substrate_config, game.num_players),
       substrate_config=game_lib.substrate_summary(game),
       out=pathlib.Path(config.out) if config.out else None)
 
@@ -212,7 +216,8 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
 
   def save() -> None:
     checkpoint_lib.save(out / PRINCIPAL, config.principal, principal,
-                        prepared.schedule, counters=counters)
+                        prepared.schedule, counters=counters,
+                        game=prepared.game)
 
   last_value, start = None, time.perf_counter()
   saved_at = counters["games"]

@@ -19,7 +19,7 @@ import functools
 import os
 import pathlib
 import zlib
-from typing import Any, Mapping, NamedTuple, Optional, Union
+from typing import Any, Collection, Mapping, NamedTuple, Optional, Union
 
 import dm_env
 import jax
@@ -28,6 +28,7 @@ from meltingpot.utils.policies import policy
 import numpy as np
 
 from umd_meltingpot import checkpoint_format
+from umd_meltingpot import trained_game
 from umd_meltingpot import validation
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents import observation as obs_lib
@@ -61,6 +62,8 @@ class TrainedFollower(NamedTuple):
     mechanism: for a follower conditioned on the mechanism, the cap and
       bracket edges of the game it was trained on, which its bracket
       position is read against; None for a plain one.
+    game: the game it was trained on (`trained_game.of_summary`); None for
+      a checkpoint that does not record it.
   """
   params: Mapping[str, Any]
   networks: networks_lib.PPONetworks
@@ -69,6 +72,53 @@ class TrainedFollower(NamedTuple):
   num_players: int
   source: str
   mechanism: Optional[features.Mechanism] = None
+  game: Optional[trained_game.Game] = None
+
+
+# What every follower reads; a conditioned one also reads its bracket.
+_OBSERVATIONS = frozenset({"RGB", "READY_TO_SHOOT", "PHASE", "TAX_RATES"})
+_MECHANISM_OBSERVATIONS = frozenset({"PERIOD_INCOME", "MARGINAL_RATE"})
+
+
+def observations_read(follower: TrainedFollower) -> frozenset[str]:
+  """The individual observations `follower` needs at every step."""
+  if follower.mechanism is None:
+    return _OBSERVATIONS
+  return _OBSERVATIONS | _MECHANISM_OBSERVATIONS
+
+
+def check_game(follower: TrainedFollower, substrate_config: Any,
+               num_players: int, *, allow_mismatch: bool = False,
+               observations: Optional[Collection[str]] = None) -> None:
+  """Refuses `follower` on a game other than the one it learnt.
+
+  Args:
+    follower: a loaded follower.
+    substrate_config: the game's substrate config.
+    num_players: the game's number of players.
+    allow_mismatch: let it play another game (players, map, edges,
+      max_rate, bracket window), with a warning on stderr.
+    observations: the observations the game shows the follower's players;
+      None: all of the substrate's.
+
+  Raises:
+    ValueError: the games differ and `allow_mismatch` is False, or the game
+      hides an observation the follower reads (it could not play, so this
+      is refused even with `allow_mismatch`).
+  """
+  if observations is not None:
+    hidden = sorted(observations_read(follower) - set(observations))
+    if hidden:
+      raise ValueError(
+          f"{follower.source} reads observations {hidden}, which this game "
+          f"does not show its players (it shows {sorted(observations)})")
+  if follower.game is None:
+    trained_game.warn(f"{follower.source} does not record the game it was "
+                      "trained on; it cannot be checked against this one")
+    return
+  trained_game.check(follower.source, follower.game,
+                     trained_game.of_config(substrate_config, num_players),
+                     allow=allow_mismatch)
 
 
 def load(path: Union[str, os.PathLike]) -> TrainedFollower:
@@ -116,7 +166,23 @@ def _load_cached(path: str, mtime: int) -> TrainedFollower:
   return TrainedFollower(params=params, networks=networks,
                          observation=ppo.observation, num_rates=num_rates,
                          num_players=num_players, source=path,
-                         mechanism=mechanism)
+                         mechanism=mechanism,
+                         game=_trained_game(loaded.config, num_players, path))
+
+
+def _trained_game(config: Mapping[str, Any], num_players: int,
+                  path: str) -> Optional[trained_game.Game]:
+  """The game a checkpoint's config records; None if it records none."""
+  if "substrate_config" not in config:
+    return None
+  summary = checkpoint_format.field(
+      config, "substrate_config", checkpoint_format.JSON_OBJECT, path,
+      where="config")
+  try:
+    return trained_game.of_summary(summary, players=num_players)
+  except (KeyError, TypeError, ValueError) as error:
+    raise ValueError(f"{path}: config 'substrate_config' does not describe "
+                     f"the game: {error!r}") from None
 
 
 class PPOPolicy(policy.Policy[PolicyState]):

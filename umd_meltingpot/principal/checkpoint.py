@@ -2,13 +2,17 @@
 
 A checkpoint is one `.npz` file (read with `allow_pickle=False`) holding the
 principal's arrays and a JSON header: the format, the principal's name, its
-config, the game's number of brackets k and bracket edges, counters (such as
-the games played) and the JSON-able part of its state (generator states,
-counters), in the container of `checkpoint_format`: pickle-free, replaced
-atomically, with a readable copy of the header next to it as `.json`.
+config, the game's number of brackets k and bracket edges, the game it learnt
+on (`game`: players, map, edges, max_rate, bracket window; see
+`trained_game`), counters (such as the games played) and the JSON-able part
+of its state (generator states, counters), in the container of
+`checkpoint_format`: pickle-free, replaced atomically, with a readable copy
+of the header next to it as `.json`. A header without `game` (written before
+it was recorded) still loads; its game is None then and cannot be checked.
 
   checkpoint.save("runs/x/principal.npz", "bandit", principal, schedule,
-                  counters={"games": 10})
+                  counters={"games": 10},
+                  game=trained_game.of_config(substrate_config, 5))
   loaded = checkpoint.load("runs/x/principal.npz", delta=0.1)
   loaded.principal.propose(observation, "utilitarian")
 
@@ -26,6 +30,7 @@ from typing import Any, Mapping, NamedTuple, Optional, Union
 import numpy as np
 
 from umd_meltingpot import checkpoint_format
+from umd_meltingpot import trained_game
 from umd_meltingpot import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import registry
@@ -48,12 +53,15 @@ class LoadedPrincipal(NamedTuple):
     num_brackets: k, the number of rates of the game it learnt on.
     edges: that game's bracket edges.
     counters: the counters saved with it (e.g. {"games": 10}).
+    game: the game it learnt on (`trained_game.of_summary`); None for a
+      checkpoint that predates recording it.
   """
   name: str
   principal: base.Principal
   num_brackets: int
   edges: tuple[float, ...]
   counters: dict[str, int]
+  game: Optional[trained_game.Game] = None
 
 
 def check_supported(name: str) -> None:
@@ -71,7 +79,8 @@ def is_checkpoint_path(spec: str) -> bool:
 
 def save(path: PathLike, name: str, principal: base.Principal,
          schedule: schedule_lib.TaxSchedule, *,
-         counters: Optional[Mapping[str, int]] = None) -> pathlib.Path:
+         counters: Optional[Mapping[str, int]] = None,
+         game: Optional[Mapping[str, Any]] = None) -> pathlib.Path:
   """Writes `principal`'s state atomically to `path` (and `.json`).
 
   Args:
@@ -80,6 +89,8 @@ def save(path: PathLike, name: str, principal: base.Principal,
     principal: the principal; it must have `state_dict()`.
     schedule: the game's schedule, which fixes k and the edges.
     counters: integer counters to keep with it.
+    game: the game it learns on (`trained_game.of_config`), which `umd run
+      --principal PATH` checks the game it plays against.
 
   Returns:
     The path written.
@@ -102,6 +113,9 @@ def save(path: PathLike, name: str, principal: base.Principal,
       "counters": {k: int(v) for k, v in (counters or {}).items()},
       "state": values,
   }
+  if game is not None:
+    header["game"] = {key: list(value) if isinstance(value, tuple) else value
+                      for key, value in game.items()}
   checkpoint_format.save(path, arrays, documents={_HEADER: header},
                          sidecar=header)
   return path
@@ -139,6 +153,17 @@ def _read(path: pathlib.Path) -> tuple[dict[str, Any], dict[str, Any]]:
                                          where="header")
             for key, check in _HEADER_FIELDS.items()}
   checkpoint_format.check_format(header["format"], FORMAT_VERSION, path)
+  header["game"] = None
+  if "game" in saved:
+    game = checkpoint_format.field(saved, "game",
+                                   checkpoint_format.JSON_OBJECT, path,
+                                   where="header")
+    try:
+      header["game"] = trained_game.of_summary(game)
+    except (KeyError, TypeError, ValueError) as error:
+      raise ValueError(f"{path}: header 'game' must give players, map_name, "
+                       f"bracket_edges, max_rate and bracket_window: "
+                       f"{error!r}") from None
   if len(header["edges"]) != header["num_brackets"] - 1:
     raise ValueError(f"{path}: the header has {header['num_brackets']} "
                      f"brackets but {len(header['edges'])} edges")
@@ -201,4 +226,4 @@ def load(path: PathLike, *, num_brackets: Optional[int] = None,
                      f"{reason}") from None
   return LoadedPrincipal(
       name=name, principal=principal, num_brackets=k, edges=header["edges"],
-      counters=header["counters"])
+      counters=header["counters"], game=header["game"])

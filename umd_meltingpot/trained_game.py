@@ -1,0 +1,137 @@
+"""The game a checkpoint learnt on, and whether it fits the game it meets.
+
+A follower (PPO) or principal checkpoint learnt one game: its number of
+players, its map, its bracket edges, its cap on rates (`max_rate`) and its
+bracket window. Used on a game that differs in any of these, it plays what
+it never saw, silently. `check` refuses that, naming each difference, unless
+`--allow-mismatch` is given, which lets it play with a one-line warning on
+stderr instead.
+
+  trained = trained_game.of_summary(checkpoint_config["substrate_config"],
+                                    players=4)
+  trained_game.check("ppo_small.npz", trained,
+                     trained_game.of_config(substrate_config, num_players),
+                     allow=False)   # ValueError: ... players 4, here 7 ...
+
+A checkpoint written before `max_rate` and `bracket_window` existed lacks
+them; it learnt their defaults (1 and 0, then the only values), so a missing
+one reads as its default.
+"""
+
+import math
+import sys
+from typing import Any, Mapping, Optional
+
+# The fields compared, each with the name a message gives it.
+FIELDS = {
+    "players": "players",
+    "map_name": "map",
+    "bracket_edges": "bracket edges",
+    "max_rate": "max_rate",
+    "bracket_window": "bracket_window",
+}
+# Fields older checkpoints predate, and the only value games had then.
+_PREDATED = {"max_rate": 1.0, "bracket_window": 0}
+ALLOW_FLAG = "--allow-mismatch"
+
+Game = dict[str, Any]
+"""A game as compared: a value per key of FIELDS."""
+
+
+def of_summary(summary: Mapping[str, Any],
+               players: Optional[int] = None) -> Game:
+  """The game of a substrate summary (`game.substrate_summary`'s JSON, or a
+  checkpoint's copy of it).
+
+  Args:
+    summary: the JSON summary; `players` may be absent from older ones.
+    players: the number of players, where the summary lacks it.
+
+  Raises:
+    KeyError: the summary lacks the map or the bracket edges.
+    TypeError, ValueError: a field of the wrong type.
+  """
+  game = {
+      "players": int(summary.get("players", players)),
+      "map_name": str(summary["map_name"]),
+      "bracket_edges": tuple(float(e) for e in summary["bracket_edges"]),
+  }
+  for key, default in _PREDATED.items():
+    game[key] = type(default)(summary.get(key, default))
+  return game
+
+
+def of_config(substrate_config: Any, num_players: int) -> Game:
+  """The game of a substrate config (a `ConfigDict`) with `num_players`."""
+  return of_summary({
+      "players": num_players,
+      "map_name": substrate_config.map_name,
+      "bracket_edges": substrate_config.bracket_edges,
+      "max_rate": substrate_config.max_rate,
+      "bracket_window": substrate_config.bracket_window,
+  })
+
+
+def _format(value: Any) -> str:
+  if isinstance(value, tuple):
+    return "(" + ",".join(_format(v) for v in value) + ")"
+  if isinstance(value, float):
+    return f"{value:g}"
+  return str(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+  if isinstance(a, tuple) and isinstance(b, tuple):
+    return len(a) == len(b) and all(map(_same, a, b))
+  if isinstance(a, float) or isinstance(b, float):
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+  return a == b
+
+
+def differences(trained: Mapping[str, Any],
+                game: Mapping[str, Any]) -> list[str]:
+  """Each field in which `game` differs from `trained`, as "map small, here
+  open", in FIELDS order."""
+  return [f"{label} {_format(trained[key])}, here {_format(game[key])}"
+          for key, label in FIELDS.items()
+          if not _same(trained[key], game[key])]
+
+
+_warned: set[str] = set()
+
+
+def warn(message: str) -> None:
+  """Writes a one-line warning to stderr, once per process (a game is
+  prepared again for every training game)."""
+  if message not in _warned:
+    _warned.add(message)
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def check(source: str, trained: Mapping[str, Any], game: Mapping[str, Any],
+          *, allow: bool) -> list[str]:
+  """Refuses a checkpoint used on a game it did not learn on.
+
+  Args:
+    source: names the checkpoint in messages.
+    trained: the game it learnt on.
+    game: the game it is about to play.
+    allow: let it play anyway, with a warning on stderr
+      (`--allow-mismatch`).
+
+  Returns:
+    The differences (empty when the games match).
+
+  Raises:
+    ValueError: the games differ and `allow` is False; one line naming the
+      differences and the flag.
+  """
+  found = differences(trained, game)
+  if found:
+    detail = "; ".join(found)
+    if not allow:
+      raise ValueError(f"{source} was trained on another game ({detail}); "
+                       f"pass {ALLOW_FLAG} to use it anyway")
+    warn(f"{source} was trained on another game ({detail}); used anyway "
+         f"({ALLOW_FLAG})")
+  return found
