@@ -5,9 +5,11 @@
   follower = agents.make_bot("ppo", player=2)  # The shipped PPO checkpoint.
 
 Besides the heuristic `BOTS`, "ppo" names the trained PPO follower shipped
-in `checkpoints/ppo_small.npz`, and "ppo:PATH" a checkpoint written by
-`umd train` (e.g. ppo:runs/train-.../checkpoint.npz). JAX is imported only
-when one is built. "best_response" names the follower that best-responds to
+in `checkpoints/ppo_small.npz`, "ppo_conditioned" the one conditioned on phi
+in `checkpoints/ppo_conditioned_small.npz` (trained across random schedules
+with fines: it needs its game's brackets and max_rate), and "ppo:PATH" a
+checkpoint written by `umd train` (e.g. ppo:runs/train-.../checkpoint.npz).
+JAX is imported only when one is built. "best_response" names the follower that best-responds to
 the tax schedule phi (`best_response.py`), with the meta-game table shipped
 for the small map, and "best_response:PATH" one with another table.
 """
@@ -46,6 +48,10 @@ def __getattr__(name: str) -> Any:
 
 # The trained follower: "ppo" alone, or "ppo:PATH" for another checkpoint.
 PPO = "ppo"
+PPO_CONDITIONED = "ppo_conditioned"
+# The shipped PPO followers by name: their files in checkpoints/.
+_SHIPPED_PPO = {PPO: "ppo_small.npz",
+                PPO_CONDITIONED: "ppo_conditioned_small.npz"}
 # The phi-responsive follower: "best_response" alone (the shipped table), or
 # "best_response:PATH" for another table.
 BEST_RESPONSE = "best_response"
@@ -56,16 +62,20 @@ def _is_loadable(name: str, kind: str) -> bool:
                           len(name) > len(kind) + 1)
 
 
+def _is_ppo(name: str) -> bool:
+  return name in _SHIPPED_PPO or _is_loadable(name, PPO)
+
+
 def is_bot_name(name: str) -> bool:
   """Whether `name` names a heuristic bot, or a loadable follower."""
-  return name in _BOT_CLASSES or _is_loadable(name, PPO) or _is_loadable(
+  return name in _BOT_CLASSES or _is_ppo(name) or _is_loadable(
       name, BEST_RESPONSE)
 
 
 def bot_names() -> list[str]:
   """The valid bot names, for messages."""
-  return sorted(_BOT_CLASSES) + [PPO, PPO + ":PATH", BEST_RESPONSE,
-                                 BEST_RESPONSE + ":PATH"]
+  return sorted(_BOT_CLASSES) + [PPO, PPO_CONDITIONED, PPO + ":PATH",
+                                 BEST_RESPONSE, BEST_RESPONSE + ":PATH"]
 
 
 def _table_path(name: str) -> str:
@@ -76,9 +86,9 @@ def _table_path(name: str) -> str:
 
 
 def _checkpoint_path(name: str) -> str:
-  if name == PPO:
+  if name in _SHIPPED_PPO:
     from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
-    return str(ppo_policy.DEFAULT_CHECKPOINT)
+    return str(ppo_policy.DEFAULT_CHECKPOINT.with_name(_SHIPPED_PPO[name]))
   return name[len(PPO) + 1:]
 
 
@@ -125,6 +135,19 @@ def check_bot(name: str, *, num_rates: Optional[int] = None,
     raise ValueError(
         f"{follower.source} was trained with {follower.num_rates} tax rates;"
         f" this substrate has {num_rates} (see --brackets)")
+  mechanism = follower.mechanism
+  if mechanism is not None and substrate_config is not None and (
+      tuple(substrate_config.bracket_edges) != mechanism.edges
+      or float(substrate_config.max_rate) != mechanism.max_rate):
+    # Its bracket position is read against the edges it was trained with.
+    raise ValueError(
+        f"{follower.source} is conditioned on brackets "
+        f"{','.join(f'{e:g}' for e in mechanism.edges)} and max_rate "
+        f"{mechanism.max_rate:g}; this game has "
+        f"{','.join(f'{e:g}' for e in substrate_config.bracket_edges)} and "
+        f"{float(substrate_config.max_rate):g} (use --brackets "
+        f"{','.join(f'{e:g}' for e in mechanism.edges)} --max-rate "
+        f"{mechanism.max_rate:g})")
   if substrate_config is not None and num_players is not None:
     ppo_policy.check_game(follower, substrate_config, num_players,
                           allow_mismatch=allow_mismatch,

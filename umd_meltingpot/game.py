@@ -118,7 +118,9 @@ class GameConfig(MechanismOptions):
   """The followers' bots, cycled over the players, e.g. greedy or
   random,greedy,sustainable; best_response plays the equilibrium of the
   tax in force (best_response:PATH with a table of your own); ppo is the
-  shipped PPO follower, ppo:PATH a checkpoint from umd train. Default:
+  shipped PPO follower, ppo_conditioned the shipped one conditioned on phi
+  (with --brackets 1,2 --max-rate 4), ppo:PATH a checkpoint from umd
+  train. Default:
   best_response where its shipped table covers the game (the small map),
   else random,greedy."""
   seed: int = 0
