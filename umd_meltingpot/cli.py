@@ -142,7 +142,10 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
     help_text = docs.get(field.name, "")
     required = field.default is dataclasses.MISSING
     if field.default is not None and not required:
-      help_text += f" (default: {field.default})"
+      shown = (",".join(f"{value:g}" if isinstance(value, float) else
+                        str(value) for value in field.default)
+               if isinstance(field.default, tuple) else field.default)
+      help_text += f" (default: {shown})"  # As typed: 0.7, not (0.7,).
     hint = hints[field.name]
     if hint is bool:
       parser.add_argument(flag, action="store_true", help=help_text)
