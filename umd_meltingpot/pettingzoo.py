@@ -14,10 +14,30 @@
 Every player is an agent (`player_0` ... `player_<n-1>`); there are no
 bots. The substrate runs inside the principal wrapper, so the vote, the
 principal and the tax happen at the round boundaries exactly as in
-`umd run`. Each agent observes its individual observations (`RGB`,
-`READY_TO_SHOOT`, `PHASE`, `TAX_RATES`, `VOTING`, `COLLECTIVE_REWARD`);
+`umd run`. Each agent observes its individual observations, each in the
+exact space of its values:
+
+| key | space |
+| --- | --- |
+| `RGB` | Box(0, 255, (h, w, 3), uint8) |
+| `READY_TO_SHOOT` | Box(0, 1, (), float64) |
+| `PHASE` | Discrete(3): `substrates.phases.Phase` (0 vote, 1 harvest, 2 over) |
+| `TAX_RATES` | Box(0, max_rate, (k,), float64) |
+| `PERIOD_INCOME` | Box(0, inf, (), float64): own gross income in the period |
+| `MARGINAL_RATE` | Box(0, max_rate, (), float64) |
+| `VOTING` | Box(0, n, (K, K), float64): players ranking objective k at r + 1 |
+| `COLLECTIVE_REWARD` | Box(-inf, inf, (), float64): fines make it negative |
+
 `state()` and `render()` give the global `WORLD.RGB`. The game ends after
 tau rounds, for every agent at once: a termination, not a truncation.
+
+At the step that ends a round, every agent's info holds that round's record
+(`infos[agent]["round"]`, `RoundRecord.to_json()`: the ballots, the elected
+objective, phi, the welfare metrics, ...); `env.records` keeps the records
+of the game until the next reset, `close()` included.
+
+`env(substrate_name, **options)` is the same game as a PettingZoo `AECEnv`
+(agents act in turn), built by PettingZoo's own `parallel_to_aec`.
 """
 
 import dataclasses
@@ -26,9 +46,11 @@ from typing import Any, Mapping, Optional
 import dm_env
 import gymnasium
 import numpy as np
+from pettingzoo.utils import conversions
 from pettingzoo.utils import env as pz_env
 
 from umd_meltingpot import game as game_lib
+from umd_meltingpot.substrates import phases
 
 # `GameConfig` fields that make no sense here: every player is an agent and
 # nothing is written to disk.
@@ -53,6 +75,27 @@ def _space(spec: dm_env.specs.Array) -> gymnasium.spaces.Box:
     low, high = -np.inf, np.inf
   return gymnasium.spaces.Box(low=low, high=high, shape=spec.shape,
                               dtype=spec.dtype)
+
+
+def _spaces(specs: Mapping[str, dm_env.specs.Array], max_rate: float,
+            num_players: int) -> dict[str, gymnasium.Space]:
+  """The exact space of each individual observation (see the table above);
+  any other observation gets the Box of its spec."""
+  def box(key: str, low: float, high: float) -> gymnasium.spaces.Box:
+    spec = specs[key]
+    return gymnasium.spaces.Box(low=low, high=high, shape=spec.shape,
+                                dtype=spec.dtype)
+
+  exact = {
+      "READY_TO_SHOOT": lambda: box("READY_TO_SHOOT", 0.0, 1.0),
+      "PHASE": lambda: gymnasium.spaces.Discrete(len(phases.Phase)),
+      "TAX_RATES": lambda: box("TAX_RATES", 0.0, max_rate),
+      "PERIOD_INCOME": lambda: box("PERIOD_INCOME", 0.0, np.inf),
+      "MARGINAL_RATE": lambda: box("MARGINAL_RATE", 0.0, max_rate),
+      "VOTING": lambda: box("VOTING", 0.0, float(num_players)),
+  }
+  return {key: exact[key]() if key in exact else _space(spec)
+          for key, spec in specs.items()}
 
 
 def _individual(observation: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,6 +123,7 @@ class ParallelEnv(pz_env.ParallelEnv):
     self._game = game_lib.prepare(config)
     self._env = None
     self._timestep: Optional[dm_env.TimeStep] = None
+    self._records: list[Any] = []
     substrate_config = self._game.substrate_config
     self.possible_agents = [
         f"player_{i}" for i in range(self._game.num_players)]
@@ -88,8 +132,9 @@ class ParallelEnv(pz_env.ParallelEnv):
     specs["COLLECTIVE_REWARD"] = substrate_config.timestep_spec.reward.replace(
         name="COLLECTIVE_REWARD")
     self._observation_specs = _individual(specs)
-    observation_space = gymnasium.spaces.Dict({
-        key: _space(spec) for key, spec in self._observation_specs.items()})
+    observation_space = gymnasium.spaces.Dict(_spaces(
+        self._observation_specs, float(substrate_config.max_rate),
+        self._game.num_players))
     action_space = gymnasium.spaces.Discrete(
         substrate_config.action_spec.num_values)
     # PettingZoo wants the same space object on every call.
@@ -108,16 +153,20 @@ class ParallelEnv(pz_env.ParallelEnv):
 
   @property
   def records(self) -> list[Any]:
-    """The principal wrapper's records of the rounds played so far."""
-    return self._env.records if self._env is not None else []
+    """The principal wrapper's records of the rounds played since the last
+    reset; kept after `close()`."""
+    return list(self._records)
 
-  def _observations(self) -> dict[str, dict[str, np.ndarray]]:
+  def _observations(self) -> dict[str, dict[str, Any]]:
     observations = {}
     for agent, observation in zip(self.possible_agents,
                                   self._timestep.observation):
       observations[agent] = {
           key: np.asarray(observation[key], dtype=spec.dtype)
           for key, spec in self._observation_specs.items()}
+      # Lua sends the phase code as a float; its space is Discrete.
+      observations[agent]["PHASE"] = np.int64(
+          round(float(observation["PHASE"])))
     return observations
 
   def reset(self, seed: Optional[int] = None,
@@ -135,6 +184,7 @@ class ParallelEnv(pz_env.ParallelEnv):
       self.close()
       self._env = game_lib.build_environment(self._game)
     self._timestep = self._env.reset()
+    self._records = []
     self.agents = list(self.possible_agents)
     return self._observations(), {agent: {} for agent in self.agents}
 
@@ -155,7 +205,11 @@ class ParallelEnv(pz_env.ParallelEnv):
     observations = self._observations()
     terminations = {agent: over for agent in agents}
     truncations = {agent: False for agent in agents}
-    infos = {agent: {} for agent in agents}
+    finished = self._env.records[len(self._records):]
+    self._records.extend(finished)
+    # A step ends at most one round; its record goes to every agent.
+    infos = {agent: ({"round": finished[-1].to_json()} if finished else {})
+             for agent in agents}
     if over:
       self.agents = []
     return ({a: observations[a] for a in agents},
@@ -203,3 +257,17 @@ def parallel_env(substrate_name: str,
                      f"{sorted(game_options())}")
   config = game_lib.GameConfig(substrate=substrate_name, **options)
   return ParallelEnv(config, render_mode=render_mode)
+
+
+def env(substrate_name: str,
+        render_mode: Optional[str] = None,
+        **options: Any) -> pz_env.AECEnv:
+  """The game of `parallel_env` as a PettingZoo `AECEnv`, through
+  PettingZoo's own `parallel_to_aec`: agents act in turn, and the game
+  steps once every live agent has acted.
+
+  Raises:
+    ValueError: as `parallel_env`.
+  """
+  return conversions.parallel_to_aec(
+      parallel_env(substrate_name, render_mode=render_mode, **options))
