@@ -185,6 +185,22 @@ def _trained_game(config: Mapping[str, Any], num_players: int,
                      f"the game: {error!r}") from None
 
 
+@functools.lru_cache(maxsize=16)
+def _act_function(apply, greedy: bool):
+  """The jitted action sampler of one network, shared by every policy built
+  from it: a game builds a policy per player, and compiling each anew cost
+  more than playing the game."""
+
+  def act(params, observation, key):
+    key, sample_key = jax.random.split(key)
+    logits, _ = apply(params, observation)
+    if greedy:
+      return jnp.argmax(logits[0]), key
+    return networks_lib.sample(sample_key, logits)[0], key
+
+  return jax.jit(act)
+
+
 class PPOPolicy(policy.Policy[PolicyState]):
   """A trained follower for one player slot."""
 
@@ -217,16 +233,7 @@ class PPOPolicy(policy.Policy[PolicyState]):
     self._voter = voter if voter is not None else bots.Voter.abstain()
     self._voter.check(num_objectives)
     self._seed = int(seed)
-    apply = follower.networks.apply
-
-    def act(params, observation, key):
-      key, sample_key = jax.random.split(key)
-      logits, _ = apply(params, observation)
-      if greedy:
-        return jnp.argmax(logits[0]), key
-      return networks_lib.sample(sample_key, logits)[0], key
-
-    self._act = jax.jit(act)
+    self._act = _act_function(follower.networks.apply, greedy)
 
   @classmethod
   def from_checkpoint(cls, path: Union[str, os.PathLike],
