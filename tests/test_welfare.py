@@ -154,15 +154,29 @@ class WelfareTest(parameterized.TestCase):
   def test_gini_and_equality_stay_in_range(self, u):
     n = len(u)
     self.assertBetween(welfare.gini(u), -1e-12, (n - 1) / n + 1e-12)
-    self.assertBetween(welfare.equality(u), -1e-9, 1.0 + 1e-12)
+    if n > 1 and not any(value > 0 for value in u):
+      self.assertTrue(math.isnan(welfare.equality(u)))
+    else:
+      self.assertBetween(welfare.equality(u), -1e-9, 1.0 + 1e-12)
 
   def test_ai_economist_equality_of_equal_and_maximally_unequal_incomes(self):
     self.assertAlmostEqual(welfare.equality([4.0, 4.0, 4.0, 4.0]), 1.0)
     self.assertAlmostEqual(welfare.equality([0.0, 0.0, 0.0, 9.0]), 0.0,
                            delta=1e-12)
-    self.assertEqual(welfare.equality([0.0, 0.0]), 1.0)
     self.assertEqual(welfare.equality([3.0]), 1.0)
     self.assertAlmostEqual(welfare.equality(U), 2 / 3)
+
+  @parameterized.named_parameters(
+      ("nobody_ate", [0.0, 0.0, 0.0]), ("fined_into_debt", [-1.0, 0.0]))
+  def test_no_income_has_no_equality_rather_than_perfect_equality(self, u):
+    # A dead commons is flagged (NaN, null in rounds.jsonl), not scored 1.
+    self.assertTrue(math.isnan(welfare.equality(u)))
+    metrics = welfare.round_metrics(u)
+    self.assertTrue(math.isnan(metrics["equality"]))
+    self.assertTrue(math.isnan(metrics["gini"]))
+    # The objective stays finite for the principal: the productivity.
+    self.assertEqual(welfare.eq_times_prod(u), sum(u))
+    self.assertEqual(metrics["eq_times_prod"], sum(u))
 
   def test_ai_economist_productivity_and_product(self):
     self.assertEqual(welfare.productivity([0.5, 1.5]), 2.0)

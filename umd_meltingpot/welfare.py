@@ -227,19 +227,26 @@ def equality(u: ArrayLike) -> float:
   """Equality 1 - N/(N-1) · G(u) (Zheng et al. 2020, "The AI Economist").
 
   The AI Economist rescales the Gini G by N/(N-1) so that equality runs over
-  the whole of [0, 1]: 1 when incomes are equal (also when all are zero), 0
-  when one player has everything. A single player is perfectly equal (1).
+  the whole of [0, 1]: 1 when incomes are equal, 0 when one player has
+  everything. A single player is perfectly equal (1).
+
+  With no income at all (every income 0, or a debt under a fine) there is
+  nothing to share out and equality is undefined: NaN, not 1. A dead
+  commons would otherwise score as perfect equality; the round records
+  write it as null and `summary.png` marks the round "no income".
 
   Args:
     u: non-negative per-player incomes of the round.
 
   Returns:
-    Equality in [0, 1].
+    Equality in [0, 1], or NaN when nobody has any income.
   """
   values = _as_returns(u)
   n = values.size
   if n == 1:
     return 1.0
+  if not np.any(values > 0):
+    return math.nan
   return 1.0 - n / (n - 1) * _debt_free_gini(values)
 
 
@@ -253,7 +260,10 @@ def eq_times_prod(u: ArrayLike) -> float:
   """Equality × productivity (Zheng et al. 2020, "The AI Economist").
 
   The AI Economist's social welfare objective: `equality(u) *
-  productivity(u)`. It trades total income against its spread.
+  productivity(u)`. It trades total income against its spread. With no
+  income equality is undefined (`equality`), and the product is the
+  productivity itself (0, or the loss under a fine), so a principal asked
+  to maximise it still gets a finite value.
 
   Args:
     u: non-negative per-player incomes of the round.
@@ -261,7 +271,8 @@ def eq_times_prod(u: ArrayLike) -> float:
   Returns:
     The product of equality and productivity.
   """
-  return equality(u) * productivity(u)
+  share = equality(u)
+  return productivity(u) * (1.0 if math.isnan(share) else share)
 
 
 # ----------------------------------------------------------------------------
@@ -431,7 +442,8 @@ def round_metrics(
 
   Keys: each name in `OBJECTIVES` (so the principal's feedback on whichever
   objective won the vote can be read from the record), then "productivity",
-  "equality" (AI Economist, rescaled Gini) and "gini" (plain Gini). When
+  "equality" (AI Economist, rescaled Gini) and "gini" (plain Gini), both
+  NaN in a round where nobody has any income (see `equality`). When
   `rewards` is given: "perolat_U", "perolat_E", "perolat_S" and "perolat_P";
   "perolat_P" is NaN when `tagged` is not given, because peacefulness cannot
   be measured without knowing who was zapped.
@@ -454,7 +466,9 @@ def round_metrics(
   }
   metrics["productivity"] = productivity(u)
   metrics["equality"] = equality(u)
-  metrics["gini"] = _debt_free_gini(u)
+  # Undefined together: no income, no inequality to measure.
+  metrics["gini"] = (math.nan if math.isnan(metrics["equality"])
+                     else _debt_free_gini(u))
   if rewards is not None:
     metrics["perolat_U"] = perolat_efficiency(rewards)
     metrics["perolat_E"] = perolat_equality(rewards)
