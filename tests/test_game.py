@@ -31,7 +31,8 @@ class RunTest(parameterized.TestCase):
     self.assertEqual(code, 0)
     files = sorted(os.listdir(out))
     self.assertEqual(
-        files, ["config.json", "episode.mp4", "rounds.jsonl", "summary.png"])
+        files, ["config.json", "episode.mp4", "rounds.jsonl", "steps.jsonl",
+                "summary.png"])
     records = [json.loads(line) for line in open(f"{out}/rounds.jsonl")]
     self.assertLen(records, 2)
     for record in records:

@@ -66,7 +66,7 @@ class SummaryPlotTest(parameterized.TestCase):
     with Image.open(path) as image:
       self.assertEqual(image.format, "PNG")
       pixels = np.asarray(image.convert("RGB"))
-    self.assertEqual(pixels.shape, (800, 1200, 3))
+    self.assertEqual(pixels.shape, (1100, 1200, 3))
     # Axes, lines and text, not a blank canvas.
     self.assertGreater(pixels.std(), 10)
 
@@ -126,6 +126,117 @@ class SummaryPlotTest(parameterized.TestCase):
     # Bar edges are transparent except on the winning segment of each round.
     outlined = [bar for bar in votes.patches if bar.get_edgecolor()[3] > 0]
     self.assertLen(outlined, len(records))
+
+
+def _dead(record: dict, *, equality=None) -> dict:
+  """`record` with nobody eating: no income, equality as recorded."""
+  record = dict(record, gross=[0.0] * 4, net=[0.0] * 4, tax=[0.0] * 4,
+                transfer=[0.0] * 4, returns=[0.0] * 4, apples_alive=0.0)
+  record["metrics"] = dict(record["metrics"], equality=equality,
+                           utilitarian=0.0)
+  return record
+
+
+def _steps(rounds: int, per_round: int = 10) -> list[dict]:
+  """steps.jsonl records: 2 VOTE then HARVEST steps; apples fall by one a
+  step in round 1 and stay at 0 after."""
+  steps, apples = [], 8
+  for round_ in range(1, rounds + 1):
+    for index in range(per_round):
+      phase = "vote" if index < 2 else "harvest"
+      if phase == "harvest" and apples > 0:
+        apples -= 1
+      steps.append({"step": len(steps), "round": round_, "phase": phase,
+                    "apples_alive": apples, "pool": 0.0,
+                    "gross": [float(8 - apples), 0.0], "tax": [0.0, 0.0],
+                    "transfer": [0.0, 0.0]})
+  return steps
+
+
+class ExplainsItselfTest(parameterized.TestCase):
+  """What a reader needs without the code: the run, dead rounds, ties,
+  equal rates and the steps inside a round."""
+
+  def test_title_names_the_run_and_the_rule(self):
+    title = "umd_apple_harvest__small · principal fixed · bots greedy · seed 3"
+    figure = plots.summary_figure([_record(1)], title=title)
+    self.assertEqual(figure.get_suptitle().splitlines(),
+                     [title, "1 round(s) · voting rule plurality"])
+
+  @parameterized.named_parameters(
+      ("null_equality", None),  # welfare.equality: no income, no equality.
+      ("older_record_with_equality_one", 1.0))
+  def test_a_dead_economy_is_flagged_not_scored_as_equal(self, equality):
+    records = [_record(1)] + [_dead(_record(r), equality=equality)
+                              for r in (2, 3)]
+    np.testing.assert_array_equal(plots.dead_rounds(records),
+                                  [False, True, True])
+    figure = plots.summary_figure(records)
+    self.assertIn("no income in round(s) 2, 3", figure.get_suptitle())
+    welfare, apples = figure.axes[0], figure.axes[3]
+    for ax in (welfare, apples):
+      self.assertEqual(
+          [text.get_text() for text in ax.texts], ["no income"] * 2)
+    # Equality has a gap in the dead rounds instead of a 1.0.
+    (equality_line,) = [
+        line for ax in figure.axes for line in ax.get_lines()
+        if line.get_label() == "equality"]
+    values = np.asarray(equality_line.get_ydata(), dtype=float)
+    self.assertAlmostEqual(values[0], 0.6)
+    self.assertTrue(np.isnan(values[1:]).all())
+
+  def test_a_live_economy_is_not_flagged(self):
+    records = [_record(r) for r in (1, 2)]
+    self.assertFalse(plots.dead_rounds(records).any())
+    figure = plots.summary_figure(records)
+    self.assertNotIn("no income", figure.get_suptitle())
+    self.assertEmpty(figure.axes[0].texts)
+
+  def test_a_random_tie_break_is_marked_and_explained(self):
+    records = [_record(r) for r in (1, 2, 3)]
+    records[1]["tie_broken"] = True
+    votes = plots.summary_figure(records).axes[2]
+    ties = [text for text in votes.texts if text.get_text() == "tie"]
+    self.assertLen(ties, 1)
+    self.assertEqual(ties[0].get_position()[0], 2)
+    legend = [text.get_text() for text in votes.get_legend().get_texts()]
+    self.assertIn("tie broken at random", legend)
+
+  def test_no_tie_no_tie_mark(self):
+    votes = plots.summary_figure([_record(r) for r in (1, 2)]).axes[2]
+    self.assertNotIn("tie", [text.get_text() for text in votes.texts])
+
+  def test_equal_rates_stay_visible_and_are_named_equal(self):
+    records = [_record(r, proposed_differs=False) for r in (1, 2)]
+    for record in records:
+      record["phi"] = record["phi_proposed"] = [0.7, 0.7, 0.7]
+    rates = plots.summary_figure(records).axes[1]
+    lines = rates.get_lines()
+    self.assertEqual([line.get_label() for line in lines],
+                     ["φ bracket 1", "φ bracket 2 (= 1)",
+                      "φ bracket 3 (= 1)"])
+    # Each bracket its own marker, size and line style: none hides another.
+    for attribute in ("get_marker", "get_markersize", "get_linestyle"):
+      values = [getattr(line, attribute)() for line in lines]
+      self.assertLen(set(map(str, values)), 3, attribute)
+
+  def test_apples_per_step_show_a_collapse_inside_a_round(self):
+    steps = _steps(2)
+    figure = plots.summary_figure([_record(1), _record(2)], steps=steps)
+    panel = figure.axes[4]
+    self.assertTrue(panel.get_title().startswith("(e) apples alive"))
+    apples = panel.get_lines()[-1]
+    self.assertEqual(apples.get_label(), "apples alive")
+    np.testing.assert_array_equal(apples.get_ydata(),
+                                  [s["apples_alive"] for s in steps])
+    np.testing.assert_array_equal(apples.get_xdata(), np.arange(20))
+    self.assertEqual(
+        [t.get_text().strip() for t in panel.texts], ["round 1", "round 2"])
+
+  def test_no_steps_says_so(self):
+    panel = plots.summary_figure([_record(1)]).axes[4]
+    self.assertEqual([t.get_text() for t in panel.texts],
+                     ["no per-step record (steps.jsonl)"])
 
 
 if __name__ == "__main__":

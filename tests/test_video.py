@@ -157,6 +157,75 @@ class HudAndFrameTest(parameterized.TestCase):
 
 
 
+COLOURS = ((45, 110, 220), (125, 50, 200), (205, 5, 165))
+
+
+def _full_hud() -> video.Hud:
+  """A HUD with everything `umd run --video` shows."""
+  players = [video.PlayerFlow(name, colour, income, 0.7 * income,
+                              0.7 * 12 / 3)
+             for name, colour, income in zip(
+                 ("greedy", "sustainable", "best_response"), COLOURS,
+                 (5, 4, 3))]
+  return video.Hud(1, 5, "harvest", [0.7, 0.7, 0.7], OBJECTIVES, [2, 1, 0],
+                   "utilitarian", rule="plurality", scores=[2, 1, 0],
+                   step=40, steps=525, apples_alive=9, pool=2.1,
+                   players=players)
+
+
+class HudFlowsTest(parameterized.TestCase):
+  """The step, apples, pool and per-player flows, with a colour legend."""
+
+  def test_hud_shows_step_apples_and_pool(self):
+    lines = _full_hud().lines()
+    self.assertEqual(lines[0], "Round 1/5 · HARVEST · step 40/525")
+    self.assertEqual(lines[1], "apples 9 · pool 2.1 · rates 0.70 0.70 0.70")
+
+  def test_hud_table_has_a_row_per_player_with_its_flows(self):
+    self.assertEqual(_full_hud().table(), (
+        ("player (this round)", "income", "tax", "transfer"),
+        ("P1 greedy", "5.0", "3.5", "2.8"),
+        ("P2 sustainable", "4.0", "2.8", "2.8"),
+        ("P3 best_response", "3.0", "2.1", "2.8"),
+    ))
+    self.assertEqual(_full_hud().rows, 5 + 4)
+
+  def test_legend_swatches_are_the_avatars_colours_in_player_order(self):
+    hud = _full_hud()
+    strip = video.render_hud(hud, 528, video.strip_height(hud))
+    self.assertEqual(strip.shape, (video.strip_height(hud), 528, 3))
+    tops = []
+    for colour in COLOURS:
+      rows, cols = np.nonzero(np.all(strip == colour, axis=-1))
+      # A filled swatch at the left margin, not a stray pixel of text.
+      self.assertGreater(rows.size, 40, colour)
+      self.assertLess(cols.max(), 20)
+      tops.append(rows.min())
+    self.assertEqual(tops, sorted(tops))
+    self.assertGreater(tops[0], video.strip_height(hud) // 2)
+
+  def test_frame_fits_the_table_below_the_world(self):
+    hud = _full_hud()
+    frame = video.compose_frame(_world(0), hud, scale=5)
+    self.assertEqual(frame.shape[1], 528)  # 520 padded to 16.
+    self.assertGreaterEqual(frame.shape[0],
+                            5 * HEIGHT + video.strip_height(hud))
+    # The last player's row is drawn: its swatch is in the frame.
+    self.assertTrue(np.all(frame == COLOURS[-1], axis=-1).any())
+
+  def test_default_scale_makes_room_for_the_table(self):
+    self.assertEqual(video.default_scale(WIDTH), 5)   # The small map.
+    self.assertEqual(video.default_scale(1000), 2)
+    path = pathlib.Path(self.create_tempdir()) / "episode.mp4"
+    with video.EpisodeVideo(path) as episode:
+      episode.add_frame(_world(0), _full_hud())
+    self.assertGreaterEqual(episode.frame_size[0], 480)
+
+  def test_a_non_finite_flow_shows_a_dash(self):
+    flow = video.PlayerFlow("greedy", COLOURS[0], float("nan"), 1, 2)
+    self.assertEqual(flow.cells(), ("-", "1.0", "2.0"))
+
+
 class EpisodeVideoTest(parameterized.TestCase):
 
   def setUp(self):

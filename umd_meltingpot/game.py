@@ -12,6 +12,9 @@ folder as it goes:
 *   `config.json`: the options and the resolved substrate config;
 *   `rounds.jsonl`: one `RoundRecord` per line, appended and flushed as each
     round ends, so an interrupted run keeps its finished rounds;
+*   `steps.jsonl`: one `step_record` per step (apples alive, the tax pool,
+    each player's gross, tax and transfer so far in the round), flushed as
+    it goes;
 *   `summary.png` at the end, and `episode.mp4` with `video=True`.
 """
 
@@ -368,7 +371,12 @@ def player_timestep(timestep: dm_env.TimeStep, player: int) -> dm_env.TimeStep:
 
 
 def episode_steps(game: PreparedGame) -> int:
-  c = game.substrate_config
+  return config_steps(game.substrate_config)
+
+
+def config_steps(substrate_config: Any) -> int:
+  """The steps of one game of a substrate config: tau (V + T)."""
+  c = substrate_config
   return c.rounds * (c.vote_steps + c.harvest_steps)
 
 
@@ -397,20 +405,114 @@ def _resolved_config(game: PreparedGame) -> dict[str, Any]:
   }
 
 
-def _hud(env: wrapper_lib.PrincipalWrapper, world, game: PreparedGame):
+class StepCounter:
+  """Follows a game's timesteps: the steps played and the step just played.
+
+  An observation shows the round and phase of the *coming* step; the step
+  that ends a round already shows the next round's VOTE, while the world's
+  ROUND_* totals still hold the round just ended. `observe` therefore
+  returns the round and phase of the step that produced the timestep (for
+  the first timestep, those of the coming step).
+  """
+
+  def __init__(self) -> None:
+    self.step = 0
+    self._coming: tuple[int, int] = (1, int(phases.Phase.VOTE))
+
+  def observe(self, timestep: dm_env.TimeStep) -> tuple[int, str]:
+    """Counts `timestep`; returns (round, phase label) of its step."""
+    world = timestep.observation[0]
+    coming = (int(world["WORLD.ROUND"]), int(world["WORLD.PHASE"]))
+    if timestep.first():
+      self.step, played = 0, coming
+    else:
+      self.step, played = self.step + 1, self._coming
+    self._coming = coming
+    return played[0], phases.Phase(played[1]).label
+
+
+def step_record(step: int, round_: int, phase: str,
+                world: dict[str, np.ndarray]) -> dict[str, Any]:
+  """One line of `steps.jsonl`: the world after step `step` of the game.
+
+  Args:
+    step: the steps played (0: the state at reset).
+    round_: the round of that step, 1-based (`StepCounter`).
+    phase: its phase label.
+    world: the global observations of the timestep it produced.
+
+  Returns:
+    step, round, phase, apples_alive, pool (taxed, not yet paid out) and,
+    per player, gross, tax and transfer so far in the round: the last step
+    of a round holds the round's totals, as in `rounds.jsonl`.
+  """
+  return {
+      "step": step, "round": round_, "phase": phase,
+      "apples_alive": int(world["WORLD.APPLES_ALIVE"]),
+      "pool": float(world["WORLD.TAX_POOL"]),
+      "gross": [float(x) for x in world["WORLD.ROUND_GROSS"]],
+      "tax": [float(x) for x in world["WORLD.ROUND_TAX"]],
+      "transfer": [float(x) for x in world["WORLD.ROUND_TRANSFER"]],
+  }
+
+
+def hud(env: wrapper_lib.PrincipalWrapper, world: dict[str, np.ndarray], *,
+        rounds: int, objectives: Sequence[str], rule: str, step: int,
+        steps: int, names: Sequence[str],
+        colours: Sequence[tuple[int, int, int]]):
+  """The video HUD of the current step (`video.Hud`).
+
+  Args:
+    env: the principal wrapper playing the game (phi, the vote).
+    world: the global observations of the current step.
+    rounds: tau.
+    objectives: the objectives on the ballot.
+    rule: the social choice rule.
+    step: the steps played; steps: those of the whole game.
+    names: each player's bot, in player order.
+    colours: each player's avatar colour (`video.player_colours`).
+  """
   from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
   vote = env.counted_vote(world)  # The ballots the rule counts.
+  flows = zip(names, colours, world["WORLD.ROUND_GROSS"],
+              world["WORLD.ROUND_TAX"], world["WORLD.ROUND_TRANSFER"])
   return video.Hud(
       round=int(world["WORLD.ROUND"]),
-      rounds=game.substrate_config.rounds,
+      rounds=rounds,
       phase=phases.Phase(int(world["WORLD.PHASE"])).label,
       rates=tuple(env.phi),
-      objectives=tuple(game.substrate_config.objectives),
+      objectives=tuple(objectives),
       tally=vote.tally,
       objective=env.objective,
-      rule=game.config.rule,
+      rule=rule,
       scores=vote.scores,
-      tie_broken=vote.tie_broken)
+      tie_broken=vote.tie_broken,
+      step=step, steps=steps,
+      apples_alive=float(world["WORLD.APPLES_ALIVE"]),
+      pool=float(world["WORLD.TAX_POOL"]),
+      players=tuple(video.PlayerFlow(*flow) for flow in flows))
+
+
+def _hud(env: wrapper_lib.PrincipalWrapper, world, game: PreparedGame,
+         step: int):
+  from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
+  return hud(env, world, rounds=game.substrate_config.rounds,
+             objectives=game.substrate_config.objectives,
+             rule=game.config.rule, step=step, steps=episode_steps(game),
+             names=_resolved_config(game)["bots"],
+             colours=video.player_colours(game.num_players))
+
+
+def run_title(game: PreparedGame) -> str:
+  """The first line of summary.png's title: what was played, and how."""
+  bots = _resolved_config(game)["bots"]
+  # "best_response ×4" rather than the name four times.
+  counts = {name: bots.count(name) for name in dict.fromkeys(bots)}
+  bots = ", ".join(f"{name} ×{count}" if count > 1 else name
+                   for name, count in counts.items())
+  config = game.config
+  return (f"{config.substrate} · principal {config.principal} · "
+          f"bots {bots} · seed {config.seed}")
 
 
 def play_episode(env: wrapper_lib.PrincipalWrapper,
@@ -443,10 +545,12 @@ def format_table(records: Sequence[wrapper_lib.RoundRecord]) -> str:
   lines = [header, "-" * len(header)]
   for r in records:
     phi = ",".join(f"{rate:.2f}" for rate in r.phi)
+    equality = r.metrics["equality"]  # NaN: no income to share.
+    equality = "-" if np.isnan(equality) else f"{equality:.2f}"
     lines.append(
         f"{r.round:>5}  {r.objective:<12} {phi:<20} {r.divergence:>5.2f}  "
         f"{r.objective_value:>8.2f}  {r.metrics['utilitarian']:>7.1f}  "
-        f"{r.metrics['equality']:>5.2f}  {r.apples_alive:>6.0f}")
+        f"{equality:>5}  {r.apples_alive:>6.0f}")
   return "\n".join(lines)
 
 
@@ -462,6 +566,9 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
   runs.write_json(out / "config.json", _resolved_config(game))
   with contextlib.ExitStack() as stack:
     rounds_log = stack.enter_context(runs.JsonLines(out / "rounds.jsonl"))
+    steps_log = stack.enter_context(runs.JsonLines(out / "steps.jsonl"))
+    counter = StepCounter()
+    step_records = []  # Also drawn in summary.png.
 
     def on_round_end(record: wrapper_lib.RoundRecord) -> None:
       rounds_log.write(record.to_json())
@@ -478,12 +585,17 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
     def on_step(timestep: dm_env.TimeStep) -> None:
       if not timestep.first():
         bar.update(1)
+      world = timestep.observation[0]
+      round_, phase = counter.observe(timestep)
+      step_records.append(step_record(counter.step, round_, phase, world))
+      steps_log.write(step_records[-1])
       if recorder is not None:
-        world = timestep.observation[0]
-        recorder.add_frame(world["WORLD.RGB"], _hud(env, world, game))
+        recorder.add_frame(world["WORLD.RGB"],
+                           _hud(env, world, game, counter.step))
 
     steps = play_episode(env, bots, on_step)
     records = env.records
   from umd_meltingpot import plots  # pylint: disable=g-import-not-at-top
-  plots.write_summary([r.to_json() for r in records], out / "summary.png")
+  plots.write_summary([r.to_json() for r in records], out / "summary.png",
+                      steps=step_records, title=run_title(game))
   return RunResult(out=out, records=records, steps=steps)

@@ -1,20 +1,30 @@
 """`summary.png`: the welfare, tax rates and votes of a run, round by round.
 
 `write_summary` draws four panels over the rounds of a run, from the per-round
-records of `rounds.jsonl`:
+records of `rounds.jsonl`, and a fifth over its steps, from `steps.jsonl`:
 
   (a) the welfare metrics (utilitarian, egalitarian, Nash, productivity on the
       left axis; equality, which lies in [0, 1], on the right axis);
-  (b) the tax rate of each bracket: the projected φ in force as solid lines,
-      and the principal's proposal as dashed lines when the projection onto
-      the δ-ball changed it;
+  (b) the tax rate of each bracket: the projected φ in force, one marker
+      and line style per bracket so that equal rates stay visible (the
+      legend says which brackets are equal), and the principal's proposal
+      as dashed lines when the projection onto the δ-ball changed it;
   (c) the counted ranked ballots: first-preference shares per objective as
       stacked bars, with the winning objective outlined and marked above
-      its bar (hatched when a tie was broken at random), and the rule's own
-      scores per objective (Borda points, approvals, ...) as markers on the
-      right axis;
+      its bar (hatched and labelled "tie" when it was drawn at random from
+      a tie), and the rule's own scores per objective (Borda points,
+      approvals, ...) as markers on the right axis;
   (d) the apples alive at round end, and the value of the voted objective
-      (coloured by objective, since each objective has its own scale).
+      (coloured by objective, since each objective has its own scale);
+  (e) the apples alive after every step, and the apples eaten so far in the
+      round by all players, with the rounds' VOTE steps shaded: a commons
+      that collapses inside a round shows here.
+
+A round in which nobody had any income (a dead economy) is shaded and
+marked "no income" in (a) and (d); its equality is undefined
+(`welfare.equality`), so that line has a gap there instead of a 1.0. The
+title names the run (substrate, principal, bots, seed; from the caller),
+the rule, and the rounds without income.
 
 It uses `matplotlib.figure.Figure` directly, with the Agg canvas that
 `savefig` picks for PNG, so it neither touches pyplot's global state nor needs
@@ -24,7 +34,9 @@ destination, then renamed onto it.
 Usage:
 
   records = [json.loads(line) for line in open("runs/demo/rounds.jsonl")]
-  write_summary(records, "runs/demo/summary.png")
+  steps = [json.loads(line) for line in open("runs/demo/steps.jsonl")]
+  write_summary(records, "runs/demo/summary.png", steps=steps,
+                title="umd_apple_harvest__small · principal fixed · seed 0")
 """
 
 import os
@@ -35,6 +47,7 @@ from matplotlib import axes as mpl_axes
 from matplotlib import colormaps
 from matplotlib import figure as mpl_figure
 from matplotlib import lines
+from matplotlib import patches
 from matplotlib import ticker
 import numpy as np
 
@@ -66,7 +79,14 @@ _METRIC_MARKERS = {
 }
 # Up to this many rounds every round gets a tick; beyond, matplotlib picks.
 _MAX_ROUND_TICKS = 12
-_FIGSIZE = (12.0, 8.0)
+_FIGSIZE = (12.0, 11.0)
+# One marker, line style and marker size per bracket: lines of equal rates
+# lie on each other, and nested markers of falling size keep each visible.
+_BRACKET_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
+# No "--": that is the principal's proposal.
+_BRACKET_LINESTYLES = ("-", "-.", ":", (0, (6, 2, 1, 2, 1, 2)))
+_BRACKET_MARKER_SIZES = (11, 8, 5, 3)
+_DEAD_COLOUR = "0.85"
 _DPI = 100
 # A neutral legend entry: the markers themselves take the winner's colour.
 _WINNER_HANDLE = lines.Line2D(
@@ -83,13 +103,21 @@ _EMPTY_TEXT = {"ha": "center", "va": "center", "color": "0.4"}
 
 
 def write_summary(
-    records: Sequence[Mapping[str, Any]], path: str | os.PathLike
+    records: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike,
+    *,
+    steps: Optional[Sequence[Mapping[str, Any]]] = None,
+    title: Optional[str] = None,
 ) -> pathlib.Path:
   """Draws `records` (one per round) and saves them as a PNG, atomically.
 
   Args:
     records: the per-round records of `rounds.jsonl`, in round order.
     path: the PNG to write; if it is an existing folder, `summary.png` in it.
+    steps: the per-step records of `steps.jsonl` (`game.step_record`), for
+      panel (e); None: the panel says none were recorded.
+    title: what was played (e.g. the substrate, principal, bots and seed),
+      the title's first line.
 
   Returns:
     The path of the written PNG.
@@ -102,7 +130,7 @@ def write_summary(
   target = pathlib.Path(path)
   if target.is_dir():
     target = target / SUMMARY_NAME
-  figure = summary_figure(records)
+  figure = summary_figure(records, steps=steps, title=title)
   # An interrupted run keeps the previous summary, never half a PNG.
   with runs.atomic_path(target, suffix=".png") as partial:
     figure.savefig(partial, format="png", dpi=_DPI)
@@ -111,24 +139,70 @@ def write_summary(
 
 def summary_figure(
     records: Sequence[Mapping[str, Any]],
+    *,
+    steps: Optional[Sequence[Mapping[str, Any]]] = None,
+    title: Optional[str] = None,
 ) -> mpl_figure.Figure:
-  """Returns the four-panel summary figure of `records` (not yet saved)."""
+  """Returns the summary figure of `records` (not yet saved).
+
+  Its first four axes are panels (a) to (d), then (e); twin axes follow.
+  """
   figure = mpl_figure.Figure(figsize=_FIGSIZE, layout="constrained")
-  (welfare, rates), (votes, apples) = figure.subplots(2, 2, sharex=True)
+  panels = figure.subplot_mosaic(
+      [["welfare", "rates"], ["votes", "apples"], ["steps", "steps"]],
+      height_ratios=[1.0, 1.0, 0.8])
+  welfare, rates, votes, apples = (
+      panels[name] for name in ("welfare", "rates", "votes", "apples"))
+  for ax in (welfare, rates, votes):
+    ax.sharex(apples)
   rounds = np.array([float(record["round"]) for record in records])
   objectives = _objectives(records)
-  _plot_welfare(welfare, rounds, records)
+  dead = dead_rounds(records)
+  _plot_welfare(welfare, rounds, records, dead)
   _plot_rates(rates, rounds, records)
   _plot_votes(votes, rounds, records, objectives)
   _plot_apples(apples, rounds, records, objectives)
-  for ax in (welfare, rates, votes, apples):
+  for ax in (welfare, apples):
+    _mark_dead(ax, rounds, dead)
+  _plot_steps(panels["steps"], steps)
+  for ax in panels.values():
     ax.grid(alpha=0.3)
   _set_round_ticks(apples, rounds)
   for ax in (votes, apples):
     ax.set_xlabel("round")
   rule = records[0].get("rule", "?")
-  figure.suptitle(f"{len(records)} round(s) · voting rule {rule}")
+  subtitle = f"{len(records)} round(s) · voting rule {rule}"
+  if dead.any():
+    subtitle += (" · no income in round(s) "
+                 + ", ".join(str(int(r)) for r in rounds[dead]))
+  figure.suptitle(f"{title}\n{subtitle}" if title else subtitle)
   return figure
+
+
+def dead_rounds(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+  """Returns a bool per round: True where nobody had any income.
+
+  A round with no income has no equality (`welfare.equality`); older records
+  that scored it 1.0 are recognised by their gross incomes.
+  """
+  dead = []
+  for record in records:
+    gross = [_number(v) for v in record.get("gross") or ()]
+    equality = (record.get("metrics") or {}).get("equality", 0.0)
+    dead.append((bool(gross) and not any(v > 0 for v in gross))
+                or equality is None
+                or (isinstance(equality, float) and np.isnan(equality)))
+  return np.array(dead, dtype=bool)
+
+
+def _mark_dead(ax: mpl_axes.Axes, rounds: np.ndarray,
+               dead: np.ndarray) -> None:
+  """Shades the rounds without income and writes "no income" in them."""
+  for x in rounds[dead]:
+    ax.axvspan(x - 0.45, x + 0.45, color=_DEAD_COLOUR, zorder=0, lw=0)
+    ax.text(x, 0.5, "no income", transform=ax.get_xaxis_transform(),
+            rotation=90, ha="center", va="center", color="0.35",
+            fontsize="small")
 
 
 def _set_round_ticks(ax: mpl_axes.Axes, rounds: np.ndarray) -> None:
@@ -195,8 +269,12 @@ def _plot_welfare(
     ax: mpl_axes.Axes,
     rounds: np.ndarray,
     records: Sequence[Mapping[str, Any]],
+    dead: np.ndarray,
 ) -> None:
-  """Panel (a): welfare metrics; unit-interval ones on a right-hand axis."""
+  """Panel (a): welfare metrics; unit-interval ones on a right-hand axis.
+
+  Equality is left out (a gap) in rounds without income.
+  """
   ax.set_title("(a) welfare")
   metrics = [record.get("metrics") or {} for record in records]
   present = [m for m in WELFARE_METRICS if any(m in row for row in metrics)]
@@ -212,6 +290,8 @@ def _plot_welfare(
   for index, name in enumerate(present):
     values = np.array([_number(row.get(name)) for row in metrics])
     target = unit_ax if name in _UNIT_INTERVAL_METRICS else ax
+    if target is unit_ax:
+      values[dead] = np.nan
     style = "--" if target is unit_ax else "-"
     handles += target.plot(
         rounds,
@@ -252,12 +332,23 @@ def _plot_rates(
   )
   for bracket in range(phi.shape[1]):
     colour = f"C{bracket}"
+    # Equal rates draw on top of each other: the legend says so.
+    same = [other + 1 for other in range(bracket)
+            if np.allclose(phi[:, other], phi[:, bracket], equal_nan=True)]
+    label = f"φ bracket {bracket + 1}"
+    if same:
+      label += f" (= {same[0]})"
     ax.plot(
         rounds,
         phi[:, bracket],
-        marker="o",
+        linestyle=_BRACKET_LINESTYLES[bracket % len(_BRACKET_LINESTYLES)],
+        marker=_BRACKET_MARKERS[bracket % len(_BRACKET_MARKERS)],
+        markersize=_BRACKET_MARKER_SIZES[
+            min(bracket, len(_BRACKET_MARKER_SIZES) - 1)],
+        markerfacecolor="none" if bracket == 0 else colour,
+        markeredgewidth=1.5,
         color=colour,
-        label=f"φ bracket {bracket + 1}",
+        label=label,
     )
     if show_proposed and bracket < proposed.shape[1]:
       ax.plot(
@@ -330,21 +421,36 @@ def _plot_votes(
                edgecolor="black", hatch="//", linewidth=0)
     bottom += shares[:, index]
   _mark_winners(ax, rounds, winners, colours)
-  ax.set_ylim(0.0, 1.15)
+  for x, tie in zip(rounds, random_ties):
+    if tie:
+      ax.text(x, 1.11, "tie", ha="center", va="bottom", fontsize="small",
+              fontweight="bold")
+  ax.set_ylim(0.0, 1.22)
   ax.set_ylabel("first preferences")
   scores = _matrix(records, "scores")
+  legend_x = 1.01
   if scores is not None and rule not in ("plurality", None):
+    # Plurality's scores are the bars themselves.
     right = ax.twinx()
     for index, name in enumerate(objectives[:scores.shape[1]]):
       right.plot(rounds, scores[:, index], linestyle="none", marker="D",
                  markersize=5, markerfacecolor=colours[name],
                  markeredgecolor="black")
+    low, high = np.nanmin(scores), np.nanmax(scores)
+    span = max(high - min(low, 0.0), 1e-9)
+    # Headroom above, as on the left axis, for the winner markers.
+    right.set_ylim(min(low, 0.0) - 0.05 * span, high + 0.35 * span)
     right.set_ylabel(f"{rule} score (◆)")
+    legend_x = 1.16
   # Outside the axes: inside, it would hide the bars of the first rounds.
+  extra = [_WINNER_HANDLE]
+  if any(random_ties):
+    extra.append(patches.Patch(facecolor="white", edgecolor="black",
+                               hatch="//", label="tie broken at random"))
   ax.legend(
-      handles=ax.get_legend_handles_labels()[0] + [_WINNER_HANDLE],
+      handles=ax.get_legend_handles_labels()[0] + extra,
       loc="upper left",
-      bbox_to_anchor=(1.01, 1.0),
+      bbox_to_anchor=(legend_x, 1.0),
       fontsize="small",
   )
 
@@ -412,3 +518,42 @@ def _plot_apples(
       loc="best",
       fontsize="small",
   )
+
+
+def _plot_steps(
+    ax: mpl_axes.Axes,
+    steps: Optional[Sequence[Mapping[str, Any]]],
+) -> None:
+  """Panel (e): apples alive per step (left), eaten this round (right)."""
+  ax.set_title("(e) apples alive after each step; apples eaten so far in "
+               "the round (all players); VOTE steps shaded")
+  if not steps:
+    _mark_empty(ax, "no per-step record (steps.jsonl)")
+    return
+  step = np.array([float(record["step"]) for record in steps])
+  apples = np.array([_number(record.get("apples_alive")) for record in steps])
+  eaten = np.array([sum(_number(v) for v in record.get("gross") or ())
+                    for record in steps])
+  voting = np.array([record.get("phase") == "vote" for record in steps])
+  rounds = [record.get("round") for record in steps]
+  for index in np.flatnonzero(voting):
+    ax.axvspan(step[index] - 0.5, step[index] + 0.5, color="#f3e2b3",
+               lw=0, zorder=0)
+  for index, round_ in enumerate(rounds):
+    if index == 0 or round_ != rounds[index - 1]:
+      ax.axvline(step[index] - 0.5, color="0.5", linewidth=0.8)
+      ax.text(step[index], 1.0, f" round {round_}", va="top",
+              transform=ax.get_xaxis_transform(), fontsize="small")
+  ax.plot(step, apples, color="forestgreen", label="apples alive")
+  ax.set_ylabel("apples alive", color="forestgreen")
+  ax.set_ylim(0.0, max(1.0, 1.15 * np.nanmax(apples)))
+  ax.set_xlim(step.min() - 0.5, step.max() + 0.5)
+  ax.set_xlabel("step")
+  eaten_ax = ax.twinx()
+  eaten_ax.plot(step, eaten, color="0.45", linewidth=1.0,
+                label="eaten this round")
+  eaten_ax.set_ylim(0.0, max(1.0, 1.15 * np.nanmax(eaten)))
+  eaten_ax.set_ylabel("eaten this round", color="0.45")
+  handles = (ax.get_legend_handles_labels()[0]
+             + eaten_ax.get_legend_handles_labels()[0])
+  eaten_ax.legend(handles=handles, loc="upper right", fontsize="small")

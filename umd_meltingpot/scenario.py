@@ -236,6 +236,7 @@ def mechanism_transform(
     *,
     seed: Optional[int] = None,
     on_round_end: Optional[RoundCallback] = None,
+    on_build: Optional[Callable[[wrapper_lib.PrincipalWrapper], None]] = None,
 ) -> SubstrateTransform:
   """The substrate transform that runs `config.mechanism` on a substrate.
 
@@ -244,6 +245,8 @@ def mechanism_transform(
     seed: seeds the wrapper's tie-breaking and a learning principal; None
       uses 0.
     on_round_end: called with every round's `RoundRecord`.
+    on_build: called with each new `PrincipalWrapper` (e.g. to draw the
+      video HUD from its phi and vote).
 
   Returns:
     A function wrapping a substrate of `config.substrate` (with one player
@@ -260,7 +263,7 @@ def mechanism_transform(
 
   def transform(
       substrate: substrate_lib.Substrate) -> wrapper_lib.PrincipalWrapper:
-    return wrapper_lib.PrincipalWrapper(
+    wrapper = wrapper_lib.PrincipalWrapper(
         substrate,
         principal=principal_lib.make_principal(
             mechanism.principal, schedule=schedule, delta=mechanism.delta,
@@ -269,6 +272,9 @@ def mechanism_transform(
         rounds=substrate_config.rounds,
         mechanism=mechanism.wrapper_config(), preferences=types,
         rng=np.random.default_rng(rng_seed), on_round_end=on_round_end)
+    if on_build is not None:
+      on_build(wrapper)
+    return wrapper
 
   return transform
 
@@ -304,6 +310,7 @@ def get_factory_from_config(
     *,
     seed: Optional[int] = None,
     on_round_end: Optional[RoundCallback] = None,
+    on_build: Optional[Callable[[wrapper_lib.PrincipalWrapper], None]] = None,
 ) -> scenario_factory.ScenarioFactory:
   """Returns a Melting Pot `ScenarioFactory` for `config`.
 
@@ -314,6 +321,7 @@ def get_factory_from_config(
       bots and mechanism seeded with 0.
     on_round_end: called with every round's `RoundRecord` (the principal
       wrapper's), e.g. to collect welfare metrics.
+    on_build: called with the `PrincipalWrapper` of every scenario built.
 
   Raises:
     ValueError: the config names an unknown substrate, bot or objective.
@@ -323,7 +331,8 @@ def get_factory_from_config(
       substrate_lib.get_config(config.substrate),
       num_players=len(config.roles),
       transform=mechanism_transform(config, seed=seed,
-                                    on_round_end=on_round_end),
+                                    on_round_end=on_round_end,
+                                    on_build=on_build),
       env_seed=seeds.env if seeds else None)
   return scenario_factory.ScenarioFactory(
       substrate=substrate,

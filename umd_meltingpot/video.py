@@ -2,14 +2,16 @@
 
 Each frame is the global `WORLD.RGB` observation, upscaled by an integer
 factor (nearest neighbour, so sprites stay crisp), with a dark strip below it
-that shows the state of the mechanism: the round and phase, the tax rates φ,
-the counted ranked ballots' first preferences and the rule's scores per
-objective, and the objective in force.
+that shows the state of the mechanism: the round, phase and step, the apples
+alive and the tax pool, the tax rates φ, the counted ranked ballots' first
+preferences and the rule's scores per objective, the objective in force,
+and a table with one row per player: a swatch of its avatar's colour, its
+bot, and its income, tax and transfer so far in the round. The swatches are
+the colour legend: they say which avatar is which bot.
 
 The HUD text is drawn with Pillow (a matplotlib dependency) and its bundled
-default font, so nothing is downloaded at run time. The strip changes only at
-round and phase boundaries, so each distinct strip is rendered once and
-cached.
+default font, so nothing is downloaded at run time. Identical strips (the
+VOTE steps, when the world pauses) are rendered once and cached.
 
 The file is written atomically: frames go to a temporary `.partial.mp4` in the
 destination folder, which `close()` renames onto the destination. If the
@@ -24,6 +26,7 @@ Usage:
 
 import dataclasses
 import functools
+import math
 import os
 import pathlib
 import types
@@ -53,7 +56,9 @@ SHORT_NAMES: dict[str, str] = {
 # H.264 encoders and players expect frame sides divisible by the 16-pixel
 # macroblock; we pad rather than let ffmpeg rescale (which blurs the pixels).
 _MACRO_BLOCK = 16
-_HUD_LINES = 5
+# The default scale makes the world at least this wide, so that the HUD's
+# player table fits at a legible size (the small map is 104 pixels wide).
+_MIN_WIDTH = 480
 _FONT_SIZE = 12
 _MIN_FONT_SIZE = 7
 _LINE_HEIGHT = _FONT_SIZE + 3
@@ -68,6 +73,54 @@ _PHASE_COLOURS = {
 # x264's constant rate factor is 51 * (1 - quality / 10): quality 8 is CRF 10,
 # near lossless, which keeps the one-pixel text strokes legible.
 _QUALITY = 8
+_SWATCH = 10
+# The player table's columns: the right edge of each number, from the left.
+_TABLE_COLUMNS = ("income", "tax", "transfer")
+_COLUMN_WIDTH = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class PlayerFlow:
+  """One player's row of the HUD table: who it is and its round so far.
+
+  Attributes:
+    name: the player's bot (or population) name.
+    colour: its avatar's RGB colour (`player_colours`).
+    income: gross income so far in the round (`WORLD.ROUND_GROSS`).
+    tax: tax paid so far in the round (`WORLD.ROUND_TAX`).
+    transfer: transfers received so far in the round
+      (`WORLD.ROUND_TRANSFER`).
+  """
+
+  name: str
+  colour: tuple[int, int, int]
+  income: float
+  tax: float
+  transfer: float
+
+  def __post_init__(self) -> None:
+    object.__setattr__(self, "colour", tuple(int(c) for c in self.colour))
+    for field in ("income", "tax", "transfer"):
+      object.__setattr__(self, field, float(getattr(self, field)))
+
+  def cells(self) -> tuple[str, ...]:
+    """The row's numbers, formatted as the HUD shows them."""
+    return tuple(_format_amount(getattr(self, field))
+                 for field in _TABLE_COLUMNS)
+
+
+def player_colours(num_players: int) -> tuple[tuple[int, int, int], ...]:
+  """The avatars' colours of players 0..num_players-1, as drawn.
+
+  The avatars are Commons Harvest's (`substrates/umd_apple_harvest.py`
+  builds them with `commons_harvest__open.create_avatar_object`), which
+  paint player i in Melting Pot's `colors.human_readable[i]`. It imports
+  Melting Pot, so call it where the substrate is loaded anyway.
+  """
+  from meltingpot.utils.substrates import colors  # pylint: disable=g-import-not-at-top
+  palette = colors.human_readable
+  return tuple(tuple(int(c) for c in palette[i % len(palette)])
+               for i in range(num_players))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +141,12 @@ class Hud:
     scores: the rule's own tally per objective (Borda points, approvals,
       ...; see `voting.Outcome.scores`) once the vote has closed, else None.
     tie_broken: the objective was drawn at random from a tie.
+    step: the steps played so far in the episode (None: not shown).
+    steps: the steps of the whole episode.
+    apples_alive: the apples alive now (`WORLD.APPLES_ALIVE`).
+    pool: the tax collected and not yet paid out (`WORLD.TAX_POOL`).
+    players: one `PlayerFlow` per player, in player order: the colour
+      legend and each player's income, tax and transfer this round.
   """
 
   round: int
@@ -100,6 +159,11 @@ class Hud:
   rule: Optional[str] = None
   scores: Optional[Sequence[float]] = None
   tie_broken: bool = False
+  step: Optional[int] = None
+  steps: Optional[int] = None
+  apples_alive: Optional[float] = None
+  pool: Optional[float] = None
+  players: Sequence[PlayerFlow] = ()
 
   def __post_init__(self) -> None:
     if self.phase not in PHASES:
@@ -122,6 +186,7 @@ class Hud:
     if self.scores is not None:
       object.__setattr__(self, "scores",
                          tuple(float(v) for v in self.scores))
+    object.__setattr__(self, "players", tuple(self.players))
 
   def _per_objective(self, values: Sequence[float]) -> str:
     return " · ".join(
@@ -141,18 +206,50 @@ class Hud:
     objective = self.objective if self.objective is not None else "none yet"
     if self.tie_broken:
       objective += " (tie broken at random)"
+    heading = f"Round {self.round}/{self.rounds} · {self.phase.upper()}"
+    if self.step is not None:
+      of = f"/{self.steps}" if self.steps is not None else ""
+      heading += f" · step {self.step}{of}"
+    world = []
+    if self.apples_alive is not None:
+      world.append(f"apples {self.apples_alive:.0f}")
+    if self.pool is not None:
+      world.append(f"pool {_format_amount(self.pool)}")
+    world.append(f"rates {rates}" if rates else "rates -")
     return (
-        f"Round {self.round}/{self.rounds} · {self.phase.upper()}",
-        f"rates {rates}" if rates else "rates -",
+        heading,
+        " · ".join(world),
         f"1st prefs {tally}" if tally else "no ballot",
         scores,
         f"objective {objective}",
     )
 
+  def table(self) -> tuple[tuple[str, ...], ...]:
+    """The player table as text: a header row, then one row per player.
+
+    Each row is (player, income, tax, transfer); empty without players.
+    """
+    if not self.players:
+      return ()
+    header = ("player (this round)",) + _TABLE_COLUMNS
+    return (header,) + tuple(
+        (f"P{index + 1} {player.name}",) + player.cells()
+        for index, player in enumerate(self.players))
+
+  @property
+  def rows(self) -> int:
+    """The text rows of the strip: the lines, then the table."""
+    return len(self.lines()) + len(self.table())
+
 
 def short_name(objective: str) -> str:
   """Returns the HUD label of `objective` (see `SHORT_NAMES`)."""
   return SHORT_NAMES.get(objective, objective[:6])
+
+
+def _format_amount(value: float) -> str:
+  """Formats apples: one decimal, so a 0.7 tax on one apple shows."""
+  return f"{value:.1f}" if math.isfinite(value) else "-"
 
 
 def _format_votes(votes: float) -> str:
@@ -186,7 +283,12 @@ def _fitting_font(
 
 @functools.lru_cache(maxsize=256)
 def _render_strip(
-    lines: tuple[str, ...], phase: str, width: int, height: int
+    lines: tuple[str, ...],
+    phase: str,
+    table: tuple[tuple[str, ...], ...],
+    swatches: tuple[tuple[int, int, int], ...],
+    width: int,
+    height: int,
 ) -> np.ndarray:
   """Renders the HUD text as a read-only (height, width, 3) uint8 array."""
   image = Image.new("RGB", (width, height), _BACKGROUND)
@@ -196,14 +298,64 @@ def _render_strip(
     font = _fitting_font(draw, text, width - 2 * _MARGIN)
     y = _MARGIN + index * _LINE_HEIGHT
     draw.text((_MARGIN, y), text, fill=colour, font=font)
+  if table:
+    _draw_table(draw, table, swatches, width,
+                _MARGIN + len(lines) * _LINE_HEIGHT)
   strip = np.asarray(image, dtype=np.uint8)
   strip.setflags(write=False)
   return strip
 
 
+def _draw_table(
+    draw: ImageDraw.ImageDraw,
+    table: tuple[tuple[str, ...], ...],
+    swatches: tuple[tuple[int, int, int], ...],
+    width: int,
+    top: int,
+) -> None:
+  """Draws the player table: a swatch and a name, then right-aligned numbers.
+
+  The numbers take the right-hand columns; the names get what is left.
+  """
+  numbers = len(table[0]) - 1
+  column = min(_COLUMN_WIDTH, (width - 2 * _MARGIN) // (numbers + 2))
+  name_width = width - 2 * _MARGIN - numbers * column - _SWATCH - 3
+  font = _font(_FONT_SIZE)
+  for size in range(_FONT_SIZE, _MIN_FONT_SIZE - 1, -1):
+    font = _font(size)
+    if all(draw.textlength(row[0], font=font) <= name_width for row in table) \
+        and all(draw.textlength(cell, font=font) <= column - 4
+                for row in table for cell in row[1:]):
+      break
+  for index, row in enumerate(table):
+    y = top + index * _LINE_HEIGHT
+    x = _MARGIN
+    if index > 0:  # The legend: the avatar's colour beside its bot's name.
+      draw.rectangle((x, y + 2, x + _SWATCH - 1, y + _SWATCH + 1),
+                     fill=swatches[index - 1], outline=_TEXT)
+    colour = (170, 170, 170) if index == 0 else _TEXT
+    draw.text((x + _SWATCH + 3, y), row[0], fill=colour, font=font)
+    for position, cell in enumerate(row[1:]):
+      right = width - _MARGIN - (numbers - 1 - position) * column
+      draw.text((right - draw.textlength(cell, font=font), y), cell,
+                fill=colour, font=font)
+
+
 def render_hud(hud: Hud, width: int, height: int) -> np.ndarray:
   """Returns the HUD strip of `hud`, (height, width, 3) uint8, read-only."""
-  return _render_strip(hud.lines(), hud.phase, width, height)
+  return _render_strip(hud.lines(), hud.phase, hud.table(),
+                       tuple(player.colour for player in hud.players),
+                       width, height)
+
+
+def strip_height(hud: Hud) -> int:
+  """The pixel height that shows every row of `hud`."""
+  return 2 * _MARGIN + hud.rows * _LINE_HEIGHT
+
+
+def default_scale(world_width: int) -> int:
+  """The least integer scale ≥ 2 that makes the world ≥ 480 pixels wide."""
+  return max(2, -(-_MIN_WIDTH // world_width))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,6 +364,7 @@ class _Layout:
 
   world_shape: tuple[int, int, int]
   scale: int
+  text_height: int
 
   @property
   def world_height(self) -> int:
@@ -227,8 +380,7 @@ class _Layout:
 
   @property
   def height(self) -> int:
-    text_height = 2 * _MARGIN + _HUD_LINES * _LINE_HEIGHT
-    return _round_up(self.world_height + text_height, _MACRO_BLOCK)
+    return _round_up(self.world_height + self.text_height, _MACRO_BLOCK)
 
   @property
   def strip_height(self) -> int:
@@ -253,7 +405,7 @@ def compose_frame(world_rgb: np.ndarray, hud: Hud, scale: int) -> np.ndarray:
   width is not a multiple of 16, and the HUD strip spans the full width.
   """
   world_rgb = _check_world_rgb(world_rgb)
-  layout = _Layout(world_rgb.shape, scale)
+  layout = _Layout(world_rgb.shape, scale, strip_height(hud))
   return _compose(world_rgb, hud, layout)
 
 
@@ -272,19 +424,24 @@ class EpisodeVideo:
   """Writes an episode as an mp4, atomically; usable as a context manager."""
 
   def __init__(
-      self, path: str | os.PathLike, *, fps: int = 8, scale: int = 2
+      self, path: str | os.PathLike, *, fps: int = 8,
+      scale: Optional[int] = None
   ) -> None:
     """Prepares a video at `path`; nothing is written before the first frame.
 
     Args:
       path: the destination .mp4; it appears only when `close()` succeeds.
       fps: frames per second, ≥ 1.
-      scale: integer upscaling factor of `WORLD.RGB`, ≥ 1.
+      scale: integer upscaling factor of `WORLD.RGB`, ≥ 1; default: the
+        least ≥ 2 that makes the world 480 pixels wide (`default_scale`),
+        room for the HUD's player table.
 
     Raises:
       ValueError: if `fps` or `scale` is not a positive integer.
     """
     for name, value in (("fps", fps), ("scale", scale)):
+      if name == "scale" and value is None:
+        continue
       if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     self._path = pathlib.Path(path)
@@ -325,7 +482,8 @@ class EpisodeVideo:
       raise RuntimeError(f"video {self._path} is already closed")
     world_rgb = _check_world_rgb(world_rgb)
     if self._layout is None:
-      self._layout = _Layout(world_rgb.shape, self._scale)
+      scale = self._scale or default_scale(world_rgb.shape[1])
+      self._layout = _Layout(world_rgb.shape, scale, strip_height(hud))
     elif world_rgb.shape != self._layout.world_shape:
       raise ValueError(
           f"WORLD.RGB shape {world_rgb.shape} differs from the first "
