@@ -62,7 +62,7 @@ class EvaluateCommandTest(parameterized.TestCase):
                        out, "--quiet")
     self.assertEqual(code, 0)
     row = json.loads(open(f"{out}/episodes.jsonl").readline())
-    self.assertEqual(row["video"], f"videos/{_SMALL}_0__random__0.webm")
+    self.assertEqual(row["video"], f"videos/{_SMALL}_0__random__0.mp4")
     self.assertGreater(os.path.getsize(f"{out}/{row['video']}"), 10_000)
 
   @parameterized.named_parameters(

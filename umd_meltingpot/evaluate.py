@@ -24,7 +24,9 @@ episodes (common random numbers). The run folder holds:
 *   `summary.csv` and `summary.txt`: per scenario and population, the mean
     and 95% confidence half-width (Student's t) of the main columns;
 *   `scores.json`: the normalised score (see `normalised_scores`);
-*   `videos/<scenario>__<population>__<episode>.webm` with `video`.
+*   `videos/<scenario>__<population>__<episode>.mp4` with `video`: H.264,
+    with the HUD of `umd run --video` (round, phase, step, apples, pool,
+    rates, vote, and each player's bot, colour and flows; `video.Hud`).
 """
 
 import collections
@@ -38,6 +40,7 @@ import logging
 import math
 import os
 import pathlib
+import re
 import sys
 import tempfile
 import zlib
@@ -50,9 +53,12 @@ import numpy as np
 import tqdm
 
 from umd_meltingpot import agents
+from umd_meltingpot import game as game_lib
 from umd_meltingpot import runs
 from umd_meltingpot import scenario as scenario_lib
 from umd_meltingpot import stats
+from umd_meltingpot import substrate as substrate_lib
+from umd_meltingpot import video as video_lib
 from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
 
@@ -271,27 +277,98 @@ def round_stats(records: Sequence[wrapper_lib.RoundRecord],
 
 
 def video_name(task: EpisodeTask) -> str:
-  return f"{task.scenario}__{task.population}__{task.episode}.webm"
+  # A population can be a path (ppo:runs/x/checkpoint.npz): one file name.
+  population = re.sub(r"[^A-Za-z0-9_.-]+", "_", task.population)
+  return f"{task.scenario}__{population}__{task.episode}.mp4"
+
+
+def player_names(config: scenario_lib.ScenarioConfig,
+                 population: str) -> list[str]:
+  """Each player slot's bot: the focal population or its background bot."""
+  return [population if focal else "/".join(sorted(config.bots_by_role[role]))
+          for role, focal in zip(config.roles, config.is_focal)]
+
+
+class _EpisodeFilm:
+  """Films a scenario's substrate with `umd run`'s HUD, as an mp4.
+
+  Melting Pot's own `video_root` writes an overlay-free webm through
+  OpenCV (which warns about the codec); this draws every substrate
+  timestep, the focal and background players alike, with `game.hud`.
+  """
+
+  def __init__(self, env: scenario_lib.Scenario,
+               wrapper: wrapper_lib.PrincipalWrapper,
+               config: scenario_lib.ScenarioConfig, population: str,
+               path: pathlib.Path) -> None:
+    substrate_config = substrate_lib.get_config(config.substrate)
+    names = player_names(config, population)
+    self._wrapper = wrapper
+    self._hud = dict(
+        rounds=substrate_config.rounds,
+        objectives=tuple(substrate_config.objectives),
+        rule=config.mechanism.rule,
+        steps=game_lib.config_steps(substrate_config),
+        names=names, colours=video_lib.player_colours(len(names)))
+    self._counter = game_lib.StepCounter()
+    self._video = video_lib.EpisodeVideo(path)
+    self._error: Optional[BaseException] = None
+    self._subscription = env.observables().substrate.timestep.subscribe(
+        self._on_timestep)
+
+  def _on_timestep(self, timestep) -> None:
+    if self._error is not None:
+      return
+    try:
+      self._counter.observe(timestep)
+      world = timestep.observation[0]
+      self._video.add_frame(world["WORLD.RGB"], game_lib.hud(
+          self._wrapper, world, step=self._counter.step, **self._hud))
+    except Exception as error:  # pylint: disable=broad-except
+      # Raised again by `finish`: an observer's error would be lost.
+      self._error = error
+
+  def finish(self) -> bytes:
+    """Stops filming; returns the mp4's bytes."""
+    self._subscription.dispose()
+    if self._error is not None:
+      self._video.discard()
+      raise self._error
+    return self._video.close().read_bytes()
+
+  def discard(self) -> None:
+    self._subscription.dispose()
+    self._video.discard()
 
 
 def run_episode(task: EpisodeTask) -> EpisodeResult:
   """Plays one episode of `task` with Melting Pot's evaluation harness."""
   config = scenario_lib.get_config(task.scenario)
   records = []
+  wrappers = []  # The scenario's principal wrapper, for the video HUD.
   factory = scenario_lib.get_factory_from_config(
-      config, seed=task.seed, on_round_end=records.append)
+      config, seed=task.seed, on_round_end=records.append,
+      on_build=wrappers.append)
   video = None
   with contextlib.ExitStack() as stack:
     population = _focal_population(task, config,
                                    factory.focal_player_roles())
     stack.callback(population.close)
     env = stack.enter_context(factory.build())
-    video_root = (stack.enter_context(tempfile.TemporaryDirectory())
-                  if task.video else None)
-    frame = evaluation.run_and_observe_episodes(
-        population, env, num_episodes=1, video_root=video_root)
+    film = None
     if task.video:
-      video = pathlib.Path(frame["video_path"].iloc[0]).read_bytes()
+      folder = pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory()))
+      film = _EpisodeFilm(env, wrappers[-1], config, task.population,
+                          folder / "episode.mp4")
+    try:
+      frame = evaluation.run_and_observe_episodes(population, env,
+                                                  num_episodes=1)
+    except BaseException:
+      if film is not None:
+        film.discard()
+      raise
+    if film is not None:
+      video = film.finish()
   episode = frame.iloc[0]
   objectives = scenario_lib.objectives_of(config)
   row = {
