@@ -1,0 +1,293 @@
+"""Do the followers respond to phi? Conditioned PPO followers under many
+tax schedules, against a specialist and the heuristic bots.
+
+The setting (issue 11): umd_apple_harvest__small in its default game (4
+players, 5 rounds of 5 VOTE + 100 HARVEST steps, tax period 25), with
+brackets on income per tax period at 1 and 2 apples (three rates: the first
+apple of a period, the second, the rest), rates in [0, max_rate = 4] (above
+n/(n-1) = 4/3 a rate is a fine: the next apple is worth less than nothing to
+its eater), equal redistribution, no bracket window. A fixed principal holds
+each schedule for the whole game (delta inf).
+
+1.  A grid search over three-bracket schedules, each scored by the
+    conditioned followers' mean per-capita return on `--grid-seeds` seeds
+    (2000, 2001, ...), held apart from the evaluation seeds.
+2.  On `--seeds` paired evaluation seeds (1000, 1001, ...: the same
+    substrate seed, types and tie-breaking for every population), per
+    schedule (no tax, flat rates, progressive with a top-bracket fine, the
+    grid's best): the conditioned followers' per-capita return, gross harvest
+    per round and apples alive at each round's end, with 95% bootstrap CIs
+    over the seeds (`stats.bootstrap_mean_ci`); under the best schedule also
+    the specialist (followers trained under one fixed schedule) and the
+    random, greedy, sustainable and best_response bots (best_response where
+    its table fits the setting; the reason where not).
+3.  The four goals, each met or not with its numbers (ratios of means with a
+    paired bootstrap CI, `stats.ratio_of_means`).
+
+Every game's result is appended to `--cache` (JSON lines, keyed by the
+population's checkpoint contents, the schedule and the seed), so an
+interrupted run resumes where it stopped.
+
+  .venv/bin/python benchmarks/follower_response.py \\
+      --specialist runs/spec044/checkpoint.npz --specialist-phi 0,4,4 \\
+      --json runs/follower_response.json
+"""
+
+import argparse
+import hashlib
+import itertools
+import json
+import os
+import pathlib
+import sys
+from typing import Any, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # pylint: disable=g-import-not-at-top
+
+import common  # pylint: disable=g-import-not-at-top
+from umd_meltingpot import agents  # pylint: disable=g-import-not-at-top
+from umd_meltingpot import game  # pylint: disable=g-import-not-at-top
+from umd_meltingpot import runs  # pylint: disable=g-import-not-at-top
+from umd_meltingpot import stats  # pylint: disable=g-import-not-at-top
+
+SUBSTRATE = "umd_apple_harvest__small"
+BRACKETS = (1.0, 2.0)
+MAX_RATE = 4.0
+NO_TAX = (0.0, 0.0, 0.0)
+FLAT = ((0.3,) * 3, (1.0,) * 3, (2.0,) * 3)
+# Progressive, with a rising fine in the top bracket (goal 4's curve).
+TOP_FINES = tuple((0.0, 0.5, fine) for fine in (0.5, 1.0, 2.0, 4.0))
+# The grid: a free or taxed first apple, the second taxed to fined.
+GRID = tuple((r0, r1, r2) for r0, r1, r2 in itertools.product(
+    (0.0, 0.5), (0.0, 1.0, 2.0, 4.0), (2.0, 4.0)) if r1 <= r2)
+BOTS = ("random", "greedy", "sustainable", "best_response")
+
+
+def _label(rates: tuple[float, ...]) -> str:
+  return ",".join(f"{rate:g}" for rate in rates)
+
+
+def _digest(path: str) -> str:
+  return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()[:12]
+
+
+class Games:
+  """Plays games, remembering each result in a JSON-lines cache."""
+
+  def __init__(self, cache: Optional[str]):
+    self._results: dict[str, dict[str, Any]] = {}
+    self._cache = None
+    if cache:
+      path = pathlib.Path(cache)
+      if path.is_file():
+        for line in path.read_text().splitlines():
+          try:
+            record = json.loads(line)
+          except json.JSONDecodeError:
+            continue  # A line cut by a kill.
+          self._results[record["key"]] = record
+      self._cache = runs.JsonLines(path)
+
+  def play(self, bots: str, key_bots: str, rates: tuple[float, ...],
+           seed: int) -> dict[str, Any]:
+    """One game; per-capita return, gross per round, apples alive at each
+    round's end."""
+    key = f"{key_bots}|{_label(rates)}|{seed}"
+    if key not in self._results:
+      records = common.play(game.GameConfig(
+          substrate=SUBSTRATE, bots=bots, seed=seed, phi0=rates,
+          principal="fixed", delta=float("inf"), brackets=BRACKETS,
+          max_rate=MAX_RATE))
+      returns = np.sum([r.returns for r in records], axis=0)
+      result = {"key": key, "return": float(returns.mean()),
+                "gross": [float(np.sum(r.gross)) for r in records],
+                "alive": [float(r.apples_alive) for r in records]}
+      if self._cache is not None:
+        self._cache.write(result)
+      self._results[key] = result
+    return self._results[key]
+
+
+def _ci(values, rng) -> tuple[float, float, float]:
+  return stats.bootstrap_mean_ci([[v] for v in values], rng=rng)
+
+
+def _fmt(ci: tuple[float, float, float]) -> str:
+  mean, low, high = ci
+  return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def summarise(results: list[dict[str, Any]], rng) -> dict[str, Any]:
+  """Means and 95% bootstrap CIs over the seeds of one population."""
+  returns = [r["return"] for r in results]
+  gross = np.array([r["gross"] for r in results])
+  alive = np.array([r["alive"] for r in results])
+  return {
+      "return": _ci(returns, rng),
+      "gross_per_round": _ci(gross.mean(axis=1), rng),
+      "gross_round_1": _ci(gross[:, 0], rng),
+      "gross_by_round": gross.mean(axis=0).round(2).tolist(),
+      "alive_by_round": [_ci(alive[:, i], rng) for i in range(alive.shape[1])],
+      "alive_at_end_share": float(np.mean(alive[:, -1] > 0)),
+      "returns": returns,
+      "gross_means": gross.mean(axis=1).tolist(),
+      "gross_firsts": gross[:, 0].tolist(),
+  }
+
+
+def _row(name: str, schedule: str, summary: dict[str, Any]) -> str:
+  alive = " / ".join(f"{m:.1f}" for m, _, _ in summary["alive_by_round"])
+  return (f"| {name} | {schedule} | {_fmt(summary['return'])} | "
+          f"{_fmt(summary['gross_per_round'])} | "
+          f"{_fmt(summary['gross_round_1'])} | {alive} | "
+          f"{summary['alive_at_end_share']:.0%} |")
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(
+      description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+  parser.add_argument("--conditioned", default=None,
+                      help="the conditioned checkpoint (default: the "
+                      "shipped ppo_conditioned)")
+  parser.add_argument("--specialist", default=None,
+                      help="a checkpoint trained under --specialist-phi")
+  parser.add_argument("--specialist-phi", default=None,
+                      help="the schedule the specialist was trained under")
+  parser.add_argument("--seeds", type=int, default=16)
+  parser.add_argument("--first-seed", type=int, default=1000)
+  parser.add_argument("--grid-seeds", type=int, default=4)
+  parser.add_argument("--cache", default="runs/follower_response.jsonl")
+  parser.add_argument("--json", default=None, help="write the summary here")
+  args = parser.parse_args()
+  conditioned = args.conditioned or agents._checkpoint_path(  # pylint: disable=protected-access
+      agents.PPO_CONDITIONED)
+  games = Games(args.cache)
+  cond_key = "conditioned:" + _digest(conditioned)
+  seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+  grid_seeds = list(range(2000, 2000 + args.grid_seeds))
+
+  def cond(rates, seed):
+    return games.play("ppo:" + conditioned, cond_key, rates, seed)
+
+  # 1. The grid search, on its own seeds.
+  grid = {rates: float(np.mean([cond(rates, s)["return"]
+                                for s in grid_seeds])) for rates in GRID}
+  best = max(grid, key=grid.get)
+  print(f"grid ({len(GRID)} schedules, seeds {grid_seeds}): best "
+        f"{_label(best)} ({grid[best]:.2f}); "
+        + ", ".join(f"{_label(r)}: {v:.2f}" for r, v in sorted(
+            grid.items(), key=lambda item: -item[1])), flush=True)
+
+  # 2. The evaluation on the paired held-out seeds.
+  rng = np.random.default_rng(0)
+  schedules = {"no tax": NO_TAX,
+               **{f"flat {rates[0]:g}": rates for rates in FLAT},
+               **{f"top fine {rates[2]:g}": rates for rates in TOP_FINES},
+               "grid best": best}
+  table = {}
+  for name, rates in schedules.items():
+    table[("conditioned", name)] = summarise(
+        [cond(rates, s) for s in seeds], rng)
+  populations = {bot: (bot, bot) for bot in BOTS}
+  if args.specialist:
+    populations["specialist"] = ("ppo:" + args.specialist,
+                                 "specialist:" + _digest(args.specialist))
+  skipped = {}
+  for name, (bots, key) in populations.items():
+    try:
+      table[(name, "grid best")] = summarise(
+          [games.play(bots, key, best, s) for s in seeds], rng)
+    except ValueError as error:  # best_response's table may not fit.
+      skipped[name] = str(error)
+  specialist_phi = None
+  if args.specialist and args.specialist_phi:
+    specialist_phi = tuple(float(r) for r in args.specialist_phi.split(","))
+    if specialist_phi != best:
+      name = f"its own ({_label(specialist_phi)})"
+      table[("specialist", name)] = summarise(
+          [games.play(*populations["specialist"], specialist_phi, s)
+           for s in seeds], rng)
+      table[("conditioned", name)] = summarise(
+          [cond(specialist_phi, s) for s in seeds], rng)
+
+  print(f"\nsetting: {SUBSTRATE}, brackets {_label(BRACKETS)} apples per "
+        f"tax period of 25, max_rate {MAX_RATE:g}, equal redistribution; "
+        f"{len(seeds)} paired seeds {seeds[0]}-{seeds[-1]}; best = "
+        f"{_label(best)}")
+  print("\n| population | schedule | per-capita return [95% CI] | "
+        "gross per round [95% CI] | gross in round 1 [95% CI] | "
+        "apples alive at round ends 1-5 | alive at end |")
+  print("| --- | --- | --- | --- | --- | --- | --- |")
+  for (population, name), summary in table.items():
+    rates = schedules.get(name)
+    label = f"{name} ({_label(rates)})" if rates else name
+    print(_row(population, label, summary))
+  for name, reason in skipped.items():
+    print(f"\n{name}: not played: {reason}")
+
+  # 3. The goals.
+  def ratio(a, b):
+    return stats.ratio_of_means(a["returns"], b["returns"], rng=rng)
+
+  best_cond = table[("conditioned", "grid best")]
+  goals = {}
+  r = ratio(best_cond, table[("conditioned", "no tax")])
+  goals["1 best / own no-tax >= 2, CI above 2"] = (
+      r[1] > 2.0, f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]")
+  r = ratio(best_cond, table[("random", "grid best")])
+  share = best_cond["alive_at_end_share"]
+  goals["2 best / random >= 1.5 and alive at end in >= 80% of seeds"] = (
+      r[0] >= 1.5 and share >= 0.8,
+      f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]; alive in {share:.0%}")
+  if ("specialist", "grid best") in table:
+    r = ratio(best_cond, table[("specialist", "grid best")])
+    goals["3 conditioned / specialist >= 0.9 (best schedule)"] = (
+        r[0] >= 0.9, f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]")
+  if specialist_phi is not None and specialist_phi != best:
+    own = f"its own ({_label(specialist_phi)})"
+    r = ratio(table[("conditioned", own)], table[("specialist", own)])
+    goals[f"3' conditioned / specialist >= 0.9 ({_label(specialist_phi)})"] = (
+        r[0] >= 0.9, f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]")
+  # 4. Along the top-fine curve, no higher fine raises gross harvest beyond
+  # the CI: the paired bootstrap CI of the difference reaches <= 0. Theory
+  # (the value of one more apple to its eater) speaks of the harvest at a
+  # given stock: round 1, which every schedule starts with the full map.
+  # Over five rounds a fine that spares the commons can raise the total,
+  # so the mean over rounds is shown too, not judged.
+  for column, judged in (("gross_firsts", True), ("gross_means", False)):
+    steps = []
+    monotone = True
+    for low, high in zip(TOP_FINES, TOP_FINES[1:]):
+      a = np.array(table[("conditioned", f"top fine {low[2]:g}")][column])
+      b = np.array(table[("conditioned", f"top fine {high[2]:g}")][column])
+      mean, lo, hi = stats.bootstrap_mean_ci([[d] for d in b - a], rng=rng)
+      monotone &= lo <= 0.0
+      steps.append(f"{low[2]:g}->{high[2]:g}: {mean:+.2f} [{lo:+.2f}, "
+                   f"{hi:+.2f}]")
+    if judged:
+      goals["4 a higher top fine never raises round-1 gross harvest"] = (
+          monotone, "; ".join(steps))
+    else:
+      goals["(4, not judged) the same for gross per round, rounds 1-5"] = (
+          monotone, "; ".join(steps))
+  print("\n| goal | met | measured |\n| --- | --- | --- |")
+  for goal, (met, text) in goals.items():
+    print(f"| {goal} | {'met' if met else 'not met'} | {text} |")
+
+  if args.json:
+    runs.write_json(args.json, {
+        "best": best, "grid": {_label(k): v for k, v in grid.items()},
+        "table": {f"{p} | {n}": s for (p, n), s in table.items()},
+        "skipped": skipped,
+        "goals": {g: {"met": bool(m), "measured": t}
+                  for g, (m, t) in goals.items()}})
+
+
+if __name__ == "__main__":
+  sys.exit(main())
