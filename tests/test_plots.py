@@ -220,6 +220,16 @@ class ExplainsItselfTest(parameterized.TestCase):
       values = [getattr(line, attribute)() for line in lines]
       self.assertLen(set(map(str, values)), 3, attribute)
 
+  def test_equal_proposals_are_named_equal_too(self):
+    records = [_record(r) for r in (1, 2)]  # Proposes 0.1, 0.5, 0.9.
+    for record in records:
+      record["phi_proposed"] = [0.0, 0.0, 0.9]
+    rates = plots.summary_figure(records).axes[1]
+    proposals = [line.get_label() for line in rates.get_lines()
+                 if line.get_linestyle() == "--"]
+    self.assertEqual(proposals,
+                     ["proposed 1", "proposed 2 (= 1)", "proposed 3"])
+
   def test_apples_per_step_show_a_collapse_inside_a_round(self):
     steps = _steps(2)
     figure = plots.summary_figure([_record(1), _record(2)], steps=steps)

@@ -86,6 +86,7 @@ _BRACKET_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")
 # No "--": that is the principal's proposal.
 _BRACKET_LINESTYLES = ("-", "-.", ":", (0, (6, 2, 1, 2, 1, 2)))
 _BRACKET_MARKER_SIZES = (11, 8, 5, 3)
+_PROPOSAL_MARKERS = ("x", "+", "1", "2")
 _DEAD_COLOUR = "0.85"
 _DPI = 100
 # A neutral legend entry: the markers themselves take the winner's colour.
@@ -332,12 +333,6 @@ def _plot_rates(
   )
   for bracket in range(phi.shape[1]):
     colour = f"C{bracket}"
-    # Equal rates draw on top of each other: the legend says so.
-    same = [other + 1 for other in range(bracket)
-            if np.allclose(phi[:, other], phi[:, bracket], equal_nan=True)]
-    label = f"φ bracket {bracket + 1}"
-    if same:
-      label += f" (= {same[0]})"
     ax.plot(
         rounds,
         phi[:, bracket],
@@ -348,21 +343,36 @@ def _plot_rates(
         markerfacecolor="none" if bracket == 0 else colour,
         markeredgewidth=1.5,
         color=colour,
-        label=label,
+        label=_bracket_label("φ bracket", phi, bracket),
     )
     if show_proposed and bracket < proposed.shape[1]:
       ax.plot(
           rounds,
           proposed[:, bracket],
           "--",
-          marker="x",
+          marker=_PROPOSAL_MARKERS[bracket % len(_PROPOSAL_MARKERS)],
+          markersize=_BRACKET_MARKER_SIZES[
+              min(bracket, len(_BRACKET_MARKER_SIZES) - 1)],
           color=colour,
           alpha=0.6,
-          label=f"proposed {bracket + 1}",
+          label=_bracket_label("proposed", proposed, bracket),
       )
-  ax.set_ylim(-0.02, max(1.02, np.nanmax(phi) + 0.02))
+  ax.set_ylim(-0.05, max(1.05, np.nanmax(phi) + 0.05))
   ax.set_ylabel("rate")
-  ax.legend(loc="best", fontsize="small", ncols=2 if show_proposed else 1)
+  # Below the axes, as in (a): rates anywhere in [0, 1] leave no free corner.
+  ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04),
+            ncols=min(3, len(ax.get_lines())), fontsize="small",
+            frameon=False)
+
+
+def _bracket_label(kind: str, rates: np.ndarray, bracket: int) -> str:
+  """`kind` and the bracket, with "(= j)" if bracket j's rates are the same
+  in every round: equal rates draw on top of each other."""
+  label = f"{kind} {bracket + 1}"
+  for other in range(bracket):
+    if np.allclose(rates[:, other], rates[:, bracket], equal_nan=True):
+      return f"{label} (= {other + 1})"
+  return label
 
 
 def _vote_shares(
