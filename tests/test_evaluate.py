@@ -1,6 +1,9 @@
-"""`umd evaluate`: files and tables, bad input, statistics, Ray = serial."""
+"""`umd evaluate`: files and tables, bad input, baseline-normalised scores
+and paired differences by hand, checkpoint mismatches, Ray = serial."""
 
+import contextlib
 import csv
+import io
 import json
 import os
 
@@ -10,6 +13,7 @@ from absl.testing import parameterized
 from tests import helpers
 from umd_meltingpot import evaluate
 from umd_meltingpot import scenario
+from umd_meltingpot import trained_game
 
 _SMALL = "umd_apple_harvest__small"
 
@@ -23,10 +27,14 @@ class EvaluateCommandTest(parameterized.TestCase):
     self.assertEqual(code, 0)
     self.assertEqual(
         sorted(os.listdir(out)),
-        ["config.json", "episodes.csv", "episodes.jsonl", "scores.json",
-         "summary.csv", "summary.txt"])
+        ["config.json", "episodes.csv", "episodes.jsonl", "evaluate.png",
+         "scores.json", "summary.csv", "summary.txt"])
+    self.assertGreater(os.path.getsize(f"{out}/evaluate.png"), 10_000)
     rows = [json.loads(line) for line in open(f"{out}/episodes.jsonl")]
-    self.assertLen(rows, 6 * 2)
+    # greedy is a baseline itself; the random baseline is always run too.
+    self.assertLen(rows, 2 * 6 * 2)
+    self.assertEqual({row["population"] for row in rows},
+                     {"greedy", "random"})
     self.assertEqual({row["scenario"] for row in rows},
                      set(scenario.scenarios_for(_SMALL)))
     for row in rows:
@@ -41,19 +49,29 @@ class EvaluateCommandTest(parameterized.TestCase):
            "vote/share.egalitarian", "objective/value", "tax/mean_rate"},
           row)
     with open(f"{out}/episodes.csv") as csv_file:
-      self.assertLen(list(csv.DictReader(csv_file)), 12)
+      self.assertLen(list(csv.DictReader(csv_file)), 24)
     with open(f"{out}/summary.csv") as csv_file:
       summary = list(csv.DictReader(csv_file))
-    self.assertLen(summary, 6)
+    self.assertLen(summary, 12)
     self.assertEqual({row["episodes"] for row in summary}, {"2"})
     table = open(f"{out}/summary.txt").read()
     for name in scenario.scenarios_for(_SMALL):
       self.assertIn(name, table)
     self.assertIn("±", table)
+    self.assertIn("random (baseline)", table)
     scores = json.load(open(f"{out}/scores.json"))
-    # One population: min = max in every scenario, so no score.
-    self.assertIsNone(scores["populations"]["greedy"]["score"])
-    self.assertIn("min-max", scores["method"])
+    # greedy is the top baseline: 1 wherever greedy beat random.
+    per_scenario = scores["populations"]["greedy"]["per_scenario"]
+    self.assertLen(per_scenario, 6)
+    for entry in per_scenario.values():
+      self.assertIn(entry["score"], (1.0, None))
+    self.assertIn("(F - R) / (G - R)", scores["method"])
+    self.assertEqual(scores["baselines"], ["random", "greedy"])
+    differences = scores["paired_differences"]
+    self.assertEqual({(d["a"], d["b"]) for d in differences},
+                     {("greedy", "random")})
+    self.assertEqual({d["episodes"] for d in differences
+                      if d["scenario"] != "all"}, {2})
 
   def test_video_is_written_per_episode(self):
     out = self.create_tempdir().full_path + "/eval"
@@ -92,6 +110,42 @@ class EvaluateCommandTest(parameterized.TestCase):
     row = json.loads(open(f"{out}/episodes.jsonl").readline())
     self.assertEqual(row["population"], "ppo")
 
+  def test_a_follower_on_scenarios_of_another_game_is_refused(self):
+    out = self.create_tempdir().full_path + "/eval"
+    code, stderr = helpers.umd_with_stderr(
+        "evaluate", "--population", "ppo", "--scenario", "all", "--out", out)
+    self.assertEqual(code, 2)
+    self.assertLen(stderr.strip().splitlines(), 1)
+    for expected in ("umd_apple_harvest__open_* (players 4, here 7; map "
+                     "small, here open)", "umd_apple_harvest__closed_*",
+                     "--allow-mismatch", "--scenario umd_apple_harvest__small"):
+      self.assertIn(expected, stderr)
+    self.assertNotIn("__small_", stderr)  # Those fit.
+    self.assertFalse(os.path.exists(out))
+
+  def test_allow_mismatch_evaluates_with_a_warning(self):
+    trained_game._warned.clear()  # pylint: disable=protected-access
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+      prepared = evaluate.prepare(evaluate.EvaluateConfig(
+          population="ppo", scenario="umd_apple_harvest__open_1",
+          episodes=1, allow_mismatch=True))
+    self.assertIn("warning: population ppo", stderr.getvalue())
+    self.assertIn("umd_apple_harvest__open_1 (players 4, here 7",
+                  stderr.getvalue())
+    self.assertEqual([t.population for t in prepared.tasks],
+                     ["ppo", "random", "greedy"])
+
+  def test_umd_list_scenarios_lists_every_scenario(self):
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+      self.assertEqual(helpers.umd("list", "--scenarios"), 0)
+    lines = stdout.getvalue().splitlines()
+    self.assertEqual([line.split()[0] for line in lines[1:]],
+                     sorted(scenario.SCENARIOS))
+    self.assertIn(f"{_SMALL}_2", lines[15])
+    self.assertIn(" 1/4 greedy      hand_rule  a focal minority", lines[15])
+
   def test_non_empty_out_folder_is_refused(self):
     out = self.create_tempdir()
     out.create_file("keep.txt")
@@ -117,31 +171,91 @@ class SeedTest(absltest.TestCase):
                         evaluate.episode_seed(1, f"{_SMALL}_0", 1))
 
 
+def _rows(returns):
+  """Episode rows from {(scenario, population): [return per seed 0, 1..]}."""
+  return [{"scenario": scenario_name, "population": population, "seed": seed,
+           "episode": seed, "focal_per_capita_return": value}
+          for (scenario_name, population), values in returns.items()
+          for seed, value in enumerate(values)]
+
+
 class StatisticsTest(absltest.TestCase):
 
-  def test_min_max_scores_by_hand(self):
-    def entry(scenario_name, population, value):
-      return {"scenario": scenario_name, "population": population,
-              "focal_per_capita_return/mean": value}
+  def test_scores_against_the_baselines_by_hand(self):
+    rows = _rows({
+        # a: R = 1, G = 5, p = 4: (4 - 1) / (5 - 1) = 0.75.
+        ("a", "random"): [0.0, 2.0], ("a", "greedy"): [4.0, 6.0],
+        ("a", "p"): [3.0, 5.0, 100.0],  # Seed 2: no baselines, left out.
+        # b: G = R, no score.
+        ("b", "random"): [1.0, 1.0], ("b", "greedy"): [1.0, 1.0],
+        ("b", "p"): [9.0, 9.0],
+        # c: R = 0, G = 2, p = 2: 1.0.
+        ("c", "random"): [0.0, 0.0], ("c", "greedy"): [2.0, 2.0],
+        ("c", "p"): [3.0, 1.0],
+    })
+    scores = evaluate.normalised_scores(rows, ["p"])
+    p = scores["populations"]["p"]
+    self.assertAlmostEqual(p["per_scenario"]["a"]["score"], 0.75)
+    self.assertEqual(p["per_scenario"]["a"]["episodes"], 2)
+    self.assertIsNone(p["per_scenario"]["b"]["score"])
+    self.assertAlmostEqual(p["per_scenario"]["c"]["score"], 1.0)
+    self.assertAlmostEqual(p["score"], (0.75 + 1.0) / 2)
+    # c's resamples: ratios (3+3)/4, (3+1)/4, (1+1)/4 = 1.5, 1.0, 0.5.
+    low, high = p["per_scenario"]["c"]["ci95"]
+    self.assertEqual((low, high), (0.5, 1.5))
+    # The same rows with other populations beside them: the same scores.
+    more = rows + _rows({("a", "q"): [0.0, 50.0], ("c", "q"): [7.0, 7.0]})
+    self.assertEqual(evaluate.normalised_scores(more, ["p", "q"])[
+        "populations"]["p"], p)
 
-    scores = evaluate.normalised_scores([
-        entry("a", "p", 1.0), entry("a", "q", 3.0), entry("a", "r", 2.0),
-        entry("b", "p", 4.0), entry("b", "q", 0.0), entry("b", "r", 1.0),
-        entry("c", "p", 5.0), entry("c", "q", 5.0), entry("c", "r", 5.0),
-    ])["populations"]
-    self.assertEqual(scores["p"]["per_scenario"], {"a": 0.0, "b": 1.0,
-                                                   "c": None})
-    self.assertAlmostEqual(scores["p"]["score"], 0.5)
-    self.assertAlmostEqual(scores["q"]["score"], 0.5)
-    self.assertAlmostEqual(scores["r"]["score"], (0.5 + 0.25) / 2)
+  def test_paired_differences_by_hand(self):
+    rows = _rows({("a", "p"): [3.0, 5.0], ("a", "q"): [1.0, 2.0],
+                  ("b", "p"): [1.0], ("b", "q"): [2.0, 8.0]})
+    differences = evaluate.paired_differences(rows, [("p", "q")])
+    by_scenario = {d["scenario"]: d for d in differences}
+    self.assertEqual(set(by_scenario), {"a", "b", "all"})
+    self.assertAlmostEqual(by_scenario["a"]["mean"], (2.0 + 3.0) / 2)
+    self.assertEqual(by_scenario["a"]["ci95"], [2.0, 3.0])
+    self.assertEqual(by_scenario["b"]["episodes"], 1)  # Seed 1: q only.
+    self.assertAlmostEqual(by_scenario["b"]["mean"], -1.0)
+    self.assertAlmostEqual(by_scenario["all"]["mean"], (2 + 3 - 1) / 3)
+    self.assertEqual(by_scenario["all"]["episodes"], 3)
+    # Each pair once: p - greedy and greedy - q are the populations' own.
+    self.assertEqual(evaluate.comparison_pairs(["p", "greedy", "q"]), [
+        ("p", "greedy"), ("p", "q"), ("greedy", "q"), ("p", "random"),
+        ("greedy", "random"), ("q", "random")])
+
+  def test_columns_align_with_a_long_population_name(self):
+    long_name = "ppo:runs/some/very/long/folder/checkpoint.npz"
+    name = f"{_SMALL}_0"
+    rows = _rows({(name, long_name): [3.0, 5.0], (name, "random"): [0.0, 2.0],
+                  (name, "greedy"): [4.0, 6.0]})
+    populations = (long_name, "random", "greedy")
+    summary = evaluate.summarise(rows)
+    scores = evaluate.normalised_scores(rows, [long_name])
+    differences = evaluate.paired_differences(
+        rows, evaluate.comparison_pairs([long_name]))
+    table = evaluate.format_table(summary, scores, differences, populations)
+    lines = table.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(name)))
+    block = lines[start + 1:start + 5]  # The header and three rows.
+    self.assertEqual([line.split()[0] for line in block],
+                     ["population", "ppo#1", "random", "greedy"])
+    self.assertLen({len(line) for line in block}, 1, "\n".join(block))
+    self.assertIn(f"  ppo#1 = {long_name}", lines)
+    self.assertNotIn(long_name, "\n".join(lines[:-1]))
+    self.assertEqual(evaluate.labels([long_name, "ppo:b/c.npz", "greedy"]),
+                     {long_name: "ppo#1", "ppo:b/c.npz": "ppo:b/c.npz",
+                      "greedy": "greedy"})
 
 
 class RayTest(absltest.TestCase):
 
   def test_ray_rows_equal_serial_rows(self):
     import ray  # pylint: disable=g-import-not-at-top
-    tasks = evaluate.prepare(evaluate.EvaluateConfig(
+    tasks = [task for task in evaluate.prepare(evaluate.EvaluateConfig(
         population="zapper", scenario=f"{_SMALL}_2", episodes=2)).tasks
+             if task.population == "zapper"]
     serial, on_ray = {}, {}
     evaluate.run_tasks(
         tasks, lambda r: serial.__setitem__(r.index, r.row))

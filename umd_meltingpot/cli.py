@@ -1,6 +1,7 @@
 """The `umd` command: parse, validate, delegate.
 
   umd list                      the substrates, players and phase lengths
+  umd list --scenarios          umd evaluate's scenarios
   umd run [--substrate ...]     play one game and write runs/<timestamp>/
   umd play [--substrate ...]    play it yourself (pygame)
   umd evaluate --population P   a population against scenarios
@@ -160,9 +161,25 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
         metavar=None if field.name in choices else field.name.upper())
 
 
+def _list_scenarios() -> int:
+  # Scenarios are Melting Pot ScenarioConfigs: this loads Melting Pot.
+  from umd_meltingpot import scenario  # pylint: disable=g-import-not-at-top
+  print(f"{'scenario':<30} {'focal':>5} {'background':<11} {'principal':<9}"
+        "  description")
+  for name in sorted(scenario.SCENARIOS):
+    config = scenario.get_config(name)
+    focal = f"{sum(config.is_focal)}/{len(config.roles)}"
+    bots = ",".join(sorted(b for role in config.bots_by_role.values()
+                           for b in role))
+    print(f"{name:<30} {focal:>5} {bots:<11} "
+          f"{config.mechanism.principal:<9}  {config.description}")
+  return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
   from umd_meltingpot.substrates import variants  # pylint: disable=g-import-not-at-top
-  del args
+  if args.scenarios:
+    return _list_scenarios()
   print(f"{'substrate':<28} {'players':>7} {'rounds':>6} {'vote':>5} "
         f"{'harvest':>7} {'tax period':>10}  map")
   for name in sorted(variants.VARIANT_MAPS):
@@ -382,8 +399,13 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
           "they play, round after round."))
   commands = parser.add_subparsers(dest="command", required=True)
 
-  commands.add_parser("list", help="list the substrates").set_defaults(
-      handler=_cmd_list)
+  listing = commands.add_parser(
+      "list", help="list the substrates (--scenarios: the scenarios)")
+  listing.add_argument(
+      "--scenarios", action="store_true",
+      help="list umd evaluate's scenarios instead: focal players / all, "
+      "background bot, principal and description (loads Melting Pot)")
+  listing.set_defaults(handler=_cmd_list)
 
   run = commands.add_parser(
       "run", help="play one game with bots and write runs/<name>/",

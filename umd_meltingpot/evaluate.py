@@ -13,7 +13,11 @@ result depends only on the task, so both give the same rows.
 
 An episode's seed depends on the base seed, the scenario and the episode
 index, not on the population: populations evaluated together meet the same
-episodes (common random numbers). The run folder holds:
+episodes (common random numbers), so their returns are compared episode by
+episode (`paired_differences`). The fixed baselines (`BASELINES`: random and
+greedy bots) are always run beside the populations asked for, and scores are
+normalised against them (`normalised_scores`), so a score means the same in
+every run, whatever else ran with it. The run folder holds:
 
 *   `config.json`: the options, the scenarios and the populations;
 *   `episodes.jsonl` and `episodes.csv`: one row per episode: focal and
@@ -23,7 +27,10 @@ episodes (common random numbers). The run folder holds:
     on (in finishing order), which is removed at the end;
 *   `summary.csv` and `summary.txt`: per scenario and population, the mean
     and 95% confidence half-width (Student's t) of the main columns;
-*   `scores.json`: the normalised score (see `normalised_scores`);
+*   `scores.json`: the baseline-normalised scores with their CIs, the
+    paired differences and the populations' short labels;
+*   `evaluate.png`: per scenario, each population's mean focal return with
+    its 95% CI, and the baselines';
 *   `videos/<scenario>__<population>__<episode>.mp4` with `video`: H.264,
     with the HUD of `umd run --video` (round, phase, step, apples, pool,
     rates, vote, and each player's bot, colour and flows; `video.Hud`).
@@ -58,6 +65,7 @@ from umd_meltingpot import runs
 from umd_meltingpot import scenario as scenario_lib
 from umd_meltingpot import stats
 from umd_meltingpot import substrate as substrate_lib
+from umd_meltingpot import trained_game
 from umd_meltingpot import video as video_lib
 from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
@@ -75,13 +83,24 @@ SUMMARY_COLUMNS = (
     "tax/mean_rate",
 )
 _IN_PROGRESS = "episodes-in-progress.jsonl"
+PLOT = "evaluate.png"
+# The fixed baselines, always run: a score is normalised between them.
+RANDOM_BASELINE = "random"
+GREEDY_BASELINE = "greedy"
+BASELINES = (RANDOM_BASELINE, GREEDY_BASELINE)
 SCORE_METHOD = (
-    "Per scenario, the mean focal per-capita return is min-max normalised "
-    "over the populations evaluated together (0: the worst of them, 1: the "
-    "best), as Melting Pot normalises against its baselines; a population's "
-    "score is the mean over the scenarios. A scenario where every population "
-    "scores the same (always so with one population) has no normalised "
-    "value (null) and is left out of the mean.")
+    "Per scenario, score = (F - R) / (G - R), where F, R and G are the mean "
+    "focal per-capita returns of the population, the random bot and the "
+    "greedy bot on the same episode seeds (the baselines are run in every "
+    "evaluation), so 0 is random play, 1 greedy play and a score compares "
+    "across runs; its 95% CI is a paired bootstrap over the episodes "
+    "(stats.ratio_of_means of F - R over G - R). A scenario where G <= R "
+    "has no score (null). A population's score is the mean of its "
+    "scenarios' scores.")
+_BOOTSTRAP_SAMPLES = 2000
+# Longer population names (ppo:PATH) are shown as a label, with the mapping
+# printed under the table.
+_MAX_NAME = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +125,10 @@ class EvaluateConfig:
   local Ray with N CPUs (or at most N at a time on --ray-address)."""
   ray_address: Optional[str] = None
   """Run on an existing Ray cluster (e.g. auto or ray://host:10001)."""
+  allow_mismatch: bool = False
+  """Let a PPO population (ppo, ppo:PATH) play scenarios of a game other
+  than the one it was trained on (players, map, brackets, max_rate, bracket
+  window), with a warning naming them; without it they are refused."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,11 +152,27 @@ class EpisodeResult:
 
 @dataclasses.dataclass(frozen=True)
 class PreparedEvaluation:
-  """A validated evaluation, ready to run."""
+  """A validated evaluation, ready to run.
+
+  Attributes:
+    config: the options.
+    populations: the populations asked for, in order.
+    scenarios: the scenarios.
+    tasks: the episodes of the populations, then of the baselines not
+      among them.
+    baselines: BASELINES.
+  """
   config: EvaluateConfig
   populations: tuple[str, ...]
   scenarios: tuple[str, ...]
   tasks: tuple[EpisodeTask, ...]
+  baselines: tuple[str, ...] = BASELINES
+
+  @property
+  def evaluated(self) -> tuple[str, ...]:
+    """Every population played: those asked for, then the baselines."""
+    return self.populations + tuple(
+        b for b in self.baselines if b not in self.populations)
 
 
 @dataclasses.dataclass
@@ -144,6 +183,8 @@ class EvaluationResult:
   summary: list[dict[str, Any]]
   scores: dict[str, Any]
   table: str
+  differences: list[dict[str, Any]] = dataclasses.field(
+      default_factory=list)
 
 
 def parse_populations(spec: str) -> tuple[str, ...]:
@@ -190,6 +231,66 @@ def _check_options(config: EvaluateConfig) -> None:
                        "pip install -r requirements.txt")
 
 
+def _scenario_list(names: Sequence[str]) -> str:
+  """`names`, with every scenario of a substrate shortened to substrate_*."""
+  parts = []
+  for substrate in sorted({scenario_lib.get_config(n).substrate
+                           for n in names}):
+    mine = sorted(n for n in names
+                  if scenario_lib.get_config(n).substrate == substrate)
+    everyone = scenario_lib.SCENARIOS_BY_SUBSTRATE[substrate]
+    parts.append(f"{substrate}_*" if set(mine) == set(everyone) else
+                 ",".join(mine))
+  return ",".join(parts)
+
+
+def check_fits(populations: Sequence[str], scenarios: Sequence[str], *,
+               allow_mismatch: bool = False) -> None:
+  """Refuses a PPO population on scenarios of a game it did not learn.
+
+  Each population is checked against each scenario's game (its substrate
+  and player count) and the observations the scenario shows focal players.
+
+  Raises:
+    ValueError: one line naming the population, the scenarios that differ
+      from its game (with the differences) and how to allow them or which
+      scenarios fit; without `allow_mismatch`, which warns instead.
+  """
+  for population in populations:
+    mismatched: dict[str, list[str]] = {}  # Differences -> scenarios.
+    source = population
+    for name in scenarios:
+      config = scenario_lib.get_config(name)
+      substrate_config = substrate_lib.get_config(config.substrate)
+      num_players = len(config.roles)
+      try:
+        agents.check_bot(
+            population, num_rates=len(substrate_config.initial_rates),
+            substrate_config=substrate_config, num_players=num_players,
+            observations=scenario_lib.PERMITTED_OBSERVATIONS)
+      except trained_game.Mismatch as mismatch:
+        source = mismatch.source
+        mismatched.setdefault("; ".join(mismatch.differences), []).append(
+            name)
+    if not mismatched:
+      continue
+    where = ", ".join(f"{_scenario_list(names)} ({detail})"
+                      for detail, names in mismatched.items())
+    bad = {name for names in mismatched.values() for name in names}
+    fits = sorted({scenario_lib.get_config(name).substrate
+                   for name in scenarios if name not in bad})
+    if not allow_mismatch:
+      other = f", or --scenario {' or '.join(fits)}" if fits else ""
+      raise ValueError(
+          f"population {population} ({source}) was trained on another game "
+          f"than scenarios {where}; pass {trained_game.ALLOW_FLAG} to "
+          f"evaluate it there anyway{other}")
+    trained_game.warn(
+        f"population {population} ({source}) was trained on another game "
+        f"than scenarios {where}; evaluated anyway "
+        f"({trained_game.ALLOW_FLAG})")
+
+
 def prepare(config: EvaluateConfig) -> PreparedEvaluation:
   """Checks every option of `config`; builds nothing and writes nothing.
 
@@ -199,9 +300,12 @@ def prepare(config: EvaluateConfig) -> PreparedEvaluation:
   populations = parse_populations(config.population)
   scenarios = tuple(scenario_lib.scenarios_for(config.scenario))
   _check_options(config)
+  check_fits(populations, scenarios, allow_mismatch=config.allow_mismatch)
   runs.check_new_folder(config.out)
+  evaluated = populations + tuple(b for b in BASELINES
+                                  if b not in populations)
   tasks = []
-  for population in populations:
+  for population in evaluated:
     for scenario in scenarios:
       for episode in range(config.episodes):
         tasks.append(EpisodeTask(
@@ -490,30 +594,141 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
   return summary
 
 
-def normalised_scores(summary: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-  """Melting-Pot-style scores of the populations evaluated together.
+def _returns(rows: Iterable[Mapping[str, Any]]
+             ) -> dict[tuple[str, str], dict[int, float]]:
+  """Focal per-capita returns by (scenario, population), then by seed."""
+  returns: dict[tuple[str, str], dict[int, float]] = (
+      collections.defaultdict(dict))
+  for row in rows:
+    value = row.get("focal_per_capita_return")
+    if value is not None and math.isfinite(value):
+      returns[(row["scenario"], row["population"])][row["seed"]] = value
+  return returns
 
-  See `SCORE_METHOD`.
+
+def _rng(seed: int, *names: str) -> np.random.Generator:
+  """A bootstrap generator fixed by the run's seed and what it resamples."""
+  return np.random.default_rng(
+      [seed, *(zlib.crc32(name.encode()) for name in names)])
+
+
+def _interval(low: float, high: float) -> Optional[list[float]]:
+  return None if math.isnan(low) or math.isnan(high) else [low, high]
+
+
+def normalised_scores(rows: Sequence[Mapping[str, Any]],
+                      populations: Sequence[str], *,
+                      seed: int = 0) -> dict[str, Any]:
+  """Each population's focal return normalised against the baselines.
+
+  See `SCORE_METHOD`. Episodes are paired by scenario and seed; a seed
+  missing for the population or a baseline is left out of that scenario.
+
+  Args:
+    rows: the episode rows, with the baselines' (BASELINES).
+    populations: the populations to score.
+    seed: fixes the bootstrap resampling.
+
+  Returns:
+    {"method", "baselines", "populations": {name: {"score",
+    "per_scenario": {scenario: {"score", "ci95": [low, high] or None,
+    "episodes"}}}}}.
   """
-  returns = collections.defaultdict(dict)
-  for entry in summary:
-    returns[entry["scenario"]][entry["population"]] = (
-        entry["focal_per_capita_return/mean"])
-  populations = sorted({entry["population"] for entry in summary})
-  per_scenario = {population: {} for population in populations}
-  for scenario, by_population in sorted(returns.items()):
-    low, high = min(by_population.values()), max(by_population.values())
-    for population, value in by_population.items():
-      per_scenario[population][scenario] = (
-          (value - low) / (high - low) if high > low else None)
+  returns = _returns(rows)
+  scenarios = sorted({scenario for scenario, _ in returns})
   scores = {}
   for population in populations:
-    values = [v for v in per_scenario[population].values() if v is not None]
+    per_scenario = {}
+    for scenario in scenarios:
+      focal = returns.get((scenario, population), {})
+      low_runs = returns.get((scenario, RANDOM_BASELINE), {})
+      high_runs = returns.get((scenario, GREEDY_BASELINE), {})
+      seeds = sorted(set(focal) & set(low_runs) & set(high_runs))
+      if not seeds:
+        continue
+      f, r, g = (np.array([runs_[s] for s in seeds])
+                 for runs_ in (focal, low_runs, high_runs))
+      value, low, high = stats.ratio_of_means(
+          f - r, g - r, rng=_rng(seed, "score", scenario, population),
+          samples=_BOOTSTRAP_SAMPLES)
+      per_scenario[scenario] = {
+          "score": None if math.isnan(value) else value,
+          "ci95": _interval(low, high), "episodes": len(seeds)}
     scores[population] = {
-        "score": float(np.mean(values)) if values else None,
-        "per_scenario": per_scenario[population],
+        "score": stats.finite_mean(
+            entry["score"] for entry in per_scenario.values()),
+        "per_scenario": per_scenario,
     }
-  return {"method": SCORE_METHOD, "populations": scores}
+  return {"method": SCORE_METHOD, "baselines": list(BASELINES),
+          "populations": scores}
+
+
+def comparison_pairs(populations: Sequence[str]
+                     ) -> list[tuple[str, str]]:
+  """The pairs `paired_differences` compares: each pair of the populations
+  asked for, in order, then each of them against each baseline (each pair
+  once)."""
+  pairs = [(a, b) for i, a in enumerate(populations)
+           for b in populations[i + 1:]]
+  for a in populations:
+    pairs += [(a, b) for b in BASELINES
+              if b != a and (a, b) not in pairs and (b, a) not in pairs]
+  return pairs
+
+
+def paired_differences(rows: Sequence[Mapping[str, Any]],
+                       pairs: Sequence[tuple[str, str]], *,
+                       seed: int = 0) -> list[dict[str, Any]]:
+  """Mean differences of focal return between populations, episode-paired.
+
+  For a pair (A, B), each episode seed of a scenario that both played gives
+  one difference A - B (they met the same episode: same map, bots, types
+  and principal seeds). Per scenario and over all scenarios ("all": each
+  scenario's episode a pair), the mean difference has a 95% bootstrap CI
+  (`stats.bootstrap_mean_ci`, each pair resampled whole).
+
+  Returns:
+    One entry per pair and scenario: {"a", "b", "scenario", "episodes",
+    "mean", "ci95": [low, high]}; pairs without a common episode are left
+    out.
+  """
+  returns = _returns(rows)
+  scenarios = sorted({scenario for scenario, _ in returns})
+  entries = []
+  for a, b in pairs:
+    pooled = []
+    for scenario in scenarios + ["all"]:
+      if scenario == "all":
+        differences = pooled
+      else:
+        first = returns.get((scenario, a), {})
+        second = returns.get((scenario, b), {})
+        differences = [first[s] - second[s]
+                       for s in sorted(set(first) & set(second))]
+        pooled = pooled + differences
+      if not differences:
+        continue
+      mean, low, high = stats.bootstrap_mean_ci(
+          [[d] for d in differences], rng=_rng(seed, "diff", a, b, scenario),
+          samples=_BOOTSTRAP_SAMPLES)
+      entries.append({"a": a, "b": b, "scenario": scenario,
+                      "episodes": len(differences), "mean": mean,
+                      "ci95": [low, high]})
+  return entries
+
+
+def labels(populations: Sequence[str]) -> dict[str, str]:
+  """A short label per population for tables and plots: the name itself,
+  or for a longer one (ppo:PATH) its kind and a number (ppo#1)."""
+  result, counts = {}, collections.Counter()
+  for name in populations:
+    if len(name) <= _MAX_NAME:
+      result[name] = name
+      continue
+    kind = name.split(":", 1)[0][:_MAX_NAME - 3]
+    counts[kind] += 1
+    result[name] = f"{kind}#{counts[kind]}"
+  return result
 
 
 def _cell(mean: Optional[float], ci: Optional[float]) -> str:
@@ -522,35 +737,140 @@ def _cell(mean: Optional[float], ci: Optional[float]) -> str:
   return f"{mean:.2f}" + (f" ± {ci:.2f}" if ci is not None else "")
 
 
+def _interval_cell(value: Optional[float],
+                   interval: Optional[Sequence[float]]) -> str:
+  if value is None:
+    return "n/a"
+  if interval is None:
+    return f"{value:.3f}"
+  return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
 def format_table(summary: Sequence[Mapping[str, Any]],
-                 scores: Mapping[str, Any]) -> str:
-  """The summary per scenario (mean ± 95% CI), then the scores."""
+                 scores: Mapping[str, Any],
+                 differences: Sequence[Mapping[str, Any]] = (),
+                 populations: Optional[Sequence[str]] = None) -> str:
+  """The summary per scenario (mean ± 95% CI), the scores, the paired
+  differences and the labels of long population names.
+
+  Args:
+    summary: from `summarise`.
+    scores: from `normalised_scores`.
+    differences: from `paired_differences`.
+    populations: the populations in row order (baselines last); default:
+      the summary's, sorted.
+  """
   columns = ("focal_per_capita_return", "background_per_capita_return",
              "welfare/utilitarian", "welfare/equality", "vote/focal_won",
              "tax/mean_rate")
   titles = ("focal return", "background", "utilitarian", "equality",
             "focal won", "tax rate")
+  if populations is None:
+    populations = sorted({entry["population"] for entry in summary})
+  names = labels(populations)
+  shown = {name: names[name] + (" (baseline)" if name in BASELINES and
+                                name not in scores["populations"] else "")
+           for name in populations}
+  width = max([len("population"), *map(len, shown.values())])
+  order = {name: index for index, name in enumerate(populations)}
   lines = []
   for scenario in sorted({entry["scenario"] for entry in summary}):
     config = scenario_lib.get_config(scenario)
     lines.append(f"{scenario}: {config.description}")
-    lines.append(f"  {'population':<12} {'eps':>3}  " + "  ".join(
+    lines.append(f"  {'population':<{width}} {'eps':>3}  " + "  ".join(
         f"{title:>16}" for title in titles))
-    for entry in summary:
-      if entry["scenario"] != scenario:
-        continue
+    entries = sorted((e for e in summary if e["scenario"] == scenario),
+                     key=lambda e: order.get(e["population"], len(order)))
+    for entry in entries:
       cells = "  ".join(
           f"{_cell(entry[f'{c}/mean'], entry[f'{c}/ci95']):>16}"
           for c in columns)
-      lines.append(f"  {entry['population']:<12} {entry['episodes']:>3}  "
-                   f"{cells}")
+      label = shown.get(entry["population"], entry["population"])
+      lines.append(f"  {label:<{width}} {entry['episodes']:>3}  {cells}")
   lines.append("")
   lines.append("normalised score: " + scores["method"])
   for population, score in scores["populations"].items():
-    value = score["score"]
-    lines.append(f"  {population:<12} "
-                 f"{'n/a' if value is None else f'{value:.3f}'}")
+    lines.append(f"  {names[population]:<{width}} "
+                 f"{_interval_cell(score['score'], None)}")
+    for scenario, entry in score["per_scenario"].items():
+      lines.append(f"  {'':<{width}}   {scenario:<28} "
+                   f"{_interval_cell(entry['score'], entry['ci95'])}")
+  overall = [d for d in differences if d["scenario"] == "all"]
+  if overall:
+    lines.append("")
+    lines.append("paired differences of focal return, A - B, over the "
+                 "episodes both played (same seeds), with 95% bootstrap "
+                 "CIs:")
+    pair_width = max(len(f"{names[d['a']]} - {names[d['b']]}")
+                     for d in overall)
+    for entry in overall:
+      pair = f"{names[entry['a']]} - {names[entry['b']]}"
+      low, high = entry["ci95"]
+      lines.append(f"  {pair:<{pair_width}} {entry['mean']:+.3f} "
+                   f"[{low:+.3f}, {high:+.3f}] ({entry['episodes']} "
+                   "episodes)")
+  long_names = [name for name in populations if names[name] != name]
+  if long_names:
+    lines.append("")
+    lines.append("labels:")
+    for name in long_names:
+      lines.append(f"  {names[name]} = {name}")
   return "\n".join(lines)
+
+
+def plot_figure(summary: Sequence[Mapping[str, Any]],
+                populations: Sequence[str]) -> Any:
+  """Per scenario, each population's mean focal return with its 95% CI as
+  a bar, and each baseline's mean as a line across the scenario's bars,
+  its CI as an error bar at the group's right edge."""
+  from matplotlib import figure as mpl_figure  # pylint: disable=g-import-not-at-top
+  names = labels(populations)
+  means = {(e["scenario"], e["population"]): (
+      e["focal_per_capita_return/mean"], e["focal_per_capita_return/ci95"])
+           for e in summary}
+  scenarios = sorted({e["scenario"] for e in summary})
+  bars = [p for p in populations if p not in BASELINES] or list(populations)
+  baselines = [p for p in BASELINES if p in populations and p not in bars]
+  figure = mpl_figure.Figure(figsize=(max(6.0, 0.9 * len(scenarios) + 2),
+                                      4.5))
+  ax = figure.add_subplot()
+  width = 0.7 / len(bars)
+  for index, population in enumerate(bars):
+    x = np.arange(len(scenarios)) - 0.4 + width * (index + 0.5)
+    values = [means.get((s, population), (None, None)) for s in scenarios]
+    ax.bar(x, [np.nan if m is None else m for m, _ in values], width,
+           yerr=[0.0 if c is None else c for _, c in values], capsize=3,
+           label=names[population])
+  styles = {RANDOM_BASELINE: ("0.4", "--"), GREEDY_BASELINE: ("k", ":")}
+  for offset, population in enumerate(baselines):
+    colour, style = styles[population]
+    for index, scenario in enumerate(scenarios):
+      mean, ci = means.get((scenario, population), (None, None))
+      if mean is None:
+        continue
+      ax.hlines(mean, index - 0.42, index + 0.42, colors=colour,
+                linestyles=style, zorder=3,
+                label=f"{population} (baseline)" if index == 0 else None)
+      ax.errorbar(index + 0.34 + 0.06 * offset, mean,
+                  yerr=0.0 if ci is None else ci, color=colour, capsize=2,
+                  fmt="none", zorder=3)
+  ax.set_xticks(np.arange(len(scenarios)))
+  ax.set_xticklabels(scenarios, rotation=45, ha="right", fontsize=8)
+  ax.set_ylabel("focal per-capita return (mean, 95% CI)")
+  ax.set_title("umd evaluate: focal return per scenario")
+  ax.legend(fontsize=8)
+  figure.tight_layout()
+  return figure
+
+
+def write_plot(summary: Sequence[Mapping[str, Any]],
+               populations: Sequence[str],
+               path: os.PathLike) -> pathlib.Path:
+  """Draws `plot_figure` to the PNG `path`, atomically."""
+  figure = plot_figure(summary, populations)
+  with runs.atomic_path(path, suffix=".png") as partial:
+    figure.savefig(partial, format="png", dpi=100)
+  return pathlib.Path(path)
 
 
 # ---------------------------------------------------------------------------
@@ -592,6 +912,7 @@ def _resolved_config(prepared: PreparedEvaluation) -> dict[str, Any]:
   return {
       "options": dataclasses.asdict(prepared.config),
       "populations": list(prepared.populations),
+      "baselines": list(prepared.baselines),
       "scenarios": {
           name: scenario_lib.get_config(name).description
           for name in prepared.scenarios},
@@ -632,13 +953,19 @@ def run(prepared: PreparedEvaluation, *, progress: bool = True
               ray_address=config.ray_address)
   ordered = [rows[index] for index in sorted(rows)]
   summary = summarise(ordered)
-  scores = normalised_scores(summary)
-  table = format_table(summary, scores)
+  scores = normalised_scores(ordered, prepared.populations, seed=config.seed)
+  differences = paired_differences(
+      ordered, comparison_pairs(prepared.populations), seed=config.seed)
+  scores["paired_differences"] = differences
+  scores["labels"] = labels(prepared.evaluated)
+  table = format_table(summary, scores, differences, prepared.evaluated)
   runs.write_text(out / "episodes.jsonl", _jsonl(ordered))
   os.remove(out / _IN_PROGRESS)
   runs.write_text(out / "episodes.csv", _csv(ordered))
   runs.write_text(out / "summary.csv", _csv(summary))
   runs.write_text(out / "summary.txt", table + "\n")
   runs.write_json(out / "scores.json", _json_ready(scores))
+  write_plot(summary, prepared.evaluated, out / PLOT)
   return EvaluationResult(out=out, rows=ordered, summary=summary,
-                          scores=scores, table=table)
+                          scores=scores, table=table,
+                          differences=differences)

@@ -97,6 +97,22 @@ def differences(trained: Mapping[str, Any],
           if not _same(trained[key], game[key])]
 
 
+class Mismatch(ValueError):
+  """A checkpoint met a game other than the one it learnt.
+
+  Attributes:
+    source: the checkpoint, as messages name it.
+    differences: each difference, as `differences` gives it.
+  """
+
+  def __init__(self, source: str, differences: list[str]):
+    super().__init__(
+        f"{source} was trained on another game ({'; '.join(differences)}); "
+        f"pass {ALLOW_FLAG} to use it anyway")
+    self.source = source
+    self.differences = differences
+
+
 _warned: set[str] = set()
 
 
@@ -123,15 +139,13 @@ def check(source: str, trained: Mapping[str, Any], game: Mapping[str, Any],
     The differences (empty when the games match).
 
   Raises:
-    ValueError: the games differ and `allow` is False; one line naming the
-      differences and the flag.
+    Mismatch: (a ValueError) the games differ and `allow` is False; one line
+      naming the differences and the flag.
   """
   found = differences(trained, game)
   if found:
-    detail = "; ".join(found)
     if not allow:
-      raise ValueError(f"{source} was trained on another game ({detail}); "
-                       f"pass {ALLOW_FLAG} to use it anyway")
-    warn(f"{source} was trained on another game ({detail}); used anyway "
-         f"({ALLOW_FLAG})")
+      raise Mismatch(source, found)
+    warn(f"{source} was trained on another game ({'; '.join(found)}); used "
+         f"anyway ({ALLOW_FLAG})")
   return found
