@@ -493,14 +493,14 @@ def hud(env: wrapper_lib.PrincipalWrapper, world: dict[str, np.ndarray], *,
       players=tuple(video.PlayerFlow(*flow) for flow in flows))
 
 
-def _hud(env: wrapper_lib.PrincipalWrapper, world, game: PreparedGame,
-         step: int):
+def _hud_options(game: PreparedGame) -> dict[str, Any]:
+  """What `hud` needs of `game`, besides the step: worked out once."""
   from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
-  return hud(env, world, rounds=game.substrate_config.rounds,
-             objectives=game.substrate_config.objectives,
-             rule=game.config.rule, step=step, steps=episode_steps(game),
-             names=_resolved_config(game)["bots"],
-             colours=video.player_colours(game.num_players))
+  return dict(rounds=game.substrate_config.rounds,
+              objectives=game.substrate_config.objectives,
+              rule=game.config.rule, steps=episode_steps(game),
+              names=_resolved_config(game)["bots"],
+              colours=video.player_colours(game.num_players))
 
 
 def run_title(game: PreparedGame) -> str:
@@ -578,6 +578,7 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
     if config.video:
       from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
       recorder = stack.enter_context(video.EpisodeVideo(out / "episode.mp4"))
+      hud_options = _hud_options(game)
     bar = stack.enter_context(tqdm.tqdm(
         total=episode_steps(game), unit="step", disable=not progress,
         file=sys.stderr, desc=config.substrate))
@@ -590,8 +591,8 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
       step_records.append(step_record(counter.step, round_, phase, world))
       steps_log.write(step_records[-1])
       if recorder is not None:
-        recorder.add_frame(world["WORLD.RGB"],
-                           _hud(env, world, game, counter.step))
+        recorder.add_frame(world["WORLD.RGB"], hud(
+            env, world, step=counter.step, **hud_options))
 
     steps = play_episode(env, bots, on_step)
     records = env.records
