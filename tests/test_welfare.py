@@ -204,8 +204,8 @@ class WelfareTest(parameterized.TestCase):
   def test_perolat_sustainability_is_zero_when_nobody_collects(self):
     self.assertEqual(welfare.perolat_sustainability(np.zeros((5, 3))), 0.0)
 
-  def test_perolat_equality_is_one_when_nobody_collects(self):
-    self.assertEqual(welfare.perolat_equality(np.zeros((5, 3))), 1.0)
+  def test_perolat_equality_is_undefined_when_nobody_collects(self):
+    self.assertTrue(math.isnan(welfare.perolat_equality(np.zeros((5, 3)))))
 
   def test_perolat_peacefulness_bounds(self):
     self.assertEqual(

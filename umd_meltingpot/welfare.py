@@ -322,15 +322,19 @@ def perolat_equality(rewards: np.ndarray) -> float:
   """Equality E = 1 - G(R) (Perolat et al. 2017).
 
   G is the plain Gini (`gini`) of the per-player totals R_i = Σ_t r_t^i, so
-  E lies in [1/n, 1]; it is 1 when nobody collected anything.
+  E lies in [1/n, 1]. When nobody collected anything G is 0/0 and E is
+  undefined: NaN, as `equality` is, not a perfect 1.
 
   Args:
     rewards: per-step per-player non-negative rewards, shape [T, n].
 
   Returns:
-    One minus the Gini of the players' totals.
+    One minus the Gini of the players' totals, or NaN.
   """
-  return 1.0 - _debt_free_gini(np.sum(_as_rewards(rewards), axis=0))
+  totals = np.sum(_as_rewards(rewards), axis=0)
+  if not np.any(totals > 0):
+    return math.nan
+  return 1.0 - _debt_free_gini(totals)
 
 
 def perolat_sustainability(rewards: np.ndarray) -> float:
