@@ -441,6 +441,7 @@ class _EpisodeFilm:
     return self._video.close().read_bytes()
 
   def discard(self) -> None:
+    """Stops filming and leaves no video (the episode failed)."""
     self._subscription.dispose()
     self._video.discard()
 
