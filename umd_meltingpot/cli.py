@@ -425,8 +425,10 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
   evaluate = commands.add_parser(
       "evaluate", help="evaluate a population on scenarios (Melting Pot)",
       description="Play a focal population against scenarios with Melting "
-      "Pot's harness; write per-episode rows, a summary per scenario (mean "
-      "and 95% CI) and normalised scores.")
+      "Pot's harness, beside the random and greedy baselines on the same "
+      "episodes; write per-episode rows, a summary per scenario (mean and "
+      "95% CI), scores normalised against the baselines, paired "
+      "differences with bootstrap CIs and evaluate.png.")
   if wanted("evaluate"):
     # pylint: disable-next=g-import-not-at-top
     from umd_meltingpot import evaluate as evaluate_lib

@@ -108,7 +108,8 @@ class EvaluateConfig:
   """The options of `umd evaluate`; each is a flag."""
   population: str
   """The focal population: a bot name, or several comma-separated to
-  evaluate (and normalise) them together."""
+  compare them (paired differences); the random and greedy baselines are
+  always run too."""
   scenario: str = "all"
   """A scenario, a substrate (all of its scenarios) or all."""
   episodes: int = 10
