@@ -112,6 +112,18 @@ class FollowerCheckpointTest(parameterized.TestCase):
                   warnings[0])
     self.assertTrue((out / "rounds.jsonl").exists())
 
+  def test_umd_train_principal_checks_its_followers(self):
+    out = pathlib.Path(self.create_tempdir().full_path, "train")
+    flags = ("train", "principal", "--principal", "bandit", "--games", "1",
+             "--bots", "ppo", *_TINY, "--players", "5", "--out", str(out))
+    code, stderr = helpers.umd_with_stderr(*flags)
+    self.assertEqual(code, 2, stderr)
+    self.assertIn("(players 4, here 5); pass --allow-mismatch", stderr)
+    self.assertFalse(out.exists())
+    code, stderr = helpers.umd_with_stderr(*flags, "--allow-mismatch")
+    self.assertEqual(code, 0, stderr)
+    self.assertEqual(stderr.count("warning: "), 1, stderr)
+
   def test_the_training_game_runs_without_a_warning(self):
     out = pathlib.Path(self.create_tempdir().full_path, "run")
     code, stderr = helpers.umd_with_stderr("run", "--bots", "ppo", *_TINY,

@@ -97,11 +97,6 @@ class MechanismOptions:
   truthful rankings of the types, counted whatever the players press)."""
   principal_weight: float = 0.0
   """w, the weight of the principal's own type in the vote."""
-  allow_mismatch: bool = False
-  """Let a follower (--bots ppo:PATH) or principal checkpoint play a game
-  other than the one it was trained on (players, map, brackets, max_rate,
-  bracket window), with a warning naming the differences; without it such a
-  checkpoint is refused."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +124,11 @@ class GameConfig(MechanismOptions):
   seed: int = 0
   """Seeds the substrate, the types, the bots, tie-breaking and a learning
   principal."""
+  allow_mismatch: bool = False
+  """Let a follower (--bots ppo:PATH) or principal checkpoint play a game
+  other than the one it was trained on (players, map, brackets, max_rate,
+  bracket window), with a warning naming the differences; without it such a
+  checkpoint is refused."""
   freeze_principal: bool = False
   """Play a learning principal without exploring or learning: its best
   estimate every round (e.g. a trained checkpoint on held-out games)."""

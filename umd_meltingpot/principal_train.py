@@ -63,6 +63,9 @@ class PrincipalTrainConfig(training.RunOptions):
   bots: str = "random,greedy"
   """The fixed followers, as in umd run (best_response: followers that
   best-respond to phi)."""
+  allow_mismatch: bool = False
+  """Let a follower checkpoint (--bots ppo:PATH) play a game other than the
+  one it was trained on, with a warning; without it that is refused."""
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -98,7 +101,8 @@ def game_seed(seed: int, game: int) -> int:
 def game_config(config: PrincipalTrainConfig, game: int
                 ) -> game_lib.GameConfig:
   """The `umd run` options of training game `game`."""
-  return config.game_config(game_seed(config.seed, game), bots=config.bots)
+  return config.game_config(game_seed(config.seed, game), bots=config.bots,
+                            allow_mismatch=config.allow_mismatch)
 
 
 def prepare(config: PrincipalTrainConfig) -> PreparedPrincipalTraining:
