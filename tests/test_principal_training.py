@@ -199,10 +199,10 @@ class PrincipalTrainingTest(absltest.TestCase):
     for spec, command in (("nope", ["run"]),
                           (str(folder / "bad.npz"), ["run"]),
                           ("nope", ["train", "principal"])):
-      with absltest.mock.patch("sys.stderr"):
-        code = helpers.umd(*command, "--principal", spec, "--out",
-                           str(folder / "o"))
+      code, stderr = helpers.umd_with_stderr(
+          *command, "--principal", spec, "--out", str(folder / "o"))
       self.assertEqual(code, 2, spec)
+      self.assertNotIn("Traceback", stderr)
       self.assertFalse((folder / "o").exists())
 
 

@@ -30,7 +30,6 @@ not learnt from yet (fewer than its `update_every`).
 """
 
 import dataclasses
-import math
 import pathlib
 import sys
 import time
@@ -41,6 +40,7 @@ import numpy as np
 from umd_meltingpot import game as game_lib
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import runs
+from umd_meltingpot import stats
 from umd_meltingpot import trained_game
 from umd_meltingpot import training
 from umd_meltingpot import validation
@@ -159,12 +159,6 @@ def _run_config(prepared: PreparedPrincipalTraining) -> dict[str, Any]:
           "substrate_config": prepared.substrate_config}
 
 
-def _mean(values: list[float]) -> Optional[float]:
-  """The mean of the finite values; None if there are none."""
-  finite = [v for v in values if math.isfinite(v)]
-  return float(np.mean(finite)) if finite else None
-
-
 def game_metrics(records: list[wrapper_lib.RoundRecord]
                  ) -> dict[str, Any]:
   """The metrics.jsonl entries of one game's round records."""
@@ -172,13 +166,13 @@ def game_metrics(records: list[wrapper_lib.RoundRecord]
   for record in records:
     objectives[record.objective] = objectives.get(record.objective, 0) + 1
   return {
-      "objective_value": _mean([r.objective_value for r in records]),
+      "objective_value": stats.finite_mean([r.objective_value for r in records]),
       "objectives": objectives,
       "phi": list(records[-1].phi) if records else None,
       "phi_mean": np.mean([r.phi for r in records], axis=0).tolist()
                   if records else None,
       "divergence_max": max((r.divergence for r in records), default=None),
-      **{f"metrics/{name}": _mean([r.metrics[name] for r in records])
+      **{f"metrics/{name}": stats.finite_mean([r.metrics[name] for r in records])
          for name in (records[0].metrics if records else {})},
   }
 
