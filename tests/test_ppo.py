@@ -500,6 +500,19 @@ class PolicyTest(bots_testing.BotTestCase):
     over, _ = bot.step(self._timestep(2.0), bot.initial_state())
     self.assertEqual(over, obs_lib.NOOP)
 
+  def test_casts_its_voters_ranking_one_press_per_vote_step(self):
+    # The same press sequence as the heuristic bots (bots.ballot_action).
+    bot = policy_lib.PPOPolicy.from_checkpoint(
+        self.path, voter=bots.Voter.truthful((0.1, 0.7, 0.2)))
+    state = bot.initial_state()
+    actions = []
+    for phase in (0.0, 0.0, 0.0, 1.0, 0.0):
+      action, state = bot.step(self._timestep(phase), state)
+      actions.append(action)
+    del actions[3]  # The harvest step.
+    self.assertEqual(actions, [bots.vote_action(1), bots.vote_action(2),
+                               obs_lib.NOOP, bots.vote_action(1)])
+
   def test_same_state_same_action_and_state_is_not_mutated(self):
     bot = policy_lib.PPOPolicy.from_checkpoint(self.path, seed=3)
     state = bot.initial_state()
@@ -523,7 +536,7 @@ class PolicyTest(bots_testing.BotTestCase):
     players = game.build_bots(prepared)
     self.assertIsInstance(players[1], policy_lib.PPOPolicy)
     env = game.build_environment(prepared)
-    self.assertEqual(game.play_episode(env, players), 6)
+    self.assertEqual(game.play_episode(env, players), 7)  # 2 VOTE + 5 steps.
     env.close()
 
   def test_bad_ppo_names(self):
