@@ -77,6 +77,10 @@ class TrainConfig(training.RunOptions):
   anneal_steps: int = validation.checked(0, validation.integer(ge=0))
   """The curriculum: env steps over which the random principal's cap rises
   linearly from 0 to max_rate after the pretraining (0: at once)."""
+  init_from: Optional[str] = None
+  """Start from the parameters of this follower checkpoint (e.g. a
+  specialist trained under one fixed phi) with a fresh optimiser; its
+  network must match the PPO options. Ignored on --resume."""
 
   @property
   def curriculum(self) -> bool:
@@ -130,6 +134,9 @@ def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
   """
   game = game_lib.prepare(config.game_config(config.seed))
   ppo.check_batch(game.num_players)
+  if config.init_from is not None:
+    _initial_params(config.init_from, ppo, game.num_players,
+                    len(game.substrate_config.initial_rates))
   if config.curriculum and config.principal != "random":
     raise ValueError(
         "--pretrain-steps and --anneal-steps anneal the random principal's "
@@ -259,6 +266,11 @@ def train(prepared: PreparedTraining, *, progress: bool = True
     counters = _restore(out / CHECKPOINT, learner, actor, optimizer)
     training.trim_metrics(out / METRICS, counters["updates"], key="updates")
   else:
+    if config.init_from is not None:
+      template = learner.save()
+      learner.restore(template._replace(params=_initial_params(
+          config.init_from, ppo, prepared.num_players, prepared.num_rates)))
+      actor.update()
     out = training.new_folder(prepared, "train", run_config)
   config_json = run_config(prepared)
 
@@ -323,6 +335,28 @@ def train(prepared: PreparedTraining, *, progress: bool = True
     logger.close()
   return TrainResult(out=out, updates=counters["updates"],
                      env_steps=counters["env_steps"], last_return=last_return)
+
+
+def _initial_params(path: str, ppo: PPOConfig, num_players: int,
+                    num_rates: int) -> Any:
+  """The parameters of the checkpoint at `path`, checked against the network
+  `ppo` describes (`--init-from`).
+
+  Raises:
+    ValueError: a missing or corrupt checkpoint, or one of another network.
+  """
+  # pylint: disable=g-import-not-at-top
+  import jax
+  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+  from umd_meltingpot.agents.ppo import networks as networks_lib
+  # pylint: enable=g-import-not-at-top
+  loaded = checkpoint_lib.load(path)
+  template = networks_lib.make_networks_from_config(ppo, num_rates).init(
+      jax.random.PRNGKey(0))
+  checkpoint_lib.check_params(loaded.params, template,
+                              f"--init-from {path}")
+  del num_players  # Agent ids wrap modulo max_agents, as in the network.
+  return jax.tree_util.tree_map(np.asarray, loaded.params)
 
 
 def _restore(path: pathlib.Path, learner, actor, optimizer
