@@ -5,6 +5,8 @@ import contextlib
 import io
 import json
 import pathlib
+import shutil
+import tempfile
 
 from absl.testing import absltest
 import imageio_ffmpeg
@@ -26,7 +28,11 @@ class RunOutputsTest(absltest.TestCase):
     super().setUpClass()
     # Untaxed, the best-response followers eat the commons in round 1: one
     # live round, one dead one.
-    cls.out = pathlib.Path(absltest.get_default_test_tmpdir()) / "untaxed"
+    # A fresh folder per run: absl's default test folder outlives the run,
+    # and umd run refuses a folder that is not empty.
+    folder = tempfile.mkdtemp(prefix="umd-outputs-")
+    cls.addClassCleanup(shutil.rmtree, folder, ignore_errors=True)
+    cls.out = pathlib.Path(folder) / "untaxed"
     cls.code, cls.stdout = _run_with_stdout(
         "run", "--phi0", "0", "--rounds", "2", "--quiet", "--out",
         str(cls.out))

@@ -108,7 +108,7 @@ class TrainCommandTest(parameterized.TestCase):
       ("substrate", ["--substrate", "nope"], "invalid choice"),
       ("principal", ["--principal", "nope"], "Unknown principal 'nope'"),
       ("rates", ["--phi0", "0.1,2"], "phi0"),
-      ("seed", ["--seed", "-1"], "seed must be an integer >= 0"),
+      ("seed", ["--seed", "-1"], "--seed: must be an integer >= 0"),
       ("principal_flag", ["--games", "3"], "unrecognized arguments: --games"),
       ("resume_missing", ["--resume", "/no/such/run"], "not a training run"),
   )

@@ -165,18 +165,33 @@ def _bot_registry():
   return agents
 
 
+# The substrate config's mechanism fields and the options that set them,
+# so that an error about a field also names what the user typed.
+_FIELD_OPTIONS = {
+    "rounds": "rounds",
+    "harvest_steps": "steps",
+    "vote_steps": "vote_steps",
+    "tax_period": "tax_period",
+    "bracket_edges": "brackets",
+    "initial_rates": "phi0",
+    "max_rate": "max_rate",
+    "bracket_window": "bracket_window",
+    "redistribution": "redistribution",
+}
+
+
+def _with_flag(message: str) -> str:
+  """`message` prefixed with the --flag of the substrate field it names."""
+  field = message.split(" ", 1)[0].rstrip(":")
+  option = _FIELD_OPTIONS.get(field)
+  if option is None:
+    return message
+  return f"--{option.replace('_', '-')}: {message}"
+
+
 def _substrate_config(config: GameConfig):
-  overrides = {
-      "rounds": config.rounds,
-      "harvest_steps": config.steps,
-      "vote_steps": config.vote_steps,
-      "tax_period": config.tax_period,
-      "bracket_edges": config.brackets,
-      "initial_rates": config.phi0,
-      "max_rate": config.max_rate,
-      "bracket_window": config.bracket_window,
-      "redistribution": config.redistribution,
-  }
+  overrides = {field: getattr(config, option)
+               for field, option in _FIELD_OPTIONS.items()}
   substrate_config = substrate_lib.get_config(config.substrate)
   with substrate_config.unlocked():
     for key, value in overrides.items():
@@ -238,8 +253,11 @@ def prepare(config: GameConfig) -> PreparedGame:
   num_players = (config.players if config.players is not None else
                  len(substrate_config.default_player_roles))
   # Validates the mechanism fields and the player count.
-  substrate_config = substrate_lib.umd_apple_harvest.with_num_players(
-      substrate_config, num_players)
+  try:
+    substrate_config = substrate_lib.umd_apple_harvest.with_num_players(
+        substrate_config, num_players)
+  except ValueError as error:
+    raise ValueError(_with_flag(str(error))) from None
   schedule = principal_lib.TaxSchedule(substrate_config.initial_rates,
                                        substrate_config.bracket_edges,
                                        substrate_config.max_rate)
