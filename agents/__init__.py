@@ -135,19 +135,6 @@ def check_bot(name: str, *, num_rates: Optional[int] = None,
     raise ValueError(
         f"{follower.source} was trained with {follower.num_rates} tax rates;"
         f" this substrate has {num_rates} (see --brackets)")
-  mechanism = follower.mechanism
-  if mechanism is not None and substrate_config is not None and (
-      tuple(substrate_config.bracket_edges) != mechanism.edges
-      or float(substrate_config.max_rate) != mechanism.max_rate):
-    # Its bracket position is read against the edges it was trained with.
-    raise ValueError(
-        f"{follower.source} is conditioned on brackets "
-        f"{','.join(f'{e:g}' for e in mechanism.edges)} and max_rate "
-        f"{mechanism.max_rate:g}; this game has "
-        f"{','.join(f'{e:g}' for e in substrate_config.bracket_edges)} and "
-        f"{float(substrate_config.max_rate):g} (use --brackets "
-        f"{','.join(f'{e:g}' for e in mechanism.edges)} --max-rate "
-        f"{mechanism.max_rate:g})")
   if substrate_config is not None and num_players is not None:
     ppo_policy.check_game(follower, substrate_config, num_players,
                           allow_mismatch=allow_mismatch,

@@ -239,7 +239,7 @@ class ShippedConditionedTest(absltest.TestCase):
         "ppo_conditioned", "--brackets", "5,10", "--max-rate", "4",
         "--out", self.create_tempdir().full_path + "/run")
     self.assertEqual(code, 2)
-    self.assertIn("--brackets 1,2 --max-rate 4", stderr)
+    self.assertIn("bracket edges (1,2), here (5,10)", stderr)
     self.assertLen(stderr.strip().splitlines(), 1)
 
   def test_bot_names_list_it(self):
