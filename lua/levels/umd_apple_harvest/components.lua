@@ -664,6 +664,7 @@ function RoundManager:start()
   self._avatars = avatarComponentsByIndex(simulation)
   self._treasury = self.gameObject:getComponent('Treasury')
   self._ballotBox = self.gameObject:getComponent('BallotBox')
+  self:_setFrozen(true)  -- The first VOTE step too (see `_endRound`).
 end
 
 function RoundManager:getPhase()
@@ -736,6 +737,10 @@ function RoundManager:_endRound()
     v.phase = PHASE.VOTE
     self:_respawnZappedPlayers()
     self._ballotBox:clear()
+    -- Frozen now, not in the next step's `update`: the avatars' move
+    -- updaters can run before it, and a move in the first VOTE step would
+    -- harvest while the world is paused.
+    self:_setFrozen(true)
     v.roundStartPending = true
   end
 end

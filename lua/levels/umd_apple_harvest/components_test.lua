@@ -466,8 +466,11 @@ function tests.roundManagerUnfreezesAvatarsForTheHarvest()
   step()  -- The vote closes.
   asserts.EQ(avatars[1].frozen, false)
   asserts.EQ(avatars[1].zapper.frozen, false)
-  step()  -- The harvest ends; round 2 freezes them on its first step.
-  asserts.EQ(avatars[2].frozen, false)
+  -- The harvest ends: frozen at once, so no move of round 2's first VOTE
+  -- step (its move updaters may run before `update`) can harvest.
+  step()
+  asserts.EQ(avatars[2].frozen, true)
+  asserts.EQ(avatars[2].zapper.frozen, true)
   roundManager:update()
   asserts.EQ(avatars[2].frozen, true)
 end
