@@ -138,14 +138,6 @@ def checked(default: Any, check: Check) -> Any:
   return dataclasses.field(default=default, metadata={"check": check})
 
 
-def field_check(config_class: type, name: str) -> Optional[Check]:
-  """The check declared on a field, or None."""
-  for field in dataclasses.fields(config_class):
-    if field.name == name:
-      return field.metadata.get("check")
-  raise KeyError(name)
-
-
 def validate(config: Any) -> None:
   """Runs every declared check of a dataclass instance, in field order, and
   stores the normalised values (also on frozen dataclasses).
