@@ -7,8 +7,11 @@
 Besides the heuristic `BOTS`, "ppo" names the trained PPO follower shipped
 in `checkpoints/ppo_small.npz`, "ppo_conditioned" the one conditioned on phi
 in `checkpoints/ppo_conditioned_small.npz` (trained across random schedules
-with fines: it needs its game's brackets and max_rate), and "ppo:PATH" a
-checkpoint written by `umd train` (e.g. ppo:runs/train-.../checkpoint.npz).
+with fines: it needs its game's brackets and max_rate),
+"ppo_conditioned_unequal" the one that also reads its own SKILL, for
+umd_apple_harvest__unequal (`checkpoints/ppo_conditioned_unequal.npz`), and
+"ppo:PATH" a checkpoint written by `umd train` (e.g.
+ppo:runs/train-.../checkpoint.npz).
 JAX is imported only when one is built. "best_response" names the follower that best-responds to
 the tax schedule phi (`best_response.py`), with the meta-game table shipped
 for the small map, and "best_response:PATH" one with another table.
@@ -49,9 +52,11 @@ def __getattr__(name: str) -> Any:
 # The trained follower: "ppo" alone, or "ppo:PATH" for another checkpoint.
 PPO = "ppo"
 PPO_CONDITIONED = "ppo_conditioned"
+PPO_CONDITIONED_UNEQUAL = "ppo_conditioned_unequal"
 # The shipped PPO followers by name: their files in checkpoints/.
 _SHIPPED_PPO = {PPO: "ppo_small.npz",
-                PPO_CONDITIONED: "ppo_conditioned_small.npz"}
+                PPO_CONDITIONED: "ppo_conditioned_small.npz",
+                PPO_CONDITIONED_UNEQUAL: "ppo_conditioned_unequal.npz"}
 # The phi-responsive follower: "best_response" alone (the shipped table), or
 # "best_response:PATH" for another table.
 BEST_RESPONSE = "best_response"
@@ -74,7 +79,8 @@ def is_bot_name(name: str) -> bool:
 
 def bot_names() -> list[str]:
   """The valid bot names, for messages."""
-  return sorted(_BOT_CLASSES) + [PPO, PPO_CONDITIONED, PPO + ":PATH",
+  return sorted(_BOT_CLASSES) + [PPO, PPO_CONDITIONED,
+                                 PPO_CONDITIONED_UNEQUAL, PPO + ":PATH",
                                  BEST_RESPONSE, BEST_RESPONSE + ":PATH"]
 
 

@@ -1,6 +1,7 @@
 """Followers conditioned on phi: their observation, the curriculum's tax cap,
-the policy's dependence on phi after training, resume after kill -9, and the
-shipped `ppo_conditioned` follower."""
+the policy's dependence on phi after training, resume after kill -9, the
+shipped `ppo_conditioned` follower, and followers that also read their SKILL
+(`--observe-skill`, widened from a checkpoint without it)."""
 
 import json
 import os
@@ -23,7 +24,9 @@ from umd_meltingpot import agents
 from umd_meltingpot import game
 from umd_meltingpot import train
 from umd_meltingpot.agents import bots
+from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
 from umd_meltingpot.agents.ppo import features
+from umd_meltingpot.agents.ppo import networks as networks_lib
 from umd_meltingpot.agents.ppo import policy as policy_lib
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import random_schedule
@@ -34,19 +37,21 @@ _FINES = ["--principal", "random", "--delta", "inf", "--brackets", "1,2",
           "--max-rate", "4", "--condition-on-mechanism"]
 
 
-def _observation(rates, marginal: float, income: float) -> dict:
+def _observation(rates, marginal: float, income: float,
+                 skill: float = 1.0) -> dict:
   """One player's substrate observation with an empty 11x11 view."""
   return {"RGB": np.zeros(features.RGB_SHAPE, np.uint8),
           "READY_TO_SHOOT": np.float64(1.0), "PHASE": np.float64(1.0),
           "TAX_RATES": np.asarray(rates, np.float64),
           "MARGINAL_RATE": np.float64(marginal),
-          "PERIOD_INCOME": np.float64(income)}
+          "PERIOD_INCOME": np.float64(income),
+          "SKILL": np.float64(skill)}
 
 
 def _probabilities(follower: policy_lib.TrainedFollower,
                    observation: dict) -> np.ndarray:
   encoded = features.encode(observation, 0, follower.observation,
-                            follower.mechanism)
+                            follower.mechanism, follower.observe_skill)
   logits, _ = follower.networks.apply(
       follower.params, {k: v[None] for k, v in encoded.items()})
   return np.asarray(jax.nn.softmax(logits[0]))
@@ -68,6 +73,30 @@ class FeaturesTest(absltest.TestCase):
     encoded = features.encode(_observation((0.0, 1.0, 4.0), 1.0, 3.0), 2,
                               "symbolic")
     np.testing.assert_allclose(encoded["vector"], [1, 0, 1, 0, 0, 1, 4])
+
+  def test_skill_is_last_and_equals_the_observation(self):
+    observation = _observation((0.0, 1.0, 4.0), 1.0, 3.0, skill=0.37)
+    conditioned = features.encode(observation, 2, "symbolic", _MECHANISM,
+                                  skill=True)["vector"]
+    self.assertLen(conditioned, features.vector_size(3, True, skill=True))
+    self.assertEqual(conditioned[features.vector_size(3, True)],
+                     np.float32(0.37))
+    np.testing.assert_array_equal(  # The rest is the conditioned layout.
+        conditioned[:-1], features.encode(observation, 2, "symbolic",
+                                          _MECHANISM)["vector"])
+    plain = features.encode(observation, 2, "symbolic", skill=True)["vector"]
+    np.testing.assert_allclose(plain, [1, 0, 1, 0, 0, 1, 4, 0.37])
+    players = features.encode_players(
+        [_observation((0, 0, 0), 0, 0, skill=s) for s in (0.5, 2.5)],
+        "symbolic", _MECHANISM, skill=True)["vector"]
+    np.testing.assert_array_equal(players[:, -1], np.float32([0.5, 2.5]))
+
+  def test_without_the_option_skill_is_ignored(self):
+    low, high = (features.encode(_observation((0, 4, 4), 0, 0, skill=s), 0,
+                                 "symbolic", _MECHANISM)["vector"]
+                 for s in (0.2, 3.0))
+    np.testing.assert_array_equal(low, high)
+    self.assertLen(low, features.vector_size(3, True))
 
   def test_edges_must_match_the_rates(self):
     with self.assertRaisesRegex(ValueError, "2 bracket edges.*2 rates"):
@@ -247,6 +276,82 @@ class ShippedConditionedTest(absltest.TestCase):
     self.assertTrue(game.prepare(game.GameConfig(
         bots="ppo_conditioned", brackets=(1.0, 2.0), max_rate=4.0,
         phi0=(0.0, 4.0, 4.0))).bot_names)
+
+
+
+class ObserveSkillTest(absltest.TestCase):
+  """--observe-skill: the option recorded, old checkpoints unchanged, and the
+  widening --init-from of a follower trained without it."""
+
+  _CONDITIONED = policy_lib.DEFAULT_CHECKPOINT.with_name(
+      "ppo_conditioned_small.npz")
+
+  def _skill_config(self, **changes) -> train.PPOConfig:
+    saved = checkpoint_lib.load(self._CONDITIONED).config["ppo"]
+    return train.PPOConfig(**{**saved, "observe_skill": True, **changes})
+
+  def test_old_checkpoints_read_no_skill(self):
+    follower = policy_lib.load(self._CONDITIONED)
+    self.assertFalse(follower.observe_skill)
+    self.assertNotIn("SKILL", policy_lib.observations_read(follower))
+    # It plays an unequal economy as before: SKILL changes nothing.
+    np.testing.assert_array_equal(
+        _probabilities(follower, _observation((0, 4, 4), 4.0, 1.0, 0.3)),
+        _probabilities(follower, _observation((0, 4, 4), 4.0, 1.0, 2.9)))
+
+  def test_widened_init_is_exactly_the_old_policy(self):
+    old = policy_lib.load(self._CONDITIONED)
+    ppo = self._skill_config()
+    params = train._initial_params(str(self._CONDITIONED), ppo, 4, 3)  # pylint: disable=protected-access
+    widened = old._replace(
+        params=params, observe_skill=True,
+        networks=networks_lib.make_networks_from_config(ppo, 3))
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+      observation = _observation(rng.uniform(0, 4, 3), rng.uniform(0, 4),
+                                 rng.uniform(0, 3), rng.uniform(0.1, 3))
+      observation["RGB"] = rng.integers(0, 256, features.RGB_SHAPE,
+                                        dtype=np.uint8)
+      np.testing.assert_array_equal(_probabilities(widened, observation),
+                                    _probabilities(old, observation))
+      # Its value too: the critic is widened the same way.
+      encoded = {k: v[None] for k, v in features.encode(
+          observation, 0, "symbolic", old.mechanism, True).items()}
+      narrow = {k: v[None] for k, v in features.encode(
+          observation, 0, "symbolic", old.mechanism).items()}
+      np.testing.assert_array_equal(
+          widened.networks.apply(params, encoded)[1],
+          old.networks.apply(old.params, narrow)[1])
+    # The skill's weights start at zero and nowhere else.
+    row = features.vector_size(3, True)
+    for mlp in ("actor", "critic"):
+      w = np.asarray(params[mlp]["hidden_0"]["w"])
+      offset = w.shape[0] - features.vector_size(3, True, True) - 16 + row
+      np.testing.assert_array_equal(w[offset], 0.0)
+      np.testing.assert_array_equal(
+          np.delete(w, offset, axis=0),
+          np.asarray(old.params[mlp]["hidden_0"]["w"]))
+
+  def test_other_shape_differences_are_refused_naming_the_entry(self):
+    with self.assertRaisesRegex(
+        ValueError, r"--init-from .*does not match the network: "
+        r"params/actor/\S+ has shape"):
+      train._initial_params(str(self._CONDITIONED),  # pylint: disable=protected-access
+                            self._skill_config(hidden_size=64), 4, 3)
+    with self.assertRaisesRegex(ValueError, "does not match the network"):
+      train._initial_params(  # Plain ppo_small: no mechanism inputs.  # pylint: disable=protected-access
+          str(policy_lib.DEFAULT_CHECKPOINT), self._skill_config(), 4, 3)
+
+  def test_the_input_and_a_fresh_policy_depend_on_skill(self):
+    ppo = self._skill_config(hidden_size=32)
+    networks = networks_lib.make_networks_from_config(ppo, 3)
+    follower = policy_lib.load(self._CONDITIONED)._replace(
+        params=networks.init(jax.random.PRNGKey(1)), networks=networks,
+        observe_skill=True)
+    self.assertIn("SKILL", policy_lib.observations_read(follower))
+    low = _probabilities(follower, _observation((0, 4, 4), 4.0, 1.0, 0.3))
+    high = _probabilities(follower, _observation((0, 4, 4), 4.0, 1.0, 2.9))
+    self.assertGreater(0.5 * np.abs(low - high).sum(), 1e-6)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,9 @@ class TrainConfig(training.RunOptions):
   init_from: Optional[str] = None
   """Start from the parameters of this follower checkpoint (e.g. a
   specialist trained under one fixed phi) with a fresh optimiser; its
-  network must match the PPO options. Ignored on --resume."""
+  network must match the PPO options, except that one trained without
+  --observe-skill may start one with it (SKILL enters with zero weights, so
+  the first policy is the checkpoint's). Ignored on --resume."""
 
   @property
   def curriculum(self) -> bool:
@@ -290,7 +292,8 @@ def train(prepared: PreparedTraining, *, progress: bool = True
   try:
     env = env_lib.VectorEnv([config.game_config(s) for s in seeds],
                             ppo.observation, ppo.num_workers,
-                            condition=ppo.condition_on_mechanism)
+                            condition=ppo.condition_on_mechanism,
+                            observe_skill=ppo.observe_skill)
     with env:
       start_steps, start_time = counters["env_steps"], time.perf_counter()
       saved_at = counters["updates"]
@@ -340,10 +343,12 @@ def train(prepared: PreparedTraining, *, progress: bool = True
 def _initial_params(path: str, ppo: PPOConfig, num_players: int,
                     num_rates: int) -> Any:
   """The parameters of the checkpoint at `path`, checked against the network
-  `ppo` describes (`--init-from`).
+  `ppo` describes (`--init-from`). A checkpoint of the same network without
+  the SKILL input is widened (`networks.add_skill_input`).
 
   Raises:
-    ValueError: a missing or corrupt checkpoint, or one of another network.
+    ValueError: a missing or corrupt checkpoint, or one of another network
+      (naming the first entry that differs).
   """
   # pylint: disable=g-import-not-at-top
   import jax
@@ -351,12 +356,31 @@ def _initial_params(path: str, ppo: PPOConfig, num_players: int,
   from umd_meltingpot.agents.ppo import networks as networks_lib
   # pylint: enable=g-import-not-at-top
   loaded = checkpoint_lib.load(path)
+  params = loaded.params
+  if ppo.observe_skill and _fits(params, dataclasses.replace(
+      ppo, observe_skill=False), num_rates):
+    params = networks_lib.add_skill_input(params, ppo, num_rates)
   template = networks_lib.make_networks_from_config(ppo, num_rates).init(
       jax.random.PRNGKey(0))
-  checkpoint_lib.check_params(loaded.params, template,
-                              f"--init-from {path}")
+  checkpoint_lib.check_params(params, template, f"--init-from {path}")
   del num_players  # Agent ids wrap modulo max_agents, as in the network.
-  return jax.tree_util.tree_map(np.asarray, loaded.params)
+  return jax.tree_util.tree_map(np.asarray, params)
+
+
+def _fits(params: Any, ppo: PPOConfig, num_rates: int) -> bool:
+  """Whether `params` are parameters of the network `ppo` describes."""
+  # pylint: disable=g-import-not-at-top
+  import jax
+  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+  from umd_meltingpot.agents.ppo import networks as networks_lib
+  # pylint: enable=g-import-not-at-top
+  template = networks_lib.make_networks_from_config(ppo, num_rates).init(
+      jax.random.PRNGKey(0))
+  try:
+    checkpoint_lib.check_params(params, template, "")
+  except ValueError:
+    return False
+  return True
 
 
 def _restore(path: pathlib.Path, learner, actor, optimizer

@@ -43,6 +43,11 @@ class PPOConfig(validation.Validated):
   over max_rate and its income over each bracket edge, so one network can
   respond to every phi (train it with --principal random). Off, the network
   sees the raw rates only, as the shipped ppo follower does."""
+  observe_skill: bool = validation.checked(False, _BOOL)
+  """Also see the player's own SKILL (the value of its apple; 1.0 in an
+  equal economy), last in the vector input, so one network can respond to
+  its place in an unequal economy (umd_apple_harvest__unequal). Off, SKILL
+  is ignored."""
   hidden_size: int = validation.checked(128, _POSITIVE_INT)
   """Units in each hidden layer of the actor and of the critic MLP."""
   num_hidden_layers: int = validation.checked(2, _POSITIVE_INT)

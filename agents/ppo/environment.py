@@ -58,7 +58,7 @@ class HarvestEnv:
   """One game, stepped by the followers in its HARVEST phase only."""
 
   def __init__(self, config: game_lib.GameConfig, observation: str,
-               condition: bool = False):
+               condition: bool = False, observe_skill: bool = False):
     """Builds the game.
 
     Args:
@@ -67,6 +67,7 @@ class HarvestEnv:
       observation: "symbolic" or "rgb" (see `features.encode`).
       condition: encode the bracket position too (a follower conditioned on
         the mechanism).
+      observe_skill: encode each player's SKILL too.
 
     Raises:
       ValueError: an invalid option.
@@ -77,6 +78,7 @@ class HarvestEnv:
     self._observation = observation
     self._mechanism = (features.Mechanism.of(prepared.substrate_config)
                        if condition else None)
+    self._observe_skill = observe_skill
     self.num_players = prepared.num_players
     self._ballots = [
         bots.Voter.truthful(prepared.preferences.players[i]).ballot()
@@ -153,7 +155,7 @@ class HarvestEnv:
 
   def _encode(self, timestep: dm_env.TimeStep) -> features.Observation:
     return features.encode_players(timestep.observation, self._observation,
-                                   self._mechanism)
+                                   self._mechanism, self._observe_skill)
 
 
 def _phase(timestep: dm_env.TimeStep) -> int:
@@ -164,8 +166,9 @@ class _Group:
   """Several `HarvestEnv`s stepped one after the other."""
 
   def __init__(self, configs: Sequence[game_lib.GameConfig],
-               observation: str, condition: bool = False):
-    self.envs = [HarvestEnv(config, observation, condition)
+               observation: str, condition: bool = False,
+               observe_skill: bool = False):
+    self.envs = [HarvestEnv(config, observation, condition, observe_skill)
                  for config in configs]
 
   @property
@@ -200,13 +203,13 @@ class _Group:
 
 def _work(conn: connection.Connection,
           configs: Sequence[game_lib.GameConfig], observation: str,
-          condition: bool) -> None:
+          condition: bool, observe_skill: bool) -> None:
   """A worker process: runs commands on its `_Group` until told to stop."""
   # Ctrl-C reaches the whole process group; the parent handles it and
   # closes the workers.
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   try:
-    group = _Group(configs, observation, condition)
+    group = _Group(configs, observation, condition, observe_skill)
   except Exception:  # pylint: disable=broad-except
     conn.send(("error", traceback.format_exc()))
     return
@@ -240,7 +243,8 @@ class VectorEnv:
   """
 
   def __init__(self, configs: Sequence[game_lib.GameConfig],
-               observation: str, num_workers: int, condition: bool = False):
+               observation: str, num_workers: int, condition: bool = False,
+               observe_skill: bool = False):
     """Starts the games.
 
     Args:
@@ -249,6 +253,7 @@ class VectorEnv:
       num_workers: worker processes to share the games among; 0 runs them
         in this process.
       condition: encode the bracket position too (`HarvestEnv`).
+      observe_skill: encode each player's SKILL too (`HarvestEnv`).
 
     Raises:
       ValueError: no configs, or more workers than games.
@@ -266,7 +271,7 @@ class VectorEnv:
     self.episodes: list[Episode] = []
     self.substrate_steps = 0
     if num_workers == 0:
-      self._local = _Group(configs, observation, condition)
+      self._local = _Group(configs, observation, condition, observe_skill)
       self.num_players = self._local.num_players
       return
     context = multiprocessing.get_context("spawn")
@@ -275,7 +280,8 @@ class VectorEnv:
         parent, child = context.Pipe()
         process = context.Process(
             target=_work, args=(child, [configs[i] for i in chunk],
-                                observation, condition), daemon=True)
+                                observation, condition, observe_skill),
+            daemon=True)
         process.start()
         child.close()
         self._workers.append((process, parent))

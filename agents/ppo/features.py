@@ -13,7 +13,9 @@ An `Observation` is a dict of arrays with any leading batch shape:
     mechanism (`PPOConfig.condition_on_mechanism`, given a `Mechanism`)
     sees instead the rates divided by max_rate, then its bracket position:
     its MARGINAL_RATE / max_rate and its PERIOD_INCOME over each of the
-    k - 1 bracket edges (clipped at `INCOME_CLIP`), 4 + 2k in all;
+    k - 1 bracket edges (clipped at `INCOME_CLIP`), 4 + 2k in all. A
+    follower that observes its skill (`PPOConfig.observe_skill`) has its
+    SKILL (the value of its apple, 1.0 in an equal economy) appended last;
 *   `agent_id`: int32 (), the player index, the parameter-shared network's
     agent-id input (IPPO/MAPPO style).
 """
@@ -52,35 +54,41 @@ class Mechanism(NamedTuple):
                tuple(float(e) for e in substrate_config["bracket_edges"]))
 
 
-def vector_size(num_rates: int, conditioned: bool = False) -> int:
+def vector_size(num_rates: int, conditioned: bool = False,
+                skill: bool = False) -> int:
   """Length of the `vector` input for k = `num_rates` tax rates, with the
-  bracket position when `conditioned`."""
-  return 1 + NUM_PHASES + num_rates + (num_rates if conditioned else 0)
+  bracket position when `conditioned` and the player's SKILL (last) when
+  `skill`."""
+  return (1 + NUM_PHASES + num_rates + (num_rates if conditioned else 0)
+          + (1 if skill else 0))
 
 
 def encode(observation: Mapping[str, np.ndarray], agent_id: int,
-           kind: str, mechanism: Optional[Mechanism] = None) -> Observation:
+           kind: str, mechanism: Optional[Mechanism] = None,
+           skill: bool = False) -> Observation:
   """One player's network input.
 
   Args:
     observation: the player's substrate observation (`RGB`,
       `READY_TO_SHOOT`, `PHASE`, `TAX_RATES`; `MARGINAL_RATE` and
-      `PERIOD_INCOME` with a mechanism).
+      `PERIOD_INCOME` with a mechanism; `SKILL` with `skill`).
     agent_id: the player index.
     kind: "symbolic" or "rgb" (see `PPOConfig.observation`).
     mechanism: the game's cap and edges, for a follower conditioned on the
       mechanism; None: the plain rates.
+    skill: append the player's SKILL to the vector (a follower that
+      observes its skill); False ignores SKILL.
 
   Returns:
     An `Observation` with no batch dimension.
   """
-  encoded = _encode([observation], [agent_id], kind, mechanism)
+  encoded = _encode([observation], [agent_id], kind, mechanism, skill)
   return {key: value[0] for key, value in encoded.items()}
 
 
 def encode_players(observations: Sequence[Mapping[str, np.ndarray]],
-                   kind: str, mechanism: Optional[Mechanism] = None
-                   ) -> Observation:
+                   kind: str, mechanism: Optional[Mechanism] = None,
+                   skill: bool = False) -> Observation:
   """Every player's network input from one timestep, player i's with agent
   id i.
 
@@ -88,31 +96,38 @@ def encode_players(observations: Sequence[Mapping[str, np.ndarray]],
     observations: the players' substrate observations, in player order.
     kind: "symbolic" or "rgb".
     mechanism: see `encode`.
+    skill: see `encode`.
 
   Returns:
     An `Observation` with a leading player axis; the same as stacking
     `encode` of each, in one view-parsing call.
   """
-  return _encode(observations, range(len(observations)), kind, mechanism)
+  return _encode(observations, range(len(observations)), kind, mechanism,
+                 skill)
 
 
 def _encode(observations: Sequence[Mapping[str, np.ndarray]],
             agent_ids: Iterable[int], kind: str,
-            mechanism: Optional[Mechanism]) -> Observation:
+            mechanism: Optional[Mechanism],
+            skill: bool = False) -> Observation:
   """`encode` over a batch of players (a leading axis on every key)."""
   phase = np.array([float(o["PHASE"]) for o in observations]).round()
   phase = np.clip(phase.astype(np.int64), 0, NUM_PHASES - 1)
   rates = np.array([o["TAX_RATES"] for o in observations], np.float32)
   num_rates = rates.shape[1]
   vector = np.zeros((len(observations),
-                     vector_size(num_rates, mechanism is not None)),
+                     vector_size(num_rates, mechanism is not None, skill)),
                     np.float32)
   vector[:, 0] = [float(o["READY_TO_SHOOT"]) for o in observations]
   vector[np.arange(len(observations)), 1 + phase] = 1.0
+  tax_end = vector.shape[1] - (1 if skill else 0)
   if mechanism is None:
-    vector[:, 1 + NUM_PHASES:] = rates
+    vector[:, 1 + NUM_PHASES:tax_end] = rates
   else:
-    vector[:, 1 + NUM_PHASES:] = _position(observations, rates, mechanism)
+    vector[:, 1 + NUM_PHASES:tax_end] = _position(observations, rates,
+                                                  mechanism)
+  if skill:
+    vector[:, -1] = [float(o["SKILL"]) for o in observations]
   encoded = {"vector": vector,
              "agent_id": np.fromiter(agent_ids, np.int32,
                                      len(observations))}

@@ -88,7 +88,8 @@ def make_networks(*,
                   num_hidden_layers: int,
                   max_agents: int,
                   condition_on_mechanism: bool = False,
-                  num_actions: int = NUM_ACTIONS) -> PPONetworks:
+                  num_actions: int = NUM_ACTIONS,
+                  observe_skill: bool = False) -> PPONetworks:
   """The actor-critic for one observation kind.
 
   Args:
@@ -100,6 +101,7 @@ def make_networks(*,
     condition_on_mechanism: the vector input also holds the bracket position
       (`features.vector_size`).
     num_actions: size of the action space.
+    observe_skill: the vector input also holds the player's SKILL, last.
 
   Raises:
     ValueError: an unknown observation kind.
@@ -107,13 +109,8 @@ def make_networks(*,
   if observation not in config_lib.OBSERVATIONS:
     raise ValueError(f"observation must be one of {config_lib.OBSERVATIONS},"
                      f" got {observation!r}")
-  rows, cols = features.VIEW_SHAPE
-  if observation == "symbolic":
-    view_size = rows * cols * features.NUM_CELL_CLASSES
-  else:
-    view_size = rows * cols * _RGB_CHANNELS[-1]
-  input_size = view_size + features.vector_size(
-      num_rates, condition_on_mechanism) + max_agents
+  input_size = view_size(observation) + features.vector_size(
+      num_rates, condition_on_mechanism, observe_skill) + max_agents
 
   def torso(params: Params, obs: Observation) -> jax.Array:
     if observation == "symbolic":
@@ -150,6 +147,15 @@ def make_networks(*,
   return PPONetworks(init=init, apply=apply, num_actions=num_actions)
 
 
+def view_size(observation: str) -> int:
+  """Width of the view's part of the MLP input, which comes first (then the
+  vector, then the agent id)."""
+  rows, cols = features.VIEW_SHAPE
+  if observation == "symbolic":
+    return rows * cols * features.NUM_CELL_CLASSES
+  return rows * cols * _RGB_CHANNELS[-1]
+
+
 def make_networks_from_config(config: config_lib.PPOConfig,
                               num_rates: int) -> PPONetworks:
   """`make_networks` with the sizes of `config`."""
@@ -158,4 +164,35 @@ def make_networks_from_config(config: config_lib.PPOConfig,
       hidden_size=config.hidden_size,
       num_hidden_layers=config.num_hidden_layers,
       max_agents=config.max_agents,
-      condition_on_mechanism=config.condition_on_mechanism)
+      condition_on_mechanism=config.condition_on_mechanism,
+      observe_skill=config.observe_skill)
+
+
+# The MLPs that read the torso's output: their first layer's rows are the
+# input's columns.
+_INPUT_LAYERS = (("actor", "hidden_0"), ("critic", "hidden_0"))
+
+
+def add_skill_input(params: Params, config: config_lib.PPOConfig,
+                    num_rates: int) -> dict[str, Any]:
+  """`params` of a network without the SKILL input, widened for the network
+  `config` describes (`config.observe_skill`): a zero row in each MLP's first
+  layer where SKILL enters, so the widened network computes exactly what
+  the old one did, whatever the skill, until it learns to use it.
+
+  Args:
+    params: the narrower network's parameters (not checked here; the
+      caller checks the result against the network).
+    config: the PPO config of the wider network.
+    num_rates: k, the tax rates observed.
+  """
+  row = view_size(config.observation) + features.vector_size(
+      num_rates, config.condition_on_mechanism, skill=True) - 1
+  widened = {name: dict(part) for name, part in params.items()}
+  for mlp_name, layer in _INPUT_LAYERS:
+    dense = dict(widened[mlp_name][layer])
+    w = jnp.asarray(dense["w"])
+    dense["w"] = jnp.concatenate(
+        [w[:row], jnp.zeros((1, w.shape[1]), w.dtype), w[row:]], axis=0)
+    widened[mlp_name] = {**widened[mlp_name], layer: dense}
+  return widened

@@ -64,6 +64,8 @@ class TrainedFollower(NamedTuple):
       position is read against; None for a plain one.
     game: the game it was trained on (`trained_game.of_summary`); None for
       a checkpoint that does not record it.
+    observe_skill: whether it reads its player's SKILL (checkpoints written
+      before the option existed do not).
   """
   params: Mapping[str, Any]
   networks: networks_lib.PPONetworks
@@ -73,18 +75,23 @@ class TrainedFollower(NamedTuple):
   source: str
   mechanism: Optional[features.Mechanism] = None
   game: Optional[trained_game.Game] = None
+  observe_skill: bool = False
 
 
 # What every follower reads; a conditioned one also reads its bracket.
 _OBSERVATIONS = frozenset({"RGB", "READY_TO_SHOOT", "PHASE", "TAX_RATES"})
 _MECHANISM_OBSERVATIONS = frozenset({"PERIOD_INCOME", "MARGINAL_RATE"})
+_SKILL_OBSERVATIONS = frozenset({"SKILL"})
 
 
 def observations_read(follower: TrainedFollower) -> frozenset[str]:
   """The individual observations `follower` needs at every step."""
-  if follower.mechanism is None:
-    return _OBSERVATIONS
-  return _OBSERVATIONS | _MECHANISM_OBSERVATIONS
+  read = _OBSERVATIONS
+  if follower.mechanism is not None:
+    read |= _MECHANISM_OBSERVATIONS
+  if follower.observe_skill:
+    read |= _SKILL_OBSERVATIONS
+  return read
 
 
 def check_game(follower: TrainedFollower, substrate_config: Any,
@@ -167,7 +174,8 @@ def _load_cached(path: str, mtime: int) -> TrainedFollower:
                          observation=ppo.observation, num_rates=num_rates,
                          num_players=num_players, source=path,
                          mechanism=mechanism,
-                         game=_trained_game(loaded.config, num_players, path))
+                         game=_trained_game(loaded.config, num_players, path),
+                         observe_skill=ppo.observe_skill)
 
 
 def _trained_game(config: Mapping[str, Any], num_players: int,
@@ -272,7 +280,8 @@ class PPOPolicy(policy.Policy[PolicyState]):
           f"{num_rates}")
     encoded = features.encode(observation, self._agent_id,
                               self._follower.observation,
-                              self._follower.mechanism)
+                              self._follower.mechanism,
+                              self._follower.observe_skill)
     batch = {name: value[None] for name, value in encoded.items()}
     action, key = self._act(self._follower.params, batch, key)
     return int(action), PolicyState(key=np.asarray(key))
