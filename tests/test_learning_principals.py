@@ -1,6 +1,7 @@
 """Tests for the learning principals (the bandits, CMA-ES, RL) and for the
 registry's claims about every principal."""
 
+import dataclasses
 import json
 import math
 import os
@@ -100,18 +101,22 @@ class RegistryAgreesWithBehaviourTest(parameterized.TestCase):
 
   @parameterized.parameters(*principal_lib.PRINCIPALS)
   def test_learns_iff_feedback_changes_its_proposals(self, name):
-    # Two copies see the same rounds; only the first is told the values.
-    # Frozen afterwards, they propose the same iff feedback taught nothing.
+    # Two copies see the same rounds (8 games of 5); only the first is told
+    # the values. Frozen afterwards, they propose the same iff feedback
+    # taught nothing.
     told, untold = _make(name, seed=3), _make(name, seed=3)
     optimum = np.array([0.7, 0.3, 0.8])
     prev = np.full(3, 0.1)
-    for round_index in range(40):
+    for step in range(40):
+      round_index = step % 5
       observation = _observation(round_index, prev, "utilitarian")
       proposal = told.propose(observation, "utilitarian")
       untold.propose(observation, "utilitarian")
       prev = divergence.project(prev, proposal, 0.1, "linf")
-      told.update(_feedback(round_index, "utilitarian",
-                            -float(np.sum((prev - optimum) ** 2)), prev))
+      told.update(dataclasses.replace(
+          _feedback(round_index, "utilitarian",
+                    -float(np.sum((prev - optimum) ** 2)), prev),
+          num_rounds=5))
     told.set_learning(False)
     untold.set_learning(False)
     observation = _observation(40, prev, "utilitarian")

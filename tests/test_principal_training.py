@@ -106,7 +106,8 @@ class CheckpointTest(parameterized.TestCase):
   def test_other_principals_are_refused_naming_the_supported_ones(self):
     fixed = principal_lib.make_principal("fixed", schedule=_SCHEDULE)
     with self.assertRaisesRegex(
-        ValueError, r"\['bandit', 'cma', 'rl', 'thompson'\]"):
+        ValueError, r"\['bandit', 'cma', 'epsilon_greedy', 'rl', 'thompson', "
+        r"'ucb_constant'\]"):
       checkpoint.save(self.create_tempdir().full_path + "/p.npz", "fixed",
                       fixed, _SCHEDULE)
 

@@ -19,6 +19,8 @@ from umd_meltingpot.principal.base import RoundFeedback
 from umd_meltingpot.principal.base import RoundObservation
 from umd_meltingpot.principal.cma_es import CMAConfig
 from umd_meltingpot.principal.cma_es import CMAPrincipal
+from umd_meltingpot.principal.constant_arms import ConstantArmsConfig
+from umd_meltingpot.principal.constant_arms import ConstantArmsPrincipal
 from umd_meltingpot.principal.divergence import DIVERGENCES
 from umd_meltingpot.principal.divergence import l1
 from umd_meltingpot.principal.divergence import l2
@@ -50,6 +52,8 @@ __all__ = (
     "CHECKPOINTABLE",
     "CMAConfig",
     "CMAPrincipal",
+    "ConstantArmsConfig",
+    "ConstantArmsPrincipal",
     "DIVERGENCES",
     "FixedPrincipal",
     "HandRuleConfig",

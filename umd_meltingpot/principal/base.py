@@ -18,7 +18,7 @@ writes it into the substrate, plays the round, and hands back a
 
 import abc
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -82,6 +82,8 @@ class RoundFeedback:
     objective_value: that objective evaluated on the round's returns.
     rates: the rates applied during the round (after projection), shape [k].
     returns: per-player returns of the round, shape [n].
+    num_rounds: τ, the rounds of the game, so that a principal knows the
+      game ends after round τ - 1; None when unknown.
   """
 
   round_index: int
@@ -89,6 +91,7 @@ class RoundFeedback:
   objective_value: float
   rates: np.ndarray
   returns: np.ndarray
+  num_rounds: Optional[int] = None
 
 
 class Principal(abc.ABC):

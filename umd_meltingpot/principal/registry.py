@@ -22,6 +22,8 @@ from umd_meltingpot.principal.bandit import BanditConfig
 from umd_meltingpot.principal.bandit import BanditPrincipal
 from umd_meltingpot.principal.cma_es import CMAConfig
 from umd_meltingpot.principal.cma_es import CMAPrincipal
+from umd_meltingpot.principal.constant_arms import ConstantArmsConfig
+from umd_meltingpot.principal.constant_arms import ConstantArmsPrincipal
 from umd_meltingpot.principal.fixed import FixedPrincipal
 from umd_meltingpot.principal.hand_rule import HandRuleConfig
 from umd_meltingpot.principal.hand_rule import HandRulePrincipal
@@ -192,6 +194,20 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
             _factory=CMAPrincipal,
         ),
         PrincipalSpec(
+            name="epsilon_greedy",
+            description=(
+                "epsilon-greedy over flat schedules, one per game (Large "
+                "Legislative Models' baseline); options: ConstantArmsConfig "
+                "but algorithm"),
+            learns=True,
+            checkpointable=True,
+            feasible=False,
+            game=("delta", "divergence"),
+            fixed={"algorithm": "epsilon_greedy"},
+            _config_class=lambda: ConstantArmsConfig,
+            _factory=ConstantArmsPrincipal,
+        ),
+        PrincipalSpec(
             name="fixed",
             description="keeps phi_0 every round, or option `rates`",
             learns=False,
@@ -256,6 +272,20 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
             fixed={"algorithm": "thompson"},
             _config_class=lambda: BanditConfig,
             _factory=BanditPrincipal,
+        ),
+        PrincipalSpec(
+            name="ucb_constant",
+            description=(
+                "UCB1 over 11 flat schedules 0..max_rate, one per game "
+                "(Large Legislative Models' baseline); options: "
+                "ConstantArmsConfig but algorithm"),
+            learns=True,
+            checkpointable=True,
+            feasible=False,
+            game=("delta", "divergence"),
+            fixed={"algorithm": "ucb"},
+            _config_class=lambda: ConstantArmsConfig,
+            _factory=ConstantArmsPrincipal,
         ),
     )
 })

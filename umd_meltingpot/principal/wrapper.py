@@ -92,6 +92,10 @@ class RoundRecord:
   the rule's own tally (`voting.Outcome.scores`; None if all abstained),
   `winners` the rule's winning set before tie-breaking and `tie_broken`
   whether the objective was drawn at random from a tie.
+
+  Per player: `gross` income (apples times skill), `net` (gross - tax),
+  `tax`, `transfer` (its shares of the pool), `effort` (the effort cost it
+  paid, destroyed) and `returns` = net + transfer - effort, its rewards.
   """
   round: int
   rounds: int
@@ -117,6 +121,7 @@ class RoundRecord:
   transfer: list[float]
   returns: list[float]
   apples_alive: float
+  effort: list[float]
 
   def to_json(self) -> dict[str, Any]:
     """A JSON-ready dict (NaN metrics become None)."""
@@ -327,7 +332,8 @@ class PrincipalWrapper(substrate_lib.Substrate):
   def _end_round(self, world: dict[str, np.ndarray]) -> None:
     gross, net = world["WORLD.ROUND_GROSS"], world["WORLD.ROUND_NET"]
     tax, transfer = world["WORLD.ROUND_TAX"], world["WORLD.ROUND_TRANSFER"]
-    returns = net + transfer
+    effort = world["WORLD.ROUND_EFFORT"]
+    returns = net + transfer - effort  # What the rewards paid.
     objective = self._round["objective"]
     value = welfare.objective_value(objective, returns)
     metrics = welfare.round_metrics(
@@ -336,7 +342,8 @@ class PrincipalWrapper(substrate_lib.Substrate):
     metrics["apples_alive"] = float(world["WORLD.APPLES_ALIVE"])
     self._principal.update(base.RoundFeedback(
         round_index=self._round_index, objective=objective,
-        objective_value=value, rates=self._phi.copy(), returns=returns.copy()))
+        objective_value=value, rates=self._phi.copy(), returns=returns.copy(),
+        num_rounds=self._rounds))
     tally = np.asarray(self._round["tally"])
     votes = tally.sum()
     record = RoundRecord(
@@ -350,6 +357,7 @@ class PrincipalWrapper(substrate_lib.Substrate):
         gross=_floats(gross), net=_floats(net), tax=_floats(tax),
         transfer=_floats(transfer), returns=_floats(returns),
         apples_alive=float(world["WORLD.APPLES_ALIVE"]),
+        effort=_floats(effort),
         **self._round)
     self._records.append(record)
     self._last_round = dict(gross=gross.copy(), net=net.copy(),
