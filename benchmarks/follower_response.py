@@ -24,9 +24,22 @@ each schedule for the whole game (delta inf).
 3.  The four goals, each met or not with its numbers (ratios of means with a
     paired bootstrap CI, `stats.ratio_of_means`).
 
+Two shorter modes serve other settings with the same brackets and cap,
+e.g. `--substrate umd_apple_harvest__unequal` (issue 13):
+
+*   `--select CKPT ...`: the checkpoint-selection rule, on the grid seeds
+    only: each checkpoint's return under 0,4,4 and no tax, and the rule's
+    pick (the highest under 0,4,4 among those at least twice their no-tax
+    return; if none is, the highest under 0,4,4).
+*   `--schedules "0,0,0;1,1,1;0,4,4"`: the conditioned followers and each
+    `--compare` population (bot names or ppo:PATH) under exactly these
+    schedules on the paired evaluation seeds, with each player's return and
+    gross income (player 0 is the least skilled in the unequal economy),
+    and the paired ratio of means against each compared population.
+
 Every game's result is appended to `--cache` (JSON lines, keyed by the
-population's checkpoint contents, the schedule and the seed), so an
-interrupted run resumes where it stopped.
+substrate when not the default, the population's checkpoint contents, the
+schedule and the seed), so an interrupted run resumes where it stopped.
 
   .venv/bin/python benchmarks/follower_response.py \\
       --specialist runs/spec044/checkpoint.npz --specialist-phi 0,4,4 \\
@@ -80,7 +93,8 @@ def _digest(path: str) -> str:
 class Games:
   """Plays games, remembering each result in a JSON-lines cache."""
 
-  def __init__(self, cache: Optional[str]):
+  def __init__(self, cache: Optional[str], substrate: str = SUBSTRATE):
+    self._substrate = substrate
     self._results: dict[str, dict[str, Any]] = {}
     self._cache = None
     if cache:
@@ -97,17 +111,22 @@ class Games:
   def play(self, bots: str, key_bots: str, rates: tuple[float, ...],
            seed: int) -> dict[str, Any]:
     """One game; per-capita return, gross per round, apples alive at each
-    round's end."""
+    round's end, and each player's return and gross over the game."""
     key = f"{key_bots}|{_label(rates)}|{seed}"
+    if self._substrate != SUBSTRATE:  # The default's keys predate the flag.
+      key = f"{self._substrate}|{key}"
     if key not in self._results:
       records = common.play(game.GameConfig(
-          substrate=SUBSTRATE, bots=bots, seed=seed, phi0=rates,
+          substrate=self._substrate, bots=bots, seed=seed, phi0=rates,
           principal="fixed", delta=float("inf"), brackets=BRACKETS,
           max_rate=MAX_RATE))
       returns = np.sum([r.returns for r in records], axis=0)
       result = {"key": key, "return": float(returns.mean()),
                 "gross": [float(np.sum(r.gross)) for r in records],
-                "alive": [float(r.apples_alive) for r in records]}
+                "alive": [float(r.apples_alive) for r in records],
+                "player_returns": returns.tolist(),
+                "player_gross": np.sum([r.gross for r in records],
+                                       axis=0).tolist()}
       if self._cache is not None:
         self._cache.write(result)
       self._results[key] = result
@@ -149,6 +168,88 @@ def _row(name: str, schedule: str, summary: dict[str, Any]) -> str:
           f"{summary['alive_at_end_share']:.0%} |")
 
 
+def _rates(text: str) -> tuple[float, ...]:
+  """k rates, e.g. "0,4,4"."""
+  rates = tuple(float(rate) for rate in text.split(","))
+  if len(rates) != len(BRACKETS) + 1 or not all(
+      0.0 <= rate <= MAX_RATE for rate in rates):
+    raise ValueError(f"a schedule is {len(BRACKETS) + 1} rates in "
+                     f"[0, {MAX_RATE:g}], got {text!r}")
+  return rates
+
+
+# The checkpoint-selection rule's schedules (issue 11's rule).
+SELECT_BEST = (0.0, 4.0, 4.0)
+SELECT_RATIO = 2.0
+
+
+def select(games: Games, checkpoints: list[str],
+           grid_seeds: list[int]) -> Optional[str]:
+  """Prints each checkpoint's grid-seed returns under SELECT_BEST and no
+  tax; returns the rule's pick (see the module docstring)."""
+  scores = {}
+  print("| checkpoint | return under "
+        f"{_label(SELECT_BEST)} | return under no tax | ratio |")
+  print("| --- | --- | --- | --- |")
+  for path in checkpoints:
+    key = "conditioned:" + _digest(path)
+    best, untaxed = (float(np.mean([
+        games.play("ppo:" + path, key, rates, seed)["return"]
+        for seed in grid_seeds])) for rates in (SELECT_BEST, NO_TAX))
+    scores[path] = (best, untaxed)
+    ratio = best / untaxed if untaxed > 0 else float("inf")
+    print(f"| {path} | {best:.2f} | {untaxed:.2f} | {ratio:.2f} |",
+          flush=True)
+  eligible = [p for p, (best, untaxed) in scores.items()
+              if best >= SELECT_RATIO * untaxed] or list(scores)
+  pick = max(eligible, key=lambda p: scores[p][0])
+  print(f"\npicked {pick} (grid seeds {grid_seeds}; "
+        f"{len(eligible)} of {len(scores)} eligible)")
+  return pick
+
+
+def _players(values: list[list[float]]) -> str:
+  """Each player's mean over the seeds."""
+  return " / ".join(f"{v:.2f}" for v in np.mean(values, axis=0))
+
+
+def evaluate(games: Games, populations: dict[str, tuple[str, str]],
+             schedules: list[tuple[float, ...]], seeds: list[int],
+             rng) -> dict[str, Any]:
+  """Every population under every schedule on the paired seeds; prints the
+  table and the paired ratios against the first population."""
+  table = {}
+  print("\n| population | schedule | per-capita return [95% CI] | "
+        "gross per round [95% CI] | return by player | gross by player | "
+        "apples alive at round ends | alive at end |")
+  print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+  for rates in schedules:
+    for name, (bots, key) in populations.items():
+      results = [games.play(bots, key, rates, s) for s in seeds]
+      summary = summarise(results, rng)
+      summary["player_returns"] = [r["player_returns"] for r in results]
+      summary["player_gross"] = [r["player_gross"] for r in results]
+      table[(name, _label(rates))] = summary
+      alive = " / ".join(f"{m:.1f}" for m, _, _ in summary["alive_by_round"])
+      print(f"| {name} | {_label(rates)} | {_fmt(summary['return'])} | "
+            f"{_fmt(summary['gross_per_round'])} | "
+            f"{_players(summary['player_returns'])} | "
+            f"{_players(summary['player_gross'])} | {alive} | "
+            f"{summary['alive_at_end_share']:.0%} |", flush=True)
+  first, *others = populations
+  print(f"\n| schedule | population | {first} / population, per-capita "
+        "return (paired bootstrap 95% CI) |")
+  print("| --- | --- | --- |")
+  for rates in schedules:
+    for other in others:
+      mean, low, high = stats.ratio_of_means(
+          table[(first, _label(rates))]["returns"],
+          table[(other, _label(rates))]["returns"], rng=rng)
+      print(f"| {_label(rates)} | {other} | {mean:.2f} [{low:.2f}, "
+            f"{high:.2f}] |")
+  return {f"{p} | {n}": s for (p, n), s in table.items()}
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -164,13 +265,53 @@ def main() -> None:
   parser.add_argument("--grid-seeds", type=int, default=4)
   parser.add_argument("--cache", default="runs/follower_response.jsonl")
   parser.add_argument("--json", default=None, help="write the summary here")
+  parser.add_argument("--substrate", default=SUBSTRATE,
+                      help="a substrate with brackets "
+                      f"{_label(BRACKETS)} and max_rate {MAX_RATE:g} "
+                      "(e.g. umd_apple_harvest__unequal)")
+  parser.add_argument("--select", nargs="+", default=None,
+                      metavar="CHECKPOINT",
+                      help="only apply the checkpoint-selection rule")
+  parser.add_argument("--schedules", default=None,
+                      help="only evaluate these schedules, ';'-separated "
+                      "(e.g. '0,0,0;1,1,1;0,4,4')")
+  parser.add_argument("--compare", default="",
+                      help="with --schedules: populations compared with "
+                      "the conditioned ones, ','-separated bot names or "
+                      "ppo:PATH")
   args = parser.parse_args()
   conditioned = args.conditioned or agents._checkpoint_path(  # pylint: disable=protected-access
       agents.PPO_CONDITIONED)
-  games = Games(args.cache)
+  games = Games(args.cache, args.substrate)
   cond_key = "conditioned:" + _digest(conditioned)
   seeds = list(range(args.first_seed, args.first_seed + args.seeds))
   grid_seeds = list(range(2000, 2000 + args.grid_seeds))
+  if args.select:
+    pick = select(games, args.select, grid_seeds)
+    if args.json:
+      runs.write_json(args.json, {"picked": pick})
+    return
+  if args.schedules:
+    try:
+      schedules = [_rates(text) for text in args.schedules.split(";")]
+    except ValueError as error:
+      parser.error(f"--schedules: {error}")
+    populations = {"conditioned": ("ppo:" + conditioned, cond_key)}
+    for spec in filter(None, args.compare.split(",")):
+      if not agents.is_bot_name(spec):
+        parser.error(f"--compare: unknown bot {spec!r}; valid: "
+                     f"{agents.bot_names()}")
+      # A follower's games are keyed by its checkpoint's contents.
+      key = (spec if not spec.startswith(agents.PPO) else "ppo:" + _digest(
+          agents._checkpoint_path(spec)))  # pylint: disable=protected-access
+      populations[spec] = (spec, key)
+    print(f"setting: {args.substrate}, {len(seeds)} paired seeds "
+          f"{seeds[0]}-{seeds[-1]}; conditioned = {conditioned}")
+    table = evaluate(games, populations, schedules, seeds,
+                     np.random.default_rng(0))
+    if args.json:
+      runs.write_json(args.json, {"table": table})
+    return
 
   def cond(rates, seed):
     return games.play("ppo:" + conditioned, cond_key, rates, seed)
