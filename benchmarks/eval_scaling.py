@@ -1,7 +1,7 @@
 """Episodes/s of `umd evaluate` on 2 Ray workers relative to 1 worker.
 
 Both sides run the same episodes (the same scenario, population and seeds)
-through `evaluate.run_on_ray` on a fresh local Ray with 1 or 2 CPUs. Each
+through `parallel.run_on_ray` on a fresh local Ray with 1 or 2 CPUs. Each
 side first plays one warm-up episode per worker, so that Ray start-up and
 each worker's one-off import of Melting Pot and TensorFlow are not timed;
 then it times the batch. Sides alternate, `--repeats` times, in one run.
@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # pylint: disable=g-import-not-at-top
 from umd_meltingpot import evaluate  # pylint: disable=g-import-not-at-top
+from umd_meltingpot import parallel  # pylint: disable=g-import-not-at-top
 
 
 def _tasks(args: argparse.Namespace, seed: int, count: int):
@@ -32,12 +33,12 @@ def runner(workers: int, args: argparse.Namespace):
   """Returns a function timing the batch on a local Ray with `workers`."""
 
   def run() -> float:
-    with evaluate.ray_session(workers):
+    with parallel.ray_session(workers):
       warm_up = _tasks(args, seed=1, count=workers)
-      evaluate.run_on_ray(warm_up, lambda _: None, workers=workers)
+      parallel.run_on_ray(evaluate.run_episode, warm_up, workers=workers)
       tasks = _tasks(args, seed=0, count=args.episodes)
       start = time.perf_counter()
-      evaluate.run_on_ray(tasks, lambda _: None, workers=workers)
+      parallel.run_on_ray(evaluate.run_episode, tasks, workers=workers)
       rate = len(tasks) / (time.perf_counter() - start)
     print(f"  {workers} worker(s): {rate:.3f} episodes/s", flush=True)
     return rate

@@ -12,6 +12,7 @@ from absl.testing import parameterized
 
 from tests import helpers
 from umd_meltingpot import evaluate
+from umd_meltingpot import parallel
 from umd_meltingpot import scenario
 from umd_meltingpot import trained_game
 
@@ -256,14 +257,15 @@ class RayTest(absltest.TestCase):
     tasks = [task for task in evaluate.prepare(evaluate.EvaluateConfig(
         population="zapper", scenario=f"{_SMALL}_2", episodes=2)).tasks
              if task.population == "zapper"]
-    serial, on_ray = {}, {}
-    evaluate.run_tasks(
-        tasks, lambda r: serial.__setitem__(r.index, r.row))
-    evaluate.run_tasks(
-        tasks, lambda r: on_ray.__setitem__(r.index, r.row), workers=2)
+    serial = [r.row for r in parallel.run_tasks(evaluate.run_episode, tasks)]
+    finished = []  # Positions as the Ray tasks finish.
+    on_ray = [r.row for r in parallel.run_tasks(
+        evaluate.run_episode, tasks,
+        lambda index, _: finished.append(index), workers=2)]
     self.assertFalse(ray.is_initialized())  # Shut down after the run.
     self.assertLen(serial, 2)
     self.assertEqual(serial, on_ray)
+    self.assertCountEqual(finished, [0, 1])
     # Different seeds, different episodes: the comparison is not vacuous.
     self.assertNotEqual(serial[0]["focal_player_returns"] +
                         serial[0]["background_player_returns"],

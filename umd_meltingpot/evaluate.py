@@ -8,8 +8,9 @@
 Each episode is one task: the scenario is built with the episode's seed, the
 focal population is a Melting Pot `Population` of one heuristic bot, and
 Melting Pot's `run_and_observe_episodes` plays it. Tasks run in this process
-or, with `workers` > 0 or a `ray_address`, as Ray tasks; either way a task's
-result depends only on the task, so both give the same rows.
+or, with `workers` > 0 or a `ray_address`, as Ray tasks (`parallel.py`);
+either way a task's result depends only on the task, so both give the same
+rows.
 
 An episode's seed depends on the base seed, the scenario and the episode
 index, not on the population: populations evaluated together meet the same
@@ -40,10 +41,8 @@ import collections
 import contextlib
 import csv
 import dataclasses
-import importlib.util
 import io
 import json
-import logging
 import math
 import os
 import pathlib
@@ -51,8 +50,7 @@ import re
 import sys
 import tempfile
 import zlib
-from typing import (Any, Callable, Iterable, Iterator, Mapping, Optional,
-                    Sequence)
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from meltingpot.utils.evaluation import evaluation
 from meltingpot.utils.scenarios import population as population_lib
@@ -61,6 +59,7 @@ import tqdm
 
 from umd_meltingpot import agents
 from umd_meltingpot import game as game_lib
+from umd_meltingpot import parallel
 from umd_meltingpot import runs
 from umd_meltingpot import scenario as scenario_lib
 from umd_meltingpot import stats
@@ -223,13 +222,7 @@ def _check_options(config: EvaluateConfig) -> None:
     raise ValueError(f"episodes must be >= 1, got {config.episodes}")
   if config.seed < 0:
     raise ValueError(f"seed must be >= 0, got {config.seed}")
-  if config.workers < 0:
-    raise ValueError(f"workers must be >= 0 (0: no Ray), got "
-                     f"{config.workers}")
-  if config.workers > 0 or config.ray_address:
-    if importlib.util.find_spec("ray") is None:
-      raise ValueError("--workers > 0 and --ray-address need Ray: "
-                       "pip install -r requirements.txt")
+  parallel.check_options(config.workers, config.ray_address)
 
 
 def _scenario_list(names: Sequence[str]) -> str:
@@ -496,82 +489,6 @@ def run_episode(task: EpisodeTask) -> EpisodeResult:
   if task.video:
     row["video"] = f"videos/{video_name(task)}"
   return EpisodeResult(index=task.index, row=row, video=video)
-
-
-# ---------------------------------------------------------------------------
-# Running the tasks: here, or on Ray.
-# ---------------------------------------------------------------------------
-
-
-def run_serial(tasks: Sequence[EpisodeTask],
-               on_result: Callable[[EpisodeResult], None]) -> None:
-  """Runs `tasks` one after the other in this process."""
-  for task in tasks:
-    on_result(run_episode(task))
-
-
-@contextlib.contextmanager
-def ray_session(workers: int,
-                address: Optional[str] = None) -> Iterator[Any]:
-  """A Ray connection: `address`, or a new local Ray with `workers` CPUs.
-
-  A Ray this process had already started is reused and left running; one
-  started here is shut down on exit.
-  """
-  import ray  # pylint: disable=g-import-not-at-top
-  started = not ray.is_initialized()
-  if started:
-    # TensorFlow, imported by Melting Pot, is loud in every worker.
-    runtime_env = {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3"}}
-    quiet = dict(log_to_driver=False, logging_level=logging.WARNING,
-                 runtime_env=runtime_env)
-    if address:
-      ray.init(address=address, **quiet)
-    else:
-      ray.init(num_cpus=workers, include_dashboard=False, **quiet)
-  try:
-    yield ray
-  finally:
-    if started:
-      ray.shutdown()
-
-
-def run_on_ray(tasks: Sequence[EpisodeTask],
-               on_result: Callable[[EpisodeResult], None],
-               *,
-               workers: int,
-               address: Optional[str] = None) -> None:
-  """Runs `tasks` as Ray tasks of one CPU each, reporting as they finish.
-
-  Args:
-    tasks: the episodes.
-    on_result: called in this process with each result, in finishing order.
-    workers: the CPUs of a new local Ray; on an existing cluster, the most
-      tasks in flight at once (0: no limit).
-    address: an existing cluster's address; None starts a local Ray.
-  """
-  with ray_session(workers, address) as ray:
-    remote = ray.remote(num_cpus=1)(run_episode)
-    limit = workers if workers > 0 else len(tasks)
-    queue = collections.deque(tasks)
-    pending = []
-    while queue or pending:
-      while queue and len(pending) < limit:
-        pending.append(remote.remote(queue.popleft()))
-      done, pending = ray.wait(pending, num_returns=1)
-      on_result(ray.get(done[0]))
-
-
-def run_tasks(tasks: Sequence[EpisodeTask],
-              on_result: Callable[[EpisodeResult], None],
-              *,
-              workers: int = 0,
-              ray_address: Optional[str] = None) -> None:
-  """Runs `tasks` here (workers 0, no address) or on Ray."""
-  if workers == 0 and not ray_address:
-    run_serial(tasks, on_result)
-  else:
-    run_on_ray(tasks, on_result, workers=workers, address=ray_address)
 
 
 # ---------------------------------------------------------------------------
@@ -934,8 +851,6 @@ def run(prepared: PreparedEvaluation, *, progress: bool = True
   runs.write_json(out / "config.json", _resolved_config(prepared))
   if config.video:
     (out / "videos").mkdir()
-  tasks = {task.index: task for task in prepared.tasks}
-  rows: dict[int, dict[str, Any]] = {}
   with contextlib.ExitStack() as stack:
     stream = stack.enter_context(
         runs.JsonLines(out / _IN_PROGRESS, append=False))
@@ -943,17 +858,17 @@ def run(prepared: PreparedEvaluation, *, progress: bool = True
         total=len(prepared.tasks), unit="episode", disable=not progress,
         file=sys.stderr, desc="evaluate"))
 
-    def on_result(result: EpisodeResult) -> None:
-      rows[result.index] = result.row
+    def on_result(index: int, result: EpisodeResult) -> None:
       if result.video is not None:
-        runs.write_bytes(out / "videos" / video_name(tasks[result.index]),
+        runs.write_bytes(out / "videos" / video_name(prepared.tasks[index]),
                          result.video)
       stream.write(_json_ready(result.row))
       bar.update(1)
 
-    run_tasks(prepared.tasks, on_result, workers=config.workers,
-              ray_address=config.ray_address)
-  ordered = [rows[index] for index in sorted(rows)]
+    results = parallel.run_tasks(run_episode, prepared.tasks, on_result,
+                                 workers=config.workers,
+                                 ray_address=config.ray_address)
+  ordered = [result.row for result in results]
   summary = summarise(ordered)
   scores = normalised_scores(ordered, prepared.populations, seed=config.seed)
   differences = paired_differences(

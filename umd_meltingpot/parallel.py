@@ -1,0 +1,142 @@
+"""Runs independent tasks here or as Ray tasks: the outer loops' one runner.
+
+  from umd_meltingpot import parallel
+  results = parallel.run_tasks(play_one, tasks, workers=2)
+
+`umd evaluate` (one task per episode) and `umd grid` (one per game) hand
+their tasks to `run_tasks`. With `workers` 0 and no `ray_address` the tasks
+run one after the other in this process; otherwise each is a Ray task of one
+CPU, on a new local Ray with `workers` CPUs or on the cluster at
+`ray_address` (at most `workers` in flight). `on_result` sees each result as
+it finishes (progress bars, streamed rows), but `run_tasks` returns them in
+task order, so nothing the caller computes from them depends on the number
+of workers, provided each task's result depends only on the task.
+
+`function` must be a top-level function of a module of this package: Ray
+pickles it by reference, so a worker imports that module, hence
+`umd_meltingpot` (whose `quiet.install` filters TensorFlow's start-up lines)
+before Melting Pot. Ray itself is imported only when it is used, never at
+CLI start-up.
+"""
+
+import collections
+import contextlib
+import importlib.util
+import logging
+from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+OnResult = Callable[[int, Any], None]
+"""Called with a task's position in the task list and its result."""
+
+
+def uses_ray(workers: int, ray_address: Optional[str]) -> bool:
+  """Whether `run_tasks` runs on Ray with these options."""
+  return workers > 0 or bool(ray_address)
+
+
+def check_options(workers: int, ray_address: Optional[str]) -> None:
+  """Refuses a negative worker count, and Ray options without Ray.
+
+  Raises:
+    ValueError: one line naming the problem and the valid values.
+  """
+  if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+    raise ValueError(f"workers must be an integer >= 0 (0: no Ray), got "
+                     f"{workers!r}")
+  if uses_ray(workers, ray_address) and importlib.util.find_spec(
+      "ray") is None:
+    raise ValueError("--workers > 0 and --ray-address need Ray: "
+                     "pip install -r requirements.txt")
+
+
+@contextlib.contextmanager
+def ray_session(workers: int,
+                address: Optional[str] = None) -> Iterator[Any]:
+  """A Ray connection: `address`, or a new local Ray with `workers` CPUs.
+
+  A Ray this process had already started is reused and left running; one
+  started here is shut down on exit.
+
+  Yields:
+    The `ray` module.
+  """
+  import ray  # pylint: disable=g-import-not-at-top
+  started = not ray.is_initialized()
+  if started:
+    # TensorFlow, imported by Melting Pot, logs in every worker; the worker
+    # logs are not forwarded either (errors come back with the results).
+    runtime_env = {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3"}}
+    quiet = dict(log_to_driver=False, logging_level=logging.WARNING,
+                 runtime_env=runtime_env)
+    if address:
+      ray.init(address=address, **quiet)
+    else:
+      ray.init(num_cpus=workers, include_dashboard=False, **quiet)
+  try:
+    yield ray
+  finally:
+    if started:
+      ray.shutdown()
+
+
+def run_serial(function: Callable[[Task], Result], tasks: Sequence[Task],
+               on_result: Optional[OnResult] = None) -> list[Result]:
+  """Runs `tasks` one after the other in this process, in order."""
+  results = []
+  for index, task in enumerate(tasks):
+    results.append(function(task))
+    if on_result is not None:
+      on_result(index, results[-1])
+  return results
+
+
+def run_on_ray(function: Callable[[Task], Result], tasks: Sequence[Task],
+               on_result: Optional[OnResult] = None, *, workers: int,
+               address: Optional[str] = None) -> list[Result]:
+  """Runs `tasks` as Ray tasks of one CPU each.
+
+  Args:
+    function: a top-level function of a module of this package.
+    tasks: its picklable arguments, one task each.
+    on_result: called in this process with each result, in finishing
+      order.
+    workers: the CPUs of a new local Ray; on an existing cluster, the most
+      tasks in flight at once (0: no limit).
+    address: an existing cluster's address; None starts a local Ray (or
+      reuses the one this process started).
+
+  Returns:
+    The results in task order.
+  """
+  results: dict[int, Result] = {}
+  with ray_session(workers, address) as ray:
+    remote = ray.remote(num_cpus=1)(function)
+    limit = workers if workers > 0 else len(tasks)
+    queue = collections.deque(enumerate(tasks))
+    pending: dict[Any, int] = {}  # Object reference -> task position.
+    while queue or pending:
+      while queue and len(pending) < limit:
+        index, task = queue.popleft()
+        pending[remote.remote(task)] = index
+      done, _ = ray.wait(list(pending), num_returns=1)
+      index = pending.pop(done[0])
+      results[index] = ray.get(done[0])
+      if on_result is not None:
+        on_result(index, results[index])
+  return [results[index] for index in range(len(tasks))]
+
+
+def run_tasks(function: Callable[[Task], Result], tasks: Sequence[Task],
+              on_result: Optional[OnResult] = None, *, workers: int = 0,
+              ray_address: Optional[str] = None) -> list[Result]:
+  """Runs `function` on every task, here (workers 0, no address) or on Ray.
+
+  Returns:
+    The results in task order, whatever the number of workers.
+  """
+  if uses_ray(workers, ray_address):
+    return run_on_ray(function, tasks, on_result, workers=workers,
+                      address=ray_address)
+  return run_serial(function, tasks, on_result)
