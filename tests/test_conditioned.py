@@ -354,5 +354,44 @@ class ObserveSkillTest(absltest.TestCase):
     self.assertGreater(0.5 * np.abs(low - high).sum(), 1e-6)
 
 
+class SkillTrainingTest(absltest.TestCase):
+  """Through `umd train followers` on the unequal economy: a follower trained
+  without SKILL, widened with --observe-skill, starts as itself and learns to
+  use its skill."""
+
+  _UNEQUAL = dict(substrate="umd_apple_harvest__unequal", rounds=1,
+                  steps=40, vote_steps=2, principal="random",
+                  delta=float("inf"))
+  _TINY_PPO = dict(num_workers=0, envs_per_worker=2, unroll_length=20,
+                   num_minibatches=2, hidden_size=32,
+                   condition_on_mechanism=True)
+
+  def _train(self, total_steps: int, init_from=None, **ppo) -> str:
+    out = self.create_tempdir().full_path + "/run"
+    train.train(train.prepare(
+        train.TrainConfig(**self._UNEQUAL, total_steps=total_steps, seed=3,
+                          init_from=init_from, out=out),
+        train.PPOConfig(**{**self._TINY_PPO, **ppo})), progress=False)
+    return out + "/checkpoint.npz"
+
+  def test_widened_start_is_the_old_policy_then_skill_matters(self):
+    narrow_path = self._train(400)
+    narrow = policy_lib.load(narrow_path)
+    self.assertFalse(narrow.observe_skill)
+    started = policy_lib.load(self._train(
+        1, narrow_path, observe_skill=True, learning_rate=1e-9))
+    self.assertTrue(started.observe_skill)
+    low_skill = _observation((0, 4, 4), 4.0, 1.0, skill=0.63)
+    high_skill = _observation((0, 4, 4), 4.0, 1.0, skill=1.66)
+    for observation in (low_skill, high_skill):
+      np.testing.assert_allclose(_probabilities(started, observation),
+                                 _probabilities(narrow, observation),
+                                 atol=1e-5)
+    trained = policy_lib.load(self._train(
+        800, narrow_path, observe_skill=True, learning_rate=3e-3))
+    low, high = (_probabilities(trained, o) for o in (low_skill, high_skill))
+    self.assertGreater(0.5 * np.abs(low - high).sum(), 1e-4)
+
+
 if __name__ == "__main__":
   absltest.main()
