@@ -13,6 +13,12 @@ paper "Universal Mechanism Design"; see `shared/paper`):
     gets the rest at once, and the pool is paid out at the end of each tax
     period (equal lump sums, or to the players below the mean). Rates lie in
     [0, `max_rate`]; a rate above 1 is a fine, the eater's net is negative.
+*   Optionally, the AI Economist's trade-off: unequal `skills` (player i's
+    apple is worth `apple_value * skills[i]` of gross income) and an
+    `effort_cost` per apple eaten, paid by the eater and destroyed, so a tax
+    can make harvesting not worth the effort (a deadweight cost). Both are
+    off by default (skills all 1, no cost); `umd_apple_harvest__unequal`
+    turns them on.
 *   One episode is a whole game of `rounds` rounds. Each round is a VOTE phase
     (`vote_steps` steps; avatars frozen; each `VOTE_<objective>` press puts
     that objective next in the player's ranked ballot) and a HARVEST phase
@@ -33,7 +39,8 @@ are paid while zapped (`skipWaitStateRewards = False`) so no transfer is lost.
 """
 
 import copy
-from typing import Any, Mapping, Sequence
+import math
+from typing import Any, Mapping, Optional, Sequence
 
 from meltingpot.configs.substrates import commons_harvest__closed
 from meltingpot.configs.substrates import commons_harvest__open
@@ -131,6 +138,8 @@ def create_scene(config: config_dict.ConfigDict) -> dict[str, Any]:
                   "redistribution": config.redistribution,
                   "maxRate": config.max_rate,
                   "bracketWindow": config.bracket_window,
+                  "effortCost": config.effort_cost,
+                  "skills": list(config.skills),
               },
           },
           {
@@ -196,8 +205,41 @@ def create_avatar_object(player_idx: int,
   return avatar
 
 
-def validate(config: config_dict.ConfigDict) -> None:
+def check_num_players(num_players: int) -> None:
+  """Raises ValueError unless MIN_PLAYERS <= num_players <= MAX_PLAYERS."""
+  if not MIN_PLAYERS <= num_players <= MAX_PLAYERS:
+    raise ValueError(f"{LEVEL_NAME} takes {MIN_PLAYERS} to {MAX_PLAYERS} "
+                     f"players, got {num_players}")
+
+
+def _check_trade_off(config: config_dict.ConfigDict,
+                     num_players: Optional[int]) -> None:
+  """Checks `effort_cost` and `skills` (their length if `num_players`)."""
+  effort_cost = config.effort_cost
+  if (isinstance(effort_cost, bool) or
+      not isinstance(effort_cost, (int, float)) or
+      not math.isfinite(effort_cost) or effort_cost < 0):
+    raise ValueError(
+        f"effort_cost must be a finite number >= 0, got {effort_cost!r}")
+  skills = tuple(config.skills)
+  count = "one value per player" + (
+      f" ({num_players})" if num_players is not None else "")
+  valid = all(not isinstance(s, bool) and isinstance(s, (int, float)) and
+              math.isfinite(s) and s > 0 for s in skills)
+  if not valid or (skills and num_players is not None and
+                   len(skills) != num_players):
+    raise ValueError(f"skills must be empty (every skill 1) or have {count}, "
+                     f"each a finite number > 0; got {skills}")
+
+
+def validate(config: config_dict.ConfigDict,
+             num_players: Optional[int] = None) -> None:
   """Checks the mechanism fields, naming the valid values on failure.
+
+  Args:
+    config: the substrate config.
+    num_players: the game's number of players, which `skills` must match;
+      None checks each skill but not their number.
 
   Raises:
     ValueError: a field is out of range or inconsistent.
@@ -244,6 +286,7 @@ def validate(config: config_dict.ConfigDict) -> None:
     raise ValueError("ascii_map rows must all have the same length")
   if not config.apple_value > 0:
     raise ValueError(f"apple_value must be > 0, got {config.apple_value}")
+  _check_trade_off(config, num_players)
 
 
 def timestep_spec(config: config_dict.ConfigDict, num_players: int):
@@ -266,6 +309,8 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
       # apple would pay.
       "PERIOD_INCOME": specs.float64(),
       "MARGINAL_RATE": specs.float64(),
+      # Own skill: what one apple is worth to it before tax (1: no skills).
+      "SKILL": specs.float64(),
       # VOTING[k, r]: players ranking objective k at position r + 1.
       "VOTING": specs.float64(num_objectives, num_objectives),
       # Global observations, for the principal, metrics and video.
@@ -283,18 +328,22 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
       "WORLD.TAGGED": specs.float64(n),
       "WORLD.PERIOD_INCOME": specs.float64(n),
       "WORLD.MARGINAL_RATE": specs.float64(n),
+      "WORLD.ROUND_EFFORT": specs.float64(n),
+      "WORLD.SKILL": specs.float64(n),
   })
 
 
 INDIVIDUAL_OBSERVATIONS = ("RGB", "READY_TO_SHOOT", "PHASE", "TAX_RATES",
-                           "VOTING", "PERIOD_INCOME", "MARGINAL_RATE")
+                           "VOTING", "PERIOD_INCOME", "MARGINAL_RATE",
+                           "SKILL")
 # Melting Pot's LocationObserver; for tests and analysis, not for policies.
 DEBUG_OBSERVATIONS = ("POSITION", "ORIENTATION")
 GLOBAL_OBSERVATIONS = (
     "WORLD.RGB", "WORLD.ROUND", "WORLD.PHASE", "WORLD.TAX_RATES",
     "WORLD.TAX_POOL", "WORLD.BALLOTS", "WORLD.ROUND_GROSS", "WORLD.ROUND_NET",
     "WORLD.ROUND_TAX", "WORLD.ROUND_TRANSFER", "WORLD.APPLES_ALIVE",
-    "WORLD.TAGGED", "WORLD.PERIOD_INCOME", "WORLD.MARGINAL_RATE")
+    "WORLD.TAGGED", "WORLD.PERIOD_INCOME", "WORLD.MARGINAL_RATE",
+    "WORLD.ROUND_EFFORT", "WORLD.SKILL")
 
 
 def mechanism_layout(
@@ -315,7 +364,8 @@ def mechanism_layout(
       ("WORLD.BALLOTS", (n, num_objectives)), ("WORLD.ROUND_GROSS", (n,)),
       ("WORLD.ROUND_NET", (n,)), ("WORLD.ROUND_TAX", (n,)),
       ("WORLD.ROUND_TRANSFER", (n,)), ("WORLD.TAGGED", (n,)),
-      ("WORLD.PERIOD_INCOME", (n,)), ("WORLD.MARGINAL_RATE", (n,)))
+      ("WORLD.PERIOD_INCOME", (n,)), ("WORLD.MARGINAL_RATE", (n,)),
+      ("WORLD.ROUND_EFFORT", (n,)), ("WORLD.SKILL", (n,)))
   layout, start = {}, 0
   for name, shape in fields:
     stop = start + int(np.prod(shape, dtype=int))
@@ -335,10 +385,8 @@ def with_num_players(config: config_dict.ConfigDict,
     ValueError: a mechanism field is invalid, or `num_players` is outside
       [MIN_PLAYERS, MAX_PLAYERS].
   """
-  if not MIN_PLAYERS <= num_players <= MAX_PLAYERS:
-    raise ValueError(f"{LEVEL_NAME} takes {MIN_PLAYERS} to {MAX_PLAYERS} "
-                     f"players, got {num_players}")
-  validate(config)
+  check_num_players(num_players)
+  validate(config, num_players)
   config = copy.deepcopy(config)
   with config.unlocked():
     config.action_set = action_set(config.objectives)
@@ -392,6 +440,12 @@ def get_config(map_name: str = "open") -> config_dict.ConfigDict:
   config.objectives = welfare.DEFAULT_OBJECTIVES
   # Gross value of one apple.
   config.apple_value = 1.0
+  # The labour cost of one harvest: each apple eaten costs its eater this
+  # much of its reward at once; it is destroyed, not pooled (>= 0).
+  config.effort_cost = 0.0
+  # Player i's apple is worth apple_value * skills[i] of gross income, taxed
+  # as income; () means every skill is 1, else one value > 0 per player.
+  config.skills = ()
   # Commons Harvest's regrowth: radius and per-neighbour-count probabilities.
   config.regrowth_radius = commons_harvest__open.APPLE_RESPAWN_RADIUS
   config.regrowth_probabilities = tuple(
@@ -409,7 +463,7 @@ def build(
     config: config_dict.ConfigDict,
 ) -> Mapping[str, Any]:
   """Builds the Lab2D settings for `roles` from `config`."""
-  validate(config)
+  validate(config, len(roles))
   num_players = len(roles)
   num_objectives = len(config.objectives)
   return dict(

@@ -4,19 +4,23 @@
   variants.describe("umd_apple_harvest__small").num_players  # 4
 
 The one definition of the substrate names (`substrate.SUBSTRATES`), of each
-map's defaults (`umd_apple_harvest.get_config` reads them) and of the
+map's defaults (`umd_apple_harvest.get_config` reads them), of each
+variant's own overrides of its map's config (`VARIANT_OVERRIDES`) and of the
 redistribution rules. Like
 `phases.py` it imports nothing heavy, so `umd --help` and `umd list` run
 without loading Melting Pot (and TensorFlow with it).
 """
 
 import dataclasses
+import math
+from typing import Any
 
 # keep-sorted start
 VARIANT_MAPS = {
     "umd_apple_harvest__closed": "closed",
     "umd_apple_harvest__open": "open",
     "umd_apple_harvest__small": "small",
+    "umd_apple_harvest__unequal": "small",
 }
 # keep-sorted end
 
@@ -29,6 +33,63 @@ MAP_DEFAULTS = {
     "closed": (7, 5, 200, 10, 50),
     "small": (4, 5, 100, 5, 25),
 }
+
+
+
+
+@dataclasses.dataclass(frozen=True)
+class ParetoSkills:
+  """Skills at the quantiles of a Pareto distribution, as many as players.
+
+  Player i of n gets the quantile (i + 0.5) / n of Pareto(alpha) (scale 1:
+  it cancels), then all are divided by their mean, so the mean skill is 1
+  and player 0 is the least skilled. The AI Economist draws its agents'
+  skills from a Pareto distribution too; quantiles make the spread
+  reproducible without a seed.
+  """
+  alpha: float
+
+  def values(self, num_players: int) -> tuple[float, ...]:
+    """The n skills, ascending, with mean 1."""
+    quantiles = [(1.0 - (i + 0.5) / num_players) ** (-1.0 / self.alpha)
+                 for i in range(num_players)]
+    mean = math.fsum(quantiles) / num_players
+    return tuple(q / mean for q in quantiles)
+
+
+# `umd_apple_harvest__unequal`: unequal skills (Pareto, alpha 2) and an effort
+# cost per apple, so taxing and redistributing trades equality against
+# production. For 4 players the skills are 0.629, 0.745, 0.961, 1.665; with
+# c = 0.3 a flat tax of 1 makes every apple worth 0.25 s - 0.3 < 0 to players
+# below skill 1.2 (docs: the marginal value table). Brackets and cap are those
+# of the shipped conditioned follower `ppo_conditioned`.
+UNEQUAL_SKILLS = ParetoSkills(alpha=2.0)
+UNEQUAL_EFFORT_COST = 0.3
+
+# Each variant's overrides of its map's config (`umd_apple_harvest.
+# get_config`): field -> value, or a `ParetoSkills` resolved for the game's
+# number of players. A variant not listed is its map's config unchanged.
+VARIANT_OVERRIDES: dict[str, dict[str, Any]] = {
+    "umd_apple_harvest__unequal": {
+        "skills": UNEQUAL_SKILLS,
+        "effort_cost": UNEQUAL_EFFORT_COST,
+        "bracket_edges": (1.0, 2.0),
+        "initial_rates": (0.0, 0.0, 0.0),
+        "max_rate": 4.0,
+    },
+}
+
+
+def overrides(name: str, num_players: int) -> dict[str, Any]:
+  """Variant `name`'s config overrides for a game of `num_players`.
+
+  Raises:
+    ValueError: `name` is not a registered substrate.
+  """
+  describe(name)  # Checks the name.
+  return {field: (value.values(num_players)
+                  if isinstance(value, ParetoSkills) else value)
+          for field, value in VARIANT_OVERRIDES.get(name, {}).items()}
 
 
 @dataclasses.dataclass(frozen=True)

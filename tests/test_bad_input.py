@@ -1,6 +1,7 @@
 """Every bad input gets a clear error (issue 15): checkpoint contents, run
 folders that cannot be written, a read-only install, and the small ones
-(bracket edges, env_seed, --seed, a negative --phi0)."""
+(bracket edges, env_seed, --seed, a negative --phi0, --effort-cost,
+--skills)."""
 
 import json
 import math
@@ -358,6 +359,16 @@ class SmallOnesTest(parameterized.TestCase):
       ("brackets_unordered", ["--brackets", "10,5"], "strictly increasing"),
       ("brackets_inf", ["--brackets", "5,inf"], "finite number"),
       ("delta_negative", ["--delta", "-1"], "delta"),
+      ("effort_negative", ["--effort-cost", "-0.5"],
+       "--effort-cost: effort_cost must be a finite number >= 0, got -0.5"),
+      ("effort_text", ["--effort-cost", "lots"], "argument --effort-cost"),
+      ("skills_text", ["--skills", "1,x,1,1"],
+       "argument --skills: skills[1] must be a number, got 'x'"),
+      ("skills_count", ["--skills", "1,2"],
+       "--skills: skills must be empty (every skill 1) or have one value "
+       "per player (4)"),
+      ("skills_negative", ["--skills", "-1,1,1,1"],
+       "each a finite number > 0; got (-1.0, 1.0, 1.0, 1.0)"),
   )
   def test_cli_names_the_flag_and_problem(self, flags, message):
     out = self.create_tempdir().full_path + "/run"

@@ -2,13 +2,16 @@
 
 Property tests over tax rates (also rewritten between rounds, and fines above
 1 under a `max_rate` up to 4), bracket edges, tax periods, bracket windows,
-redistribution rules and random or zap-heavy play. At every step
+redistribution rules, skills, effort costs and random or zap-heavy play. At
+every step
     sum(gross) == sum(net) + sum(transfer) + pool,
-each round's rewards equal its net income plus transfers, the Lua taxes
-equal the Python reference `TaxSchedule.tax_on` on the bracket income (period
-income, or a sliding window of the last W harvest steps kept here), and each
-player's `PERIOD_INCOME` and `MARGINAL_RATE` observations equal that bracket
-income and its rate.
+each player's effort is the effort cost times the apples it ate, each
+round's rewards equal its net income plus transfers less effort (so over a
+round sum(rewards) == sum(gross) - sum(effort): the pool is paid back
+whole), the Lua taxes equal the Python reference `TaxSchedule.tax_on` on the
+bracket income (period income, or a sliding window of the last W harvest
+steps kept here), and each player's `PERIOD_INCOME`, `MARGINAL_RATE` and
+`SKILL` observations equal that bracket income, its rate and its skill.
 """
 
 from absl.testing import absltest
@@ -34,7 +37,17 @@ def mechanisms(draw):
   rates_by_round = draw(st.lists(
       st.lists(rate, min_size=num_brackets, max_size=num_brackets),
       min_size=2, max_size=2))
+  # Skills are multiples of 1/8, so incomes sum exactly in any order (Lua
+  # keeps the window's sum incrementally) and a bracket is never decided by
+  # rounding; () is the default, every skill 1.
+  skills = draw(st.one_of(
+      st.just(()),
+      st.lists(st.integers(1, 24).map(lambda k: k / 8), min_size=4,
+               max_size=4).map(tuple)))
   return dict(
+      skills=skills,
+      effort_cost=draw(st.one_of(st.just(0.0),
+                                 st.floats(0.0, 2.0, allow_nan=False))),
       edges=tuple(edges),
       rates_by_round=rates_by_round,
       max_rate=max_rate,
@@ -64,10 +77,17 @@ class ConservationTest(absltest.TestCase):
       config.redistribution = mechanism["redistribution"]
       config.max_rate = mechanism["max_rate"]
       config.bracket_window = mechanism["bracket_window"]
+      config.skills = mechanism["skills"]
+      config.effort_cost = mechanism["effort_cost"]
+    skills = np.array(mechanism["skills"] or (1.0,) * num_players)
     window = mechanism["bracket_window"]
     rng = np.random.default_rng(mechanism["seed"])
     paid = np.zeros(num_players)
     reference_tax = np.zeros(num_players)
+    apples = np.zeros(num_players)  # Eaten this round.
+    # Rewards paid in the open tax period, and gross and effort at its start.
+    period_paid = 0.0
+    period_start = np.zeros(2)
     period_income = np.zeros(num_players)
     # The window: each player's income in each of the last W harvest steps.
     step_incomes = []
@@ -92,14 +112,16 @@ class ConservationTest(absltest.TestCase):
         timestep = env.step(actions)
         obs = timestep.observation[0]
         paid += np.asarray(timestep.reward, dtype=float)
+        period_paid += float(np.sum(timestep.reward))
 
         # Each player's apples this step, from the Lua ledger (an apple is
-        # worth 1): the round's gross grows only by harvesting.
+        # worth its eater's skill): the round's gross grows only by
+        # harvesting.
         round_gross = np.asarray(obs["WORLD.ROUND_GROSS"], dtype=float)
         if phase != 1:  # VOTE pauses the world: nobody harvests.
           self.assertTrue(np.all(round_gross == previous_gross) or
                           not round_gross.any(), (phase, round_gross))
-        ate = np.flatnonzero(round_gross - previous_gross > 0.5)
+        ate = np.flatnonzero(round_gross - previous_gross > 0.5 * skills)
         previous_gross = round_gross
         if phase == 1:
           harvest_step += 1
@@ -108,12 +130,24 @@ class ConservationTest(absltest.TestCase):
           for player in ate:
             bracket_income = (sum(step[player] for step in recent) if window
                               else period_income[player])
-            reference_tax[player] += schedule.tax_on(bracket_income, 1.0)
-            period_income[player] += 1.0
-            step_incomes[-1][player] += 1.0
+            reference_tax[player] += schedule.tax_on(bracket_income,
+                                                     skills[player])
+            period_income[player] += skills[player]
+            step_incomes[-1][player] += skills[player]
+            apples[player] += 1
             eaten += 1
-          if harvest_step % config.tax_period == 0:
+          if (harvest_step % config.tax_period == 0 or
+              harvest_step == harvest_steps):  # The period's pool is paid.
             period_income[:] = 0.0
+            ledger = np.array([obs["WORLD.ROUND_GROSS"].sum(),
+                               obs["WORLD.ROUND_EFFORT"].sum()])
+            gross_made, effort_paid = ledger - period_start
+            self.assertLess(abs(period_paid - (gross_made - effort_paid)),
+                            TOLERANCE)
+            period_paid = 0.0
+            # The next round's ledger starts from zero.
+            period_start = (ledger if harvest_step < harvest_steps
+                            else np.zeros(2))
           if harvest_step < harvest_steps:  # Not the round's end.
             # What the next apple would be taxed on, as each player sees it.
             coming = step_incomes[-(window - 1):] if window > 1 else []
@@ -125,6 +159,7 @@ class ConservationTest(absltest.TestCase):
                                bracket_incomes[player])
               self.assertEqual(float(own["MARGINAL_RATE"]),
                                schedule.marginal_rate(bracket_incomes[player]))
+              self.assertEqual(float(own["SKILL"]), skills[player])
 
         gross, net = obs["WORLD.ROUND_GROSS"], obs["WORLD.ROUND_NET"]
         tax, transfer = obs["WORLD.ROUND_TAX"], obs["WORLD.ROUND_TRANSFER"]
@@ -133,12 +168,18 @@ class ConservationTest(absltest.TestCase):
                         TOLERANCE)
         np.testing.assert_allclose(gross - tax, net, rtol=0, atol=TOLERANCE)
         np.testing.assert_allclose(tax, reference_tax, rtol=0, atol=TOLERANCE)
+        np.testing.assert_allclose(
+            obs["WORLD.ROUND_EFFORT"], mechanism["effort_cost"] * apples,
+            rtol=0, atol=TOLERANCE)
 
         if phase == 1 and harvest_step == harvest_steps:  # The round ended.
           self.assertEqual(pool, 0.0)
-          np.testing.assert_allclose(paid, net + transfer, rtol=0,
+          effort = obs["WORLD.ROUND_EFFORT"]
+          np.testing.assert_allclose(paid, net + transfer - effort, rtol=0,
                                      atol=TOLERANCE)
-          paid[:] = reference_tax[:] = period_income[:] = 0.0
+          self.assertLess(abs(paid.sum() - (gross.sum() - effort.sum())),
+                          TOLERANCE)
+          paid[:] = reference_tax[:] = period_income[:] = apples[:] = 0.0
           step_incomes = []
           harvest_step = 0
     # An example where random play ate nothing did not exercise the property

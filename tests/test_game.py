@@ -145,6 +145,22 @@ class RunTest(parameterized.TestCase):
       ("objective", ["--preferences", "fixed:wealth"], "egalitarian"),
       ("divergence", ["--divergence", "kl"], "linf"),
       ("substrate", ["--substrate", "harvest"], "umd_apple_harvest__open"),
+      ("effort_cost", ["--effort-cost", "-1"],
+       r"--effort-cost: effort_cost must be a finite number >= 0, got -1"),
+      ("skills_count", ["--skills", "1,2"],
+       r"--skills: skills must be empty \(every skill 1\) or have one "
+       r"value per player \(4\), each a finite number > 0; got \(1.0, 2.0\)"),
+      ("skills_zero", ["--skills", "1,0,1,1"], r"--skills: skills .* > 0"),
+      ("skills_text", ["--skills", "1,x"],
+       r"argument --skills: skills\[1\] must be a number, got 'x'"),
+      ("best_response_with_skills",
+       ["--substrate", "umd_apple_harvest__unequal", "--bots",
+        "best_response"],
+       r"--bots best_response cannot play this game: .* skills "
+       r"0.629,0.745,0.961,1.66 and effort_cost 0.3; choose other --bots"),
+      ("best_response_with_effort", ["--bots", "best_response:x.json",
+                                     "--effort-cost", "0.1"],
+       r"best_response:x.json cannot play .* effort_cost 0.1;"),
   )
   def test_bad_input_fails_before_any_folder_is_written(self, flags, message):
     out = self.create_tempdir().full_path + "/run"
@@ -152,6 +168,51 @@ class RunTest(parameterized.TestCase):
     self.assertEqual(code, 2)
     self.assertRegex(stderr, message)
     self.assertFalse(os.path.exists(out))
+
+  def test_unequal_run_records_effort_and_plays_random_greedy(self):
+    out = self.create_tempdir().full_path + "/run"
+    code = helpers.umd("run", "--substrate", "umd_apple_harvest__unequal",
+                       "--rounds", "1", "--steps", "40", "--vote-steps", "2",
+                       "--bots", "greedy", "--quiet", "--out", out)
+    self.assertEqual(code, 0)
+    config = json.load(open(f"{out}/config.json"))
+    skills = np.array(config["substrate_config"]["skills"])
+    self.assertLen(skills, 4)
+    self.assertEqual(config["substrate_config"]["effort_cost"], 0.3)
+    (record,) = [json.loads(line) for line in open(f"{out}/rounds.jsonl")]
+    self.assertContainsSubset(_RECORD_KEYS | {"effort"}, record)
+    gross, effort = np.array(record["gross"]), np.array(record["effort"])
+    self.assertGreater(gross.sum(), 0)  # Greedy bots ate.
+    # Each apple is worth its eater's skill and costs it 0.3.
+    np.testing.assert_allclose(effort, 0.3 * np.round(gross / skills),
+                               atol=1e-9)
+    np.testing.assert_allclose(
+        record["returns"],
+        np.add(record["net"], record["transfer"]) - effort, atol=1e-9)
+    self.assertAlmostEqual(record["metrics"]["utilitarian"],
+                           gross.sum() - effort.sum())
+
+  def test_unequal_default_bots_are_the_fallback(self):
+    # best_response's tables model neither skills nor effort.
+    prepared = game.prepare(game.GameConfig(
+        substrate="umd_apple_harvest__unequal",
+        out=self.create_tempdir().full_path + "/run"))
+    self.assertEqual(",".join(dict.fromkeys(prepared.bot_names)),
+                     game.FALLBACK_BOTS)
+    prepared = game.prepare(game.GameConfig(
+        substrate="umd_apple_harvest__unequal", skills=(), effort_cost=0.0,
+        out=self.create_tempdir().full_path + "/run"))
+    self.assertEqual(prepared.bot_names, ("best_response",))
+
+  def test_skills_follow_the_player_count(self):
+    prepared = game.prepare(game.GameConfig(
+        substrate="umd_apple_harvest__unequal", players=6,
+        out=self.create_tempdir().full_path + "/run"))
+    self.assertLen(prepared.substrate_config.skills, 6)
+    prepared = game.prepare(game.GameConfig(
+        substrate="umd_apple_harvest__small", skills=(0.5, 1.0, 1.5),
+        players=3, out=self.create_tempdir().full_path + "/run"))
+    self.assertEqual(prepared.substrate_config.skills, (0.5, 1.0, 1.5))
 
   def test_umd_list_shows_players_and_phases(self):
     with absltest.mock.patch("sys.stdout") as stdout:

@@ -116,6 +116,18 @@ class RegistryTest(parameterized.TestCase):
       # A ranking of K objectives takes K - 1 VOTE steps.
       ("vote_too_short_to_rank", {"vote_steps": 1},
        r"vote_steps must be >= 2 \(K - 1 for the 3 objectives"),
+      ("effort_negative", {"effort_cost": -0.5},
+       r"effort_cost must be a finite number >= 0, got -0.5"),
+      ("effort_nan", {"effort_cost": float("nan")}, r"effort_cost .* >= 0"),
+      ("effort_inf", {"effort_cost": float("inf")}, r"effort_cost .* >= 0"),
+      ("skills_count", {"skills": (1.0, 2.0)},
+       r"skills must be empty \(every skill 1\) or have one value per "
+       r"player \(4\), each a finite number > 0; got \(1.0, 2.0\)"),
+      ("skills_zero", {"skills": (1.0, 0.0, 1.0, 1.0)}, r"skills .* > 0"),
+      ("skills_nan", {"skills": (1.0, float("nan"), 1.0, 1.0)},
+       r"skills .* finite"),
+      ("skills_inf", {"skills": (1.0, float("inf"), 1.0, 1.0)},
+       r"skills .* finite"),
   )
   def test_bad_config_names_the_valid_values(self, overrides, message):
     config = substrate.get_config("umd_apple_harvest__small")
@@ -146,6 +158,94 @@ class RegistryTest(parameterized.TestCase):
         timestep = env.step([0] * 3)
         steps += 1
       self.assertEqual(steps, 2 * (2 + 30))
+
+
+class UnequalVariantTest(absltest.TestCase):
+  """`umd_apple_harvest__unequal`: its overrides, for any player count."""
+
+  def test_skills_are_pareto_quantiles_with_mean_one(self):
+    config = substrate.get_config("umd_apple_harvest__unequal")
+    # Pareto(2) at (i + 0.5) / 4 is (1 - p)^(-1/2), then over the mean.
+    quantiles = np.array([(1 - (i + 0.5) / 4) ** -0.5 for i in range(4)])
+    np.testing.assert_allclose(config.skills, quantiles / quantiles.mean(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(config.skills,
+                               [0.6293, 0.7446, 0.9612, 1.6649], atol=1e-4)
+    self.assertEqual(config.effort_cost, 0.3)
+    self.assertEqual(config.bracket_edges, (1.0, 2.0))
+    self.assertEqual(config.max_rate, 4.0)
+    self.assertEqual(config.initial_rates, (0.0, 0.0, 0.0))
+    info = substrate.describe("umd_apple_harvest__unequal")
+    self.assertEqual((info.num_players, info.rounds, info.harvest_steps,
+                      info.vote_steps, info.tax_period), (4, 5, 100, 5, 25))
+    self.assertEqual(config.map_name, "small")
+
+  def test_skills_are_drawn_for_the_player_count(self):
+    for num_players in (2, 7, 16):
+      config = substrate.get_config("umd_apple_harvest__unequal",
+                                    num_players=num_players)
+      skills = np.array(config.skills)
+      self.assertLen(skills, num_players)
+      self.assertAlmostEqual(skills.mean(), 1.0)
+      self.assertTrue(np.all(np.diff(skills) > 0), skills)
+      self.assertLen(config.default_player_roles, num_players)
+
+  def test_other_variants_keep_their_game(self):
+    for name in ("umd_apple_harvest__small", "umd_apple_harvest__open",
+                 "umd_apple_harvest__closed"):
+      config = substrate.get_config(name)
+      self.assertEqual(config.skills, ())
+      self.assertEqual(config.effort_cost, 0.0)
+
+  def test_player_count_out_of_range_is_named(self):
+    with self.assertRaisesRegex(ValueError, "2 to 16 players, got 1"):
+      substrate.get_config("umd_apple_harvest__unequal", num_players=1)
+
+
+class SkillAndEffortTest(absltest.TestCase):
+  """SKILL, and what one untaxed apple pays, on a scripted episode."""
+
+  def _first_apples(self, config, num_players=4):
+    """Steps every player forward until some eat; returns, per eater, its
+    reward on that step, and each step's SKILL observations."""
+    forward = 1
+    skills_seen = []
+    with substrate.build_from_config(config, roles=["default"] * num_players,
+                                     env_seed=3) as env:
+      timestep = env.reset()
+      while not timestep.last():
+        skills_seen.append([float(o["SKILL"]) for o in timestep.observation])
+        before = np.array(timestep.observation[0]["WORLD.ROUND_GROSS"])
+        timestep = env.step([forward] * num_players)
+        ate = np.flatnonzero(
+            timestep.observation[0]["WORLD.ROUND_GROSS"] > before)
+        if ate.size:
+          return ({int(i): float(timestep.reward[i]) for i in ate},
+                  skills_seen)
+    self.fail("nobody ate an apple")
+
+  def test_an_untaxed_apple_pays_skill_less_effort(self):
+    config = substrate.get_config("umd_apple_harvest__unequal")
+    with config.unlocked():
+      config.skills = (0.5, 1.25, 2.0, 0.75)
+      config.effort_cost = 0.375
+      config.tax_period = 100
+    paid, skills_seen = self._first_apples(config)
+    for skills in skills_seen:
+      self.assertEqual(skills, [0.5, 1.25, 2.0, 0.75])
+    for player, reward in paid.items():
+      self.assertEqual(reward, config.skills[player] - 0.375)
+
+  def test_the_variant_shows_its_skills(self):
+    config = substrate.get_config("umd_apple_harvest__unequal")
+    _, skills_seen = self._first_apples(config)
+    np.testing.assert_array_equal(skills_seen[0], config.skills)
+
+  def test_without_skills_every_skill_is_one_and_an_apple_pays_one(self):
+    config = substrate.get_config("umd_apple_harvest__small")
+    paid, skills_seen = self._first_apples(config)
+    self.assertEqual(skills_seen[-1], [1.0] * 4)
+    self.assertEqual(set(paid.values()), {1.0})
 
 
 class SpeedDesignTest(absltest.TestCase):

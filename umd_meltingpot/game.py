@@ -21,6 +21,7 @@ folder as it goes:
 # Annotations stay strings: the substrate and the wrapper load on first use.
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import pathlib
@@ -77,6 +78,14 @@ class MechanismOptions:
   redistribution: Optional[str] = None
   """How the tax pool is paid out: equal (default) or below_mean (to the
   players whose period income is below the mean)."""
+  effort_cost: Optional[float] = None
+  """The labour cost of one harvest, a finite number >= 0: each apple eaten
+  costs its eater this much (destroyed, not pooled). Default: the
+  substrate's (0; 0.3 on umd_apple_harvest__unequal)."""
+  skills: Optional[tuple[float, ...]] = None
+  """Each player's skill, one number > 0 per player, e.g. 0.5,1,1,1.5:
+  player i's apple is worth skills[i] of taxable income. Default: the
+  substrate's (all 1; Pareto quantiles on umd_apple_harvest__unequal)."""
   delta: float = 0.25
   """delta, the bound on D(phi_prev, phi) between rounds (inf: none)."""
   divergence: str = "linf"
@@ -119,8 +128,8 @@ class GameConfig(MechanismOptions):
   shipped PPO follower, ppo_conditioned the shipped one conditioned on phi
   (with --brackets 1,2 --max-rate 4), ppo:PATH a checkpoint from umd
   train. Default:
-  best_response where its shipped table covers the game (the small map),
-  else random,greedy."""
+  best_response where its shipped table covers the game (the small map,
+  without skills or effort cost), else random,greedy."""
   seed: int = 0
   """Seeds the substrate, the types, the bots, tie-breaking and a learning
   principal."""
@@ -177,7 +186,33 @@ _FIELD_OPTIONS = {
     "max_rate": "max_rate",
     "bracket_window": "bracket_window",
     "redistribution": "redistribution",
+    "effort_cost": "effort_cost",
+    "skills": "skills",
 }
+
+
+class FlagValueError(argparse.ArgumentTypeError, ValueError):
+  """A bad flag value: a ValueError, whose message argparse shows as is."""
+
+
+def parse_skills(text: str) -> tuple[float, ...]:
+  """`--skills a,b,c`: comma-separated numbers, or "" for every skill 1
+  (their range and count are checked with the substrate's fields).
+
+  Raises:
+    FlagValueError: an item that is not a number, named.
+  """
+  if not text.strip():
+    return ()
+  skills = []
+  for index, item in enumerate(text.split(",")):
+    try:
+      skills.append(float(item))
+    except ValueError:
+      raise FlagValueError(
+          f"skills[{index}] must be a number, got {item.strip()!r} (one "
+          "number > 0 per player, e.g. 0.5,1,1,1.5)") from None
+  return tuple(skills)
 
 
 def _with_flag(message: str) -> str:
@@ -192,7 +227,14 @@ def _with_flag(message: str) -> str:
 def _substrate_config(config: GameConfig):
   overrides = {field: getattr(config, option)
                for field, option in _FIELD_OPTIONS.items()}
-  substrate_config = substrate_lib.get_config(config.substrate)
+  # A variant's per-player skills are drawn for the game's players; a bad
+  # player count is named by `prepare`.
+  players = config.players
+  try:
+    substrate_lib.umd_apple_harvest.check_num_players(players)
+  except (TypeError, ValueError):
+    players = None
+  substrate_config = substrate_lib.get_config(config.substrate, players)
   with substrate_config.unlocked():
     for key, value in overrides.items():
       if value is not None:
@@ -214,9 +256,42 @@ def _substrate_config(config: GameConfig):
 FALLBACK_BOTS = "random,greedy"
 
 
+def _outside_best_response(substrate_config: Any) -> list[str]:
+  """The parts of the game that best_response's model leaves out.
+
+  Its tables price every apple at `apple_value` to a symmetric population
+  (`agents/best_response.py`), so unequal skills or an effort cost would
+  make it best-respond to another game.
+  """
+  missing = []
+  skills = substrate_config.skills
+  if any(skill != 1 for skill in skills):
+    missing.append(f"skills {','.join(f'{skill:.3g}' for skill in skills)}")
+  if substrate_config.effort_cost:
+    missing.append(f"effort_cost {substrate_config.effort_cost:g}")
+  return missing
+
+
+def _check_best_response_fits(name: str, substrate_config: Any) -> None:
+  """Refuses best_response (or best_response:PATH) on a game it cannot
+  model: one with skills or an effort cost."""
+  agents = _bot_registry()
+  if name != agents.BEST_RESPONSE and not name.startswith(
+      agents.BEST_RESPONSE + ":"):
+    return
+  missing = _outside_best_response(substrate_config)
+  if missing:
+    raise ValueError(
+        f"--bots {name} cannot play this game: its tables model equal skills "
+        f"and no effort cost, and this game has {' and '.join(missing)}; "
+        f"choose other --bots (e.g. {FALLBACK_BOTS}, ppo_conditioned)")
+
+
 def default_bots(substrate_config: Any, num_players: int) -> str:
   """The bots of a game whose config gives none (see `GameConfig.bots`)."""
   agents = _bot_registry()
+  if _outside_best_response(substrate_config):
+    return FALLBACK_BOTS
   try:
     agents.check_bot(agents.BEST_RESPONSE, substrate_config=substrate_config,
                      num_players=num_players)
@@ -236,6 +311,7 @@ def _bot_names(spec: str, num_rates: int, substrate_config: Any,
                      f"{agents.bot_names()} (comma-separated, cycled over "
                      "the players)")
   for name in sorted(set(names)):
+    _check_best_response_fits(name, substrate_config)
     # Loads PPO checkpoints and best-response tables.
     agents.check_bot(name, num_rates=num_rates,
                      substrate_config=substrate_config,
@@ -410,6 +486,7 @@ def substrate_summary(game: PreparedGame) -> dict[str, Any]:
       "redistribution": c.redistribution,
       "max_rate": c.max_rate, "bracket_window": c.bracket_window,
       "objectives": list(c.objectives), "apple_value": c.apple_value,
+      "effort_cost": c.effort_cost, "skills": list(c.skills),
   }
 
 

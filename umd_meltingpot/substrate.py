@@ -49,19 +49,31 @@ def _validated_builder(config, roles):
   return umd_apple_harvest.build(roles=roles, config=config)
 
 
-def get_config(substrate: str) -> config_dict.ConfigDict:
+def get_config(substrate: str,
+               num_players: Optional[int] = None) -> config_dict.ConfigDict:
   """Returns the locked config of `substrate`; override fields before building.
 
   Args:
     substrate: the name of the substrate. Must be in SUBSTRATES.
+    num_players: the number of players its per-player fields (a variant's
+      `skills`) and default roles are for; default: the substrate's.
 
   Raises:
-    ValueError: the substrate is not in SUBSTRATES.
+    ValueError: the substrate is not in SUBSTRATES, or `num_players` is
+      outside [2, 16].
   """
   if substrate not in SUBSTRATES:
     raise ValueError(
         f"Unknown substrate {substrate!r}; valid: {sorted(SUBSTRATES)}")
   config = umd_apple_harvest.get_config(_VARIANT_MAPS[substrate])
+  if num_players is None:
+    num_players = len(config.default_player_roles)
+  umd_apple_harvest.check_num_players(num_players)
+  with config.unlocked():
+    for field, value in variants.overrides(substrate, num_players).items():
+      config[field] = value
+    config.default_player_roles = ("default",) * num_players
+  config = umd_apple_harvest.with_num_players(config, num_players)
   with config.unlocked():
     config.lab2d_settings_builder = _validated_builder
   return config.lock()
@@ -83,7 +95,8 @@ def build(name: str,
   Raises:
     ValueError: unknown name or role, or a player count out of range.
   """
-  return build_from_config(get_config(name), roles=roles, env_seed=env_seed)
+  return build_from_config(get_config(name, num_players=len(roles)),
+                           roles=roles, env_seed=env_seed)
 
 
 def check_env_seed(env_seed: object) -> Optional[int]:
@@ -149,10 +162,11 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
 
   Unpacks Lua's `WORLD.MECHANISM` into the named observations: the global
   `WORLD.ROUND`, `WORLD.PHASE`, `WORLD.TAX_RATES`, `WORLD.BALLOTS`, ... and,
-  for each player i, `<i>.PHASE`, `<i>.TAX_RATES`, `<i>.PERIOD_INCOME` and
-  `<i>.MARGINAL_RATE` (its own entries of the `WORLD.` ones) and
-  `<i>.VOTING` (the tally of the ranked ballots, `voting_tally`), so that
-  Melting Pot's multiplayer wrapper finds them as if Lua had emitted each.
+  for each player i, `<i>.PHASE`, `<i>.TAX_RATES`, `<i>.PERIOD_INCOME`,
+  `<i>.MARGINAL_RATE` and `<i>.SKILL` (its own entries of the `WORLD.`
+  ones) and `<i>.VOTING` (the tally of the ranked ballots, `voting_tally`),
+  so that Melting Pot's multiplayer wrapper finds them as if Lua had emitted
+  each.
 
   Explains refused property writes: Lab2D only says "invalid argument", so
   the error carries the level's own reason (`principal.lastError`) or the
@@ -192,6 +206,7 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
           observation["WORLD.PERIOD_INCOME"][player - 1])
       observation[f"{player}.MARGINAL_RATE"] = (
           observation["WORLD.MARGINAL_RATE"][player - 1])
+      observation[f"{player}.SKILL"] = observation["WORLD.SKILL"][player - 1]
       observation[f"{player}.VOTING"] = tally
     return observation
 
@@ -219,7 +234,7 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
       for own, world in (("PHASE", "WORLD.PHASE"),
                          ("TAX_RATES", "WORLD.TAX_RATES")):
         spec[f"{player}.{own}"] = spec[world].replace(name=own)
-      for own in ("PERIOD_INCOME", "MARGINAL_RATE"):
+      for own in ("PERIOD_INCOME", "MARGINAL_RATE", "SKILL"):
         spec[f"{player}.{own}"] = dm_env.specs.Array((), np.float64, name=own)
       num_objectives = spec["WORLD.BALLOTS"].shape[1]
       spec[f"{player}.VOTING"] = dm_env.specs.Array(

@@ -227,7 +227,15 @@ gross income this period is below the period mean (`below_mean`; everyone
 when nobody is below it). Zapped players are paid too, which needs the
 avatars' `skipWaitStateRewards = false` (checked at every payment).
 
-Invariant, at every step: sum(gross) = sum(net) + sum(transfer) + pool.
+Skills and effort (the AI Economist's trade-off): player i's apple is worth
+v s_i of gross income (`skills`, all 1 when empty), taxed as above, and costs
+it `effortCost` c at once, which leaves the economy (it is destroyed, not
+pooled; the round's effort per player is a ledger of its own). So one more
+apple in bracket k is worth s_i (1 - t_k) - c + s_i t_k / n to its eater under
+`equal`: a tax can make harvesting not worth the effort, a deadweight cost.
+
+Invariant, at every step: sum(gross) = sum(net) + sum(transfer) + pool; the
+rewards paid are net + transfer - effort.
 
 The principal writes rates through the read-write properties
 `principal.rates.<k>` (one bracket) and `principal.schedule` (all k rates,
@@ -259,6 +267,15 @@ function Treasury:__init__(kwargs)
       -- `redistribution` (str): how the pool is paid out.
       {'redistribution', args.default('equal'),
        args.oneOf('equal', 'below_mean')},
+      -- `effortCost` (finite number >= 0): the labour cost of one harvest,
+      -- deducted from the eater's reward and destroyed (not pooled).
+      {'effortCost', args.default(0), args.numberType, args.ge(0),
+       args.conditional(isFinite, 'is not finite', 'finite')},
+      -- `skills` (empty, or one finite number > 0 per player): player i's
+      -- apple is worth `value * skills[i]` of gross income; empty: all 1.
+      {'skills', args.default({}), args.tableType,
+       args.tableOf(args.numberType, args.positive,
+                    args.conditional(isFinite, 'is not finite', 'finite'))},
   })
   Treasury.Base.__init__(self, kwargs)
   -- Two kwargs together: `args` checks each one alone.
@@ -276,6 +293,8 @@ function Treasury:__init__(kwargs)
   self._config.bracketEdges = tables.shallowCopy(kwargs.bracketEdges)
   self._config.taxPeriod = kwargs.taxPeriod
   self._config.redistribution = kwargs.redistribution
+  self._config.effortCost = kwargs.effortCost
+  self._config.skills = tables.shallowCopy(kwargs.skills)
 end
 
 function Treasury:awake()
@@ -311,6 +330,11 @@ end
 
 function Treasury:reset()
   local n = self.gameObject.simulation:getNumPlayers()
+  -- The player count is known only here, not in `__init__`.
+  local numSkills = #self._config.skills
+  assert(numSkills == 0 or numSkills == n,
+         'Treasury "skills" needs one value per player (' .. n .. ') or ' ..
+         'none, got ' .. numSkills)
   self._variables = {
       numPlayers = n,
       rates = tables.shallowCopy(self._config.rates),
@@ -448,12 +472,24 @@ function Treasury:_pay(i, amount)
          'reward: build avatars with skipWaitStateRewards = false.')
 end
 
---[[ Taxes `value` earned by `avatar` and pays the net amount at once. ]]
+--[[ Each player's skill: what one unit of value is worth to it. ]]
+function Treasury:getSkills()
+  local skills = {}
+  for i = 1, self._variables.numPlayers do
+    skills[i] = self._config.skills[i] or 1
+  end
+  return skills
+end
+
+--[[ Taxes the gross income of a harvest of `value` by `avatar` (`value`
+times its skill) and pays the net amount, less the effort cost, at once. ]]
 function Treasury:collect(avatar, value)
   local v = self._variables
   local i = avatar:getIndex()
+  value = value * (self._config.skills[i] or 1)
   local tax = value * v.rates[self:_bracketOf(self:getBracketIncomes()[i])]
   local net = value - tax
+  local effort = self._config.effortCost
   v.periodGross[i] = v.periodGross[i] + value
   if self._config.bracketWindow > 0 then
     local slots = v.windowSlots[i]
@@ -463,8 +499,9 @@ function Treasury:collect(avatar, value)
   v.roundGross[i] = v.roundGross[i] + value
   v.roundNet[i] = v.roundNet[i] + net
   v.roundTax[i] = v.roundTax[i] + tax
+  v.roundEffort[i] = v.roundEffort[i] + effort
   v.pool = v.pool + tax
-  self:_pay(i, net)
+  self:_pay(i, net - effort)
 end
 
 function Treasury:_recipients()
@@ -533,6 +570,7 @@ function Treasury:beginRound()
   v.roundNet = zeros(v.numPlayers)
   v.roundTax = zeros(v.numPlayers)
   v.roundTransfer = zeros(v.numPlayers)
+  v.roundEffort = zeros(v.numPlayers)
   v.periodGross = zeros(v.numPlayers)
   v.harvestStep = 0
   v.period = 1
@@ -549,6 +587,12 @@ end
 function Treasury:getRoundTotals()
   local v = self._variables
   return v.roundGross, v.roundNet, v.roundTax, v.roundTransfer
+end
+
+--[[ This round's per-player effort costs: the ledger beside the totals,
+kept apart because effort leaves the economy (it is not pooled). ]]
+function Treasury:getRoundEffort()
+  return self._variables.roundEffort
 end
 
 
@@ -800,7 +844,7 @@ mirrors it):
     rates[k], ballots[n * K] (row-major rank positions: 1 = top,
         0 = unranked; a zero row is an abstention),
     gross[n], net[n], tax[n], transfer[n] (this round), tagged[n],
-    bracket income[n], marginal rate[n]
+    bracket income[n], marginal rate[n], effort[n] (this round), skill[n]
 
 `tagged` is 1 for players zapped out now (Perolat et al. 2017's peacefulness
 counts them); apples alive counts the objects in group `apples`. Bracket
@@ -853,6 +897,8 @@ function MechanismReporter:values()
   end
   append(values, self._treasury:getBracketIncomes())
   append(values, self._treasury:getMarginalRates())
+  append(values, self._treasury:getRoundEffort())
+  append(values, self._treasury:getSkills())
   return values
 end
 
@@ -862,7 +908,7 @@ function MechanismReporter:addObservations(tileSet, world, observations)
   local numOptions = self.gameObject:getComponent('BallotBox'):numOptions()
   observations[#observations + 1] = {
       name = 'WORLD.MECHANISM', type = 'tensor.DoubleTensor',
-      shape = {4 + k + n * numOptions + 7 * n},
+      shape = {4 + k + n * numOptions + 9 * n},
       func = function(grid) return tensor.DoubleTensor(self:values()) end,
   }
 end

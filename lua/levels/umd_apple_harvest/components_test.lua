@@ -221,6 +221,50 @@ function tests.treasuryConservesIncome()
   asserts.EQ(paid, 10)
 end
 
+-- Player i's apple is worth its skill; the effort cost leaves the economy.
+function tests.treasuryScalesIncomeBySkillAndChargesEffort()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.5, 0.75}, bracketEdges = {1}, taxPeriod = 10,
+      skills = {0.5, 2}, effortCost = 0.25})
+  treasury:collect(avatars[1], 1)  -- gross 0.5, taxed 0.5 (below 1)
+  treasury:collect(avatars[2], 1)  -- gross 2, taxed 0.5: it was at 0
+  treasury:collect(avatars[2], 1)  -- gross 2, taxed 0.75: now at 2 >= 1
+  local gross, net, tax, transfer = treasury:getRoundTotals()
+  asserts.tablesEQ(gross, {0.5, 4})
+  asserts.tablesEQ(tax, {0.25, 2.5})
+  asserts.tablesEQ(net, {0.25, 1.5})
+  asserts.tablesEQ(transfer, {0, 0})
+  asserts.tablesEQ(treasury:getRoundEffort(), {0.25, 0.5})
+  asserts.tablesEQ(rewards(avatars), {0, 1})  -- net - effort
+  asserts.tablesEQ(treasury:getSkills(), {0.5, 2})
+  -- The pool is paid back whole; the effort is not: rewards = gross - effort.
+  treasury:onHarvestStep(true)
+  asserts.EQ(treasury:getPool(), 0)
+  asserts.tablesEQ(rewards(avatars), {1.375, 2.375})
+end
+
+function tests.treasuryEffortCanMakeAnAppleCostItsEater()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {1}, taxPeriod = 10, skills = {0.5, 1}, effortCost = 0.25})
+  treasury:collect(avatars[1], 1)
+  asserts.EQ(avatars[1].reward, -0.25)  -- All taxed, and the effort paid.
+  treasury:onHarvestStep(true)
+  asserts.tablesEQ(rewards(avatars), {0, 0.25})  -- 0.5 shared: -0.25 + 0.25
+end
+
+function tests.treasuryNeedsOneSkillPerPlayer()
+  asserts.shouldFail(
+      function()
+        makeTreasury(fakeAvatars(3), {rates = {0}, taxPeriod = 1,
+                                      skills = {1, 2}})
+      end,
+      {'"skills"', 'one value per player (3)', 'got 2'})
+  asserts.tablesEQ(makeTreasury(fakeAvatars(2), {rates = {0}, taxPeriod = 1})
+                       :getSkills(), {1, 1})
+end
+
 function tests.treasuryBeginRoundZeroesTheRoundTotals()
   local treasury = treasuryAfterOneApple(1)
   treasury:onHarvestStep(true)
@@ -365,6 +409,18 @@ function tests.treasuryRejectsBadConfig()
                      {'"bracketWindow"', 'not an integer'})
   asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, bracketWindow = -1},
                      {'"bracketWindow"'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, effortCost = -0.5},
+                     {'"effortCost"'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, effortCost = 1 / 0},
+                     {'"effortCost"', 'not finite'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, skills = {1, 0}},
+                     {'"skills"'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, skills = {0 / 0}},
+                     {'"skills"'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, skills = {1 / 0}},
+                     {'"skills"', 'not finite'})
+  asserts.shouldFail(build{rates = {0.1}, taxPeriod = 1, skills = 2},
+                     {'"skills"'})
 end
 
 function tests.componentsRejectNonIntegerCounts()
@@ -559,6 +615,8 @@ function tests.mechanismReporterPacksTheLayout()
       0, 1,  -- tagged: player 2 is zapped out
       1, 0,  -- bracket income
       0.25, 0.25,  -- marginal rate: both below the edge 2
+      0, 0,  -- effort: no effort cost
+      1, 1,  -- skill: none given, so 1
   })
 end
 
