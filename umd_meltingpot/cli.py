@@ -122,6 +122,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "brackets": _float_list,
     "phi0": _rates,
     "seed": _seed,
+    "skills": game_lib.parse_skills,
 }
 
 
