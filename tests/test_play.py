@@ -170,6 +170,14 @@ class ValidationTest(parameterized.TestCase):
       run.assert_not_called()
 
 
+class GameConfigTest(absltest.TestCase):
+
+  def test_a_variants_skills_are_drawn_for_the_players(self):
+    config = play._game_config("umd_apple_harvest__unequal", 6, None)
+    self.assertLen(config.skills, 6)
+    self.assertLen(config.default_player_roles, 6)
+
+
 class MainTest(absltest.TestCase):
 
   def test_flags(self):

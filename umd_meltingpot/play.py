@@ -218,13 +218,14 @@ def _game_config(substrate_name: str, players: Optional[int],
                  overrides: Optional[Mapping[str, Any]]
                  ) -> config_dict.ConfigDict:
   """The validated config of the game, with its interface for `players`."""
-  config = substrate.get_config(substrate_name)
-  if players is None:
-    players = len(config.default_player_roles)
-  elif isinstance(players, bool) or not isinstance(players, int):
+  if players is not None and (isinstance(players, bool) or
+                              not isinstance(players, int)):
     raise ValueError(f"players must be an integer from "
                      f"{umd_apple_harvest.MIN_PLAYERS} to "
                      f"{umd_apple_harvest.MAX_PLAYERS}, got {players!r}")
+  # Sized for the players, as a variant's per-player skills are.
+  config = substrate.get_config(substrate_name, num_players=players)
+  players = len(config.default_player_roles)
   config = _apply_overrides(config, overrides or {})
   if len(config.objectives) > _MAX_VOTE_KEYS:
     raise ValueError(f"Human play has number keys for at most "
