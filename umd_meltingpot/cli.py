@@ -5,6 +5,7 @@
   umd run [--substrate ...]     play one game and write runs/<timestamp>/
   umd play [--substrate ...]    play it yourself (pygame)
   umd evaluate --population P   a population against scenarios
+  umd grid --rates R --seeds S  fixed schedules scored on games (Ray)
   umd train followers [...]     train PPO followers; --resume RUN continues
   umd train principal [...]     train a learning principal; --resume RUN
 
@@ -81,6 +82,45 @@ def _seed(text: str) -> int:
   return seed
 
 
+def _schedule_list(text: str) -> tuple[tuple[float, ...], ...]:
+  """`--rates`: schedules separated by ';', each rates as --phi0 takes
+  them (k rates, or one flat rate)."""
+  items = text.split(";")
+  if not all(item.strip() for item in items):
+    raise argparse.ArgumentTypeError(
+        f"must be schedules separated by ';' (each k rates, or one flat "
+        f"rate), e.g. '0;0.5;0,0.5,1', got {text!r}")
+  return tuple(_rates(item) for item in items)
+
+
+def _levels(text: str) -> tuple[float, ...]:
+  """`--levels`: rates as --phi0 takes them, named as levels."""
+  try:
+    return _rates(text)
+  except argparse.ArgumentTypeError as error:
+    raise argparse.ArgumentTypeError(
+        str(error).replace("rates[", "levels[")) from None
+
+
+def _seed_list(text: str) -> tuple[int, ...]:
+  """`--seeds`: comma-separated seeds and inclusive ranges, e.g. 100-103,7."""
+  seeds = []
+  for item in text.split(","):
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", item)
+    if match is None or (match[2] and int(match[2]) < int(match[1])):
+      raise argparse.ArgumentTypeError(
+          f"must be seeds >= 0 and ranges FIRST-LAST (FIRST <= LAST), "
+          f"comma-separated, e.g. 100-103 or 1,5,9, got {text!r}")
+    last = int(match[2]) if match[2] else int(match[1])
+    seeds.extend(range(int(match[1]), last + 1))
+  return tuple(seeds)
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+  """Comma-separated names (checked by the config)."""
+  return tuple(name.strip() for name in text.split(","))
+
+
 def _negative_values_joined(argv: Sequence[str]) -> list[str]:
   """`--flag -0.1,0,0` as `--flag=-0.1,0,0`.
 
@@ -122,17 +162,22 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "brackets": _float_list,
     "phi0": _rates,
     "seed": _seed,
+    # umd grid's own fields.
+    "rates": _schedule_list,
+    "levels": _levels,
+    "seeds": _seed_list,
+    "objectives": _name_list,
     "skills": game_lib.parse_skills,
 }
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
                       free: Sequence[str] = (),
-                      choices: Optional[dict[str, Sequence[str]]] = None
-                      ) -> None:
-  """One flag per field of dataclass `cls`; the fields in `free` take any
-  string (checked later), their choices listed in the help; `choices`
-  narrows the choices of some fields."""
+                      choices: Optional[dict[str, Sequence[str]]] = None,
+                      exclude: Sequence[str] = ()) -> None:
+  """One flag per field of dataclass `cls` but those in `exclude`; the
+  fields in `free` take any string (checked later), their choices listed in
+  the help; `choices` narrows the choices of some fields."""
   docs = _field_docs(cls)
   choices = {**_choices(), **(choices or {})}
   for name in free:
@@ -140,6 +185,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
     del choices[name]
   hints = typing.get_type_hints(cls)
   for field in dataclasses.fields(cls):
+    if field.name in exclude:
+      continue
     flag = "--" + field.name.replace("_", "-")
     help_text = docs.get(field.name, "")
     required = field.default is dataclasses.MISSING
@@ -234,6 +281,27 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
   result = evaluate.run(prepared, progress=not args.quiet)
   print(result.table)
   print(f"\n{len(result.rows)} episodes; outputs in {result.out}/")
+  return 0
+
+
+def _cmd_grid(args: argparse.Namespace) -> int:
+  """`umd grid`: fixed schedules scored on games (`grid_search.py`)."""
+  from umd_meltingpot import grid_search  # pylint: disable=g-import-not-at-top
+  with _usage_errors():
+    game = game_lib.GameConfig(**{
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(game_lib.GameConfig)
+        if field.name not in grid_search.PER_GAME_FIELDS})
+    config = grid_search.GridConfig(game=game, **{
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(grid_search.GridConfig)
+        if field.name != "game"})
+    prepared = grid_search.prepare(config)
+  print(f"{len(prepared.schedules)} schedules x {len(config.seeds)} seeds = "
+        f"{len(prepared.tasks)} games", file=sys.stderr)
+  result = grid_search.run(prepared, progress=not args.quiet)
+  print(result.table.format())
+  print(f"\n{len(prepared.tasks)} games; outputs in {result.out}/")
   return 0
 
 
@@ -439,6 +507,25 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     evaluate.add_argument("--verbose", action="store_true",
                           help=_VERBOSE_HELP)
   evaluate.set_defaults(handler=_cmd_evaluate)
+
+  grid = commands.add_parser(
+      "grid", help="score fixed tax schedules on games (Ray: --workers)",
+      description="Play every schedule (--rates, --flat-step, --levels) on "
+      "every seed under the fixed principal, one game each, here or as Ray "
+      "tasks (--workers, --ray-address); print and write per schedule the "
+      "mean over the seeds of each objective's O (the mean over the rounds "
+      "of O(round returns)), the per-capita return, the gross harvest per "
+      "round and the apples alive at the end, and each objective's best "
+      "schedule. The table does not depend on the number of workers.")
+  if wanted("grid"):
+    # pylint: disable-next=g-import-not-at-top
+    from umd_meltingpot import grid_search
+    _add_config_flags(grid, game_lib.GameConfig,
+                      exclude=grid_search.PER_GAME_FIELDS)
+    _add_config_flags(grid, grid_search.GridConfig, exclude=("game",))
+    grid.add_argument("--quiet", action="store_true", help="no progress bar")
+    grid.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
+  grid.set_defaults(handler=_cmd_grid)
 
   _add_train_commands(commands, with_flags=wanted("train"))
   return parser

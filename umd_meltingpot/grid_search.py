@@ -64,14 +64,16 @@ _TITLES = {"per_capita_return": "per capita", "gross_per_round": "gross/round",
            "apples_alive_end": "apples end"}
 
 
-def _seeds_check() -> validation.Check:
-  check = validation.tuple_of(validation.integer(ge=0))
+def _distinct(item: validation.Check) -> validation.Check:
+  """`tuple_of(item)` with no item twice (a repeat would be played or
+  scored twice)."""
+  check = validation.tuple_of(item)
 
-  def normalise(value: Any) -> tuple[int, ...]:
-    seeds = check.normalise(value)
-    if len(set(seeds)) != len(seeds):
+  def normalise(value: Any) -> tuple[Any, ...]:
+    items = check.normalise(value)
+    if len(set(items)) != len(items):
       raise ValueError(value)
-    return seeds
+    return items
 
   return validation.Check(check.description + ", none twice", normalise)
 
@@ -96,11 +98,12 @@ class GridConfig(validation.Validated):
       None, validation.optional(validation.tuple_of(validation.number(ge=0))))
   """Also play every k-bracket schedule whose rates are among these levels,
   e.g. 0,0.5,1 (3^k schedules)."""
-  seeds: tuple[int, ...] = validation.checked((0, 1, 2, 3), _seeds_check())
+  seeds: tuple[int, ...] = validation.checked(
+      (0, 1, 2, 3), _distinct(validation.integer(ge=0)))
   """The game seeds every schedule plays, e.g. 100-103 or 1,5,9."""
   objectives: tuple[str, ...] = validation.checked(
       welfare.DEFAULT_OBJECTIVES,
-      validation.tuple_of(validation.one_of(welfare.OBJECTIVES)))
+      _distinct(validation.one_of(welfare.OBJECTIVES)))
   """The objectives O to score each game by (comma-separated)."""
   workers: int = validation.checked(0, validation.integer(ge=0))
   """0 plays the games in this process; N > 0 plays them as Ray tasks on a
