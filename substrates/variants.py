@@ -35,8 +35,6 @@ MAP_DEFAULTS = {
 }
 
 
-
-
 @dataclasses.dataclass(frozen=True)
 class ParetoSkills:
   """Skills at the quantiles of a Pareto distribution, as many as players.
