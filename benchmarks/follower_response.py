@@ -201,10 +201,13 @@ def select(games: Games, checkpoints: list[str],
     print(f"| {path} | {best:.2f} | {untaxed:.2f} | {ratio:.2f} |",
           flush=True)
   eligible = [p for p, (best, untaxed) in scores.items()
-              if best >= SELECT_RATIO * untaxed] or list(scores)
-  pick = max(eligible, key=lambda p: scores[p][0])
-  print(f"\npicked {pick} (grid seeds {grid_seeds}; "
-        f"{len(eligible)} of {len(scores)} eligible)")
+              if best >= SELECT_RATIO * untaxed]
+  why = (f"the highest under {_label(SELECT_BEST)} of the {len(eligible)} "
+         f"at least {SELECT_RATIO:g}x their no-tax return" if eligible else
+         f"none is {SELECT_RATIO:g}x its no-tax return: the highest under "
+         f"{_label(SELECT_BEST)}")
+  pick = max(eligible or scores, key=lambda p: scores[p][0])
+  print(f"\npicked {pick} ({why}; grid seeds {grid_seeds})")
   return pick
 
 
