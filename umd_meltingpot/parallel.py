@@ -12,11 +12,11 @@ it finishes (progress bars, streamed rows), but `run_tasks` returns them in
 task order, so nothing the caller computes from them depends on the number
 of workers, provided each task's result depends only on the task.
 
-`function` must be a top-level function of a module of this package: Ray
-pickles it by reference, so a worker imports that module, hence
-`umd_meltingpot` (whose `quiet.install` filters TensorFlow's start-up lines)
-before Melting Pot. Ray itself is imported only when it is used, never at
-CLI start-up.
+On Ray, `function` and the tasks are pickled. A top-level function of a
+module of this package is pickled by reference, so a worker imports that
+module, hence `umd_meltingpot` (whose `quiet.install` filters TensorFlow's
+start-up lines), before Melting Pot. Ray itself is imported only when it is
+used, never at CLI start-up.
 """
 
 import collections
@@ -98,7 +98,8 @@ def run_on_ray(function: Callable[[Task], Result], tasks: Sequence[Task],
   """Runs `tasks` as Ray tasks of one CPU each.
 
   Args:
-    function: a top-level function of a module of this package.
+    function: what to run on each task; picklable (best a top-level
+      function of a module of this package, see the module docstring).
     tasks: its picklable arguments, one task each.
     on_result: called in this process with each result, in finishing
       order.
