@@ -20,7 +20,8 @@ from umd_meltingpot import trained_game
 from umd_meltingpot.principal import checkpoint
 
 _GAME = {"players": 4, "map_name": "small", "bracket_edges": (5.0, 10.0),
-         "max_rate": 1.0, "bracket_window": 0}
+         "max_rate": 1.0, "bracket_window": 0, "effort_cost": 0.0,
+         "skills": ()}
 _TINY = ("--substrate", "umd_apple_harvest__small", "--rounds", "1",
          "--steps", "5", "--vote-steps", "2", "--quiet")
 # One flag per compared field: the shipped ppo_small follower and the
@@ -34,6 +35,8 @@ _CHANGES = (
     ("max_rate", ("--max-rate", "2"), "max_rate 1, here 2"),
     ("bracket_window", ("--bracket-window", "10"),
      "bracket_window 0, here 10"),
+    ("effort_cost", ("--effort-cost", "0.3"), "effort_cost 0, here 0.3"),
+    ("skills", ("--skills", "1,1,1,2"), "skills all 1, here (1,1,1,2)"),
 )
 
 
@@ -52,7 +55,9 @@ class DifferencesTest(parameterized.TestCase):
       ("map", "map_name", "open", "map small, here open"),
       ("edges", "bracket_edges", (5.0,), "bracket edges (5,10), here (5)"),
       ("max_rate", "max_rate", 4.0, "max_rate 1, here 4"),
-      ("window", "bracket_window", 20, "bracket_window 0, here 20"))
+      ("window", "bracket_window", 20, "bracket_window 0, here 20"),
+      ("effort", "effort_cost", 0.3, "effort_cost 0, here 0.3"),
+      ("skills", "skills", (0.5, 1.5), "skills all 1, here (0.5,1.5)"))
   def test_each_field_is_named(self, key, value, expected):
     game = dict(_GAME, **{key: value})
     self.assertEqual(trained_game.differences(_GAME, game), [expected])

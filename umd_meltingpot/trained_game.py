@@ -13,9 +13,11 @@ stderr instead.
                      trained_game.of_config(substrate_config, num_players),
                      allow=False)   # ValueError: ... players 4, here 7 ...
 
-A checkpoint written before `max_rate` and `bracket_window` existed lacks
-them; it learnt their defaults (1 and 0, then the only values), so a missing
-one reads as its default.
+A checkpoint written before `max_rate`, `bracket_window`, `effort_cost`
+and `skills` existed lacks them; it learnt their defaults (1, 0, no effort
+cost and every skill 1, then the only values), so a missing one reads as its
+default. A follower that never paid for effort or saw unequal skills would
+otherwise play the unequal economy as if apples were free.
 """
 
 import math
@@ -29,9 +31,12 @@ FIELDS = {
     "bracket_edges": "bracket edges",
     "max_rate": "max_rate",
     "bracket_window": "bracket_window",
+    "effort_cost": "effort_cost",
+    "skills": "skills",
 }
 # Fields older checkpoints predate, and the only value games had then.
-_PREDATED = {"max_rate": 1.0, "bracket_window": 0}
+_PREDATED = {"max_rate": 1.0, "bracket_window": 0, "effort_cost": 0.0,
+             "skills": ()}
 ALLOW_FLAG = "--allow-mismatch"
 
 Game = dict[str, Any]
@@ -57,7 +62,9 @@ def of_summary(summary: Mapping[str, Any],
       "bracket_edges": tuple(float(e) for e in summary["bracket_edges"]),
   }
   for key, default in _PREDATED.items():
-    game[key] = type(default)(summary.get(key, default))
+    value = summary.get(key, default)
+    game[key] = (tuple(float(v) for v in value) if isinstance(default, tuple)
+                 else type(default)(value))
   return game
 
 
@@ -69,6 +76,8 @@ def of_config(substrate_config: Any, num_players: int) -> Game:
       "bracket_edges": substrate_config.bracket_edges,
       "max_rate": substrate_config.max_rate,
       "bracket_window": substrate_config.bracket_window,
+      "effort_cost": substrate_config.effort_cost,
+      "skills": substrate_config.skills,
   })
 
 
@@ -78,6 +87,13 @@ def _format(value: Any) -> str:
   if isinstance(value, float):
     return f"{value:g}"
   return str(value)
+
+
+def _shown(key: str, value: Any) -> str:
+  # No skills means every skill is 1, which "()" would not say.
+  if key == "skills" and not value:
+    return "all 1"
+  return _format(value)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -92,7 +108,8 @@ def differences(trained: Mapping[str, Any],
                 game: Mapping[str, Any]) -> list[str]:
   """Each field in which `game` differs from `trained`, as "map small, here
   open", in FIELDS order."""
-  return [f"{label} {_format(trained[key])}, here {_format(game[key])}"
+  return [f"{label} {_shown(key, trained[key])}, here "
+          f"{_shown(key, game[key])}"
           for key, label in FIELDS.items()
           if not _same(trained[key], game[key])]
 
