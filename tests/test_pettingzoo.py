@@ -61,6 +61,7 @@ class ParallelEnvTest(absltest.TestCase):
     for key, high, shape in (("TAX_RATES", 2.0, (3,)),
                              ("MARGINAL_RATE", 2.0, ()),
                              ("PERIOD_INCOME", np.inf, ()),
+                             ("SKILL", np.inf, ()),
                              ("VOTING", 3.0, (3, 3)),
                              ("READY_TO_SHOOT", 1.0, ())):
       self.assertIsInstance(space[key], gymnasium.spaces.Box, key)

@@ -66,7 +66,13 @@ class ScenarioApiTest(parameterized.TestCase):
   def test_permitted_observations_add_only_the_mechanism(self):
     self.assertEqual(
         scenario.PERMITTED_OBSERVATIONS - mp_scenario.PERMITTED_OBSERVATIONS,
-        {"PHASE", "TAX_RATES"})
+        {"PHASE", "TAX_RATES", "PERIOD_INCOME", "MARGINAL_RATE", "SKILL"})
+
+  def test_focal_players_see_their_bracket_position_and_skill(self):
+    # A conditioned follower reads these; a focal one must get them too.
+    factory = scenario.get_factory("umd_apple_harvest__small_0")
+    self.assertContainsSubset({"PERIOD_INCOME", "MARGINAL_RATE", "SKILL"},
+                              factory.timestep_spec().observation)
 
   def test_factory_is_melting_pots(self):
     factory = scenario.get_factory("umd_apple_harvest__small_0")

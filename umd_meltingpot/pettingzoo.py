@@ -25,6 +25,7 @@ exact space of its values:
 | `TAX_RATES` | Box(0, max_rate, (k,), float64) |
 | `PERIOD_INCOME` | Box(0, inf, (), float64): own gross income in the period |
 | `MARGINAL_RATE` | Box(0, max_rate, (), float64) |
+| `SKILL` | Box(0, inf, (), float64): own apple value multiplier (1 unless `skills`) |
 | `VOTING` | Box(0, n, (K, K), float64): players ranking objective k at r + 1 |
 | `COLLECTIVE_REWARD` | Box(-inf, inf, (), float64): fines make it negative |
 
@@ -92,6 +93,7 @@ def _spaces(specs: Mapping[str, dm_env.specs.Array], max_rate: float,
       "TAX_RATES": lambda: box("TAX_RATES", 0.0, max_rate),
       "PERIOD_INCOME": lambda: box("PERIOD_INCOME", 0.0, np.inf),
       "MARGINAL_RATE": lambda: box("MARGINAL_RATE", 0.0, max_rate),
+      "SKILL": lambda: box("SKILL", 0.0, np.inf),
       "VOTING": lambda: box("VOTING", 0.0, float(num_players)),
   }
   return {key: exact[key]() if key in exact else _space(spec)

@@ -51,8 +51,12 @@ RoundCallback = Callable[[wrapper_lib.RoundRecord], None]
 
 # Melting Pot's focal observations, plus the two that show focal players the
 # mechanism (`VOTING`, the tally, is already among Melting Pot's).
+# Focal players see what a conditioned follower reads: its bracket position
+# and its skill, besides the phase and the rates.
 PERMITTED_OBSERVATIONS = frozenset(
-    mp_scenario.PERMITTED_OBSERVATIONS | {"PHASE", "TAX_RATES"})
+    mp_scenario.PERMITTED_OBSERVATIONS | {"PHASE", "TAX_RATES",
+                                          "PERIOD_INCOME", "MARGINAL_RATE",
+                                          "SKILL"})
 
 
 @dataclasses.dataclass(frozen=True)
