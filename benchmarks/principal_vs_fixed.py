@@ -20,12 +20,51 @@ On `umd_apple_harvest__small` with followers that best-respond to phi
    optimum, never by more than delta a round.
 
 A game's O is the mean over its rounds of O(round returns), the quantity
-the principal is fed each round.
+the principal is fed each round (`grid_search.game_value`); the grid is
+`grid_search.schedule_grid`.
 
   .venv/bin/python benchmarks/principal_vs_fixed.py --delta 0.25
+
+Issue 13's sections play any game (`--substrate`, `--bots`, `--brackets`,
+`--max-rate`; by default issue 5's), every game a task of
+`parallel.run_tasks` (`--workers`, `--ray-address`) cached in
+`--out/tasks.jsonl`, so a killed run resumes where it stopped and the tables
+do not depend on the number of workers:
+
+- **matrix**: the grid (flat rates every `--flat-step` up to max_rate, and
+  every 3-bracket schedule of `--levels`) on the tuning seeds 100+; each
+  objective's best schedule, then the best schedules and no tax re-scored on
+  the held-out seeds 1000+ on every objective (the 3x3 matrix), and each
+  objective's own best against the others' on it (the goal: >= 1.10).
+- **learning**: each principal of `--principals`, per objective and
+  training seed (0..`--train-seeds`-1), trains `--train-games` games with
+  the objective voted, recording each game's O against env steps (its run
+  folder under --out/train/ keeps a checkpoint, resumed after a kill); then
+  plays frozen on the held-out seeds. A principal's O per held-out seed is
+  the mean over its training seeds; learned ÷ best fixed, ÷ no tax and
+  ÷ ucb_constant are ratios of means with paired bootstrap CIs over the
+  held-out seeds.
+- **curves**: the training O against env steps, mean and 95% band over
+  the training seeds, per objective and principal (`--png`).
+- **mixed**: `--tracker` trained on the first two objectives (alternating
+  games), then on the held-out seeds every player votes the first for
+  `--switch-round` rounds and the second after; per round φ, D, the
+  distance to the voted objective's best fixed φ and O.
+- **loop**: the whole game: types drawn per seed (`uniform`), ballots cast
+  through the substrate, `--rule`, `--tracker` trained under drawn types,
+  the followers; the realised welfare per round and per objective voted.
+
+  .venv/bin/python benchmarks/principal_vs_fixed.py \
+      --substrate umd_apple_harvest__unequal --bots ppo_conditioned_unequal \
+      --sections matrix,learning,curves,mixed,loop \
+      --principals rl,cma,ucb_constant,epsilon_greedy --delta inf --phi0 0 \
+      --flat-step 0.4 --levels 0,1,2,4 --eval-seeds 16 --train-seeds 3 \
+      --train-games 40 --out runs/issue13 --workers 2
 """
 
 import argparse
+import collections
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -39,13 +78,19 @@ import numpy as np
 import tqdm
 
 from umd_meltingpot import game as game_lib
+from umd_meltingpot import grid_search
+from umd_meltingpot import parallel
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot import principal_train
 from umd_meltingpot import runs
 from umd_meltingpot import stats
 from umd_meltingpot import substrate as substrate_lib
+from umd_meltingpot import trained_game
+from umd_meltingpot import training
 from umd_meltingpot import welfare
 from umd_meltingpot.agents import best_response
 from umd_meltingpot.agents import bots as bots_lib
+from umd_meltingpot.principal import checkpoint as checkpoint_lib
 from umd_meltingpot.principal import wrapper as wrapper_lib
 
 # The benchmarks' shared helpers, beside this script (not installed).
@@ -58,18 +103,6 @@ NO_TAX = (0.0, 0.0, 0.0)
 Schedule = tuple[float, ...]
 
 
-def schedule_grid(flat_step: float, levels: Sequence[float]) -> list[Schedule]:
-  """Flat schedules every `flat_step`, then 3-bracket ones from `levels`."""
-  flats = [(t, t, t) for t in np.round(np.arange(0, 1 + 1e-9, flat_step), 6)]
-  brackets = itertools.product(levels, repeat=3)
-  grid = []
-  for schedule in itertools.chain(flats, brackets):
-    schedule = tuple(float(rate) for rate in schedule)
-    if schedule not in grid:
-      grid.append(schedule)
-  return grid
-
-
 def game_config(seed: int, *, objective: str, principal: str = "fixed",
                 phi0: Schedule = NO_TAX, delta: float = math.inf,
                 bots: str = "best_response") -> game_lib.GameConfig:
@@ -77,14 +110,6 @@ def game_config(seed: int, *, objective: str, principal: str = "fixed",
       substrate=SUBSTRATE, bots=bots, seed=seed, principal=principal,
       phi0=phi0, brackets=EDGES, delta=delta,
       preferences=f"fixed:{objective}")
-
-
-def game_value(records: Sequence[wrapper_lib.RoundRecord],
-               objective: str) -> float:
-  """Mean over the rounds of O(round returns)."""
-  return float(np.mean([welfare.objective_value(objective,
-                                                np.asarray(r.returns))
-                        for r in records]))
 
 
 def tune(grid: Sequence[Schedule], seeds: Sequence[int],
@@ -95,7 +120,8 @@ def tune(grid: Sequence[Schedule], seeds: Sequence[int],
     games = [common.play(game_config(seed, objective=objectives[0],
                                      phi0=schedule)) for seed in seeds]
     scores[schedule] = {
-        objective: float(np.mean([game_value(g, objective) for g in games]))
+        objective: float(np.mean([grid_search.game_value(g, objective)
+                                  for g in games]))
         for objective in objectives}
   return scores
 
@@ -170,7 +196,8 @@ def evaluate(objective: str, best: Schedule, learners: dict[str, Any],
                                    file=sys.stderr, leave=False)]
     rows.append(Row(
         objective=objective, name=label,
-        values=np.array([game_value(g, objective) for g in games]),
+        values=np.array([grid_search.game_value(g, objective)
+                         for g in games]),
         phi_mean=tuple(np.mean([r.phi for g in games for r in g], axis=0))))
   return rows
 
@@ -230,11 +257,11 @@ def dynamic_probes(objective: str, best: Schedule, seeds: Sequence[int]
       "last round flat 1.0": [best] * (rounds - 1) + [(1.0,) * 3],
       "first round flat 1.0": [(1.0,) * 3] + [best] * (rounds - 1),
   }
-  fixed = np.array([game_value(common.play(game_config(
+  fixed = np.array([grid_search.game_value(common.play(game_config(
       seed, objective=objective, phi0=best)), objective) for seed in seeds])
   rows = []
   for label, plan in plans.items():
-    values = np.array([game_value(common.play(
+    values = np.array([grid_search.game_value(common.play(
         game_config(seed, objective=objective, phi0=plan[0]),
         SchedulePlan(plan)), objective) for seed in seeds])
     rows.append((label, float(values.mean()), stats.ratio_of_means(
@@ -242,45 +269,657 @@ def dynamic_probes(objective: str, best: Schedule, seeds: Sequence[int]
   return rows
 
 
-def mixed_votes(name: str, objectives: Sequence[str], switch_round: int,
-                best: dict[str, Schedule], games: int, seeds: Sequence[int],
-                learning: Learning) -> list[dict[str, Any]]:
-  """Per round: the voted objective, phi, D and O, averaged over seeds."""
-  principal = train(name, objectives, games, learning, seed=1)
-  principal.set_learning(False)
-  first, second = objectives[:2]
+# ---------------------------------------------------------------------------
+# Issue 13: any game (by default issue 5's), with every game one cached task.
+#
+# The sections below play through `parallel.run_tasks` (here, or as Ray tasks
+# with --workers/--ray-address); every task's result depends only on the
+# task, and `TaskCache` keeps each finished one in --out/tasks.jsonl, so the
+# tables do not depend on the worker count and a killed run resumes where it
+# stopped.
+
+NEW_SECTIONS = ("matrix", "learning", "curves", "mixed", "loop")
+TASKS_FILE = "tasks.jsonl"
+# A training run writes its checkpoint every this many games (its resume
+# point after a kill).
+CHECKPOINT_EVERY = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  """The game of every task but its seed, principal and types: the
+  substrate, the followers and the tax instruments (None: the
+  substrate's)."""
+  substrate: str
+  bots: str
+  brackets: Optional[tuple[float, ...]] = None
+  max_rate: Optional[float] = None
+  allow_mismatch: bool = False
+
+  def base(self, preferences: str = "fixed:utilitarian",
+           rule: str = "plurality") -> game_lib.GameConfig:
+    """The game with the per-game fields (seed, principal, phi0, delta) at
+    their defaults, as `grid_search.GridConfig.game` wants it."""
+    return game_lib.GameConfig(
+        substrate=self.substrate, bots=self.bots, brackets=self.brackets,
+        max_rate=self.max_rate, preferences=preferences, rule=rule,
+        allow_mismatch=self.allow_mismatch)
+
+
+def fixed_task(setting: Setting, schedule: Schedule, seed: int,
+               objectives: Sequence[str]) -> grid_search.GameTask:
+  """One game under a fixed schedule, exactly as the grid plays it (so the
+  matrix's and the baselines' games share their cache entries)."""
+  return grid_search.GameTask(
+      game=dataclasses.replace(setting.base(), phi0=tuple(schedule),
+                               seed=seed, principal="fixed", delta=math.inf),
+      objectives=tuple(objectives))
+
+
+def play_fixed(task: grid_search.GameTask) -> dict[str, Any]:
+  """`grid_search.play_game`, as JSON (a task of `TaskCache`)."""
+  return dataclasses.asdict(grid_search.play_game(task))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainTask:
+  """One principal's training run: `games` games of the setting, game g
+  seeded `principal_train.game_seed(seed, g)` with types
+  `preferences[g % len(preferences)]`, learning throughout."""
+  setting: Setting
+  principal: str
+  preferences: tuple[str, ...]
+  games: int
+  seed: int
+  phi0: Schedule
+  delta: float
+  options: tuple[tuple[str, Any], ...]
+  rule: str
+  folder: str
+  """Where the checkpoint (`principal.npz`) and `curve.jsonl` go."""
+
+  def game(self, game: int) -> game_lib.GameConfig:
+    return dataclasses.replace(
+        self.setting.base(self.preferences[game % len(self.preferences)],
+                          self.rule),
+        seed=principal_train.game_seed(self.seed, game),
+        principal=self.principal, phi0=self.phi0, delta=self.delta)
+
+
+def _restore(task: TrainTask, prepared: game_lib.PreparedGame
+             ) -> tuple[principal_lib.Principal, int]:
+  """The principal and the games it has played: from its checkpoint after
+  a kill (the curve cut back to it), else a new one."""
+  folder = pathlib.Path(task.folder)
+  checkpoint = folder / principal_train.PRINCIPAL
+  curve = folder / "curve.jsonl"
+  if checkpoint.exists():
+    loaded = checkpoint_lib.load(
+        checkpoint, num_brackets=prepared.schedule.num_brackets,
+        delta=task.delta, divergence="linf")
+    played = loaded.counters["games"]
+    training.trim_metrics(curve, played, key="games")
+    return loaded.principal, played
+  folder.mkdir(parents=True, exist_ok=True)
+  runs.write_text(curve, "")
+  return principal_lib.make_principal(
+      task.principal, schedule=prepared.schedule, delta=task.delta,
+      divergence="linf", seed=task.seed, **dict(task.options)), 0
+
+
+def train_principal(task: TrainTask) -> dict[str, Any]:
+  """Trains (or resumes) one principal; its per-game curve and checkpoint.
+
+  Returns:
+    {"checkpoint": path, "curve": [{"games", "env_steps", "value"}, ...]}:
+    after each game, the games and env steps so far and the game's mean
+    value of the objectives voted (what the principal is fed).
+  """
+  prepared = game_lib.prepare(task.game(0))
+  steps = game_lib.episode_steps(prepared)
+  principal, played = _restore(task, prepared)
+  folder = pathlib.Path(task.folder)
+  checkpoint = folder / principal_train.PRINCIPAL
+  learnt_on = trained_game.of_config(prepared.substrate_config,
+                                     prepared.num_players)
+  with runs.JsonLines(folder / "curve.jsonl") as curve:
+    for game in range(played, task.games):
+      records = common.play(task.game(game), principal)
+      curve.write({"games": game + 1, "env_steps": (game + 1) * steps,
+                   **principal_train.game_metrics(records)})
+      if (game + 1) % CHECKPOINT_EVERY == 0 or game + 1 == task.games:
+        checkpoint_lib.save(
+            checkpoint, task.principal, principal, prepared.schedule,
+            counters={"games": game + 1, "env_steps": (game + 1) * steps},
+            game=learnt_on)
+  lines = [json.loads(line) for line in
+           (folder / "curve.jsonl").read_text().splitlines() if line]
+  return {"checkpoint": str(checkpoint),
+          "curve": [{"games": line["games"], "env_steps": line["env_steps"],
+                     "value": line["objective_value"]} for line in lines]}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduledVote:
+  """Every player's ballot: objective `first` until round `switch_round`
+  (1-based, inclusive), then `second` (indices on the substrate's ballot)."""
+  first: int
+  second: int
+  switch_round: int
+
+  def __call__(self, round_index: int) -> int:
+    return self.first if round_index < self.switch_round else self.second
+
+
+@dataclasses.dataclass(frozen=True)
+class PrincipalGame:
+  """One held-out game of a trained principal, frozen (its best estimate
+  every round: `umd run --principal PATH --freeze-principal`)."""
+  setting: Setting
+  checkpoint: str
+  seed: int
+  preferences: str
+  phi0: Schedule
+  delta: float
+  rule: str = "plurality"
+  vote: Optional[ScheduledVote] = None
+  """Overrides every player's ballot (mixed votes); None: their types'."""
+
+
+def round_summary(record: wrapper_lib.RoundRecord) -> dict[str, Any]:
+  """A round's record as JSON: what the voted, mixed and loop tables need."""
+  return {"round": record.round, "objective": record.objective,
+          "phi": [float(rate) for rate in record.phi],
+          "divergence": float(record.divergence),
+          "objective_value": float(record.objective_value),
+          "welfare": {o: welfare.objective_value(o, np.asarray(record.returns))
+                      for o in welfare.DEFAULT_OBJECTIVES},
+          "apples_alive": float(record.apples_alive)}
+
+
+def play_principal(task: PrincipalGame) -> dict[str, Any]:
+  """Plays one `PrincipalGame`; each objective's game value and its rounds."""
+  config = dataclasses.replace(
+      task.setting.base(task.preferences, task.rule), seed=task.seed,
+      principal=task.checkpoint, phi0=task.phi0, delta=task.delta,
+      freeze_principal=True)
+  vote = task.vote
+  wrap = None if vote is None else (
+      lambda bots: [bots_lib.BallotPolicy(bot, vote) for bot in bots])
+  records = common.play(config, wrap_bots=wrap)
+  return {"values": {o: grid_search.game_value(records, o)
+                     for o in welfare.DEFAULT_OBJECTIVES},
+          "rounds": [round_summary(record) for record in records]}
+
+
+def _jsonable(value: Any) -> Any:
+  """Tuples as lists and infinities as strings, for a cache key."""
+  if isinstance(value, float) and not math.isfinite(value):
+    return str(value)
+  if isinstance(value, dict):
+    return {key: _jsonable(v) for key, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_jsonable(v) for v in value]
+  return value
+
+
+def task_key(function: Any, task: Any) -> str:
+  """The function's name and every field of the task, as one string."""
+  return function.__name__ + ":" + json.dumps(
+      _jsonable(dataclasses.asdict(task)), sort_keys=True)
+
+
+class TaskCache:
+  """Finished tasks' results by `task_key`, in a JSON-lines file.
+
+  `run` plays only the tasks whose key is not there yet (each once) and
+  appends each result as it finishes, so a killed experiment resumes where
+  it stopped, and a section that needs a game another section played
+  (no tax on the held-out seeds, say) reuses it.
+  """
+
+  def __init__(self, path: pathlib.Path, *, workers: int,
+               ray_address: Optional[str]):
+    self._results: dict[str, Any] = {}
+    if path.exists():
+      for line in path.read_text().splitlines():
+        try:
+          entry = json.loads(line)
+        except json.JSONDecodeError:
+          continue  # The last line of a killed run.
+        self._results[entry["key"]] = entry["result"]
+    self._log = runs.JsonLines(path)
+    self._workers, self._ray_address = workers, ray_address
+
+  def run(self, function: Any, tasks: Sequence[Any], desc: str) -> list[Any]:
+    """`function` on every task, in task order (cached results reused)."""
+    keys = [task_key(function, task) for task in tasks]
+    todo = {key: task for key, task in zip(keys, tasks)
+            if key not in self._results}
+    if not todo:
+      return [self._results[key] for key in keys]
+    with tqdm.tqdm(total=len(todo), desc=desc, file=sys.stderr,
+                   disable=not todo) as bar:
+
+      def on_result(position: int, result: Any) -> None:
+        key = list(todo)[position]
+        self._results[key] = result
+        self._log.write({"key": key, "result": result})
+        bar.update(1)
+
+      parallel.run_tasks(function, list(todo.values()), on_result,
+                         workers=self._workers,
+                         ray_address=self._ray_address)
+    return [self._results[key] for key in keys]
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+  """Issue 13's options: the game, the seeds and the learners."""
+  setting: Setting
+  objectives: tuple[str, ...]
+  principals: tuple[str, ...]
+  tune_seeds: tuple[int, ...]
+  eval_seeds: tuple[int, ...]
+  train_seeds: tuple[int, ...]
+  train_games: int
+  learning: Learning
+  grid: tuple[Schedule, ...]
+  num_rates: int
+  out: pathlib.Path
+  bootstrap: int
+
+  @property
+  def no_tax(self) -> Schedule:
+    return (0.0,) * self.num_rates
+
+  def train_task(self, principal: str, preferences: Sequence[str],
+                 seed: int, *, delta: Optional[float] = None,
+                 rule: str = "plurality", label: str) -> TrainTask:
+    delta = self.learning.delta if delta is None else delta
+    return TrainTask(
+        setting=self.setting, principal=principal,
+        preferences=tuple(preferences), games=self.train_games, seed=seed,
+        phi0=self.learning.phi0, delta=delta,
+        options=tuple(sorted(self.learning.options.get(principal,
+                                                       {}).items())),
+        rule=rule, folder=str(self.out / "train" /
+                              f"{label}-{principal}-seed{seed}"))
+
+
+def grid_scores(experiment: Experiment, cache: TaskCache
+                ) -> dict[Schedule, dict[str, float]]:
+  """Mean O per fixed schedule of the grid over the tuning seeds."""
+  tasks = [fixed_task(experiment.setting, schedule, seed,
+                      experiment.objectives)
+           for schedule in experiment.grid for seed in experiment.tune_seeds]
+  games = cache.run(play_fixed, tasks, "grid")
+  scores = {}
+  for schedule in experiment.grid:
+    mine = [g for g in games if tuple(g["schedule"]) == tuple(schedule)]
+    scores[tuple(schedule)] = {
+        o: float(np.mean([g["values"][o] for g in mine]))
+        for o in experiment.objectives}
+  return scores
+
+
+def best_schedules(experiment: Experiment, cache: TaskCache
+                   ) -> dict[str, Schedule]:
+  """Each objective's best fixed schedule of the grid (the first on a tie)."""
+  scores = grid_scores(experiment, cache)
+  return {o: max(experiment.grid, key=lambda s, o=o: scores[tuple(s)][o])
+          for o in experiment.objectives}
+
+
+def held_out_fixed(experiment: Experiment, cache: TaskCache,
+                   schedules: Sequence[Schedule]
+                   ) -> dict[Schedule, dict[str, np.ndarray]]:
+  """Each schedule's O per held-out seed, for every objective."""
+  schedules = list(dict.fromkeys(tuple(s) for s in schedules))
+  tasks = [fixed_task(experiment.setting, schedule, seed,
+                      experiment.objectives)
+           for schedule in schedules for seed in experiment.eval_seeds]
+  games = iter(cache.run(play_fixed, tasks, "held-out fixed"))
+  values = {}
+  for schedule in schedules:
+    mine = [next(games) for _ in experiment.eval_seeds]
+    values[schedule] = {o: np.array([g["values"][o] for g in mine])
+                        for o in experiment.objectives}
+  return values
+
+
+def _ratio_cell(ratio: Sequence[float]) -> str:
+  value, low, high = ratio
+  if math.isnan(value):
+    return "n/a"
+  return f"{value:.3f} ({low:.3f}–{high:.3f})"
+
+
+def print_matrix(experiment: Experiment, cache: TaskCache,
+                 results: dict[str, Any]) -> None:
+  """The 3x3 matrix: each objective's best fixed schedule (tuning seeds)
+  scored on every objective on the held-out seeds; and the >= 10% check."""
+  best = best_schedules(experiment, cache)
+  values = held_out_fixed(experiment, cache,
+                          [experiment.no_tax, *best.values()])
+  objectives = experiment.objectives
+  rng = np.random.default_rng(0)
+  print(f"\nBest fixed schedules ({len(experiment.grid)} schedules, tuning "
+        f"seeds {grid_search.format_seeds(experiment.tune_seeds)}), scored "
+        f"on {len(experiment.eval_seeds)} held-out seeds "
+        f"({grid_search.format_seeds(experiment.eval_seeds)}): mean O "
+        "(95% CI, Student's t)\n")
+  print("| schedule | best for | " + " | ".join(objectives) + " |")
+  print("| --- | --- | " + " | ".join("---" for _ in objectives) + " |")
+  rows = [("no tax", experiment.no_tax)] + [(o, best[o]) for o in objectives]
+  for label, schedule in rows:
+    cells = []
+    for objective in objectives:
+      mean, half = stats.mean_ci(values[schedule][objective])
+      cells.append(f"{mean:.3f} ± {half:.3f}" if half is not None
+                   else f"{mean:.3f}")
+    print(f"| {_format_phi(schedule)} | {label} | " + " | ".join(cells)
+          + " |")
+  print("\nEach objective's own best schedule ÷ another objective's best, "
+        "on that objective (paired bootstrap 95% CI; the goal: ≥ 1.10):\n")
+  print("| objective | ÷ best for | ratio (95% CI) | ≥ 1.10 |")
+  print("| --- | --- | --- | --- |")
+  checks = []
+  for objective in objectives:
+    own = values[best[objective]][objective]
+    for other in objectives:
+      if other == objective:
+        continue
+      ratio = stats.ratio_of_means(own, values[best[other]][objective],
+                                   rng=rng, samples=experiment.bootstrap)
+      met = ratio[0] >= 1.10
+      checks.append(met)
+      print(f"| {objective} | {other} {_format_phi(best[other])} | "
+            f"{_ratio_cell(ratio)} | {'yes' if met else 'no'} |")
+      results.setdefault("matrix_checks", []).append(dict(
+          objective=objective, other=other, ratio=ratio, met=met))
+  print(f"\n{sum(checks)} of {len(checks)} comparisons reach 1.10.")
+  results["best_fixed"] = {o: list(best[o]) for o in objectives}
+  results["matrix"] = {
+      _format_phi(s): {o: values[s][o].tolist() for o in objectives}
+      for _, s in rows}
+
+
+def train_all(experiment: Experiment, cache: TaskCache
+              ) -> dict[tuple[str, str, int], dict[str, Any]]:
+  """Every (objective, principal, training seed) run of the learning
+  section, trained with its objective voted (`fixed:O`)."""
+  keys = [(o, p, s) for o in experiment.objectives
+          for p in experiment.principals for s in experiment.train_seeds]
+  tasks = [experiment.train_task(p, [f"fixed:{o}"], s, label=o)
+           for o, p, s in keys]
+  return dict(zip(keys, cache.run(train_principal, tasks, "train")))
+
+
+def evaluate_all(experiment: Experiment, cache: TaskCache,
+                 trained: dict[tuple[str, str, int], dict[str, Any]]
+                 ) -> dict[tuple[str, str], np.ndarray]:
+  """O of each trained principal, frozen, per training and held-out seed:
+  shape [training seeds, held-out seeds] per (objective, principal)."""
+  keys = list(trained)
+  tasks = [PrincipalGame(
+      setting=experiment.setting, checkpoint=trained[key]["checkpoint"],
+      seed=seed, preferences=f"fixed:{key[0]}", phi0=experiment.learning.phi0,
+      delta=experiment.learning.delta)
+           for key in keys for seed in experiment.eval_seeds]
+  games = iter(cache.run(play_principal, tasks, "held-out learned"))
+  values: dict[tuple[str, str], list[list[float]]] = {}
+  for objective, principal, _ in keys:
+    row = [next(games)["values"][objective] for _ in experiment.eval_seeds]
+    values.setdefault((objective, principal), []).append(row)
+  return {key: np.array(rows) for key, rows in values.items()}
+
+
+def print_learning(experiment: Experiment, cache: TaskCache,
+                   results: dict[str, Any]) -> None:
+  """Learned ÷ best fixed, ÷ no tax and ÷ ucb_constant, per objective."""
+  best = best_schedules(experiment, cache)
+  fixed = held_out_fixed(experiment, cache,
+                         [experiment.no_tax, *best.values()])
+  learned = evaluate_all(experiment, cache, train_all(experiment, cache))
+  rng = np.random.default_rng(0)
+  print(f"\nLearned principals, frozen, on {len(experiment.eval_seeds)} "
+        f"held-out seeds; each trained {experiment.train_games} games per "
+        f"training seed ({len(experiment.train_seeds)} seeds). A principal's "
+        "O per held-out seed is the mean over its training seeds; ratios of "
+        "mean O with paired bootstrap 95% CIs over the held-out seeds; "
+        "'seeds' is the range of the ratio to best fixed over the training "
+        "seeds.\n")
+  print("| objective | principal | mean O | ÷ best fixed (95% CI) | seeds "
+        "| ÷ no tax (95% CI) | ÷ ucb_constant (95% CI) |")
+  print("| --- | --- | --- | --- | --- | --- | --- |")
+  rows = []
+  for objective in experiment.objectives:
+    best_values = fixed[best[objective]][objective]
+    none_values = fixed[experiment.no_tax][objective]
+    ucb = learned.get((objective, "ucb_constant"))
+    print(f"| {objective} | best fixed {_format_phi(best[objective])} | "
+          f"{best_values.mean():.3f} | 1 | | "
+          f"{_ratio_cell(stats.ratio_of_means(best_values, none_values, rng=rng, samples=experiment.bootstrap))}"
+          " | |")
+    for principal in experiment.principals:
+      per_seed = learned[(objective, principal)]
+      mean = per_seed.mean(axis=0)
+      ratios = {
+          name: stats.ratio_of_means(mean, base, rng=rng,
+                                     samples=experiment.bootstrap)
+          for name, base in (("best_fixed", best_values),
+                             ("no_tax", none_values),
+                             ("ucb_constant", None if ucb is None
+                              else ucb.mean(axis=0)))
+          if base is not None}
+      spread = [float(s.mean() / best_values.mean()) for s in per_seed]
+      ucb_cell = (_ratio_cell(ratios["ucb_constant"])
+                  if "ucb_constant" in ratios else "—")
+      print(f"| {objective} | {principal} | {mean.mean():.3f} | "
+            f"{_ratio_cell(ratios['best_fixed'])} | "
+            f"{min(spread):.2f}–{max(spread):.2f} | "
+            f"{_ratio_cell(ratios['no_tax'])} | {ucb_cell} |", flush=True)
+      rows.append(dict(objective=objective, principal=principal,
+                       values=per_seed.tolist(), ratios=ratios,
+                       per_training_seed_ratio=spread))
+  results["learning"] = rows
+  _print_goals(rows, experiment.objectives)
+
+
+def _print_goals(rows: Sequence[dict[str, Any]],
+                 objectives: Sequence[str]) -> None:
+  """Which principals meet issue 13's two goals."""
+  print("\nGoals: ÷ best fixed ≥ 1.05 with the CI above 1 on ≥ 2 "
+        "objectives; ÷ ucb_constant ≥ 1.1 with the CI above 1.\n")
+  for principal in dict.fromkeys(row["principal"] for row in rows):
+    mine = [row for row in rows if row["principal"] == principal]
+    beats = [row["objective"] for row in mine
+             if row["ratios"]["best_fixed"][0] >= 1.05
+             and row["ratios"]["best_fixed"][1] > 1]
+    over_ucb = [row["objective"] for row in mine
+                if "ucb_constant" in row["ratios"]
+                and row["ratios"]["ucb_constant"][0] >= 1.1
+                and row["ratios"]["ucb_constant"][1] > 1]
+    print(f"- {principal}: ≥ 1.05 × best fixed on {len(beats)} of "
+          f"{len(objectives)} ({', '.join(beats) or 'none'}): "
+          f"{'met' if len(beats) >= 2 else 'not met'}; ≥ 1.1 × ucb_constant "
+          f"on {', '.join(over_ucb) or 'none'}")
+
+
+def _smoothed(values: np.ndarray, window: int) -> np.ndarray:
+  """The trailing mean over `window` games (fewer at the start)."""
+  sums = np.cumsum(values, axis=-1)
+  counts = np.minimum(np.arange(1, values.shape[-1] + 1), window)
+  shifted = np.concatenate([np.zeros(values.shape[:-1] + (window,)),
+                            sums[..., :-window]], axis=-1)[...,
+                                                           :values.shape[-1]]
+  return (sums - shifted) / counts
+
+
+def plot_curves(experiment: Experiment, cache: TaskCache, png: pathlib.Path,
+                window: int) -> None:
+  """The sample-efficiency PNG: per objective, each principal's training
+  O against env steps (mean over training seeds, 95% t band), with the
+  best fixed schedule and no tax on the held-out seeds."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+  trained = train_all(experiment, cache)
+  best = best_schedules(experiment, cache)
+  fixed = held_out_fixed(experiment, cache,
+                         [experiment.no_tax, *best.values()])
+  objectives = experiment.objectives
+  figure, axes = pyplot.subplots(1, len(objectives),
+                                 figsize=(5 * len(objectives), 4),
+                                 squeeze=False)
+  for axis, objective in zip(axes[0], objectives):
+    for principal in experiment.principals:
+      curves = [trained[(objective, principal, s)]["curve"]
+                for s in experiment.train_seeds]
+      steps = np.array([point["env_steps"] for point in curves[0]])
+      values = _smoothed(np.array([[np.nan if p["value"] is None
+                                    else p["value"] for p in curve]
+                                   for curve in curves]), window)
+      summary = [stats.mean_ci(values[:, g]) for g in range(len(steps))]
+      mean = np.array([np.nan if m is None else m for m, _ in summary])
+      half = np.array([0.0 if h is None else h for _, h in summary])
+      line, = axis.plot(steps, mean, label=principal)
+      axis.fill_between(steps, mean - half, mean + half, alpha=0.2,
+                        color=line.get_color())
+    for label, schedule, style in (
+        (f"best fixed {_format_phi(best[objective])}", best[objective], "--"),
+        ("no tax", experiment.no_tax, ":")):
+      axis.axhline(fixed[schedule][objective].mean(), color="black",
+                   linestyle=style, linewidth=1, label=label + " (held-out)")
+    axis.set_title(objective)
+    axis.set_xlabel("env steps")
+    axis.set_ylabel(f"{objective} O per game (mean of last {window} games)")
+    axis.legend(fontsize=7)
+  figure.suptitle(
+      f"{experiment.setting.substrate}, bots {experiment.setting.bots}: "
+      f"mean over {len(experiment.train_seeds)} training seeds, 95% band")
+  figure.tight_layout()
+  with runs.atomic_path(png, suffix=".png") as partial:
+    figure.savefig(partial, dpi=110)
+  pyplot.close(figure)
+  print(f"\nSample-efficiency curves: {png}")
+
+
+def _round_rows(games: Sequence[dict[str, Any]]
+                ) -> dict[int, list[dict[str, Any]]]:
+  rows: dict[int, list[dict[str, Any]]] = {}
+  for game in games:
+    for record in game["rounds"]:
+      rows.setdefault(record["round"], []).append(record)
+  return rows
+
+
+def print_mixed(experiment: Experiment, cache: TaskCache, tracker: str,
+                switch_round: int, delta: float,
+                results: dict[str, Any]) -> None:
+  """Mixed votes: a principal trained on the first two objectives (one a
+  game, alternating) faces a vote that switches after `switch_round`."""
+  first, second = experiment.objectives[:2]
+  best = best_schedules(experiment, cache)
+  trained = cache.run(train_principal, [experiment.train_task(
+      tracker, [f"fixed:{first}", f"fixed:{second}"], 0, delta=delta,
+      label="mixed")], "train mixed")[0]
   order = welfare.DEFAULT_OBJECTIVES  # The substrate's ballot order.
-  votes = [order.index(first)] * switch_round + [order.index(second)] * 10
-
-  def vote(round_index: int) -> int:  # The electorate's types change.
-    return votes[min(round_index, len(votes) - 1)]
-
-  rows: dict[int, list[wrapper_lib.RoundRecord]] = {}
-  for seed in tqdm.tqdm(seeds, desc="mixed votes", file=sys.stderr):
-    records = common.play(
-        learning.config(seed, first, name), principal,
-        wrap_bots=lambda bots: [bots_lib.BallotPolicy(b, vote) for b in bots])
-    for record in records:
-      rows.setdefault(record.round, []).append(record)
+  vote = ScheduledVote(order.index(first), order.index(second), switch_round)
+  games = cache.run(play_principal, [PrincipalGame(
+      setting=experiment.setting, checkpoint=trained["checkpoint"], seed=seed,
+      preferences=f"fixed:{first}", phi0=experiment.learning.phi0,
+      delta=delta, vote=vote) for seed in experiment.eval_seeds], "mixed")
+  print(f"\nMixed votes ({tracker}, trained {experiment.train_games} games "
+        f"alternating {first} and {second}, δ = {delta:g}; {first} voted "
+        f"in rounds 1–{switch_round}, then {second}; "
+        f"{len(experiment.eval_seeds)} held-out seeds):\n")
+  print("| round | objective voted | mean φ | its best fixed φ | max D | "
+        "mean L∞ to best φ | mean O |")
+  print("| --- | --- | --- | --- | --- | --- | --- |")
   table = []
-  for round_number, records in sorted(rows.items()):
-    objective = records[0].objective
-    table.append({
-        "round": round_number,
-        "objective": objective,
-        "phi": np.mean([r.phi for r in records], axis=0).round(3).tolist(),
-        "best_fixed_phi": list(best[objective]),
-        "max_D": float(max(r.divergence for r in records)),
-        "O": float(np.mean([r.objective_value for r in records])),
-    })
-  return table
+  for round_number, records in sorted(_round_rows(games).items()):
+    objective = records[0]["objective"]
+    phi = np.array([r["phi"] for r in records])
+    target = np.array(best[objective], dtype=float)
+    row = {"round": round_number, "objective": objective,
+           "phi": phi.mean(axis=0).round(3).tolist(),
+           "best_fixed_phi": list(best[objective]),
+           "max_D": float(max(r["divergence"] for r in records)),
+           "distance": float(np.abs(phi - target).max(axis=1).mean()),
+           "O": float(np.mean([r["objective_value"] for r in records]))}
+    table.append(row)
+    print(f"| {round_number} | {objective} | {_format_phi(row['phi'])} | "
+          f"{_format_phi(row['best_fixed_phi'])} | {row['max_D']:.3f} | "
+          f"{row['distance']:.3f} | {row['O']:.3f} |")
+  results["mixed_votes"] = table
+
+
+def print_loop(experiment: Experiment, cache: TaskCache, tracker: str,
+               rule: str, results: dict[str, Any]) -> None:
+  """The full loop: types drawn per game, ballots cast in the substrate,
+  the rule, a principal trained under drawn types, the followers."""
+  trained = cache.run(train_principal, [experiment.train_task(
+      tracker, ["uniform"], 0, rule=rule, label=f"loop-{rule}")],
+                      "train loop")[0]
+  games = cache.run(play_principal, [PrincipalGame(
+      setting=experiment.setting, checkpoint=trained["checkpoint"], seed=seed,
+      preferences="uniform", phi0=experiment.learning.phi0,
+      delta=experiment.learning.delta, rule=rule)
+                                     for seed in experiment.eval_seeds],
+                    "loop")
+  objectives = welfare.DEFAULT_OBJECTIVES
+  print(f"\nThe full loop ({tracker} trained {experiment.train_games} games "
+        f"under uniform random types, rule {rule}, ballots cast in the "
+        f"substrate; {len(experiment.eval_seeds)} held-out seeds, types drawn "
+        "per seed). Per round:\n")
+  print("| round | objectives voted | mean φ | " +
+        " | ".join(f"realised {o}" for o in objectives) + " |")
+  print("| --- | --- | --- | " + " | ".join("---" for _ in objectives) + " |")
+  for round_number, records in sorted(_round_rows(games).items()):
+    voted = collections.Counter(r["objective"] for r in records)
+    cells = [f"{np.mean([r['welfare'][o] for r in records]):.3f}"
+             for o in objectives]
+    print(f"| {round_number} | "
+          + ", ".join(f"{o} {n}" for o, n in sorted(voted.items()))
+          + f" | {_format_phi(np.mean([r['phi'] for r in records], axis=0))}"
+          " | " + " | ".join(cells) + " |")
+  print("\nRealised welfare per objective voted (rounds pooled over seeds; "
+        "95% cluster-bootstrap CI over seeds):\n")
+  print("| objective voted | rounds | mean φ | " +
+        " | ".join(f"realised {o}" for o in objectives) + " |")
+  print("| --- | --- | --- | " + " | ".join("---" for _ in objectives) + " |")
+  rng = np.random.default_rng(0)
+  table = []
+  for voted in objectives:
+    by_seed = [[r for r in game["rounds"] if r["objective"] == voted]
+               for game in games]
+    by_seed = [rounds for rounds in by_seed if rounds]
+    if not by_seed:
+      continue
+    pooled = [r for rounds in by_seed for r in rounds]
+    cells = {o: stats.bootstrap_mean_ci(
+        [[r["welfare"][o] for r in rounds] for rounds in by_seed], rng=rng,
+        samples=experiment.bootstrap) for o in objectives}
+    print(f"| {voted} | {len(pooled)} | "
+          f"{_format_phi(np.mean([r['phi'] for r in pooled], axis=0))} | "
+          + " | ".join(_ratio_cell(cells[o]) for o in objectives) + " |")
+    table.append(dict(objective=voted, rounds=len(pooled), welfare=cells))
+  results["loop"] = table
 
 
 def _format_phi(phi: Sequence[float]) -> str:
   return "(" + ", ".join(f"{rate:.2f}" for rate in phi) + ")"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+ISSUE5_SECTIONS = ("compare", "ceiling", "dynamic")
+SECTIONS = ISSUE5_SECTIONS + NEW_SECTIONS
+# Issue 5's game, which its sections compare, ceiling and dynamic play.
+ISSUE5_SETTING = Setting(substrate=SUBSTRATE, bots="best_response")
+
+
+def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--objectives", default="utilitarian,egalitarian,nash")
   parser.add_argument("--principals", default="bandit,thompson,rl")
@@ -290,57 +929,252 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       help="the learning principals' initial rates")
   parser.add_argument("--cma-sigma0", type=float, default=None,
                       help="CMA-ES's initial step size (default: its own)")
+  parser.add_argument("--option", action="append", default=[],
+                      metavar="PRINCIPAL:FIELD=VALUE",
+                      help="a learning principal's config field, e.g. "
+                      "rl:anneal_rounds=0 (repeatable)")
   parser.add_argument("--flat-step", type=float, default=0.1)
   parser.add_argument("--levels", default="0,0.25,0.5,0.75,1")
   parser.add_argument("--tune-seeds", type=int, default=4)
   parser.add_argument("--eval-seeds", type=int, default=20)
   parser.add_argument("--train-games", type=int, default=100)
+  parser.add_argument("--train-seeds", type=int, default=10,
+                      help="learning: training seeds per principal and "
+                      "objective (seeds 0..N-1)")
   parser.add_argument("--bootstrap", type=int, default=10_000)
   parser.add_argument("--switch-round", type=int, default=2,
                       help="mixed votes: the last round of the first "
                       "objective")
   parser.add_argument("--online", action="store_true",
-                      help="evaluate the principals still learning")
+                      help="compare: evaluate the principals still learning")
   parser.add_argument("--ceiling-step", type=float, default=0.05,
                       help="the fine grid of the ceiling analysis")
   parser.add_argument("--json", default=None, help="also write the results")
   parser.add_argument("--sections", default="compare,ceiling,dynamic,mixed",
-                      help="which parts to run (comma-separated)")
+                      help="which parts to run (comma-separated): "
+                      + ",".join(SECTIONS))
   parser.add_argument("--grid-cache", default=None,
-                      help="reuse the grid's tuning scores from this JSON "
-                      "file, or write them there")
+                      help="compare: reuse the grid's tuning scores from "
+                      "this JSON file, or write them there")
+  game = parser.add_argument_group(
+      "the game of the sections " + ",".join(NEW_SECTIONS))
+  game.add_argument("--substrate", default=SUBSTRATE)
+  game.add_argument("--bots", default="best_response",
+                    help="the followers, as umd run's --bots")
+  game.add_argument("--brackets", default=None,
+                    help="bracket edges, e.g. 1,2 (default: the substrate's)")
+  game.add_argument("--max-rate", type=float, default=None,
+                    help="the cap on rates (default: the substrate's)")
+  game.add_argument("--allow-mismatch", action="store_true",
+                    help="let a follower checkpoint play another game")
+  game.add_argument("--tracker", default=None,
+                    help="mixed, loop: the principal (default: the first of "
+                    "--principals)")
+  game.add_argument("--mixed-delta", type=float, default=None,
+                    help="mixed: the tracker's bound (default: --delta)")
+  game.add_argument("--rule", default="plurality",
+                    help="loop: the social choice rule")
+  game.add_argument("--smoothing", type=int, default=5,
+                    help="curves: the trailing window, in games")
+  game.add_argument("--png", default=None,
+                    help="curves: the PNG (default: OUT/sample_efficiency.png)")
+  game.add_argument("--out", default=None,
+                    help="the folder of cached tasks and training runs; an "
+                    "existing one is resumed (default: a new "
+                    "runs/principal_vs_fixed-<timestamp>)")
+  game.add_argument("--workers", type=int, default=0,
+                    help="play the tasks as Ray tasks on N local CPUs "
+                    "(0: here, one after the other)")
+  game.add_argument("--ray-address", default=None,
+                    help="play the tasks on this Ray cluster")
+  return parser
+
+
+def _names(text: str) -> list[str]:
+  return [name for name in text.split(",") if name]
+
+
+def _principal_options(args: argparse.Namespace,
+                       parser: argparse.ArgumentParser
+                       ) -> dict[str, dict[str, Any]]:
+  """--cma-sigma0 and every --option, by principal."""
+  options: dict[str, dict[str, Any]] = {}
+  if args.cma_sigma0 is not None:
+    options["cma"] = {"sigma0": args.cma_sigma0}
+  for item in args.option:
+    name, _, assignment = item.partition(":")
+    field, equals, text = assignment.partition("=")
+    if name not in principal_lib.LEARNING or not field or not equals:
+      parser.error(f"--option must be PRINCIPAL:FIELD=VALUE with PRINCIPAL "
+                   f"one of {','.join(principal_lib.LEARNING)}; got {item!r}")
+    try:
+      value = json.loads(text)
+    except json.JSONDecodeError:
+      value = text
+    options.setdefault(name, {})[field] = value
+  for name, fields in options.items():
+    try:  # Unknown fields and bad values, before any game.
+      principal_lib.make_principal(
+          name, schedule=principal_lib.TaxSchedule((0.0,), ()), **fields)
+    except (TypeError, ValueError) as error:
+      parser.error(f"--option {name}: {error}")
+  return options
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  parser = _parser()
   args = parser.parse_args(argv)
-  objectives = [o for o in args.objectives.split(",") if o]
+  objectives = _names(args.objectives)
   unknown = [o for o in objectives if o not in welfare.DEFAULT_OBJECTIVES]
-  principals = [p for p in args.principals.split(",") if p]
+  principals = _names(args.principals)
   bad = [p for p in principals if p not in principal_lib.LEARNING]
   if unknown or bad or not objectives:
     parser.error(f"objectives must come from {welfare.DEFAULT_OBJECTIVES} "
                  f"and principals from {','.join(principal_lib.LEARNING)}; got "
                  f"{unknown + bad or args.objectives}")
-  sections = set(args.sections.split(","))
-  if not sections <= {"compare", "ceiling", "dynamic", "mixed"}:
-    parser.error(f"--sections must come from compare,ceiling,dynamic,mixed;"
-                 f" got {args.sections}")
-  for flag, path in (("--json", args.json), ("--grid-cache", args.grid_cache)):
+  sections = set(_names(args.sections))
+  if not sections or not sections <= set(SECTIONS):
+    parser.error(f"--sections must come from {','.join(SECTIONS)}; got "
+                 f"{args.sections}")
+  for flag, path in (("--json", args.json), ("--grid-cache", args.grid_cache),
+                     ("--png", args.png)):
     try:  # Before the hours of games, not after them.
       if path is not None:
         runs.check_writable(pathlib.Path(path).parent, flag=flag)
     except ValueError as error:
       parser.error(str(error))
-  levels = [float(level) for level in args.levels.split(",")]
-  options = {} if args.cma_sigma0 is None else {
-      "cma": {"sigma0": args.cma_sigma0}}
-  learning = Learning(phi0=tuple(principal_lib.parse_rates(args.phi0)),
-                      delta=args.delta, options=options)
-  grid = schedule_grid(args.flat_step, levels)
+  try:
+    brackets = (None if args.brackets is None else
+                tuple(principal_lib.parse_rates(args.brackets)))
+    levels = [float(level) for level in args.levels.split(",")]
+    phi0 = tuple(principal_lib.parse_rates(args.phi0))
+  except ValueError as error:
+    parser.error(f"--brackets, --levels and --phi0 take comma-separated "
+                 f"numbers: {error}")
+  setting = Setting(substrate=args.substrate, bots=args.bots,
+                    brackets=brackets, max_rate=args.max_rate,
+                    allow_mismatch=args.allow_mismatch)
+  if sections & set(ISSUE5_SECTIONS) and setting != ISSUE5_SETTING:
+    parser.error(f"sections {','.join(ISSUE5_SECTIONS)} play issue 5's game "
+                 f"({SUBSTRATE}, best_response followers, brackets 5,10); "
+                 "run them without --substrate, --bots, --brackets, "
+                 "--max-rate and --allow-mismatch")
+  learning = Learning(phi0=phi0, delta=args.delta,
+                      options=_principal_options(args, parser))
+  results: dict[str, Any] = {}
+  if sections & set(ISSUE5_SECTIONS):
+    _run_issue5(args, sections, objectives, principals, learning, levels,
+                results)
+  new = [section for section in NEW_SECTIONS if section in sections]
+  if new:
+    experiment = _experiment(args, parser, setting, objectives, principals,
+                             learning, levels)
+    with contextlib.ExitStack() as stack:
+      if parallel.uses_ray(args.workers, args.ray_address):
+        # One Ray for every section: its workers start (and import
+        # TensorFlow) once, not once per batch of tasks.
+        _export_script_folder()
+        stack.enter_context(parallel.ray_session(args.workers,
+                                                 args.ray_address))
+      _run_sections(args, parser, experiment, new, results)
+  if args.json:
+    runs.write_text(args.json, json.dumps(results, indent=1))
+  return 0
+
+
+def _experiment(args: argparse.Namespace, parser: argparse.ArgumentParser,
+                setting: Setting, objectives: Sequence[str],
+                principals: Sequence[str], learning: Learning,
+                levels: Sequence[float]) -> Experiment:
+  """The checked options of the sections of issue 13."""
+  try:
+    game = game_lib.prepare(dataclasses.replace(setting.base(), phi0=(0.0,)))
+    schedule = game.schedule
+    grid = grid_search.schedule_grid(args.flat_step, levels,
+                                     num_rates=schedule.num_brackets,
+                                     max_rate=schedule.max_rate)
+    for rates in [*grid, learning.phi0]:
+      schedule.with_rates(rates * schedule.num_brackets if len(rates) == 1
+                          else rates)
+    parallel.check_options(args.workers, args.ray_address)
+    out = pathlib.Path(args.out) if args.out else runs.default_folder(
+        "principal_vs_fixed")
+    runs.check_writable(out)
+  except ValueError as error:
+    parser.error(str(error))
+  if min(args.train_seeds, args.eval_seeds, args.tune_seeds,
+         args.train_games) < 1:
+    parser.error("--train-seeds, --eval-seeds, --tune-seeds and "
+                 "--train-games must be >= 1")
+  return Experiment(
+      setting=setting, objectives=tuple(objectives),
+      principals=tuple(principals),
+      tune_seeds=tuple(range(100, 100 + args.tune_seeds)),
+      eval_seeds=tuple(range(1000, 1000 + args.eval_seeds)),
+      train_seeds=tuple(range(args.train_seeds)),
+      train_games=args.train_games, learning=learning, grid=tuple(grid),
+      num_rates=schedule.num_brackets, out=out, bootstrap=args.bootstrap)
+
+
+def _export_script_folder() -> None:
+  """Puts this script's folder on the PYTHONPATH that Ray workers inherit:
+  its tasks are pickled by value, but import `common` by name."""
+  here = os.path.dirname(os.path.abspath(__file__))
+  os.environ["PYTHONPATH"] = os.pathsep.join(
+      filter(None, [here, os.environ.get("PYTHONPATH")]))
+
+
+def _run_sections(args: argparse.Namespace, parser: argparse.ArgumentParser,
+                  experiment: Experiment, sections: Sequence[str],
+                  results: dict[str, Any]) -> None:
+  """Plays and prints the sections of issue 13, in their order."""
+  tracker = args.tracker or experiment.principals[0]
+  if tracker not in principal_lib.LEARNING:
+    parser.error(f"--tracker must be one of "
+                 f"{','.join(principal_lib.LEARNING)}; got {tracker!r}")
+  if "mixed" in sections and len(experiment.objectives) < 2:
+    parser.error("mixed needs two --objectives (the first, then the second)")
+  experiment.out.mkdir(parents=True, exist_ok=True)
+  cache = TaskCache(experiment.out / TASKS_FILE, workers=args.workers,
+                    ray_address=args.ray_address)
+  setting = experiment.setting
+  default = "the substrate's"
+  print(f"\n{setting.substrate}, followers {setting.bots}, brackets "
+        f"{setting.brackets or default}, max_rate "
+        f"{setting.max_rate or default}; learners: phi0 = "
+        f"{experiment.learning.phi0}, delta = {experiment.learning.delta}, "
+        f"options {experiment.learning.options}; tasks cached in "
+        f"{experiment.out}/{TASKS_FILE}")
+  if "matrix" in sections:
+    print_matrix(experiment, cache, results)
+  if "learning" in sections:
+    print_learning(experiment, cache, results)
+  if "curves" in sections:
+    plot_curves(experiment, cache, pathlib.Path(
+        args.png or experiment.out / "sample_efficiency.png"),
+                args.smoothing)
+  if "mixed" in sections:
+    delta = experiment.learning.delta if args.mixed_delta is None else (
+        args.mixed_delta)
+    print_mixed(experiment, cache, tracker, args.switch_round, delta,
+                results)
+  if "loop" in sections:
+    print_loop(experiment, cache, tracker, args.rule, results)
+
+
+def _run_issue5(args: argparse.Namespace, sections: set[str],
+                objectives: Sequence[str], principals: Sequence[str],
+                learning: Learning, levels: Sequence[float],
+                results: dict[str, Any]) -> None:
+  """Issue 5's sections compare, ceiling and dynamic, on its game."""
+  grid = grid_search.schedule_grid(args.flat_step, levels)
   scores = cached_tune(args.grid_cache, grid, range(100, 100 + args.tune_seeds),
                        objectives)
   best = {o: max(grid, key=lambda s, o=o: scores[s][o]) for o in objectives}
   rng = np.random.default_rng(0)
   eval_seeds = range(1000, 1000 + args.eval_seeds)
-  results: dict[str, Any] = {"best_fixed": {o: best[o] for o in objectives},
-                             "rows": []}
+  results.update({"best_fixed": {o: best[o] for o in objectives},
+                  "rows": []})
   print(f"\nlearners: phi0 = {learning.phi0}, delta = {args.delta}, "
         f"options {options}, {'online' if args.online else 'frozen'}; grid of {len(grid)} schedules on "
         f"{args.tune_seeds} tuning seeds; {args.eval_seeds} held-out seeds; "
@@ -375,12 +1209,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _print_ceiling(args, objectives, grid, results)
   if "dynamic" in sections:
     _print_dynamic(objectives, best, eval_seeds, results)
-  if len(objectives) >= 2 and principals and "mixed" in sections:
-    _print_mixed(args, principals[0], objectives, best, eval_seeds, learning,
-                 results)
-  if args.json:
-    runs.write_text(args.json, json.dumps(results, indent=1))
-  return 0
 
 
 def _print_ceiling(args, objectives, grid, results) -> None:
@@ -408,22 +1236,6 @@ def _print_dynamic(objectives, best, eval_seeds, results) -> None:
     for label, mean, (ratio, low, high) in rows:
       print(f"| {objective} | {label} | {mean:.3f} | {ratio:.3f} "
             f"({low:.3f}–{high:.3f}) |", flush=True)
-
-
-def _print_mixed(args, name, objectives, best, eval_seeds, learning,
-                 results) -> None:
-  table = mixed_votes(name, objectives[:2], args.switch_round,
-                      best, args.train_games, eval_seeds, learning)
-  results["mixed_votes"] = table
-  print(f"\nMixed votes ({name}, {objectives[0]} for rounds "
-        f"1–{args.switch_round}, then {objectives[1]}):\n")
-  print("| round | objective voted | mean φ | its best fixed φ | max D | "
-        "mean O |")
-  print("| --- | --- | --- | --- | --- | --- |")
-  for row in table:
-    print(f"| {row['round']} | {row['objective']} | "
-          f"{_format_phi(row['phi'])} | {_format_phi(row['best_fixed_phi'])}"
-          f" | {row['max_D']:.3f} | {row['O']:.3f} |")
 
 
 if __name__ == "__main__":
