@@ -91,6 +91,11 @@ def _table_path(name: str) -> str:
   return name[len(BEST_RESPONSE) + 1:]
 
 
+def ppo_checkpoint(name: str) -> Optional[str]:
+  """The checkpoint file that PPO bot `name` plays; None for other bots."""
+  return _checkpoint_path(name) if _is_ppo(name) else None
+
+
 def _checkpoint_path(name: str) -> str:
   if name in _SHIPPED_PPO:
     from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top

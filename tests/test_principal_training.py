@@ -4,6 +4,9 @@
 import json
 import os
 import pathlib
+import signal
+import subprocess
+import time
 
 os.environ.setdefault(
     "XLA_FLAGS",
@@ -20,6 +23,9 @@ from umd_meltingpot.principal import checkpoint
 _SCHEDULE = principal_lib.TaxSchedule((0.0, 0.1, 0.2), (5.0, 10.0))
 _TINY = ["--substrate", "umd_apple_harvest__small", "--rounds", "2",
          "--steps", "15", "--vote-steps", "2"]
+# The tiny game with the shipped conditioned followers' brackets and cap.
+_TINY_CONDITIONED = [*_TINY, "--brackets", "1,2", "--max-rate", "4",
+                     "--bots", "ppo_conditioned", "--delta", "inf"]
 
 
 def _lines(path: pathlib.Path) -> list[dict]:
@@ -205,6 +211,97 @@ class PrincipalTrainingTest(absltest.TestCase):
       self.assertEqual(code, 2, spec)
       self.assertNotIn("Traceback", stderr)
       self.assertFalse((folder / "o").exists())
+
+
+def _wait_for_games(folder: pathlib.Path, games: int, process,
+                    timeout: float = 300.0) -> None:
+  """Waits until principal.json holds >= `games` games and metrics.jsonl
+  has lines past them, so a kill leaves lines the resume must drop."""
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    if process.poll() is not None:
+      raise AssertionError(f"training exited early: {process.returncode}")
+    try:
+      saved = json.loads((folder / "principal.json").read_text())
+      saved = saved["counters"]["games"]
+      lines = len((folder / "metrics.jsonl").read_text().splitlines())
+    except (OSError, ValueError, KeyError):
+      saved = lines = 0
+    if saved >= games and lines > saved:
+      return
+    time.sleep(0.05)
+  raise AssertionError("no checkpoint in time")
+
+
+class ConditionedFollowersTest(absltest.TestCase):
+  """Principals against the shipped conditioned PPO followers."""
+
+  def test_ucb_constant_trains_resumes_and_plays_its_checkpoint(self):
+    run = pathlib.Path(self.create_tempdir().full_path, "run")
+    self.assertEqual(helpers.umd(
+        "train", "principal", "--principal", "ucb_constant",
+        *_TINY_CONDITIONED, "--preferences", "fixed:utilitarian", "--games",
+        "2", "--out", str(run), "--quiet"), 0)
+    self.assertEqual(helpers.umd("train", "principal", "--resume", str(run),
+                                 "--games", "3", "--quiet"), 0)
+    records = _lines(run / "metrics.jsonl")
+    # One flat arm per game (one objective), from no tax up, across the
+    # resume: 0, then 0.4, then 0.8.
+    self.assertEqual([r["phi"] for r in records],
+                     [[0.0] * 3, [0.4] * 3, [0.8] * 3])
+    loaded = checkpoint.load(run / "principal.npz")
+    self.assertEqual(loaded.game["max_rate"], 4.0)
+    self.assertEqual(helpers.umd(
+        "run", "--principal", str(run / "principal.npz"), *_TINY_CONDITIONED,
+        "--freeze-principal", "--quiet", "--out", str(run / "play")), 0)
+    self.assertLen(_lines(run / "play" / "rounds.jsonl"), 2)
+
+  def test_adapting_followers_resume_after_kill_9(self):
+    run = pathlib.Path(self.create_tempdir().full_path, "run")
+    command = helpers.umd_command(
+        "train", "principal", "--principal", "rl", *_TINY_CONDITIONED,
+        "--adapt-followers", "1", "--games", "1000", "--seed", "3",
+        "--checkpoint-every", "1", "--quiet", "--out", str(run))
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+      _wait_for_games(run, 1, process)
+    finally:
+      os.killpg(process.pid, signal.SIGKILL)
+      process.wait()
+    games = checkpoint.load(run / "principal.npz").counters["games"]
+    self.assertEqual(helpers.umd("train", "principal", "--resume", str(run),
+                                 "--games", str(games + 1), "--quiet"), 0)
+    records = _lines(run / "metrics.jsonl")
+    self.assertEqual([r["games"] for r in records],
+                     list(range(1, games + 2)))
+    # One update after each game, counted on across the kill.
+    self.assertEqual([r["followers/updates"] for r in records],
+                     list(range(1, games + 2)))
+    followers = run / "followers"
+    self.assertEqual(sorted(p.name for p in followers.glob("games-*.npz")),
+                     [f"games-{games + 1}.npz"])
+    saved = json.loads((followers / f"games-{games + 1}.json").read_text())
+    self.assertEqual(saved["counters"]["updates"], games + 1)
+    # The adapted followers and the principal play a game together.
+    self.assertEqual(helpers.umd(
+        "run", "--principal", str(run / "principal.npz"), *_TINY_CONDITIONED,
+        "--bots", f"ppo:{followers / 'current.npz'}", "--quiet", "--out",
+        str(run / "play")), 0)
+
+  def test_adapting_needs_one_ppo_follower(self):
+    out = pathlib.Path(self.create_tempdir().full_path, "run")
+    for bots in ("greedy", "ppo,greedy"):
+      code, stderr = helpers.umd_with_stderr(
+          "train", "principal", "--principal", "ucb_constant", *_TINY,
+          "--bots", bots, "--adapt-followers", "2", "--out", str(out),
+          "--quiet")
+      self.assertEqual(code, 2, stderr)
+      self.assertIn("--bots must name one (ppo, ppo_conditioned",
+                    stderr.splitlines()[-1])
+      self.assertNotIn("Traceback", stderr)
+      self.assertFalse(out.exists())
 
 
 class PrincipalCommandTest(parameterized.TestCase):

@@ -7,9 +7,12 @@
 
   principal_train.train(principal_train.prepare_resume("runs/bandit"))
 
-One principal object (bandit, thompson, cma or rl) plays `games` whole games of
-`umd run` in a row, learning across rounds and games, against fixed
-followers (`bots`, as in `umd run`; they are not trained). Game g (from 0)
+One principal object (a learning one: bandit, thompson, cma, rl,
+ucb_constant or epsilon_greedy) plays `games` whole games of `umd run` in a
+row, learning across rounds and games, against the followers `bots` (as in
+`umd run`): fixed, or, with `adapt_followers` U > 0, one PPO follower
+fine-tuned for U PPO updates after every game under the principal's current
+state (`adaptive_followers`; its checkpoints in `followers/`). Game g (from 0)
 is `umd run` with the training options and the seed
 `game_seed(seed, g)`; the principal is seeded with `seed`, so a seed gives
 the same games and the same principal. A run folder holds
@@ -23,10 +26,11 @@ the same games and the same principal. A run folder holds
     (`principal.checkpoint`), replaced atomically every `checkpoint_every`
     games and at the end.
 
-`--resume` reloads the checkpoint, cuts `metrics.jsonl` back to its games
-and plays the following games (a new `--games` may extend the run). The
-bandits and CMA-ES resume exactly; the RL principal drops the steps it had
-not learnt from yet (fewer than its `update_every`).
+`--resume` reloads the checkpoint (and the adapted followers saved with
+it), cuts `metrics.jsonl` back to its games and plays the following games
+(a new `--games` may extend the run). The bandits and CMA-ES resume exactly;
+the RL principal drops the steps it had not learnt from yet (fewer than its
+`update_every`).
 """
 
 import dataclasses
@@ -37,6 +41,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from umd_meltingpot import adaptive_followers
 from umd_meltingpot import game as game_lib
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import runs
@@ -66,6 +71,14 @@ class PrincipalTrainConfig(training.RunOptions):
   allow_mismatch: bool = False
   """Let a follower checkpoint (--bots ppo:PATH) play a game other than the
   one it was trained on, with a warning; without it that is refused."""
+  adapt_followers: int = validation.checked(0, validation.integer(ge=0))
+  """After each game, fine-tune the PPO followers (--bots: one PPO
+  follower, e.g. ppo_conditioned) for this many PPO updates in games under
+  the principal's current state, as Large Legislative Models' agents adapt
+  to each schedule; 0: fixed followers. Their checkpoints go to
+  followers/ in the run folder."""
+  adapt_envs: int = validation.checked(1, validation.integer(ge=1))
+  """Games stepped together in each PPO update of --adapt-followers."""
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -98,10 +111,17 @@ def game_seed(seed: int, game: int) -> int:
   return int(state[0] >> 1)
 
 
-def game_config(config: PrincipalTrainConfig, game: int
-                ) -> game_lib.GameConfig:
-  """The `umd run` options of training game `game`."""
-  return config.game_config(game_seed(config.seed, game), bots=config.bots,
+def game_config(config: PrincipalTrainConfig, game: int,
+                bots: Optional[str] = None) -> game_lib.GameConfig:
+  """The `umd run` options of training game `game`.
+
+  Args:
+    config: the run's options.
+    game: the game's index, from 0.
+    bots: the followers, if not `config.bots` (adapted ones).
+  """
+  return config.game_config(game_seed(config.seed, game),
+                            bots=config.bots if bots is None else bots,
                             allow_mismatch=config.allow_mismatch)
 
 
@@ -112,6 +132,9 @@ def prepare(config: PrincipalTrainConfig) -> PreparedPrincipalTraining:
     ValueError: an invalid option, with the valid values in the message.
   """
   game = game_lib.prepare(game_config(config, 0))
+  if config.adapt_followers:
+    adaptive_followers.check(
+        adaptive_followers.source_checkpoint(config.bots), config.adapt_envs)
   runs.check_new_folder(config.out)
   return PreparedPrincipalTraining(
       config=config, schedule=game.schedule,
@@ -178,14 +201,49 @@ def game_metrics(records: list[wrapper_lib.RoundRecord]
 
 
 def _play(config: PrincipalTrainConfig, game_index: int,
-          principal: principal_lib.Principal
+          principal: principal_lib.Principal, bots: Optional[str] = None
           ) -> tuple[int, list[wrapper_lib.RoundRecord]]:
-  """Plays training game `game_index` with `principal`."""
-  game = game_lib.prepare(game_config(config, game_index))
+  """Plays training game `game_index` with `principal` (and `bots`, if not
+  the config's)."""
+  game = game_lib.prepare(game_config(config, game_index, bots))
   bots = game_lib.build_bots(game)
   with game_lib.build_environment(game, principal=principal) as env:
     steps = game_lib.play_episode(env, bots)
     return steps, list(env.records)
+
+
+def _followers(prepared: PreparedPrincipalTraining, out: pathlib.Path,
+               games: int) -> Optional[adaptive_followers.AdaptiveFollowers]:
+  """The adapting followers of a run with --adapt-followers (restored to
+  game `games` on resume, else saved as game 0); None without."""
+  config = prepared.config
+  if not config.adapt_followers:
+    return None
+  followers = adaptive_followers.AdaptiveFollowers(
+      adaptive_followers.source_checkpoint(config.bots),
+      updates=config.adapt_followers, envs=config.adapt_envs,
+      seed=config.seed, folder=out / adaptive_followers.FOLDER)
+  if prepared.resume:
+    followers.restore(games)
+  else:
+    followers.save(games)
+  return followers
+
+
+def _adapt(followers: adaptive_followers.AdaptiveFollowers,
+           prepared: PreparedPrincipalTraining,
+           principal: principal_lib.Principal, games: int) -> dict[str, Any]:
+  """Fine-tunes the followers under a snapshot of the principal's state
+  after `games` games; returns their metrics."""
+  config = prepared.config
+  snapshot = followers.folder / adaptive_followers.PRINCIPAL
+  checkpoint_lib.save(snapshot, config.principal, principal,
+                      prepared.schedule, counters={"games": games},
+                      game=prepared.game)
+  # Their own bots are not played (the followers are), but are checked.
+  adaptation = dataclasses.replace(
+      game_config(config, games, bots="random"), principal=str(snapshot))
+  return followers.adapt([adaptation] * config.adapt_envs)
 
 
 def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
@@ -212,7 +270,11 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
         config.principal, schedule=prepared.schedule, delta=config.delta,
         divergence=config.divergence, seed=config.seed)
 
+  followers = _followers(prepared, out, counters["games"])
+
   def save() -> None:
+    if followers is not None:  # First: the principal names the game count.
+      followers.save(counters["games"])
     checkpoint_lib.save(out / PRINCIPAL, config.principal, principal,
                         prepared.schedule, counters=counters,
                         game=prepared.game)
@@ -224,11 +286,15 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
                 disable=not progress, file=sys.stderr,
                 desc=f"train {config.principal}") as bar:
     while counters["games"] < config.games:
-      steps, records = _play(config, counters["games"], principal)
+      steps, records = _play(config, counters["games"], principal,
+                             followers and followers.bots)
       record = {"seed": game_seed(config.seed, counters["games"]),
                 **game_metrics(records)}
       counters["games"] += 1
       counters["env_steps"] += steps
+      if followers is not None:
+        record.update(_adapt(followers, prepared, principal,
+                             counters["games"]))
       record.update(counters, time_s=time.perf_counter() - start)
       metrics.write(record)
       last_value = record["objective_value"]
