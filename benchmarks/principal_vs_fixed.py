@@ -66,6 +66,7 @@ import argparse
 import collections
 import contextlib
 import dataclasses
+import hashlib
 import itertools
 import json
 import math
@@ -537,14 +538,19 @@ class Experiment:
                  seed: int, *, delta: Optional[float] = None,
                  rule: str = "plurality", label: str) -> TrainTask:
     delta = self.learning.delta if delta is None else delta
-    return TrainTask(
+    task = TrainTask(
         setting=self.setting, principal=principal,
         preferences=tuple(preferences), games=self.train_games, seed=seed,
         phi0=self.learning.phi0, delta=delta,
         options=tuple(sorted(self.learning.options.get(principal,
                                                        {}).items())),
-        rule=rule, folder=str(self.out / "train" /
-                              f"{label}-{principal}-seed{seed}"))
+        rule=rule, folder="")
+    # The folder names every field but the games, so a run asked for more
+    # games resumes its checkpoint, and one with other options starts anew.
+    fields = task_key(train_principal, dataclasses.replace(task, games=0))
+    digest = hashlib.sha256(fields.encode()).hexdigest()[:8]
+    return dataclasses.replace(task, folder=str(
+        self.out / "train" / f"{label}-{principal}-seed{seed}-{digest}"))
 
 
 def grid_scores(experiment: Experiment, cache: TaskCache
