@@ -891,11 +891,16 @@ def print_loop(experiment: Experiment, cache: TaskCache, tracker: str,
           + ", ".join(f"{o} {n}" for o, n in sorted(voted.items()))
           + f" | {_format_phi(np.mean([r['phi'] for r in records], axis=0))}"
           " | " + " | ".join(cells) + " |")
+  best = best_schedules(experiment, cache)
+  fixed = held_out_fixed(experiment, cache, list(best.values()))
   print("\nRealised welfare per objective voted (rounds pooled over seeds; "
-        "95% cluster-bootstrap CI over seeds):\n")
+        "95% cluster-bootstrap CI over seeds); for scale, the voted "
+        "objective's O under its best fixed schedule on the same seeds:\n")
   print("| objective voted | rounds | mean φ | " +
-        " | ".join(f"realised {o}" for o in objectives) + " |")
-  print("| --- | --- | --- | " + " | ".join("---" for _ in objectives) + " |")
+        " | ".join(f"realised {o}" for o in objectives) +
+        " | its best fixed's O |")
+  print("| --- | --- | --- | " + " | ".join("---" for _ in objectives) +
+        " | --- |")
   rng = np.random.default_rng(0)
   table = []
   for voted in objectives:
@@ -908,9 +913,12 @@ def print_loop(experiment: Experiment, cache: TaskCache, tracker: str,
     cells = {o: stats.bootstrap_mean_ci(
         [[r["welfare"][o] for r in rounds] for rounds in by_seed], rng=rng,
         samples=experiment.bootstrap) for o in objectives}
+    anchor = (f"{fixed[best[voted]][voted].mean():.3f} "
+              f"{_format_phi(best[voted])}" if voted in best else "—")
     print(f"| {voted} | {len(pooled)} | "
           f"{_format_phi(np.mean([r['phi'] for r in pooled], axis=0))} | "
-          + " | ".join(_ratio_cell(cells[o]) for o in objectives) + " |")
+          + " | ".join(_ratio_cell(cells[o]) for o in objectives)
+          + f" | {anchor} |")
     table.append(dict(objective=voted, rounds=len(pooled), welfare=cells))
   results["loop"] = table
 
