@@ -314,6 +314,10 @@ class PrincipalCommandTest(parameterized.TestCase):
       ("games", ["--games", "0"], "games must be an integer >= 1, got 0"),
       ("checkpoint_every", ["--checkpoint-every", "0"], "checkpoint_every"),
       ("bots", ["--bots", "nope"], "Unknown bots"),
+      ("adapt_followers", ["--adapt-followers", "-1"],
+       "adapt_followers must be an integer >= 0, got -1"),
+      ("adapt_envs", ["--adapt-envs", "0"],
+       "adapt_envs must be an integer >= 1, got 0"),
   )
   def test_bad_input_exits_2_with_one_line_before_writing(self, args,
                                                           message):

@@ -18,8 +18,10 @@ it was recorded) still loads; its game is None then and cannot be checked.
 
 Supported principals: `bandit`, `thompson` (their per-objective statistics
 and generator states), `cma` (x0 and the generations told, replayed on
-loading: see `cma_es`) and `rl` (its parameters, optimiser state, key and
-reward statistics; steps not yet learnt from are not saved).
+loading: see `cma_es`), `rl` (its parameters, optimiser state, key and
+reward statistics; steps not yet learnt from are not saved),
+`ucb_constant` and `epsilon_greedy` (per-objective games per arm, their
+values, the arm held in a game in progress and generator states).
 """
 
 import math
