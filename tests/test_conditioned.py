@@ -279,6 +279,34 @@ class ShippedConditionedTest(absltest.TestCase):
 
 
 
+class ShippedUnequalTest(absltest.TestCase):
+  """The shipped `ppo_conditioned_unequal`: it reads its SKILL and plays the
+  unequal economy."""
+
+  _PATH = policy_lib.DEFAULT_CHECKPOINT.with_name(
+      "ppo_conditioned_unequal.npz")
+
+  def test_ships_loads_and_plays_the_unequal_game(self):
+    self.assertTrue(self._PATH.is_file())
+    self.assertLess(self._PATH.stat().st_size, 10_000_000)
+    follower = policy_lib.load(self._PATH)
+    self.assertTrue(follower.observe_skill)
+    self.assertEqual(follower.mechanism, _MECHANISM)
+    self.assertIn("SKILL", policy_lib.observations_read(follower))
+    bot = agents.make_bot(agents.PPO_CONDITIONED_UNEQUAL, player=0,
+                          voter=bots.Voter.truthful((0.5, 0.3, 0.2)))
+    self.assertIsInstance(bot, policy_lib.PPOPolicy)
+    self.assertIn(agents.PPO_CONDITIONED_UNEQUAL, agents.bot_names())
+    out = self.create_tempdir().full_path + "/run"
+    code, stderr = helpers.umd_with_stderr(
+        "run", "--substrate", "umd_apple_harvest__unequal", "--bots",
+        agents.PPO_CONDITIONED_UNEQUAL, "--phi0", "0,4,4", "--delta", "inf",
+        "--rounds", "1", "--steps", "30", "--quiet", "--out", out)
+    self.assertEqual(code, 0, stderr)
+    rounds = pathlib.Path(out, "rounds.jsonl").read_text().splitlines()
+    self.assertLen(rounds, 1)
+
+
 class ObserveSkillTest(absltest.TestCase):
   """--observe-skill: the option recorded, old checkpoints unchanged, and the
   widening --init-from of a follower trained without it."""
