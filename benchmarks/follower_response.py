@@ -93,8 +93,10 @@ def _digest(path: str) -> str:
 class Games:
   """Plays games, remembering each result in a JSON-lines cache."""
 
-  def __init__(self, cache: Optional[str], substrate: str = SUBSTRATE):
+  def __init__(self, cache: Optional[str], substrate: str = SUBSTRATE,
+               allow_mismatch: bool = False):
     self._substrate = substrate
+    self._allow_mismatch = allow_mismatch
     self._results: dict[str, dict[str, Any]] = {}
     self._cache = None
     if cache:
@@ -119,7 +121,7 @@ class Games:
       records = common.play(game.GameConfig(
           substrate=self._substrate, bots=bots, seed=seed, phi0=rates,
           principal="fixed", delta=float("inf"), brackets=BRACKETS,
-          max_rate=MAX_RATE))
+          max_rate=MAX_RATE, allow_mismatch=self._allow_mismatch))
       returns = np.sum([r.returns for r in records], axis=0)
       result = {"key": key, "return": float(returns.mean()),
                 "gross": [float(np.sum(r.gross)) for r in records],
@@ -282,10 +284,15 @@ def main() -> None:
                       help="with --schedules: populations compared with "
                       "the conditioned ones, ','-separated bot names or "
                       "ppo:PATH")
+  parser.add_argument("--allow-mismatch", action="store_true",
+                      help="let followers trained on another game play "
+                      "this one (e.g. ppo_conditioned, trained with "
+                      "skills all 1 and no effort cost, on the unequal "
+                      "economy), with a warning")
   args = parser.parse_args()
   conditioned = args.conditioned or agents._checkpoint_path(  # pylint: disable=protected-access
       agents.PPO_CONDITIONED)
-  games = Games(args.cache, args.substrate)
+  games = Games(args.cache, args.substrate, args.allow_mismatch)
   cond_key = "conditioned:" + _digest(conditioned)
   seeds = list(range(args.first_seed, args.first_seed + args.seeds))
   grid_seeds = list(range(2000, 2000 + args.grid_seeds))
