@@ -76,6 +76,7 @@ import sys
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from scipy import stats as scipy_stats
 import tqdm
 
 from umd_meltingpot import game as game_lib
@@ -645,10 +646,37 @@ def print_matrix(experiment: Experiment, cache: TaskCache,
       results.setdefault("matrix_checks", []).append(dict(
           objective=objective, other=other, ratio=ratio, met=met))
   print(f"\n{sum(checks)} of {len(checks)} comparisons reach 1.10.")
+  _print_agreement(experiment, grid_scores(experiment, cache))
   results["best_fixed"] = {o: list(best[o]) for o in objectives}
   results["matrix"] = {
       _format_phi(s): {o: values[s][o].tolist() for o in objectives}
       for _, s in rows}
+
+
+def _print_agreement(experiment: Experiment,
+                     scores: dict[Schedule, dict[str, float]],
+                     top: int = 5) -> None:
+  """How much the objectives agree on the grid (tuning seeds): each one's
+  best schedules, and Spearman's rank correlation of O between objectives
+  over the grid. Where they agree, no schedule can be 10% better on one
+  objective than another objective's best."""
+  objectives = experiment.objectives
+  print(f"\nEach objective's {top} best schedules on the tuning seeds "
+        "(mean O):\n")
+  print("| rank | " + " | ".join(objectives) + " |")
+  print("| --- | " + " | ".join("---" for _ in objectives) + " |")
+  ranked = {o: sorted(scores, key=lambda s, o=o: -scores[s][o])
+            for o in objectives}
+  for rank in range(min(top, len(scores))):
+    cells = [f"{_format_phi(ranked[o][rank])} {scores[ranked[o][rank]][o]:.3f}"
+             for o in objectives]
+    print(f"| {rank + 1} | " + " | ".join(cells) + " |")
+  print(f"\nSpearman's rank correlation of O over the "
+        f"{len(scores)} schedules:\n")
+  for first, second in itertools.combinations(objectives, 2):
+    rho = scipy_stats.spearmanr([scores[s][first] for s in scores],
+                                [scores[s][second] for s in scores])[0]
+    print(f"- {first} vs {second}: {rho:.3f}")
 
 
 def train_all(experiment: Experiment, cache: TaskCache
