@@ -58,8 +58,10 @@ do not depend on the number of workers:
       --substrate umd_apple_harvest__unequal --bots ppo_conditioned_unequal \
       --sections matrix,learning,curves,mixed,loop \
       --principals rl,cma,ucb_constant,epsilon_greedy --delta inf --phi0 0 \
-      --flat-step 0.4 --levels 0,1,2,4 --eval-seeds 16 --train-seeds 3 \
-      --train-games 40 --out runs/issue13 --workers 2
+      --cma-sigma0 1 --option rl:anneal_rounds=0 \
+      --option rl:entropy_anneal_rounds=75 --flat-step 0.4 --levels 0,1,2,4 \
+      --eval-seeds 16 --train-seeds 5 --train-games 30 --tracker cma \
+      --mixed-delta 1 --rule borda --out runs/issue13 --workers 2
 """
 
 import argparse
