@@ -1220,7 +1220,7 @@ def _run_issue5(args: argparse.Namespace, sections: set[str],
   results.update({"best_fixed": {o: best[o] for o in objectives},
                   "rows": []})
   print(f"\nlearners: phi0 = {learning.phi0}, delta = {args.delta}, "
-        f"options {options}, {'online' if args.online else 'frozen'}; grid of {len(grid)} schedules on "
+        f"options {learning.options}, {'online' if args.online else 'frozen'}; grid of {len(grid)} schedules on "
         f"{args.tune_seeds} tuning seeds; {args.eval_seeds} held-out seeds; "
         f"principals trained {args.train_games} games\n")
   print("| objective | principal | mean O (held-out) | ÷ no tax | ÷ best fixed "
