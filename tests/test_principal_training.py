@@ -290,6 +290,23 @@ class ConditionedFollowersTest(absltest.TestCase):
         "--bots", f"ppo:{followers / 'current.npz'}", "--quiet", "--out",
         str(run / "play")), 0)
 
+  def test_follower_snapshots_outlive_a_kill_before_the_principal_save(self):
+    from umd_meltingpot import adaptive_followers  # pylint: disable=g-import-not-at-top
+    folder = pathlib.Path(self.create_tempdir().full_path, "followers")
+    followers = adaptive_followers.AdaptiveFollowers(
+        adaptive_followers.source_checkpoint("ppo_conditioned"), updates=1,
+        envs=1, seed=0, folder=folder)
+    followers.save(1)
+    followers.save(2)  # Killed here: the principal's checkpoint says 1.
+    self.assertEqual(sorted(p.name for p in folder.glob("games-*.npz")),
+                     ["games-1.npz", "games-2.npz"])
+    followers.restore(1)
+    followers.prune(2)  # Once the principal's checkpoint says 2.
+    self.assertEqual([p.name for p in folder.glob("games-*.npz")],
+                     ["games-2.npz"])
+    self.assertEqual([p.name for p in folder.glob("games-*.json")],
+                     ["games-2.json"])
+
   def test_adapting_needs_one_ppo_follower(self):
     out = pathlib.Path(self.create_tempdir().full_path, "run")
     for bots in ("greedy", "ppo,greedy"):

@@ -14,6 +14,8 @@ current state, then play the next training game with the new parameters.
   followers.bots                 # "ppo:<run>/followers/current.npz"
   followers.adapt(game_configs)  # 4 PPO updates in games of these configs
   followers.save(games=10)       # <run>/followers/games-10.npz
+  followers.prune(games=10)      # the older snapshots, once the principal's
+                                 # checkpoint names game 10
   followers.restore(games=10)    # on resume
 
 The learner and actor are `agents/ppo`'s (`PPOLearner`, `PPOActor`,
@@ -29,9 +31,11 @@ games seeded from the run's seed and the followers' update count.
 Checkpoints: `save(games)` writes the followers' parameters, optimiser
 state, PRNG keys and counters to `games-<G>.npz` (the PPO checkpoint format,
 with the source checkpoint's config, so `--bots ppo:PATH` plays it), taken
-with the principal checkpoint of the same game count; `resume(..., games)`
-reads that file back, so a run killed between the two writes resumes from a
-consistent pair.
+with the principal checkpoint of the same game count; `restore(games)`
+reads that file back. The caller prunes the older snapshots only after the
+principal's checkpoint is rewritten, so a run killed between the two writes
+resumes from a consistent pair (the principal's count names a snapshot that
+is still there).
 """
 
 import dataclasses
@@ -211,16 +215,21 @@ class AdaptiveFollowers:
             **{f"followers/{name}": value for name, value in losses.items()}}
 
   def save(self, games: int) -> pathlib.Path:
-    """Writes `games-<games>.npz` and the current checkpoint; removes the
-    older game snapshots."""
+    """Writes `games-<games>.npz` and the current checkpoint. The older
+    snapshots stay until `prune`: the principal's checkpoint may still name
+    one of them if the run is killed before it is rewritten."""
     path = self._snapshot(games)
     self._write(path)
     self._write(self.current)  # The first game's bots, on a new run.
+    return path
+
+  def prune(self, games: int) -> None:
+    """Removes every game snapshot but `games-<games>.npz`."""
+    keep = self._snapshot(games)
     for old in self._folder.glob("games-*.npz"):
-      if old != path:
+      if old != keep:
         old.unlink(missing_ok=True)
         old.with_suffix(".json").unlink(missing_ok=True)
-    return path
 
   def restore(self, games: int) -> None:
     """Loads `games-<games>.npz` (see `save`).

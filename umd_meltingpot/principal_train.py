@@ -278,6 +278,8 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
     checkpoint_lib.save(out / PRINCIPAL, config.principal, principal,
                         prepared.schedule, counters=counters,
                         game=prepared.game)
+    if followers is not None:  # Last: until now the old count was named.
+      followers.prune(counters["games"])
 
   last_value, start = None, time.perf_counter()
   saved_at = counters["games"]
