@@ -406,7 +406,8 @@ def _add_train_commands(commands, with_flags: bool = True) -> None:
   train = commands.add_parser(
       "train", help="train PPO followers or a learning principal",
       description="Train PPO followers (umd train followers) or a learning "
-      "principal against fixed followers (umd train principal); see "
+      "principal against fixed followers, or followers that keep adapting "
+      "(umd train principal --adapt-followers N); see "
       "umd train JOB --help. The old spelling umd train [flags] still works "
       "(deprecated): a learning --principal trains that principal, anything "
       "else the followers.")
@@ -422,11 +423,12 @@ def _add_train_commands(commands, with_flags: bool = True) -> None:
 
   principal = jobs.add_parser(
       training.PRINCIPAL, help="train a learning principal against fixed "
-      "followers and write runs/principal-<timestamp>/",
+      "or adapting followers and write runs/principal-<timestamp>/",
       description="Train one learning principal over --games whole games of "
-      "umd run against the fixed --bots (best_response: followers that "
-      "best-respond to phi); write config.json, metrics.jsonl and "
-      "principal.npz.")
+      "umd run against the --bots (best_response: followers that "
+      "best-respond to phi), fixed, or fine-tuned after each game with "
+      "--adapt-followers N (one PPO follower, e.g. ppo_conditioned); write "
+      "config.json, metrics.jsonl and principal.npz (and followers/).")
   principal.set_defaults(handler=_cmd_train_principal)
   if not with_flags:
     return

@@ -126,8 +126,9 @@ class GameConfig(MechanismOptions):
   random,greedy,sustainable; best_response plays the equilibrium of the
   tax in force (best_response:PATH with a table of your own); ppo is the
   shipped PPO follower, ppo_conditioned the shipped one conditioned on phi
-  (with --brackets 1,2 --max-rate 4), ppo:PATH a checkpoint from umd
-  train. Default:
+  (with --brackets 1,2 --max-rate 4), ppo_conditioned_unequal the one that
+  also reads its skill (umd_apple_harvest__unequal), ppo:PATH a checkpoint
+  from umd train. Default:
   best_response where its shipped table covers the game (the small map,
   without skills or effort cost), else random,greedy."""
   seed: int = 0

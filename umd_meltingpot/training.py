@@ -1,11 +1,11 @@
 """What the two training jobs share: run options, config.json and resuming.
 
 `umd train followers` (`train.py`: PPO followers) and `umd train principal`
-(`principal_train.py`: a learning principal against fixed followers) each
-have their own config, a subclass of `RunOptions`, and their own budget
-(`total_steps`, `games`). Both write a run folder with `config.json` and a
-flushed `metrics.jsonl`, and `--resume` continues one from its checkpoint;
-this module holds those parts once.
+(`principal_train.py`: a learning principal against fixed or adapting
+followers) each have their own config, a subclass of `RunOptions`, and their
+own budget (`total_steps`, `games`). Both write a run folder with
+`config.json` and a flushed `metrics.jsonl`, and `--resume` continues one
+from its checkpoint; this module holds those parts once.
 """
 
 import dataclasses
