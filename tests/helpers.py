@@ -4,9 +4,11 @@ check that an error names every valid value."""
 from collections.abc import Iterable, Mapping
 import contextlib
 import io
+import json
 import pathlib
 import subprocess
 import sys
+import time
 from typing import Optional
 import unittest
 
@@ -60,3 +62,30 @@ def assert_names_every_one(test: unittest.TestCase, error: BaseException,
   message = str(error)
   for name in names:
     test.assertIn(repr(name), message)
+
+
+def wait_past_a_checkpoint(header: pathlib.Path, counter: str,
+                           at_least: int,
+                           process: subprocess.Popen,
+                           timeout: float = 300.0) -> None:
+  """Waits until the checkpoint's JSON `header` counts >= `at_least` of
+  `counter` and the run's metrics.jsonl has lines past it, so that killing
+  `process` then leaves lines a resume must drop.
+
+  Raises:
+    AssertionError: the process exited, or no such checkpoint in time.
+  """
+  metrics = header.parent / "metrics.jsonl"
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    if process.poll() is not None:
+      raise AssertionError(f"training exited early: {process.returncode}")
+    try:
+      saved = json.loads(header.read_text())["counters"][counter]
+      lines = len(metrics.read_text().splitlines())
+    except (OSError, ValueError, KeyError):
+      saved = lines = 0
+    if saved >= at_least and lines > saved:
+      return
+    time.sleep(0.05)
+  raise AssertionError("no checkpoint in time")

@@ -214,7 +214,8 @@ class ResumeTest(absltest.TestCase):
                                stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:
-      test_train._wait_past_a_checkpoint(out, 6, process)
+      helpers.wait_past_a_checkpoint(pathlib.Path(out, "checkpoint.json"),
+                                     "updates", 6, process)
     finally:
       os.killpg(process.pid, signal.SIGKILL)  # The trainer and its worker.
       process.wait()

@@ -6,7 +6,6 @@ import os
 import pathlib
 import signal
 import subprocess
-import time
 
 os.environ.setdefault(
     "XLA_FLAGS",
@@ -213,26 +212,6 @@ class PrincipalTrainingTest(absltest.TestCase):
       self.assertFalse((folder / "o").exists())
 
 
-def _wait_for_games(folder: pathlib.Path, games: int, process,
-                    timeout: float = 300.0) -> None:
-  """Waits until principal.json holds >= `games` games and metrics.jsonl
-  has lines past them, so a kill leaves lines the resume must drop."""
-  deadline = time.monotonic() + timeout
-  while time.monotonic() < deadline:
-    if process.poll() is not None:
-      raise AssertionError(f"training exited early: {process.returncode}")
-    try:
-      saved = json.loads((folder / "principal.json").read_text())
-      saved = saved["counters"]["games"]
-      lines = len((folder / "metrics.jsonl").read_text().splitlines())
-    except (OSError, ValueError, KeyError):
-      saved = lines = 0
-    if saved >= games and lines > saved:
-      return
-    time.sleep(0.05)
-  raise AssertionError("no checkpoint in time")
-
-
 class ConditionedFollowersTest(absltest.TestCase):
   """Principals against the shipped conditioned PPO followers."""
 
@@ -266,7 +245,8 @@ class ConditionedFollowersTest(absltest.TestCase):
                                stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:
-      _wait_for_games(run, 1, process)
+      helpers.wait_past_a_checkpoint(run / "principal.json", "games", 1,
+                                     process)
     finally:
       os.killpg(process.pid, signal.SIGKILL)
       process.wait()

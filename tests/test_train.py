@@ -6,7 +6,6 @@ import os
 import pathlib
 import signal
 import subprocess
-import time
 
 os.environ.setdefault(
     "XLA_FLAGS",
@@ -155,27 +154,6 @@ class TrainCommandTest(parameterized.TestCase):
         "got 0"])
 
 
-def _wait_past_a_checkpoint(folder: str, updates: int, process,
-                            timeout: float = 150.0) -> None:
-  """Waits until the checkpoint holds >= `updates` updates and metrics.jsonl
-  has lines past it, so a kill leaves lines the resume must drop."""
-  deadline = time.monotonic() + timeout
-  while time.monotonic() < deadline:
-    if process.poll() is not None:
-      raise AssertionError(f"training exited early: {process.returncode}")
-    try:
-      saved = json.loads(pathlib.Path(folder, "checkpoint.json").read_text())
-      saved = saved["counters"]["updates"]
-      lines = len(pathlib.Path(folder, "metrics.jsonl").read_text(
-          ).splitlines())
-    except (OSError, ValueError, KeyError):
-      saved = lines = 0
-    if saved >= updates and lines > saved:
-      return
-    time.sleep(0.05)
-  raise AssertionError("no checkpoint in time")
-
-
 class ResumeTest(absltest.TestCase):
 
   def test_resume_after_kill_9(self):
@@ -188,7 +166,8 @@ class ResumeTest(absltest.TestCase):
                                stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:
-      _wait_past_a_checkpoint(out, 3, process)
+      helpers.wait_past_a_checkpoint(pathlib.Path(out, "checkpoint.json"),
+                                     "updates", 3, process)
     finally:
       os.killpg(process.pid, signal.SIGKILL)  # The trainer and its worker.
       process.wait()
