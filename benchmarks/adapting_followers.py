@@ -6,8 +6,10 @@ flat rates (`ucb_constant`) twice on the same game and seed, with the
 electorate voting utilitarian:
 
 - **fixed**: the followers (`--bots`, a PPO checkpoint) never change;
-- **adapting**: `--adapt-followers 1`: after every game the followers take
-  one PPO update in games under the principal's current state.
+- **adapting**: `--adapt-followers U` (`--adapt`): after every game the
+  followers take U PPO updates in fresh games under the principal's current
+  state. One update is one 128-step unroll, a quarter of a 525-step game,
+  so U = 1 fine-tunes on the first round only and U = 5 on a whole game.
 
 Then both populations, the original and the adapted followers, play flat
 rates (`--rates`) on the paired held-out seeds (`umd grid`), and the table
@@ -19,7 +21,8 @@ original followers.
 Every step is a `umd` command whose output folder is reused when it is
 complete, so a killed run resumes (the training runs with `--resume`).
 
-  .venv/bin/python benchmarks/adapting_followers.py --out runs/adapting
+  .venv/bin/python benchmarks/adapting_followers.py --out runs/adapting --adapt 1
+  .venv/bin/python benchmarks/adapting_followers.py --out runs/adapting --adapt 5
 """
 
 import argparse
@@ -123,21 +126,25 @@ def main() -> None:
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--rates", default="0;0.4;0.8;1.2")
   parser.add_argument("--seeds", default="1000-1015")
+  parser.add_argument("--adapt", type=int, default=5,
+                      help="PPO updates of the followers after each game")
   args = parser.parse_args()
   out = pathlib.Path(args.out)
   train(out / "ucb_fixed", args.games, args.seed, adapt=0)
-  train(out / "ucb_adapt", args.games, args.seed, adapt=1)
-  for run in ("ucb_fixed", "ucb_adapt"):
+  adapting = f"ucb_adapt{args.adapt}"
+  train(out / adapting, args.games, args.seed, adapt=args.adapt)
+  for run in ("ucb_fixed", adapting):
     values = [json.loads(line)["objective_value"] for line in
               (out / run / "metrics.jsonl").read_text().splitlines()]
     half = len(values) // 2
     print(f"{run}: training O, first {half} games {np.mean(values[:half]):.2f}, "
           f"last {len(values) - half} {np.mean(values[half:]):.2f}")
-  adapted = out / "ucb_adapt" / "followers" / "current.npz"
+  adapted = out / adapting / "followers" / "current.npz"
   report({
       "original": grid(out / "eval_original", BOTS, args.rates, args.seeds),
-      "adapted": grid(out / "eval_adapted", f"ppo:{adapted}", args.rates,
-                      args.seeds)})
+      f"adapted (U = {args.adapt})": grid(
+          out / f"eval_adapted{args.adapt}", f"ppo:{adapted}", args.rates,
+          args.seeds)})
 
 
 if __name__ == "__main__":

@@ -75,7 +75,10 @@ class PrincipalTrainConfig(training.RunOptions):
   """After each game, fine-tune the PPO followers (--bots: one PPO
   follower, e.g. ppo_conditioned) for this many PPO updates in games under
   the principal's current state, as Large Legislative Models' agents adapt
-  to each schedule; 0: fixed followers. Their checkpoints go to
+  to each schedule; 0: fixed followers. One update learns from one unroll
+  (the checkpoint's unroll_length steps, 128 for the shipped followers) of
+  each game, so a 525-step game needs 5 to be seen whole: with 1 the
+  followers only ever learn from its first round. Their checkpoints go to
   followers/ in the run folder."""
   adapt_envs: int = validation.checked(1, validation.integer(ge=1))
   """Games stepped together in each PPO update of --adapt-followers."""
