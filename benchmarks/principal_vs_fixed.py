@@ -62,6 +62,19 @@ do not depend on the number of workers:
       --option rl:entropy_anneal_rounds=75 --flat-step 0.4 --levels 0,1,2,4 \
       --eval-seeds 16 --train-seeds 5 --train-games 30 --tracker cma \
       --mixed-delta 1 --rule borda --out runs/issue13 --workers 2
+
+and, with issue 11's followers on the same economy and 10 training seeds
+(docs/RESULTS.md's tables):
+
+  .venv/bin/python benchmarks/principal_vs_fixed.py \
+      --substrate umd_apple_harvest__unequal --bots ppo_conditioned \
+      --allow-mismatch --sections matrix,learning,curves,mixed,loop \
+      --principals rl,cma,ucb_constant,epsilon_greedy --delta inf --phi0 0 \
+      --cma-sigma0 1 --option rl:anneal_rounds=0 \
+      --option rl:entropy_anneal_rounds=75 --flat-step 0.4 --levels 0,1,2,4 \
+      --tune-seeds 4 --eval-seeds 16 --train-seeds 10 --train-games 30 \
+      --tracker cma --mixed-delta 1 --rule borda --out runs/issue13b \
+      --workers 2 --png docs/principal_sample_efficiency.png
 """
 
 import argparse
