@@ -69,7 +69,7 @@ and, with issue 11's followers on the same economy and 10 training seeds
   .venv/bin/python benchmarks/principal_vs_fixed.py \
       --substrate umd_apple_harvest__unequal --bots ppo_conditioned \
       --allow-mismatch --sections matrix,learning,curves,mixed,loop \
-      --principals rl,cma,ucb_constant,epsilon_greedy --delta inf --phi0 0 \
+      --principals rl,cma,ucb_constant --delta inf --phi0 0 \
       --cma-sigma0 1 --option rl:anneal_rounds=0 \
       --option rl:entropy_anneal_rounds=75 --flat-step 0.4 --levels 0,1,2,4 \
       --tune-seeds 4 --eval-seeds 16 --train-seeds 10 --train-games 30 \
