@@ -95,14 +95,13 @@ def report(populations: dict[str, dict[float, dict[int, dict[str, Any]]]]
   print("| --- | " + " | ".join("---" for _ in rates) + " |")
   best = {}
   for name, games in populations.items():
-    cells = []
+    cells, means = [], {}
     for rate in rates:
-      values = _values(games[rate], seeds)
-      mean, half = stats.mean_ci(values)
+      means[rate], half = stats.mean_ci(_values(games[rate], seeds))
       alive = np.mean([games[rate][s]["apples_alive_end"] > 0 for s in seeds])
-      cells.append(f"{mean:.2f} [{mean - half:.2f}, {mean + half:.2f}], "
-                   f"alive {alive:.0%}")
-    best[name] = max(rates, key=lambda r: np.mean(_values(games[r], seeds)))
+      cells.append(f"{means[rate]:.2f} [{means[rate] - half:.2f}, "
+                   f"{means[rate] + half:.2f}], alive {alive:.0%}")
+    best[name] = max(rates, key=means.get)
     print(f"| {name} | " + " | ".join(cells) + " |")
   print("\n| ratio (paired bootstrap 95% CI) | value |")
   print("| --- | --- |")
