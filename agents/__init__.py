@@ -44,6 +44,8 @@ def _bots() -> dict[str, type]:
 def __getattr__(name: str) -> Any:
   if name == "BOTS":
     return _bots()
+  if name == "FACTORY":  # What `game.loop.prepare` builds the bots with.
+    return importlib.import_module(f"{__name__}.factory").FACTORY
   if name == "bots":  # `agents.bots.Voter` works before any bot is built.
     return importlib.import_module(f"{__name__}.bots")
   raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

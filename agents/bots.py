@@ -30,7 +30,7 @@ import dm_env
 import numpy as np
 from meltingpot.utils.policies import policy
 
-from umd_meltingpot import preferences
+from umd_meltingpot.social_choice import preferences
 from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.substrates import phases
 

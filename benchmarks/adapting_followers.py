@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from umd_meltingpot import stats
+from umd_meltingpot.plumbing import stats
 
 SUBSTRATE = "umd_apple_harvest__unequal"
 BOTS = "ppo_conditioned_unequal"

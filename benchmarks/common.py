@@ -6,10 +6,12 @@ from typing import Any, Callable, Optional, Sequence
 import dm_env
 import numpy as np
 
-from umd_meltingpot import game as game_lib
+from umd_meltingpot import agents
+
+from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import stats
-from umd_meltingpot.principal import wrapper as wrapper_lib
+from umd_meltingpot.plumbing import stats
+from umd_meltingpot.game import principal_wrapper as wrapper_lib
 
 
 def clock() -> float:
@@ -62,7 +64,7 @@ def play(config: game_lib.GameConfig,
   Returns:
     The game's round records.
   """
-  game = game_lib.prepare(config)
+  game = game_lib.prepare(config, agents.FACTORY)
   bots = game_lib.build_bots(game)
   if wrap_bots is not None:
     bots = wrap_bots(bots)

@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np
 
 import common
-from umd_meltingpot import game as game_lib
-from umd_meltingpot import stats
+from umd_meltingpot.game import loop as game_lib
+from umd_meltingpot.plumbing import stats
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 

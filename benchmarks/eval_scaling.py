@@ -19,8 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import evaluate  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import parallel  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.evaluation import evaluate  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.plumbing import parallel  # pylint: disable=g-import-not-at-top
 
 
 def _tasks(args: argparse.Namespace, seed: int, count: int):

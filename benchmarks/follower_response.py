@@ -65,9 +65,9 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 
 import common  # pylint: disable=g-import-not-at-top
 from umd_meltingpot import agents  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import game  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import runs  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import stats  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.game import loop as game  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.plumbing import runs  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.plumbing import stats  # pylint: disable=g-import-not-at-top
 
 SUBSTRATE = "umd_apple_harvest__small"
 BRACKETS = (1.0, 2.0)

@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import game  # pylint: disable=g-import-not-at-top
+from umd_meltingpot import agents
+from umd_meltingpot.game import loop as game  # pylint: disable=g-import-not-at-top
 from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
 
 
@@ -57,7 +58,7 @@ def main() -> None:
   parser.add_argument("--principal", default="hand_rule")
   args = parser.parse_args()
   prepared = game.prepare(game.GameConfig(
-      bots=args.bots, principal=args.principal))
+      bots=args.bots, principal=args.principal), agents.FACTORY)
   runners = {"umd run": game_runner(prepared), "bare": bare_runner(prepared)}
   rates = common.interleaved(runners, args.repeats)
   for name, values in rates.items():

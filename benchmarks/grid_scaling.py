@@ -20,9 +20,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import game as game_lib  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import grid_search  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import parallel  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.game import loop as game_lib  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.training import grid_search  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.plumbing import parallel  # pylint: disable=g-import-not-at-top
 
 
 def _prepared(args: argparse.Namespace, workers: int, first_seed: int,

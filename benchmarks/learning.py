@@ -32,8 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import game  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import stats  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.game import loop as game  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.plumbing import stats  # pylint: disable=g-import-not-at-top
 
 SUBSTRATE = "umd_apple_harvest__small"
 BASELINES = ("greedy", "sustainable", "random")
@@ -60,7 +60,7 @@ def mean_ci(values: np.ndarray) -> str:
 def train_checkpoint(name: str, phi0: Optional[tuple[float, ...]],
                      total_steps: int, seed: int) -> str:
   """Trains followers under the mechanism; returns the checkpoint path."""
-  from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.training import followers as train  # pylint: disable=g-import-not-at-top
   out = f"runs/bench-learning-{name}-seed{seed}"
   config = train.TrainConfig(
       substrate=SUBSTRATE, phi0=phi0, principal="fixed" if phi0 else "none",

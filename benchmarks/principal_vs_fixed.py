@@ -94,21 +94,23 @@ import numpy as np
 from scipy import stats as scipy_stats
 import tqdm
 
-from umd_meltingpot import game as game_lib
-from umd_meltingpot import grid_search
-from umd_meltingpot import parallel
+from umd_meltingpot import agents
+
+from umd_meltingpot.game import loop as game_lib
+from umd_meltingpot.training import grid_search
+from umd_meltingpot.plumbing import parallel
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import principal_train
-from umd_meltingpot import runs
-from umd_meltingpot import stats
+from umd_meltingpot.training import principal as principal_train
+from umd_meltingpot.plumbing import runs
+from umd_meltingpot.plumbing import stats
 from umd_meltingpot import substrate as substrate_lib
-from umd_meltingpot import trained_game
-from umd_meltingpot import training
-from umd_meltingpot import welfare
+from umd_meltingpot.plumbing import trained_game
+from umd_meltingpot.training import common as training
+from umd_meltingpot.social_choice import welfare
 from umd_meltingpot.agents import best_response
 from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.principal import checkpoint as checkpoint_lib
-from umd_meltingpot.principal import wrapper as wrapper_lib
+from umd_meltingpot.game import principal_wrapper as wrapper_lib
 
 # The benchmarks' shared helpers, beside this script (not installed).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -392,7 +394,7 @@ def train_principal(task: TrainTask) -> dict[str, Any]:
     after each game, the games and env steps so far and the game's mean
     value of the objectives voted (what the principal is fed).
   """
-  prepared = game_lib.prepare(task.game(0))
+  prepared = game_lib.prepare(task.game(0), agents.FACTORY)
   steps = game_lib.episode_steps(prepared)
   principal, played = _restore(task, prepared)
   folder = pathlib.Path(task.folder)
@@ -1145,7 +1147,7 @@ def _experiment(args: argparse.Namespace, parser: argparse.ArgumentParser,
                 levels: Sequence[float]) -> Experiment:
   """The checked options of the sections of issue 13."""
   try:
-    game = game_lib.prepare(dataclasses.replace(setting.base(), phi0=(0.0,)))
+    game = game_lib.prepare(dataclasses.replace(setting.base(), phi0=(0.0,)), agents.FACTORY)
     schedule = game.schedule
     grid = grid_search.schedule_grid(args.flat_step, levels,
                                      num_rates=schedule.num_brackets,

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tqdm  # pylint: disable=g-import-not-at-top
 
 from experiments import strategic_voting as sv  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import voting  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.social_choice import voting  # pylint: disable=g-import-not-at-top
 
 
 def parse_args(argv=None) -> argparse.Namespace:

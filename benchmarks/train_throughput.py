@@ -41,7 +41,7 @@ import common  # pylint: disable=g-import-not-at-top
 from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
 # Importing train sets its XLA flags (one XLA thread) before JAX starts, so
 # the training here runs as `umd train` does.
-from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.training import followers as train  # pylint: disable=g-import-not-at-top
 
 SUBSTRATE = "umd_apple_harvest__small"
 
@@ -125,11 +125,11 @@ def breakdown(total_steps: int) -> None:
   import dmlab2d
   from meltingpot.utils.substrates.wrappers import reset_wrapper
   from umd_meltingpot.agents import observation as obs_lib
-  from umd_meltingpot.agents.ppo import actor as actor_lib
-  from umd_meltingpot.agents.ppo import environment as env_lib
+  from umd_meltingpot.training import follower_actor as actor_lib
+  from umd_meltingpot.training import follower_env as env_lib
   from umd_meltingpot.agents.ppo import features
   from umd_meltingpot.agents.ppo import learning
-  from umd_meltingpot.principal import wrapper as wrapper_lib
+  from umd_meltingpot.game import principal_wrapper as wrapper_lib
   group = env_lib._Group
   targets = [
       (dmlab2d.Environment, "step", "lab2d"),

@@ -26,7 +26,7 @@ import numpy as np
 # Run as a script from a checkout: the repository root holds `umd_meltingpot`.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from umd_meltingpot import voting  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.social_choice import voting  # pylint: disable=g-import-not-at-top
 
 
 def winning_sets(rules: Sequence[str], num_voters: int, m: int

@@ -67,14 +67,16 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 from meltingpot.utils.policies import policy
 
-from umd_meltingpot import game
-from umd_meltingpot import preferences as preferences_lib
+from umd_meltingpot import agents
+
+from umd_meltingpot.game import loop as game
+from umd_meltingpot.social_choice import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import stats
+from umd_meltingpot.plumbing import stats
 from umd_meltingpot import substrate as substrate_lib
-from umd_meltingpot import validation
-from umd_meltingpot import voting
-from umd_meltingpot.principal import wrapper as wrapper_lib
+from umd_meltingpot.plumbing import validation
+from umd_meltingpot.social_choice import voting
+from umd_meltingpot.game import principal_wrapper as wrapper_lib
 
 # The agents package is installed as `umd_meltingpot.agents` (see setup.py).
 from umd_meltingpot.agents import bots as bots_lib  # pylint: disable=g-bad-import-order
@@ -568,7 +570,7 @@ def _prepare(config: LearningConfig, *, rule: str, seed: int,
       bots=bots, ballots="world", seed=seed, delta=config.delta,
       # A trained checkpoint plays its best estimate, so that the learned
       # and the truthful game meet the same map from objective to phi.
-      freeze_principal=principal not in principal_lib.PRINCIPALS))
+      freeze_principal=principal not in principal_lib.PRINCIPALS), agents.FACTORY)
 
 
 class _Game:

@@ -48,8 +48,8 @@ from meltingpot.utils.substrates import specs
 from ml_collections import config_dict
 import numpy as np
 
-from umd_meltingpot import paths
-from umd_meltingpot import welfare
+from umd_meltingpot.plumbing import paths
+from umd_meltingpot.social_choice import welfare
 from umd_meltingpot.principal import schedule
 from umd_meltingpot.substrates import variants
 

@@ -21,7 +21,7 @@ def umd(*args: str) -> int:
   """
   # Imported here: the CLI loads the whole game, which the tests that only
   # use `assert_names_every_one` do not need.
-  from umd_meltingpot import cli  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.cli import commands as cli  # pylint: disable=g-import-not-at-top
   try:
     return cli.main(list(args))
   except SystemExit as exit_:

@@ -24,7 +24,7 @@ import numpy as np
 from tests import helpers
 from tests.test_principal_training import _SCHEDULE
 from tests.test_principal_training import _trained
-from umd_meltingpot import runs
+from umd_meltingpot.plumbing import runs
 from umd_meltingpot import substrate
 from umd_meltingpot.agents.ppo import policy
 from umd_meltingpot.principal import checkpoint as principal_checkpoint
@@ -299,7 +299,8 @@ _NO_WRITES_UNDER_PREF_VOTING = textwrap.dedent("""
         os._exit(3)
     sys.addaudithook(hook)
     import numpy as np
-    from umd_meltingpot import cli, voting
+    from umd_meltingpot.cli import commands as cli
+    from umd_meltingpot.social_choice import voting
     for rule in voting.RULES:
       voting.elect(rule, voting.profile_from_world_ballots(
           np.array([[1, 2, 0], [2, 1, 0], [1, 0, 2]]), ("a", "b", "c")),

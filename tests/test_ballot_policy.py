@@ -5,7 +5,9 @@ from absl.testing import parameterized
 import dm_env
 import numpy as np
 
-from umd_meltingpot import game
+from umd_meltingpot import agents
+
+from umd_meltingpot.game import loop as game
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.substrates import phases
@@ -109,7 +111,7 @@ class BallotPolicyTest(parameterized.TestCase):
   def test_the_substrate_elects_the_scheduled_ballots(self):
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__small", rounds=3, steps=2,
-        vote_steps=2, bots="random", principal="fixed", seed=3))
+        vote_steps=2, bots="random", principal="fixed", seed=3), agents.FACTORY)
     schedule = ((2, 1), (0,), (1, 0))
     policies = [bots.BallotPolicy(bot, lambda r: schedule[r])
                 for bot in game.build_bots(prepared)]

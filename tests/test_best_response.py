@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 import numpy as np
 
 from umd_meltingpot import agents
-from umd_meltingpot import game as game_lib
+from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot import substrate
 from umd_meltingpot.agents import best_response
+from umd_meltingpot.training import best_response_table
 from umd_meltingpot.principal import schedule as schedule_lib
 
 _SMALL = "umd_apple_harvest__small"
@@ -29,7 +30,7 @@ def period_incomes(draw):
 def _apples_after_round_one(phi):
   config = game_lib.GameConfig(substrate=_SMALL, bots="best_response",
                                phi0=phi, seed=5, rounds=None)
-  game = game_lib.prepare(config)
+  game = game_lib.prepare(config, agents.FACTORY)
   with game_lib.build_environment(game) as env:
     game_lib.play_episode(env, game_lib.build_bots(game))
     return env.records
@@ -124,18 +125,18 @@ class BestResponseTest(absltest.TestCase):
     # A game with fines is played: the table was measured untaxed.
     game_lib.prepare(game_lib.GameConfig(
         substrate=_SMALL, max_rate=4.0, phi0=(0.0, 2.0, 4.0),
-        bots="best_response"))
+        bots="best_response"), agents.FACTORY)
 
   def test_a_game_with_a_bracket_window_is_refused(self):
     with self.assertRaisesRegex(ValueError, "bracket_window = 10"):
       game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, bracket_window=10,
-                                           bots="best_response"))
+                                           bots="best_response"), agents.FACTORY)
 
   def test_a_game_on_another_setting_is_refused_with_the_mismatch(self):
     with self.assertRaisesRegex(ValueError, "num_players.*table 4, game 7") as (
         raised):
       game_lib.prepare(game_lib.GameConfig(substrate="umd_apple_harvest__open",
-                                           bots="best_response"))
+                                           bots="best_response"), agents.FACTORY)
     message = str(raised.exception)
     # The maps by name, never as ASCII art; a command that can be run.
     self.assertIn("map: table the 'small' map, game the 'open' map", message)
@@ -145,10 +146,10 @@ class BestResponseTest(absltest.TestCase):
                   "--steps 200 --vote-steps 10 --tax-period 50", message)
     with self.assertRaisesRegex(ValueError, "rounds: table 5, game 6"):
       game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, rounds=6,
-                                           bots="best_response"))
+                                           bots="best_response"), agents.FACTORY)
     with self.assertRaisesRegex(ValueError, "tax_period: table 25, game 20"):
       game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, tax_period=20,
-                                           bots="best_response"))
+                                           bots="best_response"), agents.FACTORY)
 
   def test_a_table_covers_fewer_rounds_longer_periods_and_other_brackets(self):
     config = substrate.get_config(_SMALL)
@@ -165,7 +166,7 @@ class BestResponseTest(absltest.TestCase):
     # The same game through umd run's path.
     game_lib.prepare(game_lib.GameConfig(
         substrate=_SMALL, rounds=2, tax_period=50, brackets=(8.0,),
-        phi0=(0.0, 0.5), bots="best_response"))
+        phi0=(0.0, 0.5), bots="best_response"), agents.FACTORY)
 
   def test_the_first_rounds_of_a_longer_game_are_a_shorter_game(self):
     # Why a table covers fewer rounds: same seed, same first round.
@@ -174,12 +175,12 @@ class BestResponseTest(absltest.TestCase):
       config = substrate.get_config(_SMALL)
       with config.unlocked():
         config.rounds, config.harvest_steps, config.tax_period = rounds, 20, 10
-      incomes[rounds] = best_response.play_profile(config, [0, 2, 2, 2], 3)
+      incomes[rounds] = best_response_table.play_profile(config, [0, 2, 2, 2], 3)
     np.testing.assert_array_equal(incomes[2][:, :2], incomes[1])
 
   def test_the_measuring_command_takes_the_game_settings(self):
     out = pathlib.Path(self.create_tempdir().full_path) / "table.json"
-    self.assertEqual(best_response.main([
+    self.assertEqual(best_response_table.main([
         "--players", "2", "--rounds", "1", "--steps", "20", "--vote-steps",
         "2", "--tax-period", "10", "--strategies", "0,2", "--seeds", "1",
         "--quiet", "--out", str(out)]), 0)
@@ -187,7 +188,7 @@ class BestResponseTest(absltest.TestCase):
     self.assertEqual((table.setting["rounds"], table.setting["harvest_steps"],
                       table.setting["tax_period"]), (1, 20, 10))
     with self.assertRaises(SystemExit) as raised:
-      best_response.main(["--steps", "30", "--tax-period", "20", "--out",
+      best_response_table.main(["--steps", "30", "--tax-period", "20", "--out",
                           str(out)])
     self.assertEqual(raised.exception.code, 2)
 
@@ -211,7 +212,7 @@ class BestResponseTest(absltest.TestCase):
     with config.unlocked():
       config.rounds, config.harvest_steps, config.tax_period = 1, 20, 10
     config = substrate.umd_apple_harvest.with_num_players(config, 2)
-    meta_game = best_response.measure(config, num_players=2, strategies=(0, 2),
+    meta_game = best_response_table.measure(config, num_players=2, strategies=(0, 2),
                                       seeds=(0,), progress=False)
     self.assertEqual(meta_game.incomes[0, 2].shape, (1, 2, 2))
     # Untaxed, the incomes are what the players ate: whole apples.
@@ -219,7 +220,7 @@ class BestResponseTest(absltest.TestCase):
       np.testing.assert_array_equal(incomes, np.rint(incomes))
     self.assertGreater(meta_game.incomes[0, 0].sum(), 0)
     path = tmp_path / "table.json"
-    best_response.save(meta_game, path)
+    best_response_table.save(meta_game, path)
     loaded = best_response.load(str(path))
     self.assertEqual(loaded.strategies, (0, 2))
     np.testing.assert_array_equal(loaded.incomes[2, 0], meta_game.incomes[2, 0])

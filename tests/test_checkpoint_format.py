@@ -7,7 +7,7 @@ import pathlib
 from absl.testing import absltest
 import numpy as np
 
-from umd_meltingpot import checkpoint_format
+from umd_meltingpot.plumbing import checkpoint_format
 
 
 class CheckpointFormatTest(absltest.TestCase):

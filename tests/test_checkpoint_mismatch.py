@@ -16,7 +16,7 @@ from absl.testing import parameterized
 
 from tests import helpers
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import trained_game
+from umd_meltingpot.plumbing import trained_game
 from umd_meltingpot.principal import checkpoint
 
 _GAME = {"players": 4, "map_name": "small", "bracket_edges": (5.0, 10.0),

@@ -21,10 +21,10 @@ import numpy as np
 from tests import helpers
 from tests import test_train
 from umd_meltingpot import agents
-from umd_meltingpot import game
-from umd_meltingpot import train
+from umd_meltingpot.game import loop as game
+from umd_meltingpot.training import followers as train
 from umd_meltingpot.agents import bots
-from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+from umd_meltingpot.ppo import checkpoint as checkpoint_lib
 from umd_meltingpot.agents.ppo import features
 from umd_meltingpot.agents.ppo import networks as networks_lib
 from umd_meltingpot.agents.ppo import policy as policy_lib
@@ -276,7 +276,7 @@ class ShippedConditionedTest(absltest.TestCase):
     self.assertIn("ppo_conditioned", agents.bot_names())
     self.assertTrue(game.prepare(game.GameConfig(
         bots="ppo_conditioned", brackets=(1.0, 2.0), max_rate=4.0,
-        phi0=(0.0, 4.0, 4.0))).bot_names)
+        phi0=(0.0, 4.0, 4.0)), agents.FACTORY).bot_names)
 
 
 

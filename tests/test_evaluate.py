@@ -11,10 +11,10 @@ from absl.testing import absltest
 from absl.testing import parameterized
 
 from tests import helpers
-from umd_meltingpot import evaluate
-from umd_meltingpot import parallel
-from umd_meltingpot import scenario
-from umd_meltingpot import trained_game
+from umd_meltingpot.evaluation import evaluate
+from umd_meltingpot.plumbing import parallel
+from umd_meltingpot.evaluation import scenario
+from umd_meltingpot.plumbing import trained_game
 
 _SMALL = "umd_apple_harvest__small"
 

@@ -9,9 +9,11 @@ from absl.testing import parameterized
 import numpy as np
 
 from tests import helpers
-from umd_meltingpot import game
+from umd_meltingpot import agents
+from umd_meltingpot.agents import factory
+from umd_meltingpot.game import loop as game
 from umd_meltingpot import substrate
-from umd_meltingpot.principal import wrapper
+from umd_meltingpot.game import principal_wrapper as wrapper
 
 _SMALL = ["run", "--substrate", "umd_apple_harvest__small", "--rounds", "2",
           "--steps", "30", "--vote-steps", "2", "--quiet"]
@@ -80,7 +82,7 @@ class RunTest(parameterized.TestCase):
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__small", rounds=3, steps=20,
         vote_steps=2, principal="hand_rule", delta=0.15,
-        preferences="fixed:egalitarian"))
+        preferences="fixed:egalitarian"), agents.FACTORY)
     env = game.build_environment(prepared)
     seen = []
 
@@ -104,7 +106,7 @@ class RunTest(parameterized.TestCase):
     out = self.create_tempdir().full_path + "/run"
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__small", rounds=3, steps=20,
-        vote_steps=2, out=out))
+        vote_steps=2, out=out), agents.FACTORY)
     original = game.play_episode
 
     def interrupted(env, bots, on_step):
@@ -196,22 +198,22 @@ class RunTest(parameterized.TestCase):
     # best_response's tables model neither skills nor effort.
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__unequal",
-        out=self.create_tempdir().full_path + "/run"))
+        out=self.create_tempdir().full_path + "/run"), agents.FACTORY)
     self.assertEqual(",".join(dict.fromkeys(prepared.bot_names)),
-                     game.FALLBACK_BOTS)
+                     factory.FALLBACK_BOTS)
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__unequal", skills=(), effort_cost=0.0,
-        out=self.create_tempdir().full_path + "/run"))
+        out=self.create_tempdir().full_path + "/run"), agents.FACTORY)
     self.assertEqual(prepared.bot_names, ("best_response",))
 
   def test_skills_follow_the_player_count(self):
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__unequal", players=6,
-        out=self.create_tempdir().full_path + "/run"))
+        out=self.create_tempdir().full_path + "/run"), agents.FACTORY)
     self.assertLen(prepared.substrate_config.skills, 6)
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__small", skills=(0.5, 1.0, 1.5),
-        players=3, out=self.create_tempdir().full_path + "/run"))
+        players=3, out=self.create_tempdir().full_path + "/run"), agents.FACTORY)
     self.assertEqual(prepared.substrate_config.skills, (0.5, 1.0, 1.5))
 
   def test_umd_list_shows_players_and_phases(self):

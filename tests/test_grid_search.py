@@ -13,9 +13,9 @@ from absl.testing import parameterized
 import numpy as np
 
 from tests import helpers
-from umd_meltingpot import game
-from umd_meltingpot import grid_search
-from umd_meltingpot import parallel
+from umd_meltingpot.game import loop as game
+from umd_meltingpot.training import grid_search
+from umd_meltingpot.plumbing import parallel
 
 # A tiny game: the small map, 2 rounds of 2 VOTE and 30 HARVEST steps.
 _TINY_GAME = game.GameConfig(rounds=2, steps=30, vote_steps=2)
@@ -162,7 +162,7 @@ class GridCommandTest(parameterized.TestCase):
 
   def test_help_loads_neither_melting_pot_nor_ray(self):
     script = ("import contextlib, io, sys\n"
-              "from umd_meltingpot import cli\n"
+              "from umd_meltingpot.cli import commands as cli\n"
               "with contextlib.redirect_stdout(io.StringIO()):\n"
               "  try:\n"
               "    cli.main(['grid', '--help'])\n"

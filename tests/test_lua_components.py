@@ -14,7 +14,7 @@ import sys
 from absl.testing import absltest
 from absl.testing import parameterized
 
-from umd_meltingpot import paths
+from umd_meltingpot.plumbing import paths
 
 _LEVEL_DIR = paths.lua_root() / "levels" / "umd_apple_harvest"
 _LUA_TESTS = sorted(_LEVEL_DIR.glob("*_test.lua"))

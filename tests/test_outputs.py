@@ -13,8 +13,9 @@ import imageio_ffmpeg
 import numpy as np
 
 from tests import helpers
-from umd_meltingpot import game
-from umd_meltingpot import plots
+from umd_meltingpot import agents
+from umd_meltingpot.game import loop as game
+from umd_meltingpot.outputs import plots
 
 
 def _lines(path: pathlib.Path) -> list[dict]:
@@ -80,7 +81,7 @@ class RunOutputsTest(absltest.TestCase):
 
   def test_title_names_substrate_principal_bots_and_seed(self):
     prepared = game.prepare(game.GameConfig(seed=7, bots="greedy,random",
-                                            principal="hand_rule"))
+                                            principal="hand_rule"), agents.FACTORY)
     self.assertEqual(
         game.run_title(prepared),
         "umd_apple_harvest__small · principal hand_rule · "

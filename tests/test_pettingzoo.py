@@ -9,7 +9,7 @@ import numpy as np
 from pettingzoo.test import api_test
 from pettingzoo.test import parallel_api_test
 
-from umd_meltingpot import pettingzoo
+from umd_meltingpot.game import pettingzoo
 from umd_meltingpot.substrates import phases
 
 _SHORT = dict(rounds=2, steps=20, vote_steps=2)

@@ -16,7 +16,7 @@ from absl.testing import parameterized
 import numpy as np
 import pygame
 
-from umd_meltingpot import play
+from umd_meltingpot.game import play
 from umd_meltingpot import substrate
 # pylint: enable=g-import-not-at-top,wrong-import-position
 

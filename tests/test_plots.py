@@ -1,4 +1,4 @@
-"""Tests for umd_meltingpot.plots: summary.png, written atomically."""
+"""Tests for umd_meltingpot.outputs.plots: summary.png, written atomically."""
 
 import pathlib
 from unittest import mock
@@ -9,7 +9,7 @@ from matplotlib import figure as mpl_figure
 import numpy as np
 from PIL import Image
 
-from umd_meltingpot import plots
+from umd_meltingpot.outputs import plots
 
 OBJECTIVES = ["utilitarian", "egalitarian", "nash"]
 

@@ -18,15 +18,15 @@ import tree
 
 from tests import fakes
 from umd_meltingpot import agents
-from umd_meltingpot import game
+from umd_meltingpot.game import loop as game
 from umd_meltingpot import substrate
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents import observation as obs_lib
-from umd_meltingpot.agents.ppo import actor as actor_lib
-from umd_meltingpot.agents.ppo import algorithm
-from umd_meltingpot.agents.ppo import checkpoint
+from umd_meltingpot.training import follower_actor as actor_lib
+from umd_meltingpot.ppo import algorithm
+from umd_meltingpot.ppo import checkpoint
 from umd_meltingpot.agents.ppo import config as config_lib
-from umd_meltingpot.agents.ppo import environment
+from umd_meltingpot.training import follower_env as environment
 from umd_meltingpot.agents.ppo import features
 from umd_meltingpot.agents.ppo import learning
 from umd_meltingpot.agents.ppo import networks as networks_lib
@@ -532,7 +532,7 @@ class PolicyTest(bots_testing.BotTestCase):
     self.assertIsInstance(bot, policy_lib.PPOPolicy)
     prepared = game.prepare(game.GameConfig(
         substrate=_SMALL, rounds=1, steps=5, vote_steps=2,
-        bots=f"greedy,ppo:{self.path}"))
+        bots=f"greedy,ppo:{self.path}"), agents.FACTORY)
     players = game.build_bots(prepared)
     self.assertIsInstance(players[1], policy_lib.PPOPolicy)
     env = game.build_environment(prepared)
@@ -542,9 +542,9 @@ class PolicyTest(bots_testing.BotTestCase):
   def test_bad_ppo_names(self):
     with self.assertRaisesRegex(ValueError, "No checkpoint"):
       game.prepare(game.GameConfig(substrate=_SMALL,
-                                   bots="ppo:/no/such/file.npz"))
+                                   bots="ppo:/no/such/file.npz"), agents.FACTORY)
     with self.assertRaisesRegex(ValueError, "ppo:PATH"):
-      game.prepare(game.GameConfig(substrate=_SMALL, bots="ppo:"))
+      game.prepare(game.GameConfig(substrate=_SMALL, bots="ppo:"), agents.FACTORY)
     with self.assertRaisesRegex(ValueError, "3 tax rates.*has 2"):
       agents.check_bot("ppo:" + self.path, num_rates=2)
 

@@ -1,4 +1,4 @@
-"""Tests for umd_meltingpot.preferences: types Θ and their generators."""
+"""Tests for umd_meltingpot.social_choice.preferences: types Θ and their generators."""
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 import numpy as np
 
-from umd_meltingpot import preferences
+from umd_meltingpot.social_choice import preferences
 
 OBJECTIVES = ("utilitarian", "egalitarian", "nash")
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from tests import fakes
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import welfare
+from umd_meltingpot.social_choice import welfare
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import hand_rule
 from umd_meltingpot.principal import registry

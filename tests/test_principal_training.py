@@ -271,7 +271,7 @@ class ConditionedFollowersTest(absltest.TestCase):
         str(run / "play")), 0)
 
   def test_follower_snapshots_outlive_a_kill_before_the_principal_save(self):
-    from umd_meltingpot import adaptive_followers  # pylint: disable=g-import-not-at-top
+    from umd_meltingpot.training import adaptive_followers  # pylint: disable=g-import-not-at-top
     folder = pathlib.Path(self.create_tempdir().full_path, "followers")
     followers = adaptive_followers.AdaptiveFollowers(
         adaptive_followers.source_checkpoint("ppo_conditioned"), updates=1,

@@ -10,13 +10,15 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
-from umd_meltingpot import game
-from umd_meltingpot import voting
+from umd_meltingpot import agents
+
+from umd_meltingpot.game import loop as game
+from umd_meltingpot.social_choice import voting
 
 
 def _records(**options):
   prepared = game.prepare(game.GameConfig(
-      substrate="umd_apple_harvest__small", rounds=2, steps=3, **options))
+      substrate="umd_apple_harvest__small", rounds=2, steps=3, **options), agents.FACTORY)
   with game.build_environment(prepared) as env:
     game.play_episode(env, game.build_bots(prepared))
     return prepared, env.records

@@ -13,8 +13,8 @@ import jax
 import numpy as np
 
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import welfare
-from umd_meltingpot.agents.ppo import algorithm
+from umd_meltingpot.social_choice import welfare
+from umd_meltingpot.ppo import algorithm
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence
 from umd_meltingpot.principal import rl

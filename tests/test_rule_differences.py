@@ -11,7 +11,7 @@ from absl.testing import absltest
 import numpy as np
 
 from experiments import rule_differences
-from umd_meltingpot import voting
+from umd_meltingpot.social_choice import voting
 
 # Score sums a ranking's score vector, which is Borda's points (m - 1 -
 # position): on ranked ballots the two are the same rule. Every other pair

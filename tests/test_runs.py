@@ -7,7 +7,7 @@ import re
 
 from absl.testing import absltest
 
-from umd_meltingpot import runs
+from umd_meltingpot.plumbing import runs
 
 
 class _Boom(Exception):

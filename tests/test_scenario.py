@@ -10,10 +10,10 @@ import numpy as np
 
 from tests import helpers
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import scenario
+from umd_meltingpot.evaluation import scenario
 from umd_meltingpot import substrate
-from umd_meltingpot import voting
-from umd_meltingpot.principal import wrapper
+from umd_meltingpot.social_choice import voting
+from umd_meltingpot.game import principal_wrapper as wrapper
 
 _SCENARIOS = sorted(scenario.SCENARIOS)
 _NOOP = 0

@@ -9,7 +9,7 @@ import sys
 from absl.testing import absltest
 from absl.testing import parameterized
 
-from umd_meltingpot import quiet
+from umd_meltingpot.plumbing import quiet
 from tests import helpers
 
 # What a command must not load to answer quickly.
@@ -20,7 +20,7 @@ def _loaded_by(*args: str) -> list[str]:
   """The `_HEAVY` modules that `umd ARGS` loads, run in a fresh process."""
   script = (
       "import contextlib, io, json, sys\n"
-      "from umd_meltingpot import cli\n"
+      "from umd_meltingpot.cli import commands as cli\n"
       "with contextlib.redirect_stdout(io.StringIO()):\n"
       "  try:\n"
       f"    cli.main({list(args)!r})\n"

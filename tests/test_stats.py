@@ -5,7 +5,7 @@ import math
 from absl.testing import absltest
 import numpy as np
 
-from umd_meltingpot import stats
+from umd_meltingpot.plumbing import stats
 
 
 class FiniteMeanTest(absltest.TestCase):

@@ -5,8 +5,8 @@ from absl.testing import parameterized
 import numpy as np
 
 from experiments import strategic_voting as sv
-from umd_meltingpot import voting
-from umd_meltingpot import welfare
+from umd_meltingpot.social_choice import voting
+from umd_meltingpot.social_choice import welfare
 
 OBJECTIVES = welfare.DEFAULT_OBJECTIVES  # (A, B, C) of the compromise types.
 A, B, C = 0, 1, 2

@@ -8,7 +8,7 @@ import numpy as np
 
 from umd_meltingpot import substrate
 from umd_meltingpot.principal import schedule as schedule_lib
-from umd_meltingpot.principal import wrapper
+from umd_meltingpot.game import principal_wrapper as wrapper
 
 _SUBSTRATES = sorted(substrate.SUBSTRATES)
 

@@ -16,8 +16,8 @@ from absl.testing import parameterized
 import numpy as np
 
 from tests import helpers
-from umd_meltingpot import train
-from umd_meltingpot import training
+from umd_meltingpot.training import followers as train
+from umd_meltingpot.training import common as training
 
 # A tiny game: one round of 40 HARVEST steps; followers start at the bottom
 # of the small map and only learning to walk up to the apples pays.

@@ -1,4 +1,4 @@
-"""Tests for umd_meltingpot.video: HUD text, frame layout and atomic mp4s."""
+"""Tests for umd_meltingpot.outputs.video: HUD text, frame layout and atomic mp4s."""
 
 import pathlib
 
@@ -7,8 +7,8 @@ from absl.testing import parameterized
 import imageio_ffmpeg
 import numpy as np
 
-from umd_meltingpot import video
-from umd_meltingpot import welfare
+from umd_meltingpot.outputs import video
+from umd_meltingpot.social_choice import welfare
 
 HEIGHT, WIDTH = 72, 104  # A small WORLD.RGB: 9 x 13 cells of 8 pixels.
 OBJECTIVES = ("utilitarian", "egalitarian", "nash")

@@ -1,4 +1,4 @@
-"""Tests for umd_meltingpot.voting: each rule on hand-computed profiles."""
+"""Tests for umd_meltingpot.social_choice.voting: each rule on hand-computed profiles."""
 
 import collections
 
@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 import numpy as np
 
 from tests import helpers
-from umd_meltingpot import preferences
-from umd_meltingpot import voting
+from umd_meltingpot.social_choice import preferences
+from umd_meltingpot.social_choice import voting
 
 ALTS = ("a", "b", "c")
 A, B, C = 0, 1, 2

@@ -1,4 +1,4 @@
-"""Tests for umd_meltingpot.welfare: hand-computed objectives and metrics."""
+"""Tests for umd_meltingpot.social_choice.welfare: hand-computed objectives and metrics."""
 
 import math
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import numpy as np
 
 from tests import helpers
-from umd_meltingpot import welfare
+from umd_meltingpot.social_choice import welfare
 
 U = [1.0, 2.0, 3.0]
 

@@ -13,10 +13,10 @@ from tests import fakes
 from tests import helpers
 from umd_meltingpot import agents
 from umd_meltingpot import substrate
-from umd_meltingpot import voting
+from umd_meltingpot.social_choice import voting
 from umd_meltingpot.principal import divergence
 from umd_meltingpot.principal import schedule as schedule_lib
-from umd_meltingpot.principal import wrapper
+from umd_meltingpot.game import principal_wrapper as wrapper
 
 
 def _wrapped(principal, rounds=3, delta=0.2, name="linf", phi0=(0.0, 0.0),

@@ -5,7 +5,7 @@ imported by the modules that need it. It also keeps TensorFlow's start-up
 messages off stderr (`quiet.py`; `UMD_VERBOSE=1` shows them).
 """
 
-from umd_meltingpot import quiet as _quiet
+from umd_meltingpot.plumbing import quiet as _quiet
 
 __version__ = "0.1.0"
 

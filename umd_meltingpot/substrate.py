@@ -26,7 +26,7 @@ from meltingpot.utils.substrates.wrappers import observables_wrapper
 from ml_collections import config_dict
 import numpy as np
 
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.substrates import umd_apple_harvest
 from umd_meltingpot.substrates import variants
 

@@ -2,17 +2,16 @@
 
   config.py       PPOConfig, every hyperparameter and its default
   features.py     the observation: parsed view, mechanism, agent id
-  algorithm.py    the PPO core: GAE, the loss, the update (also the RL
-                  principal's)
-  layers.py       dense layers and MLPs
   networks.py     PPONetworks and make_networks
   learning.py     PPOLearner (acme Learner + VariableSource)
-  actor.py        PPOActor (acme Actor), batched; the rollout iterator
-  environment.py  HarvestEnv / VectorEnv: the games, in worker processes
   policy.py       PPOPolicy: a trained follower as a Melting Pot Policy
-  checkpoint.py   pickle-free .npz checkpoints
 
-`umd train` (umd_meltingpot/train.py) wires them together. The public names
+The PPO core they share with the RL principal (GAE, the loss, the update,
+dense layers and pickle-free .npz checkpoints) is `umd_meltingpot/ppo/`.
+Training wires them to games: `umd train followers`
+(umd_meltingpot/training/followers.py), with the batched rollout actor
+(`training/follower_actor.py`) and the games in worker processes
+(`training/follower_env.py`). The public names
 below load on first use, so importing the package (as the rollout workers
 and the `umd` parser do) does not import JAX.
 """
@@ -22,12 +21,11 @@ from typing import Any
 
 _EXPORTS = {
     "Batch": "learning",
-    "PPOActor": "actor",
     "PPOConfig": "config",
     "PPOLearner": "learning",
     "PPONetworks": "networks",
     "PPOPolicy": "policy",
-    "TrainingState": "algorithm",
+    "TrainingState": "learning",
     "make_networks": "networks",
 }
 

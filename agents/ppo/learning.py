@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from umd_meltingpot.agents.ppo import algorithm
+from umd_meltingpot.ppo import algorithm
 from umd_meltingpot.agents.ppo import networks as networks_lib
 
 PRNGKey = networks_lib.PRNGKey

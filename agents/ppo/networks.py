@@ -17,10 +17,10 @@ import jax
 import jax.numpy as jnp
 
 from umd_meltingpot.agents import observation as obs_lib
-from umd_meltingpot.agents.ppo import algorithm
+from umd_meltingpot.ppo import algorithm
 from umd_meltingpot.agents.ppo import config as config_lib
 from umd_meltingpot.agents.ppo import features
-from umd_meltingpot.agents.ppo import layers
+from umd_meltingpot.ppo import layers
 
 PRNGKey = jax.Array
 Params = Mapping[str, Any]

@@ -27,12 +27,12 @@ import jax.numpy as jnp
 from meltingpot.utils.policies import policy
 import numpy as np
 
-from umd_meltingpot import checkpoint_format
-from umd_meltingpot import trained_game
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import checkpoint_format
+from umd_meltingpot.plumbing import trained_game
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents import observation as obs_lib
-from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+from umd_meltingpot.ppo import checkpoint as checkpoint_lib
 from umd_meltingpot.agents.ppo import config as config_lib
 from umd_meltingpot.agents.ppo import features
 from umd_meltingpot.agents.ppo import networks as networks_lib

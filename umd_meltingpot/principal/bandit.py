@@ -73,8 +73,8 @@ from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from umd_meltingpot import checkpoint_format
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import checkpoint_format
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
 from umd_meltingpot.principal import learning

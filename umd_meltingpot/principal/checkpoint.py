@@ -31,9 +31,9 @@ from typing import Any, Mapping, NamedTuple, Optional, Union
 
 import numpy as np
 
-from umd_meltingpot import checkpoint_format
-from umd_meltingpot import trained_game
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import checkpoint_format
+from umd_meltingpot.plumbing import trained_game
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import registry
 from umd_meltingpot.principal import schedule as schedule_lib

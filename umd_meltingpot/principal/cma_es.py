@@ -63,7 +63,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
 from umd_meltingpot.principal import learning

@@ -51,8 +51,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from umd_meltingpot import checkpoint_format
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import checkpoint_format
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import bandit
 from umd_meltingpot.principal import learning

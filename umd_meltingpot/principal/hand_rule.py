@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import schedule
 

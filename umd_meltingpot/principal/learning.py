@@ -17,8 +17,8 @@ import zlib
 
 import numpy as np
 
-from umd_meltingpot import checkpoint_format
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import checkpoint_format
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
 

@@ -28,7 +28,7 @@ arXiv:1707.06347) on the voted objective. Here:
   not consecutive). Once `update_every` steps are complete, an `update`
   runs `num_epochs` full-batch PPO-clip steps with GAE advantages and a
   learned value baseline, then drops those steps. The update is the
-  followers' PPO core (`agents/ppo/algorithm.py`, `ppo_update` with one
+  followers' PPO core (`umd_meltingpot/ppo/algorithm.py`, `ppo_update` with one
   minibatch and a Gaussian policy); this module is the principal's head on
   it: features, the Gaussian, the curriculum, reward normalisation and
   the bookkeeping of steps. The newest step always
@@ -64,12 +64,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from umd_meltingpot import checkpoint_format
-from umd_meltingpot import validation
-from umd_meltingpot import welfare
-from umd_meltingpot.agents.ppo import algorithm
-from umd_meltingpot.agents.ppo import checkpoint as ppo_checkpoint
-from umd_meltingpot.agents.ppo import layers
+from umd_meltingpot.plumbing import checkpoint_format
+from umd_meltingpot.plumbing import validation
+from umd_meltingpot.social_choice import welfare
+from umd_meltingpot.ppo import algorithm
+from umd_meltingpot.ppo import checkpoint as ppo_checkpoint
+from umd_meltingpot.ppo import layers
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import learning
 

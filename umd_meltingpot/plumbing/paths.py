@@ -2,7 +2,8 @@
 
 import pathlib
 
-_PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+# This file sits in umd_meltingpot/plumbing/.
+_PACKAGE_DIR = pathlib.Path(__file__).resolve().parent.parent
 
 
 def lua_root() -> pathlib.Path:

@@ -22,7 +22,7 @@ import dm_env
 import jax
 import numpy as np
 
-from umd_meltingpot.agents.ppo import environment as env_lib
+from umd_meltingpot.training import follower_env as env_lib
 from umd_meltingpot.agents.ppo import learning
 from umd_meltingpot.agents.ppo import networks as networks_lib
 

@@ -1,6 +1,8 @@
 """`umd train followers`: PPO followers learning under a chosen mechanism.
 
-  from umd_meltingpot import train
+  from umd_meltingpot import agents
+
+  from umd_meltingpot.training import followers as train
   prepared = train.prepare(train.TrainConfig(total_steps=200_000),
                            train.PPOConfig())
   result = train.train(prepared)
@@ -14,7 +16,7 @@ exactly as in `umd run`: a fixed tax schedule (`--principal fixed --phi0
 ...`), none (`--principal none`), or any other registered principal (a
 learning one is new in every game), with the same delta, divergence and
 social choice rule. Their VOTE steps are played by truthful voters (see
-`agents/ppo/environment.py`). The reward is each player's HARVEST reward:
+`umd_meltingpot/training/follower_env.py`). The reward is each player's HARVEST reward:
 the apples it eats net of tax, plus transfers.
 
 A run folder holds
@@ -53,10 +55,10 @@ os.environ.setdefault(
 
 import numpy as np
 
-from umd_meltingpot import game as game_lib
-from umd_meltingpot import runs
-from umd_meltingpot import training
-from umd_meltingpot import validation
+from umd_meltingpot.game import loop as game_lib
+from umd_meltingpot.plumbing import runs
+from umd_meltingpot.training import common as training
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.agents.ppo.config import PPOConfig
 # pylint: enable=g-import-not-at-top
 
@@ -134,7 +136,7 @@ def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
   Raises:
     ValueError: an invalid option, with the valid values in the message.
   """
-  game = game_lib.prepare(config.game_config(config.seed))
+  game = game_lib.prepare(config.game_config(config.seed), agents.FACTORY)
   ppo.check_batch(game.num_players)
   if config.init_from is not None:
     _initial_params(config.init_from, ppo, game.num_players,
@@ -163,7 +165,7 @@ def prepare_resume(run: str,
     ValueError: no such run, a principal run, or a missing or corrupt
       config or checkpoint.
   """
-  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.ppo import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
   folder, saved, config = training.resume_options(
       run, TrainConfig, training.FOLLOWERS, "total_steps", total_steps)
   try:
@@ -239,9 +241,9 @@ def train(prepared: PreparedTraining, *, progress: bool = True
   # pylint: disable=g-import-not-at-top
   import jax
   import tqdm
-  from umd_meltingpot.agents.ppo import actor as actor_lib
-  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
-  from umd_meltingpot.agents.ppo import environment as env_lib
+  from umd_meltingpot.training import follower_actor as actor_lib
+  from umd_meltingpot.ppo import checkpoint as checkpoint_lib
+  from umd_meltingpot.training import follower_env as env_lib
   from umd_meltingpot.agents.ppo import learning
   from umd_meltingpot.agents.ppo import networks as networks_lib
   # pylint: enable=g-import-not-at-top
@@ -352,7 +354,7 @@ def _initial_params(path: str, ppo: PPOConfig, num_players: int,
   """
   # pylint: disable=g-import-not-at-top
   import jax
-  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+  from umd_meltingpot.ppo import checkpoint as checkpoint_lib
   from umd_meltingpot.agents.ppo import networks as networks_lib
   # pylint: enable=g-import-not-at-top
   loaded = checkpoint_lib.load(path)
@@ -371,7 +373,7 @@ def _fits(params: Any, ppo: PPOConfig, num_rates: int) -> bool:
   """Whether `params` are parameters of the network `ppo` describes."""
   # pylint: disable=g-import-not-at-top
   import jax
-  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+  from umd_meltingpot.ppo import checkpoint as checkpoint_lib
   from umd_meltingpot.agents.ppo import networks as networks_lib
   # pylint: enable=g-import-not-at-top
   template = networks_lib.make_networks_from_config(ppo, num_rates).init(
@@ -392,7 +394,7 @@ def _restore(path: pathlib.Path, learner, actor, optimizer
   """
   # pylint: disable=g-import-not-at-top
   import jax
-  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+  from umd_meltingpot.ppo import checkpoint as checkpoint_lib
   # pylint: enable=g-import-not-at-top
   loaded = checkpoint_lib.load(path)
   template = learner.save()

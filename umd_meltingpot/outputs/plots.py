@@ -51,7 +51,7 @@ from matplotlib import patches
 from matplotlib import ticker
 import numpy as np
 
-from umd_meltingpot import runs
+from umd_meltingpot.plumbing import runs
 
 SUMMARY_NAME = "summary.png"
 """The file name `write_summary` uses when given a folder."""

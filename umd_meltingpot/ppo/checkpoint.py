@@ -25,7 +25,7 @@ from typing import Any, Mapping, NamedTuple, Optional, Union
 import jax
 import numpy as np
 
-from umd_meltingpot import checkpoint_format
+from umd_meltingpot.plumbing import checkpoint_format
 
 FORMAT_VERSION = 1
 PathLike = Union[str, os.PathLike]

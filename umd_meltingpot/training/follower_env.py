@@ -1,7 +1,7 @@
 """The followers' view of the game: HARVEST steps, batched over substrates.
 
 `HarvestEnv` wraps one game (the substrate under the `PrincipalWrapper`,
-built by `umd_meltingpot.game` from a `GameConfig`) so that the learning
+built by `umd_meltingpot.game.loop` from a `GameConfig`) so that the learning
 followers only see HARVEST steps:
 
 *   In VOTE steps Lua ignores every action but the votes, so the followers'
@@ -30,7 +30,9 @@ from typing import Any, Optional, Sequence
 import dm_env
 import numpy as np
 
-from umd_meltingpot import game as game_lib
+from umd_meltingpot import agents
+
+from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents.ppo import features
 from umd_meltingpot.substrates import phases
@@ -72,7 +74,7 @@ class HarvestEnv:
     Raises:
       ValueError: an invalid option.
     """
-    prepared = game_lib.prepare(config)
+    prepared = game_lib.prepare(config, agents.FACTORY)
     self._principal = game_lib.build_principal(prepared)
     self._env = game_lib.build_environment(prepared, principal=self._principal)
     self._observation = observation

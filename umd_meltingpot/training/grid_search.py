@@ -1,6 +1,8 @@
 """`umd grid`: fixed tax schedules scored on games, one Ray task per game.
 
-  from umd_meltingpot import game, grid_search
+  from umd_meltingpot import agents
+
+  from umd_meltingpot.game import loop as game, grid_search
   config = grid_search.GridConfig(
       game=game.GameConfig(substrate="umd_apple_harvest__small"),
       rates=((0.0,), (0.7,)), levels=(0.0, 1.0), seeds=(100, 101),
@@ -43,13 +45,13 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import tqdm
 
-from umd_meltingpot import game as game_lib
-from umd_meltingpot import parallel
+from umd_meltingpot.game import loop as game_lib
+from umd_meltingpot.plumbing import parallel
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import runs
-from umd_meltingpot import stats
-from umd_meltingpot import validation
-from umd_meltingpot import welfare
+from umd_meltingpot.plumbing import runs
+from umd_meltingpot.plumbing import stats
+from umd_meltingpot.plumbing import validation
+from umd_meltingpot.social_choice import welfare
 
 Schedule = tuple[float, ...]
 
@@ -283,7 +285,7 @@ def prepare(config: GridConfig) -> PreparedGrid:
   runs.check_new_folder(config.out)
   # The game, with a schedule that fits any brackets: checks the game's
   # options and gives k and max_rate.
-  base = game_lib.prepare(dataclasses.replace(config.game, phi0=(0.0,)))
+  base = game_lib.prepare(dataclasses.replace(config.game, phi0=(0.0,)), agents.FACTORY)
   schedules = _schedules(config, base)
   tasks = tuple(
       GameTask(game=dataclasses.replace(
@@ -295,7 +297,7 @@ def prepare(config: GridConfig) -> PreparedGrid:
 
 def play_game(task: GameTask) -> GameResult:
   """Plays one game of the grid (in a worker) and scores it."""
-  game = game_lib.prepare(task.game)
+  game = game_lib.prepare(task.game, agents.FACTORY)
   bots = game_lib.build_bots(game)
   with game_lib.build_environment(game) as env:
     game_lib.play_episode(env, bots)

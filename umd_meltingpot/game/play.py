@@ -1,8 +1,8 @@
 """Human play of the UMD Apple Harvest substrates, in a pygame window.
 
-  python -m umd_meltingpot.play --substrate umd_apple_harvest__small
+  python -m umd_meltingpot.game.play --substrate umd_apple_harvest__small
 
-or, from Python, `umd_meltingpot.play.play("umd_apple_harvest__small")`.
+or, from Python, `umd_meltingpot.game.play.play("umd_apple_harvest__small")`.
 This runs Melting Pot's own human-play loop
 (`meltingpot.human_players.level_playing_utils.run_episode`) on the raw Lab2D
 environment: you control one player at a time; the others stand still (and
@@ -371,7 +371,7 @@ def _parse_override(text: str) -> tuple[str, Any]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-  """Command line: `python -m umd_meltingpot.play --help`."""
+  """Command line: `python -m umd_meltingpot.game.play --help`."""
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
   parser.add_argument("--substrate", default=DEFAULT_SUBSTRATE,

@@ -22,10 +22,10 @@ import dm_env
 from meltingpot.utils.substrates import substrate as substrate_lib
 import numpy as np
 
-from umd_meltingpot import preferences as preferences_lib
-from umd_meltingpot import validation
-from umd_meltingpot import voting
-from umd_meltingpot import welfare
+from umd_meltingpot.social_choice import preferences as preferences_lib
+from umd_meltingpot.plumbing import validation
+from umd_meltingpot.social_choice import voting
+from umd_meltingpot.social_choice import welfare
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import divergence as divergence_lib
 from umd_meltingpot.principal import schedule as schedule_lib

@@ -13,9 +13,9 @@ import json
 import pathlib
 from typing import Any, Callable, Optional
 
-from umd_meltingpot import game as game_lib
-from umd_meltingpot import runs
-from umd_meltingpot import validation
+from umd_meltingpot.game import loop as game_lib
+from umd_meltingpot.plumbing import runs
+from umd_meltingpot.plumbing import validation
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"

@@ -1,8 +1,9 @@
 """The game loop behind `umd run`: vote, principal, play; tau rounds.
 
-  from umd_meltingpot import game
+  from umd_meltingpot import agents
+  from umd_meltingpot.game import loop as game
   config = game.GameConfig(substrate="umd_apple_harvest__small")
-  result = game.run(game.prepare(config))
+  result = game.run(game.prepare(config, agents.FACTORY))
 
 `prepare` checks every option and builds nothing on disk, so bad input fails
 before a run folder exists. `run` then plays one whole game (one episode of
@@ -26,22 +27,22 @@ import contextlib
 import dataclasses
 import pathlib
 import sys
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 import dm_env
 import numpy as np
 import tqdm
 
-from umd_meltingpot import preferences as preferences_lib
+from umd_meltingpot.social_choice import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import lazy
-from umd_meltingpot import runs
+from umd_meltingpot.plumbing import lazy
+from umd_meltingpot.plumbing import runs
 from umd_meltingpot.substrates import phases
 
 # Melting Pot (and TensorFlow) load when a game is prepared, not when the
 # options are read (`umd run --help`).
 substrate_lib = lazy.module("umd_meltingpot.substrate")
-wrapper_lib = lazy.module("umd_meltingpot.principal.wrapper")
+wrapper_lib = lazy.module("umd_meltingpot.game.principal_wrapper")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +158,8 @@ class PreparedGame:
   schedule: principal_lib.TaxSchedule
   preferences: preferences_lib.Preferences
   bot_names: tuple[str, ...]
+  bot_factory: BotFactory
+  """Builds the bots (`build_bots`)."""
   mechanism: wrapper_lib.MechanismConfig
   principal: Optional[principal_lib.Principal] = None
   """The principal loaded from a checkpoint; None: build it by name."""
@@ -170,9 +173,43 @@ class RunResult:
   steps: int
 
 
-def _bot_registry():
-  from umd_meltingpot import agents  # pylint: disable=g-import-not-at-top
-  return agents
+class BotFactory(Protocol):
+  """What the game asks of the followers' bots.
+
+  The game does not import them: who runs it hands one to `prepare`
+  (`umd_meltingpot.agents.FACTORY` has every bot that `--bots` names;
+  `NO_BOTS` is for games whose every player is external, as in PettingZoo).
+  """
+
+  def bot_names(self, spec: Optional[str], *, substrate_config: Any,
+                num_players: int, allow_mismatch: bool = False
+                ) -> tuple[str, ...]:
+    """Checks a comma-separated `--bots` spec (None: the default bots).
+
+    Raises:
+      ValueError: a bot that is unknown or cannot play this game.
+    """
+
+  def make_bots(self, names: Sequence[str], *,
+                preferences: preferences_lib.Preferences, seed: int,
+                substrate_config: Any, num_players: int) -> list[Any]:
+    """One bot (a Melting Pot policy) per player, `names` cycled."""
+
+
+class _NoBots:
+  """The factory of a game without bots: every player acts from outside."""
+
+  def bot_names(self, spec: Optional[str], **unused: Any) -> tuple[str, ...]:
+    if spec is not None:
+      raise ValueError(f"this game has no bots, got bots={spec!r}")
+    return ()
+
+  def make_bots(self, names: Sequence[str], **unused: Any) -> list[Any]:
+    del names
+    raise ValueError("this game has no bots to build")
+
+
+NO_BOTS = _NoBots()
 
 
 # The substrate config's mechanism fields and the options that set them,
@@ -252,76 +289,13 @@ def _substrate_config(config: GameConfig):
   return substrate_config
 
 
-# The followers when --bots is not given: best_response where its shipped
-# table covers the game, else these.
-FALLBACK_BOTS = "random,greedy"
-
-
-def _outside_best_response(substrate_config: Any) -> list[str]:
-  """The parts of the game that best_response's model leaves out.
-
-  Its tables price every apple at `apple_value` to a symmetric population
-  (`agents/best_response.py`), so unequal skills or an effort cost would
-  make it best-respond to another game.
-  """
-  missing = []
-  skills = substrate_config.skills
-  if any(skill != 1 for skill in skills):
-    missing.append(f"skills {','.join(f'{skill:.3g}' for skill in skills)}")
-  if substrate_config.effort_cost:
-    missing.append(f"effort_cost {substrate_config.effort_cost:g}")
-  return missing
-
-
-def _check_best_response_fits(name: str, substrate_config: Any) -> None:
-  """Refuses best_response (or best_response:PATH) on a game it cannot
-  model: one with skills or an effort cost."""
-  agents = _bot_registry()
-  if name != agents.BEST_RESPONSE and not name.startswith(
-      agents.BEST_RESPONSE + ":"):
-    return
-  missing = _outside_best_response(substrate_config)
-  if missing:
-    raise ValueError(
-        f"--bots {name} cannot play this game: its tables model equal skills "
-        f"and no effort cost, and this game has {' and '.join(missing)}; "
-        f"choose other --bots (e.g. {FALLBACK_BOTS}, ppo_conditioned)")
-
-
-def default_bots(substrate_config: Any, num_players: int) -> str:
-  """The bots of a game whose config gives none (see `GameConfig.bots`)."""
-  agents = _bot_registry()
-  if _outside_best_response(substrate_config):
-    return FALLBACK_BOTS
-  try:
-    agents.check_bot(agents.BEST_RESPONSE, substrate_config=substrate_config,
-                     num_players=num_players)
-  except ValueError:
-    return FALLBACK_BOTS
-  return agents.BEST_RESPONSE
-
-
-def _bot_names(spec: str, num_rates: int, substrate_config: Any,
-               num_players: int, allow_mismatch: bool = False
-               ) -> tuple[str, ...]:
-  agents = _bot_registry()
-  names = tuple(name.strip() for name in spec.split(",") if name.strip())
-  unknown = [name for name in names if not agents.is_bot_name(name)]
-  if not names or unknown:
-    raise ValueError(f"Unknown bots {unknown or spec!r}; valid: "
-                     f"{agents.bot_names()} (comma-separated, cycled over "
-                     "the players)")
-  for name in sorted(set(names)):
-    _check_best_response_fits(name, substrate_config)
-    # Loads PPO checkpoints and best-response tables.
-    agents.check_bot(name, num_rates=num_rates,
-                     substrate_config=substrate_config,
-                     num_players=num_players, allow_mismatch=allow_mismatch)
-  return names
-
-
-def prepare(config: GameConfig) -> PreparedGame:
+def prepare(config: GameConfig, bot_factory: BotFactory) -> PreparedGame:
   """Checks every option of `config`; builds nothing and writes nothing.
+
+  Args:
+    config: the game's options.
+    bot_factory: checks `config.bots` and later builds them
+      (`umd_meltingpot.agents.FACTORY`, or `NO_BOTS`).
 
   Raises:
     ValueError: an invalid option, with the valid values in the message.
@@ -351,12 +325,10 @@ def prepare(config: GameConfig) -> PreparedGame:
   return PreparedGame(
       config=config, substrate_config=substrate_config,
       num_players=num_players, schedule=schedule, preferences=preferences,
-      bot_names=_bot_names(
-          config.bots if config.bots is not None else default_bots(
-              substrate_config, num_players),
-          len(schedule.as_array()), substrate_config, num_players,
-          config.allow_mismatch),
-      mechanism=mechanism, principal=loaded)
+      bot_names=bot_factory.bot_names(
+          config.bots, substrate_config=substrate_config,
+          num_players=num_players, allow_mismatch=config.allow_mismatch),
+      bot_factory=bot_factory, mechanism=mechanism, principal=loaded)
 
 
 def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule,
@@ -368,7 +340,7 @@ def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule,
     ValueError: an unknown name, or a missing, corrupt or mismatched
       checkpoint (another game without `allow_mismatch`).
   """
-  from umd_meltingpot import trained_game  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.plumbing import trained_game  # pylint: disable=g-import-not-at-top
   from umd_meltingpot.principal import checkpoint  # pylint: disable=g-import-not-at-top
   if config.principal in principal_lib.PRINCIPALS:
     return None
@@ -393,18 +365,9 @@ def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule,
 
 def build_bots(game: PreparedGame) -> list[Any]:
   """One bot per player, voting truthfully for its type's favourite."""
-  agents = _bot_registry()
-  from umd_meltingpot.agents import bots as bots_lib  # pylint: disable=g-import-not-at-top
-  bots = []
-  for player in range(game.num_players):
-    name = game.bot_names[player % len(game.bot_names)]
-    voter = bots_lib.Voter.truthful(game.preferences.players[player])
-    bots.append(agents.make_bot(
-        name, seed=game.config.seed * 1000 + player, voter=voter,
-        num_objectives=len(game.substrate_config.objectives), player=player,
-        substrate_config=game.substrate_config,
-        num_players=game.num_players))
-  return bots
+  return game.bot_factory.make_bots(
+      game.bot_names, preferences=game.preferences, seed=game.config.seed,
+      substrate_config=game.substrate_config, num_players=game.num_players)
 
 
 def build_principal(game: PreparedGame,
@@ -568,7 +531,7 @@ def hud(env: wrapper_lib.PrincipalWrapper, world: dict[str, np.ndarray], *,
     names: each player's bot, in player order.
     colours: each player's avatar colour (`video.player_colours`).
   """
-  from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.outputs import video  # pylint: disable=g-import-not-at-top
   vote = env.counted_vote(world)  # The ballots the rule counts.
   flows = zip(names, colours, world["WORLD.ROUND_GROSS"],
               world["WORLD.ROUND_TAX"], world["WORLD.ROUND_TRANSFER"])
@@ -591,7 +554,7 @@ def hud(env: wrapper_lib.PrincipalWrapper, world: dict[str, np.ndarray], *,
 
 def _hud_options(game: PreparedGame) -> dict[str, Any]:
   """What `hud` needs of `game`, besides the step: worked out once."""
-  from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.outputs import video  # pylint: disable=g-import-not-at-top
   return dict(rounds=game.substrate_config.rounds,
               objectives=game.substrate_config.objectives,
               rule=game.config.rule, steps=episode_steps(game),
@@ -672,7 +635,7 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
     env = stack.enter_context(build_environment(game, on_round_end))
     recorder = None
     if config.video:
-      from umd_meltingpot import video  # pylint: disable=g-import-not-at-top
+      from umd_meltingpot.outputs import video  # pylint: disable=g-import-not-at-top
       recorder = stack.enter_context(video.EpisodeVideo(out / "episode.mp4"))
       hud_options = _hud_options(game)
     bar = stack.enter_context(tqdm.tqdm(
@@ -692,7 +655,7 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
 
     steps = play_episode(env, bots, on_step)
     records = env.records
-  from umd_meltingpot import plots  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.outputs import plots  # pylint: disable=g-import-not-at-top
   plots.write_summary([r.to_json() for r in records], out / "summary.png",
                       steps=step_records, title=run_title(game))
   return RunResult(out=out, records=records, steps=steps)

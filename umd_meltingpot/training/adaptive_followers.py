@@ -44,7 +44,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from umd_meltingpot import game as game_lib
+from umd_meltingpot.game import loop as game_lib
 
 FOLDER = "followers"
 """The followers' folder inside a principal run."""
@@ -99,7 +99,7 @@ def check(source: str, envs: int) -> None:
     ValueError: a missing or corrupt checkpoint, or a batch its minibatches
       do not divide.
   """
-  from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.ppo import checkpoint as checkpoint_lib  # pylint: disable=g-import-not-at-top
   _ppo_config(source, dict(checkpoint_lib.load(source).config), envs)
 
 
@@ -135,8 +135,8 @@ class AdaptiveFollowers:
     """
     # pylint: disable=g-import-not-at-top
     import jax
-    from umd_meltingpot.agents.ppo import actor as actor_lib
-    from umd_meltingpot.agents.ppo import checkpoint as checkpoint_lib
+    from umd_meltingpot.training import follower_actor as actor_lib
+    from umd_meltingpot.ppo import checkpoint as checkpoint_lib
     from umd_meltingpot.agents.ppo import learning
     from umd_meltingpot.agents.ppo import networks as networks_lib
     # pylint: enable=g-import-not-at-top
@@ -185,8 +185,8 @@ class AdaptiveFollowers:
     """Takes the PPO updates in new games of `configs` (their seeds are
     replaced); writes the current checkpoint; returns metrics.jsonl fields.
     """
-    from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
-    from umd_meltingpot.agents.ppo import environment as env_lib  # pylint: disable=g-import-not-at-top
+    from umd_meltingpot.training import followers as train  # pylint: disable=g-import-not-at-top
+    from umd_meltingpot.training import follower_env as env_lib  # pylint: disable=g-import-not-at-top
     seeds = train.env_seeds(self._seed, self.counters["updates"] + 1,
                             len(configs))
     configs = [dataclasses.replace(config, seed=seed)

@@ -1,6 +1,8 @@
 """`umd train principal`: a learning principal over many games.
 
-  from umd_meltingpot import principal_train
+  from umd_meltingpot import agents
+
+  from umd_meltingpot.training import principal as principal_train
   prepared = principal_train.prepare(principal_train.PrincipalTrainConfig(
       principal="bandit", games=50, out="runs/bandit"))
   principal_train.train(prepared)
@@ -41,16 +43,16 @@ from typing import Any, Optional
 
 import numpy as np
 
-from umd_meltingpot import adaptive_followers
-from umd_meltingpot import game as game_lib
+from umd_meltingpot.training import adaptive_followers
+from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot import runs
-from umd_meltingpot import stats
-from umd_meltingpot import trained_game
-from umd_meltingpot import training
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import runs
+from umd_meltingpot.plumbing import stats
+from umd_meltingpot.plumbing import trained_game
+from umd_meltingpot.training import common as training
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import checkpoint as checkpoint_lib
-from umd_meltingpot.principal import wrapper as wrapper_lib
+from umd_meltingpot.game import principal_wrapper as wrapper_lib
 
 LEARNING: tuple[str, ...] = principal_lib.LEARNING
 """The principals this job trains: the learning ones."""
@@ -134,7 +136,7 @@ def prepare(config: PrincipalTrainConfig) -> PreparedPrincipalTraining:
   Raises:
     ValueError: an invalid option, with the valid values in the message.
   """
-  game = game_lib.prepare(game_config(config, 0))
+  game = game_lib.prepare(game_config(config, 0), agents.FACTORY)
   if config.adapt_followers:
     adaptive_followers.check(
         adaptive_followers.source_checkpoint(config.bots), config.adapt_envs)
@@ -208,7 +210,7 @@ def _play(config: PrincipalTrainConfig, game_index: int,
           ) -> tuple[int, list[wrapper_lib.RoundRecord]]:
   """Plays training game `game_index` with `principal` (and `bots`, if not
   the config's)."""
-  game = game_lib.prepare(game_config(config, game_index, bots))
+  game = game_lib.prepare(game_config(config, game_index, bots), agents.FACTORY)
   bots = game_lib.build_bots(game)
   with game_lib.build_environment(game, principal=principal) as env:
     steps = game_lib.play_episode(env, bots)

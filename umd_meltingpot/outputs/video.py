@@ -38,7 +38,7 @@ from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
-from umd_meltingpot import runs
+from umd_meltingpot.plumbing import runs
 from umd_meltingpot.substrates import phases
 
 PHASES: tuple[str, ...] = phases.LABELS

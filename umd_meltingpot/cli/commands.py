@@ -29,9 +29,11 @@ import textwrap
 import typing
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-from umd_meltingpot import game as game_lib
-from umd_meltingpot import quiet
-from umd_meltingpot import training
+from umd_meltingpot import agents
+
+from umd_meltingpot.game import loop as game_lib
+from umd_meltingpot.plumbing import quiet
+from umd_meltingpot.training import common as training
 
 
 def _field_docs(cls: type) -> dict[str, str]:
@@ -144,7 +146,7 @@ def _negative_values_joined(argv: Sequence[str]) -> list[str]:
 def _choices() -> dict[str, Sequence[str]]:
   # pylint: disable=g-import-not-at-top
   # All light modules: reading the choices loads no Melting Pot.
-  from umd_meltingpot import voting
+  from umd_meltingpot.social_choice import voting
   from umd_meltingpot.principal import divergence
   from umd_meltingpot.principal import registry
   from umd_meltingpot.substrates import variants
@@ -211,7 +213,7 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
 
 def _list_scenarios() -> int:
   # Scenarios are Melting Pot ScenarioConfigs: this loads Melting Pot.
-  from umd_meltingpot import scenario  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.evaluation import scenario  # pylint: disable=g-import-not-at-top
   print(f"{'scenario':<30} {'focal':>5} {'background':<11} {'principal':<9}"
         "  description")
   for name in sorted(scenario.SCENARIOS):
@@ -259,7 +261,7 @@ def _options(args: argparse.Namespace, cls: type) -> Any:
 
 def _cmd_run(args: argparse.Namespace) -> int:
   with _usage_errors():
-    game = game_lib.prepare(_options(args, game_lib.GameConfig))
+    game = game_lib.prepare(_options(args, game_lib.GameConfig), agents.FACTORY)
   result = game_lib.run(game, progress=not args.quiet)
   print(game_lib.format_table(result.records))
   print(f"\n{result.steps} steps; outputs in {result.out}/")
@@ -267,7 +269,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-  from umd_meltingpot import play  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.game import play  # pylint: disable=g-import-not-at-top
   with _usage_errors():  # play() checks its input before it builds anything.
     play.play(args.substrate, players=args.players, render=not args.headless,
               verbose=args.verbose, observation=args.observation)
@@ -275,7 +277,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-  from umd_meltingpot import evaluate  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.evaluation import evaluate  # pylint: disable=g-import-not-at-top
   with _usage_errors():
     prepared = evaluate.prepare(_options(args, evaluate.EvaluateConfig))
   result = evaluate.run(prepared, progress=not args.quiet)
@@ -286,7 +288,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_grid(args: argparse.Namespace) -> int:
   """`umd grid`: fixed schedules scored on games (`grid_search.py`)."""
-  from umd_meltingpot import grid_search  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.training import grid_search  # pylint: disable=g-import-not-at-top
   with _usage_errors():
     game = game_lib.GameConfig(**{
         field.name: getattr(args, field.name)
@@ -341,7 +343,7 @@ def _train(job: str, train: Callable[..., Any], prepared: Any,
 
 def _cmd_train_followers(args: argparse.Namespace) -> int:
   """`umd train followers`: PPO followers (`train.py`)."""
-  from umd_meltingpot import train  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.training import followers as train  # pylint: disable=g-import-not-at-top
   with _usage_errors():
     if args.resume:
       prepared = train.prepare_resume(args.resume, _resume_total(
@@ -354,7 +356,7 @@ def _cmd_train_followers(args: argparse.Namespace) -> int:
 
 def _cmd_train_principal(args: argparse.Namespace) -> int:
   """`umd train principal`: a learning principal (`principal_train.py`)."""
-  from umd_meltingpot import principal_train  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.training import principal as principal_train  # pylint: disable=g-import-not-at-top
   config_class = principal_train.PrincipalTrainConfig
   with _usage_errors():
     if args.resume:
@@ -374,7 +376,7 @@ def _new_train_spelling(argv: Sequence[str]) -> list[str]:
   --resume of a principal run, trains the principal; anything else trains
   PPO followers.
   """
-  from umd_meltingpot import principal_train  # pylint: disable=g-import-not-at-top
+  from umd_meltingpot.training import principal as principal_train  # pylint: disable=g-import-not-at-top
   peek = argparse.ArgumentParser(add_help=False, exit_on_error=False)
   peek.add_argument("--principal")
   peek.add_argument("--resume")
@@ -434,8 +436,8 @@ def _add_train_commands(commands, with_flags: bool = True) -> None:
     return
 
   # pylint: disable=g-import-not-at-top
-  from umd_meltingpot import principal_train
-  from umd_meltingpot import train as train_lib
+  from umd_meltingpot.training import principal as principal_train
+  from umd_meltingpot.training import followers as train_lib
   # pylint: enable=g-import-not-at-top
   # Any principal of umd run, a checkpoint's path included (game.prepare
   # checks it).
@@ -502,7 +504,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
       "differences with bootstrap CIs and evaluate.png.")
   if wanted("evaluate"):
     # pylint: disable-next=g-import-not-at-top
-    from umd_meltingpot import evaluate as evaluate_lib
+    from umd_meltingpot.evaluation import evaluate as evaluate_lib
     _add_config_flags(evaluate, evaluate_lib.EvaluateConfig)
     evaluate.add_argument("--quiet", action="store_true",
                           help="no progress bar")
@@ -521,7 +523,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
       "schedule. The table does not depend on the number of workers.")
   if wanted("grid"):
     # pylint: disable-next=g-import-not-at-top
-    from umd_meltingpot import grid_search
+    from umd_meltingpot.training import grid_search
     _add_config_flags(grid, game_lib.GameConfig,
                       exclude=grid_search.PER_GAME_FIELDS)
     _add_config_flags(grid, grid_search.GridConfig, exclude=("game",))

@@ -62,15 +62,15 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from umd_meltingpot import lazy
-from umd_meltingpot import preferences
+from umd_meltingpot.plumbing import lazy
+from umd_meltingpot.social_choice import preferences
 
 # pref_voting's modules take about a second to import (numba, networkx,
 # matplotlib, ortools), so they load on the first count: the rule names (in
 # `umd run --help`, say) stay cheap. pref_voting_locks goes first: the
 # methods take a lock file on import, which it redirects out of a possibly
 # read-only install (see there).
-_LOCKS = ("umd_meltingpot.pref_voting_locks",)
+_LOCKS = ("umd_meltingpot.social_choice.pref_voting_locks",)
 c1_methods = lazy.module("pref_voting.c1_methods", after=_LOCKS)
 grade_methods = lazy.module("pref_voting.grade_methods", after=_LOCKS)
 iterative_methods = lazy.module("pref_voting.iterative_methods", after=_LOCKS)

@@ -1,6 +1,6 @@
 """Scenarios for the UMD substrates, mirroring `meltingpot.scenario`.
 
-  from umd_meltingpot import scenario
+  from umd_meltingpot.evaluation import scenario
   with scenario.build("umd_apple_harvest__small_0", seed=1) as env:
     timestep = env.reset()          # what the focal players see
 
@@ -39,10 +39,10 @@ from meltingpot.utils.substrates import substrate_factory
 import numpy as np
 
 from umd_meltingpot import agents
-from umd_meltingpot import preferences as preferences_lib
+from umd_meltingpot.social_choice import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot import substrate as substrate_lib
-from umd_meltingpot.principal import wrapper as wrapper_lib
+from umd_meltingpot.game import principal_wrapper as wrapper_lib
 
 Scenario = scenario_lib.Scenario
 SubstrateTransform = Callable[[substrate_lib.Substrate],

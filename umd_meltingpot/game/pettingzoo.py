@@ -1,6 +1,6 @@
 """The UMD game as a PettingZoo `ParallelEnv`, for the PettingZoo ecosystem.
 
-  from umd_meltingpot import pettingzoo
+  from umd_meltingpot.game import pettingzoo
   env = pettingzoo.parallel_env("umd_apple_harvest__small",
                                 principal="hand_rule", rounds=2, seed=1)
   observations, infos = env.reset(seed=1)
@@ -50,7 +50,7 @@ import numpy as np
 from pettingzoo.utils import conversions
 from pettingzoo.utils import env as pz_env
 
-from umd_meltingpot import game as game_lib
+from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.substrates import phases
 
 # `GameConfig` fields that make no sense here: every player is an agent and
@@ -122,7 +122,7 @@ class ParallelEnv(pz_env.ParallelEnv):
       raise ValueError(f"render_mode must be None or one of "
                        f"{self.metadata['render_modes']}, got {render_mode!r}")
     self.render_mode = render_mode
-    self._game = game_lib.prepare(config)
+    self._game = game_lib.prepare(config, game_lib.NO_BOTS)
     self._env = None
     self._timestep: Optional[dm_env.TimeStep] = None
     self._records: list[Any] = []
@@ -182,7 +182,7 @@ class ParallelEnv(pz_env.ParallelEnv):
     if seed is not None or self._env is None:
       if seed is not None:
         self._game = game_lib.prepare(
-            dataclasses.replace(self._game.config, seed=int(seed)))
+            dataclasses.replace(self._game.config, seed=int(seed)), game_lib.NO_BOTS)
       self.close()
       self._env = game_lib.build_environment(self._game)
     self._timestep = self._env.reset()

@@ -1,6 +1,6 @@
 """`umd evaluate`: populations against scenarios, with Melting Pot's harness.
 
-  from umd_meltingpot import evaluate
+  from umd_meltingpot.evaluation import evaluate
   config = evaluate.EvaluateConfig(population="greedy",
                                    scenario="umd_apple_harvest__small")
   result = evaluate.run(evaluate.prepare(config))
@@ -58,16 +58,16 @@ import numpy as np
 import tqdm
 
 from umd_meltingpot import agents
-from umd_meltingpot import game as game_lib
-from umd_meltingpot import parallel
-from umd_meltingpot import runs
-from umd_meltingpot import scenario as scenario_lib
-from umd_meltingpot import stats
+from umd_meltingpot.game import loop as game_lib
+from umd_meltingpot.plumbing import parallel
+from umd_meltingpot.plumbing import runs
+from umd_meltingpot.evaluation import scenario as scenario_lib
+from umd_meltingpot.plumbing import stats
 from umd_meltingpot import substrate as substrate_lib
-from umd_meltingpot import trained_game
-from umd_meltingpot import video as video_lib
+from umd_meltingpot.plumbing import trained_game
+from umd_meltingpot.outputs import video as video_lib
 from umd_meltingpot.agents import bots as bots_lib
-from umd_meltingpot.principal import wrapper as wrapper_lib
+from umd_meltingpot.game import principal_wrapper as wrapper_lib
 
 # The columns summarised per scenario and population, in table order.
 SUMMARY_COLUMNS = (

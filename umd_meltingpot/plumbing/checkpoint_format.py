@@ -1,6 +1,6 @@
 """The checkpoint file format: NumPy arrays and JSON in one `.npz`, no pickle.
 
-Every checkpoint (a PPO follower's, `agents/ppo/checkpoint.py`; a learning
+Every checkpoint (a PPO follower's, `umd_meltingpot/ppo/checkpoint.py`; a learning
 principal's, `principal/checkpoint.py`) is one `.npz` archive holding
 
 *   arrays, named by path (`params/actor/hidden_0/w`, `state/counts`): a
@@ -25,8 +25,8 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from umd_meltingpot import runs
-from umd_meltingpot import validation
+from umd_meltingpot.plumbing import runs
+from umd_meltingpot.plumbing import validation
 
 PathLike = Union[str, os.PathLike]
 

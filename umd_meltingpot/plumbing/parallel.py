@@ -1,6 +1,6 @@
 """Runs independent tasks here or as Ray tasks: the outer loops' one runner.
 
-  from umd_meltingpot import parallel
+  from umd_meltingpot.plumbing import parallel
   results = parallel.run_tasks(play_one, tasks, workers=2)
 
 `umd evaluate` (one task per episode) and `umd grid` (one per game) hand

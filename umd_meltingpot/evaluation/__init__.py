@@ -1,0 +1,2 @@
+"""Evaluation: Melting Pot scenarios of our substrate (`scenario.py`) and
+`umd evaluate`, which scores populations against them (`evaluate.py`)."""
