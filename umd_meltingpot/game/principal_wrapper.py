@@ -23,6 +23,7 @@ from meltingpot.utils.substrates import substrate as substrate_lib
 import numpy as np
 
 from umd_meltingpot.social_choice import preferences as preferences_lib
+from umd_meltingpot.plumbing import runs
 from umd_meltingpot.plumbing import validation
 from umd_meltingpot.social_choice import voting
 from umd_meltingpot.social_choice import welfare
@@ -127,9 +128,7 @@ class RoundRecord:
     """A JSON-ready dict (NaN metrics become None)."""
     record = dataclasses.asdict(self)
     record["objectives"] = list(self.objectives)
-    record["metrics"] = {
-        key: (None if isinstance(value, float) and math.isnan(value)
-              else value) for key, value in self.metrics.items()}
+    record["metrics"] = runs.json_ready(dict(self.metrics))
     return record
 
 

@@ -27,10 +27,11 @@ Usage:
 import contextlib
 import datetime
 import json
+import math
 import os
 import pathlib
 import tempfile
-from typing import Any, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -190,6 +191,26 @@ def write_text(path: PathLike, text: str) -> pathlib.Path:
 def write_json(path: PathLike, data: Any) -> pathlib.Path:
   """Replaces `path` with `data` as indented, key-sorted JSON, atomically."""
   return write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _null(unused_value: float) -> None:
+  return None
+
+
+def json_ready(value: Any, *,
+               non_finite: Callable[[float], Any] = _null) -> Any:
+  """`value` with tuples as lists and each NaN or infinity replaced by
+  `non_finite(x)` (default None, JSON's null), recursively through dicts,
+  lists and tuples. Standard JSON has no NaN or Infinity; `str` keeps them
+  apart where they must stay distinct (a cache key)."""
+  if isinstance(value, float):
+    return value if math.isfinite(value) else non_finite(value)
+  if isinstance(value, dict):
+    return {key: json_ready(v, non_finite=non_finite)
+            for key, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [json_ready(v, non_finite=non_finite) for v in value]
+  return value
 
 
 def json_line(record: Mapping[str, Any]) -> str:

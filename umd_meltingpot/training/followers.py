@@ -1,7 +1,5 @@
 """`umd train followers`: PPO followers learning under a chosen mechanism.
 
-  from umd_meltingpot import agents
-
   from umd_meltingpot.training import followers as train
   prepared = train.prepare(train.TrainConfig(total_steps=200_000),
                            train.PPOConfig())
@@ -55,6 +53,7 @@ os.environ.setdefault(
 
 import numpy as np
 
+from umd_meltingpot import agents
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import runs
 from umd_meltingpot.training import common as training

@@ -1,7 +1,5 @@
 """`umd grid`: fixed tax schedules scored on games, one Ray task per game.
 
-  from umd_meltingpot import agents
-
   from umd_meltingpot.game import loop as game, grid_search
   config = grid_search.GridConfig(
       game=game.GameConfig(substrate="umd_apple_harvest__small"),
@@ -45,6 +43,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import tqdm
 
+from umd_meltingpot import agents
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import parallel
 from umd_meltingpot import principal as principal_lib
@@ -182,7 +181,7 @@ class GridTable:
 
   def to_json(self) -> dict[str, Any]:
     """A JSON-ready dict."""
-    return _json_ready(dataclasses.asdict(self))
+    return runs.json_ready(dataclasses.asdict(self))
 
   def format(self) -> str:
     """The table for the terminal: means over the seeds, each objective's
@@ -361,17 +360,6 @@ def grid_search(config: GridConfig) -> GridTable:
   return play(prepare(config))
 
 
-def _json_ready(value: Any) -> Any:
-  """NaN and infinities become None, tuples lists, recursively."""
-  if isinstance(value, float):
-    return value if math.isfinite(value) else None
-  if isinstance(value, dict):
-    return {key: _json_ready(v) for key, v in value.items()}
-  if isinstance(value, (list, tuple)):
-    return [_json_ready(v) for v in value]
-  return value
-
-
 def format_schedule(schedule: Sequence[float]) -> str:
   return ",".join(f"{rate:.2f}" for rate in schedule)
 
@@ -417,7 +405,7 @@ def format_table(table: GridTable) -> str:
 
 
 def _resolved_config(prepared: PreparedGrid) -> dict[str, Any]:
-  return _json_ready({
+  return runs.json_ready({
       "options": dataclasses.asdict(prepared.config),
       "schedules": prepared.schedules,
       "games": len(prepared.tasks),
@@ -440,7 +428,7 @@ def run(prepared: PreparedGrid, *, progress: bool = True) -> GridRun:
         file=sys.stderr, desc="grid"))
 
     def on_game(_: int, result: GameResult) -> None:
-      log.write(_json_ready(dataclasses.asdict(result)))
+      log.write(runs.json_ready(dataclasses.asdict(result)))
       bar.update(1)
 
     table = play(prepared, on_game)

@@ -1,7 +1,5 @@
 """`umd train principal`: a learning principal over many games.
 
-  from umd_meltingpot import agents
-
   from umd_meltingpot.training import principal as principal_train
   prepared = principal_train.prepare(principal_train.PrincipalTrainConfig(
       principal="bandit", games=50, out="runs/bandit"))
@@ -43,6 +41,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from umd_meltingpot import agents
 from umd_meltingpot.training import adaptive_followers
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot import principal as principal_lib
