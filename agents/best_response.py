@@ -353,7 +353,8 @@ class BestResponseFollower(bots.SustainableBot):
 
 def _fail(path: Any, why: str) -> ValueError:
   return ValueError(f"{path} is not a best-response table written by "
-                    f"`python -m umd_meltingpot.training.best_response_table`: {why}")
+                    "`python -m umd_meltingpot.training.best_response_table`: "
+                    f"{why}")
 
 
 @functools.lru_cache(maxsize=8)

@@ -570,7 +570,8 @@ def _prepare(config: LearningConfig, *, rule: str, seed: int,
       bots=bots, ballots="world", seed=seed, delta=config.delta,
       # A trained checkpoint plays its best estimate, so that the learned
       # and the truthful game meet the same map from objective to phi.
-      freeze_principal=principal not in principal_lib.PRINCIPALS), agents.FACTORY)
+      freeze_principal=principal not in principal_lib.PRINCIPALS),
+      agents.FACTORY)
 
 
 class _Game:

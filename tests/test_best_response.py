@@ -130,13 +130,15 @@ class BestResponseTest(absltest.TestCase):
   def test_a_game_with_a_bracket_window_is_refused(self):
     with self.assertRaisesRegex(ValueError, "bracket_window = 10"):
       game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, bracket_window=10,
-                                           bots="best_response"), agents.FACTORY)
+                                           bots="best_response"),
+                                           agents.FACTORY)
 
   def test_a_game_on_another_setting_is_refused_with_the_mismatch(self):
     with self.assertRaisesRegex(ValueError, "num_players.*table 4, game 7") as (
         raised):
       game_lib.prepare(game_lib.GameConfig(substrate="umd_apple_harvest__open",
-                                           bots="best_response"), agents.FACTORY)
+                                           bots="best_response"),
+                                           agents.FACTORY)
     message = str(raised.exception)
     # The maps by name, never as ASCII art; a command that can be run.
     self.assertIn("map: table the 'small' map, game the 'open' map", message)
@@ -146,10 +148,12 @@ class BestResponseTest(absltest.TestCase):
                   "--steps 200 --vote-steps 10 --tax-period 50", message)
     with self.assertRaisesRegex(ValueError, "rounds: table 5, game 6"):
       game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, rounds=6,
-                                           bots="best_response"), agents.FACTORY)
+                                           bots="best_response"),
+                                           agents.FACTORY)
     with self.assertRaisesRegex(ValueError, "tax_period: table 25, game 20"):
       game_lib.prepare(game_lib.GameConfig(substrate=_SMALL, tax_period=20,
-                                           bots="best_response"), agents.FACTORY)
+                                           bots="best_response"),
+                                           agents.FACTORY)
 
   def test_a_table_covers_fewer_rounds_longer_periods_and_other_brackets(self):
     config = substrate.get_config(_SMALL)
@@ -175,7 +179,8 @@ class BestResponseTest(absltest.TestCase):
       config = substrate.get_config(_SMALL)
       with config.unlocked():
         config.rounds, config.harvest_steps, config.tax_period = rounds, 20, 10
-      incomes[rounds] = best_response_table.play_profile(config, [0, 2, 2, 2], 3)
+      incomes[rounds] = best_response_table.play_profile(
+          config, [0, 2, 2, 2], 3)
     np.testing.assert_array_equal(incomes[2][:, :2], incomes[1])
 
   def test_the_measuring_command_takes_the_game_settings(self):
@@ -212,8 +217,9 @@ class BestResponseTest(absltest.TestCase):
     with config.unlocked():
       config.rounds, config.harvest_steps, config.tax_period = 1, 20, 10
     config = substrate.umd_apple_harvest.with_num_players(config, 2)
-    meta_game = best_response_table.measure(config, num_players=2, strategies=(0, 2),
-                                      seeds=(0,), progress=False)
+    meta_game = best_response_table.measure(
+        config, num_players=2, strategies=(0, 2),
+        seeds=(0,), progress=False)
     self.assertEqual(meta_game.incomes[0, 2].shape, (1, 2, 2))
     # Untaxed, the incomes are what the players ate: whole apples.
     for incomes in meta_game.incomes.values():

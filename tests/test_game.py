@@ -213,7 +213,8 @@ class RunTest(parameterized.TestCase):
     self.assertLen(prepared.substrate_config.skills, 6)
     prepared = game.prepare(game.GameConfig(
         substrate="umd_apple_harvest__small", skills=(0.5, 1.0, 1.5),
-        players=3, out=self.create_tempdir().full_path + "/run"), agents.FACTORY)
+        players=3, out=self.create_tempdir().full_path + "/run"),
+        agents.FACTORY)
     self.assertEqual(prepared.substrate_config.skills, (0.5, 1.0, 1.5))
 
   def test_umd_list_shows_players_and_phases(self):

@@ -81,7 +81,8 @@ class RunOutputsTest(absltest.TestCase):
 
   def test_title_names_substrate_principal_bots_and_seed(self):
     prepared = game.prepare(game.GameConfig(seed=7, bots="greedy,random",
-                                            principal="hand_rule"), agents.FACTORY)
+                                            principal="hand_rule"),
+                                            agents.FACTORY)
     self.assertEqual(
         game.run_title(prepared),
         "umd_apple_harvest__small · principal hand_rule · "

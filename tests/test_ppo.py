@@ -542,9 +542,11 @@ class PolicyTest(bots_testing.BotTestCase):
   def test_bad_ppo_names(self):
     with self.assertRaisesRegex(ValueError, "No checkpoint"):
       game.prepare(game.GameConfig(substrate=_SMALL,
-                                   bots="ppo:/no/such/file.npz"), agents.FACTORY)
+                                   bots="ppo:/no/such/file.npz"),
+                                   agents.FACTORY)
     with self.assertRaisesRegex(ValueError, "ppo:PATH"):
-      game.prepare(game.GameConfig(substrate=_SMALL, bots="ppo:"), agents.FACTORY)
+      game.prepare(game.GameConfig(substrate=_SMALL, bots="ppo:"),
+                   agents.FACTORY)
     with self.assertRaisesRegex(ValueError, "3 tax rates.*has 2"):
       agents.check_bot("ppo:" + self.path, num_rates=2)
 

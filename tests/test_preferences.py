@@ -1,4 +1,5 @@
-"""Tests for umd_meltingpot.social_choice.preferences: types Θ and their generators."""
+"""Tests for umd_meltingpot.social_choice.preferences:
+types Θ and their generators."""
 
 from absl.testing import absltest
 from absl.testing import parameterized

@@ -18,7 +18,8 @@ from umd_meltingpot.social_choice import voting
 
 def _records(**options):
   prepared = game.prepare(game.GameConfig(
-      substrate="umd_apple_harvest__small", rounds=2, steps=3, **options), agents.FACTORY)
+      substrate="umd_apple_harvest__small", rounds=2, steps=3, **options),
+      agents.FACTORY)
   with game.build_environment(prepared) as env:
     game.play_episode(env, game.build_bots(prepared))
     return prepared, env.records

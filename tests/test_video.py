@@ -1,4 +1,5 @@
-"""Tests for umd_meltingpot.outputs.video: HUD text, frame layout and atomic mp4s."""
+"""Tests for umd_meltingpot.outputs.video:
+HUD text, frame layout and atomic mp4s."""
 
 import pathlib
 

@@ -1,4 +1,5 @@
-"""Tests for umd_meltingpot.social_choice.voting: each rule on hand-computed profiles."""
+"""Tests for umd_meltingpot.social_choice.voting:
+each rule on hand-computed profiles."""
 
 import collections
 

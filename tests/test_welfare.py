@@ -1,4 +1,5 @@
-"""Tests for umd_meltingpot.social_choice.welfare: hand-computed objectives and metrics."""
+"""Tests for umd_meltingpot.social_choice.welfare:
+hand-computed objectives and metrics."""
 
 import math
 

@@ -3,8 +3,9 @@
 `umd train` turns every field into a flag (`--learning-rate`, ...), with the
 docstring under each field as its help. The learner, actor and networks take
 explicit arguments built from this dataclass and never see it. Each field
-declares its valid values (`umd_meltingpot.plumbing.validation`), checked when the
-config is made; `check_batch` checks the one that depends on the game.
+declares its valid values (`umd_meltingpot.plumbing.validation`), checked
+when the config is made; `check_batch` checks the one that depends on the
+game.
 """
 
 import dataclasses

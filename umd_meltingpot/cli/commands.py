@@ -18,197 +18,17 @@ loads only when a command plays a game, so `umd --help`, `umd list` and
 """
 
 import argparse
-import ast
 import contextlib
 import dataclasses
-import inspect
-import re
 import shlex
 import sys
-import textwrap
-import typing
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from umd_meltingpot import agents
-
+from umd_meltingpot.cli import flags
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import quiet
 from umd_meltingpot.training import common as training
-
-
-def _field_docs(cls: type) -> dict[str, str]:
-  """The docstring under each field of dataclass `cls` and of its dataclass
-  bases (CleanRL style); a subclass's redeclared field wins."""
-  docs = {}
-  for klass in reversed(cls.__mro__):
-    if not dataclasses.is_dataclass(klass) or klass is object:
-      continue
-    body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
-    for node, following in zip(body, body[1:]):
-      if (isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr)
-          and isinstance(following.value, ast.Constant)):
-        docs[node.target.id] = " ".join(following.value.value.split())
-  return docs
-
-
-def _float_list(text: str) -> tuple[float, ...]:
-  """Bracket edges; the empty string is the empty list."""
-  from umd_meltingpot.principal import schedule  # pylint: disable=g-import-not-at-top
-  try:
-    return schedule.parse_edges(text) if text.strip() else ()
-  except ValueError as error:
-    # parse_edges names the problem (an item, or edges out of order).
-    raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _rates(text: str) -> tuple[float, ...]:
-  from umd_meltingpot.principal import schedule  # pylint: disable=g-import-not-at-top
-  try:
-    # The game's own cap (--max-rate) is checked with the rest of the
-    # mechanism; here, the widest one, named as the flag's.
-    return schedule.parse_rates(text, schedule.MAX_RATE_LIMIT)
-  except ValueError as error:
-    raise argparse.ArgumentTypeError(str(error).replace(
-        f"[0, {schedule.MAX_RATE_LIMIT:g}]", "[0, max_rate]")) from None
-
-
-def _seed(text: str) -> int:
-  """A seed: an integer >= 0 (NumPy's own message would not name --seed)."""
-  try:
-    seed = int(text)
-  except ValueError:
-    seed = -1
-  if seed < 0:
-    raise argparse.ArgumentTypeError(
-        f"must be an integer >= 0, got {text!r}")
-  return seed
-
-
-def _schedule_list(text: str) -> tuple[tuple[float, ...], ...]:
-  """`--rates`: schedules separated by ';', each rates as --phi0 takes
-  them (k rates, or one flat rate)."""
-  items = text.split(";")
-  if not all(item.strip() for item in items):
-    raise argparse.ArgumentTypeError(
-        f"must be schedules separated by ';' (each k rates, or one flat "
-        f"rate), e.g. '0;0.5;0,0.5,1', got {text!r}")
-  return tuple(_rates(item) for item in items)
-
-
-def _levels(text: str) -> tuple[float, ...]:
-  """`--levels`: rates as --phi0 takes them, named as levels."""
-  try:
-    return _rates(text)
-  except argparse.ArgumentTypeError as error:
-    raise argparse.ArgumentTypeError(
-        str(error).replace("rates[", "levels[")) from None
-
-
-def _seed_list(text: str) -> tuple[int, ...]:
-  """`--seeds`: comma-separated seeds and inclusive ranges, e.g. 100-103,7."""
-  seeds = []
-  for item in text.split(","):
-    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", item)
-    if match is None or (match[2] and int(match[2]) < int(match[1])):
-      raise argparse.ArgumentTypeError(
-          f"must be seeds >= 0 and ranges FIRST-LAST (FIRST <= LAST), "
-          f"comma-separated, e.g. 100-103 or 1,5,9, got {text!r}")
-    last = int(match[2]) if match[2] else int(match[1])
-    seeds.extend(range(int(match[1]), last + 1))
-  return tuple(seeds)
-
-
-def _name_list(text: str) -> tuple[str, ...]:
-  """Comma-separated names (checked by the config)."""
-  return tuple(name.strip() for name in text.split(","))
-
-
-def _negative_values_joined(argv: Sequence[str]) -> list[str]:
-  """`--flag -0.1,0,0` as `--flag=-0.1,0,0`.
-
-  argparse reads a word that starts with "-" as an option unless it is one
-  plain negative number, so `--phi0 -0.1,0,0` failed with "expected one
-  argument". No option of umd starts with "-" and a digit, so such a word
-  after an option is that option's value (and the option's own check then
-  says what is wrong with it).
-  """
-  joined: list[str] = []
-  for word in argv:
-    previous = joined[-1] if joined else ""
-    if (re.match(r"-\.?\d", word) and previous.startswith("--")
-        and "=" not in previous):
-      joined[-1] = f"{previous}={word}"
-    else:
-      joined.append(word)
-  return joined
-
-
-def _choices() -> dict[str, Sequence[str]]:
-  # pylint: disable=g-import-not-at-top
-  # All light modules: reading the choices loads no Melting Pot.
-  from umd_meltingpot.social_choice import voting
-  from umd_meltingpot.principal import divergence
-  from umd_meltingpot.principal import registry
-  from umd_meltingpot.substrates import variants
-  return {
-      "substrate": sorted(variants.VARIANT_MAPS),
-      "divergence": sorted(divergence.DIVERGENCES),
-      "rule": list(voting.RULES),
-      "principal": registry.help_names(),
-      "ballots": list(voting.BALLOT_SOURCES),
-      "redistribution": list(variants.REDISTRIBUTION_RULES),
-  }
-
-
-_PARSERS: dict[str, Callable[[str], Any]] = {
-    "brackets": _float_list,
-    "phi0": _rates,
-    "seed": _seed,
-    # umd grid's own fields.
-    "rates": _schedule_list,
-    "levels": _levels,
-    "seeds": _seed_list,
-    "objectives": _name_list,
-    "skills": game_lib.parse_skills,
-}
-
-
-def _add_config_flags(parser: argparse.ArgumentParser, cls: type,
-                      free: Sequence[str] = (),
-                      choices: Optional[dict[str, Sequence[str]]] = None,
-                      exclude: Sequence[str] = ()) -> None:
-  """One flag per field of dataclass `cls` but those in `exclude`; the
-  fields in `free` take any string (checked later), their choices listed in
-  the help; `choices` narrows the choices of some fields."""
-  docs = _field_docs(cls)
-  choices = {**_choices(), **(choices or {})}
-  for name in free:
-    docs[name] = docs.get(name, "") + f" (names: {', '.join(choices[name])})"
-    del choices[name]
-  hints = typing.get_type_hints(cls)
-  for field in dataclasses.fields(cls):
-    if field.name in exclude:
-      continue
-    flag = "--" + field.name.replace("_", "-")
-    help_text = docs.get(field.name, "")
-    required = field.default is dataclasses.MISSING
-    if field.default is not None and not required:
-      shown = (",".join(f"{value:g}" if isinstance(value, float) else
-                        str(value) for value in field.default)
-               if isinstance(field.default, tuple) else field.default)
-      help_text += f" (default: {shown})"  # As typed: 0.7, not (0.7,).
-    hint = hints[field.name]
-    if hint is bool:
-      parser.add_argument(flag, action="store_true", help=help_text)
-      continue
-    kind = typing.get_args(hint)[0] if typing.get_origin(
-        hint) is typing.Union else hint
-    parser.add_argument(
-        flag, dest=field.name, default=None if required else field.default,
-        required=required, help=help_text,
-        type=_PARSERS.get(field.name, kind if kind in (int, float) else str),
-        choices=choices.get(field.name),
-        metavar=None if field.name in choices else field.name.upper())
 
 
 def _list_scenarios() -> int:
@@ -253,15 +73,10 @@ def _usage_errors() -> Iterator[None]:
     raise UsageError(error) from error
 
 
-def _options(args: argparse.Namespace, cls: type) -> Any:
-  """The `cls` config of the parsed flags (one per field of `cls`)."""
-  return cls(**{field.name: getattr(args, field.name)
-                for field in dataclasses.fields(cls)})
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
   with _usage_errors():
-    game = game_lib.prepare(_options(args, game_lib.GameConfig), agents.FACTORY)
+    game = game_lib.prepare(flags.options_of(args, game_lib.GameConfig),
+                            agents.FACTORY)
   result = game_lib.run(game, progress=not args.quiet)
   print(game_lib.format_table(result.records))
   print(f"\n{result.steps} steps; outputs in {result.out}/")
@@ -279,7 +94,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
   from umd_meltingpot.evaluation import evaluate  # pylint: disable=g-import-not-at-top
   with _usage_errors():
-    prepared = evaluate.prepare(_options(args, evaluate.EvaluateConfig))
+    prepared = evaluate.prepare(flags.options_of(args, evaluate.EvaluateConfig))
   result = evaluate.run(prepared, progress=not args.quiet)
   print(result.table)
   print(f"\n{len(result.rows)} episodes; outputs in {result.out}/")
@@ -349,8 +164,8 @@ def _cmd_train_followers(args: argparse.Namespace) -> int:
       prepared = train.prepare_resume(args.resume, _resume_total(
           args, (train.TrainConfig, train.PPOConfig), "total_steps"))
     else:
-      prepared = train.prepare(_options(args, train.TrainConfig),
-                               _options(args, train.PPOConfig))
+      prepared = train.prepare(flags.options_of(args, train.TrainConfig),
+                               flags.options_of(args, train.PPOConfig))
   return _train(training.FOLLOWERS, train.train, prepared, args)
 
 
@@ -363,7 +178,7 @@ def _cmd_train_principal(args: argparse.Namespace) -> int:
       prepared = principal_train.prepare_resume(
           args.resume, _resume_total(args, (config_class,), "games"))
     else:
-      prepared = principal_train.prepare(_options(args, config_class))
+      prepared = principal_train.prepare(flags.options_of(args, config_class))
   return _train(training.PRINCIPAL, principal_train.train, prepared,
                 args)
 
@@ -441,9 +256,9 @@ def _add_train_commands(commands, with_flags: bool = True) -> None:
   # pylint: enable=g-import-not-at-top
   # Any principal of umd run, a checkpoint's path included (game.prepare
   # checks it).
-  _add_config_flags(followers, train_lib.TrainConfig, free=("principal",))
-  _add_config_flags(followers, train_lib.PPOConfig)
-  _add_config_flags(principal, principal_train.PrincipalTrainConfig,
+  flags.add_config_flags(followers, train_lib.TrainConfig, free=("principal",))
+  flags.add_config_flags(followers, train_lib.PPOConfig)
+  flags.add_config_flags(principal, principal_train.PrincipalTrainConfig,
                     choices={"principal": principal_train.LEARNING})
 
   for job, budget in ((followers, "--total-steps"), (principal, "--games")):
@@ -485,7 +300,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
       description="Play one game (tau rounds of vote, principal, harvest) "
       "and write config.json, rounds.jsonl, summary.png (and episode.mp4).")
   if wanted("run"):
-    _add_config_flags(run, game_lib.GameConfig, free=("principal",))
+    flags.add_config_flags(run, game_lib.GameConfig, free=("principal",))
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
   run.set_defaults(handler=_cmd_run)
@@ -505,7 +320,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
   if wanted("evaluate"):
     # pylint: disable-next=g-import-not-at-top
     from umd_meltingpot.evaluation import evaluate as evaluate_lib
-    _add_config_flags(evaluate, evaluate_lib.EvaluateConfig)
+    flags.add_config_flags(evaluate, evaluate_lib.EvaluateConfig)
     evaluate.add_argument("--quiet", action="store_true",
                           help="no progress bar")
     evaluate.add_argument("--verbose", action="store_true",
@@ -524,9 +339,9 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
   if wanted("grid"):
     # pylint: disable-next=g-import-not-at-top
     from umd_meltingpot.training import grid_search
-    _add_config_flags(grid, game_lib.GameConfig,
+    flags.add_config_flags(grid, game_lib.GameConfig,
                       exclude=grid_search.PER_GAME_FIELDS)
-    _add_config_flags(grid, grid_search.GridConfig, exclude=("game",))
+    flags.add_config_flags(grid, grid_search.GridConfig, exclude=("game",))
     grid.add_argument("--quiet", action="store_true", help="no progress bar")
     grid.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
   grid.set_defaults(handler=_cmd_grid)
@@ -537,7 +352,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
 
 def _add_play_flags(play: argparse.ArgumentParser) -> None:
   play.add_argument("--substrate", default="umd_apple_harvest__small",
-                    choices=_choices()["substrate"])
+                    choices=flags.default_choices()["substrate"])
   play.add_argument("--players", type=int, default=None,
                     help="2 to 16; default: the substrate's")
   play.add_argument("--headless", action="store_true",
@@ -551,7 +366,7 @@ def _add_play_flags(play: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  argv = _negative_values_joined(sys.argv[1:] if argv is None else argv)
+  argv = flags.negative_values_joined(sys.argv[1:] if argv is None else argv)
   # The command is the first word; only its flags are built (none for
   # `umd --help`).
   parser = build_parser(next(

@@ -22,7 +22,6 @@ folder as it goes:
 # Annotations stay strings: the substrate and the wrapper load on first use.
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import pathlib
@@ -37,6 +36,7 @@ from umd_meltingpot.social_choice import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
 from umd_meltingpot.plumbing import lazy
 from umd_meltingpot.plumbing import runs
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.substrates import phases
 
 # Melting Pot (and TensorFlow) load when a game is prepared, not when the
@@ -110,8 +110,14 @@ class MechanismOptions:
 
 
 @dataclasses.dataclass(frozen=True)
-class GameConfig(MechanismOptions):
+class GameConfig(MechanismOptions, validation.Validated):
   """The options of one game; each is a `umd run` flag.
+
+  The game's own fields are checked when the config is made
+  (`plumbing/validation.py`); the mechanism options by the configs that own
+  them when the game is prepared: the substrate config's fields, the
+  `MechanismConfig` of the vote and delta, the principal registry and the
+  bot factory.
 
   The defaults show the mechanism at work in seconds: on the small map,
   followers that best-respond to phi kill the commons in round 1 untaxed
@@ -132,18 +138,18 @@ class GameConfig(MechanismOptions):
   from umd train. Default:
   best_response where its shipped table covers the game (the small map,
   without skills or effort cost), else random,greedy."""
-  seed: int = 0
+  seed: int = validation.checked(0, validation.integer(ge=0))
   """Seeds the substrate, the types, the bots, tie-breaking and a learning
   principal."""
-  allow_mismatch: bool = False
+  allow_mismatch: bool = validation.checked(False, validation.boolean())
   """Let a follower (--bots ppo:PATH) or principal checkpoint play a game
   other than the one it was trained on (players, map, brackets, max_rate,
   bracket window), with a warning naming the differences; without it such a
   checkpoint is refused."""
-  freeze_principal: bool = False
+  freeze_principal: bool = validation.checked(False, validation.boolean())
   """Play a learning principal without exploring or learning: its best
   estimate every round (e.g. a trained checkpoint on held-out games)."""
-  video: bool = False
+  video: bool = validation.checked(False, validation.boolean())
   """Also write episode.mp4."""
   out: Optional[str] = None
   """The run folder; default: a new runs/<timestamp>."""
@@ -227,30 +233,6 @@ _FIELD_OPTIONS = {
     "effort_cost": "effort_cost",
     "skills": "skills",
 }
-
-
-class FlagValueError(argparse.ArgumentTypeError, ValueError):
-  """A bad flag value: a ValueError, whose message argparse shows as is."""
-
-
-def parse_skills(text: str) -> tuple[float, ...]:
-  """`--skills a,b,c`: comma-separated numbers, or "" for every skill 1
-  (their range and count are checked with the substrate's fields).
-
-  Raises:
-    FlagValueError: an item that is not a number, named.
-  """
-  if not text.strip():
-    return ()
-  skills = []
-  for index, item in enumerate(text.split(",")):
-    try:
-      skills.append(float(item))
-    except ValueError:
-      raise FlagValueError(
-          f"skills[{index}] must be a number, got {item.strip()!r} (one "
-          "number > 0 per player, e.g. 0.5,1,1,1.5)") from None
-  return tuple(skills)
 
 
 def _with_flag(message: str) -> str:

@@ -110,6 +110,17 @@ def one_of(choices: Sequence[Any]) -> Check:
   return Check(f"one of {list(choices)}", normalise)
 
 
+def boolean() -> Check:
+  """True or False (not 0 or 1: a number here is a slip)."""
+
+  def normalise(value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+      raise TypeError(value)
+    return bool(value)
+
+  return Check("True or False", normalise)
+
+
 def optional(check: Check) -> Check:
   """None, or what `check` accepts."""
   return Check(f"None or {check.description}",

@@ -284,7 +284,8 @@ def prepare(config: GridConfig) -> PreparedGrid:
   runs.check_new_folder(config.out)
   # The game, with a schedule that fits any brackets: checks the game's
   # options and gives k and max_rate.
-  base = game_lib.prepare(dataclasses.replace(config.game, phi0=(0.0,)), agents.FACTORY)
+  base = game_lib.prepare(dataclasses.replace(config.game, phi0=(0.0,)),
+                          agents.FACTORY)
   schedules = _schedules(config, base)
   tasks = tuple(
       GameTask(game=dataclasses.replace(
