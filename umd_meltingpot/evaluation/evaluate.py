@@ -65,6 +65,7 @@ from umd_meltingpot.evaluation import scenario as scenario_lib
 from umd_meltingpot.plumbing import stats
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot.plumbing import trained_game
+from umd_meltingpot.outputs import hud as hud_lib
 from umd_meltingpot.outputs import video as video_lib
 from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.game import principal_wrapper as wrapper_lib
@@ -420,7 +421,7 @@ class _EpisodeFilm:
     try:
       self._counter.observe(timestep)
       world = timestep.observation[0]
-      self._video.add_frame(world["WORLD.RGB"], game_lib.hud(
+      self._video.add_frame(world["WORLD.RGB"], hud_lib.hud(
           self._wrapper, world, step=self._counter.step, **self._hud))
     except Exception as error:  # pylint: disable=broad-except
       # Raised again by `finish`: an observer's error would be lost.

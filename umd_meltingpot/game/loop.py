@@ -34,6 +34,7 @@ import tqdm
 
 from umd_meltingpot.social_choice import preferences as preferences_lib
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot.outputs import hud as hud_lib
 from umd_meltingpot.plumbing import lazy
 from umd_meltingpot.plumbing import runs
 from umd_meltingpot.plumbing import validation
@@ -497,43 +498,6 @@ def step_record(step: int, round_: int, phase: str,
   }
 
 
-def hud(env: wrapper_lib.PrincipalWrapper, world: dict[str, np.ndarray], *,
-        rounds: int, objectives: Sequence[str], rule: str, step: int,
-        steps: int, names: Sequence[str],
-        colours: Sequence[tuple[int, int, int]]):
-  """The video HUD of the current step (`video.Hud`).
-
-  Args:
-    env: the principal wrapper playing the game (phi, the vote).
-    world: the global observations of the current step.
-    rounds: tau.
-    objectives: the objectives on the ballot.
-    rule: the social choice rule.
-    step: the steps played; steps: those of the whole game.
-    names: each player's bot, in player order.
-    colours: each player's avatar colour (`video.player_colours`).
-  """
-  from umd_meltingpot.outputs import video  # pylint: disable=g-import-not-at-top
-  vote = env.counted_vote(world)  # The ballots the rule counts.
-  flows = zip(names, colours, world["WORLD.ROUND_GROSS"],
-              world["WORLD.ROUND_TAX"], world["WORLD.ROUND_TRANSFER"])
-  return video.Hud(
-      round=int(world["WORLD.ROUND"]),
-      rounds=rounds,
-      phase=phases.Phase(int(world["WORLD.PHASE"])).label,
-      rates=tuple(env.phi),
-      objectives=tuple(objectives),
-      tally=vote.tally,
-      objective=env.objective,
-      rule=rule,
-      scores=vote.scores,
-      tie_broken=vote.tie_broken,
-      step=step, steps=steps,
-      apples_alive=float(world["WORLD.APPLES_ALIVE"]),
-      pool=float(world["WORLD.TAX_POOL"]),
-      players=tuple(video.PlayerFlow(*flow) for flow in flows))
-
-
 def _hud_options(game: PreparedGame) -> dict[str, Any]:
   """What `hud` needs of `game`, besides the step: worked out once."""
   from umd_meltingpot.outputs import video  # pylint: disable=g-import-not-at-top
@@ -632,7 +596,7 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
       step_records.append(step_record(counter.step, round_, phase, world))
       steps_log.write(step_records[-1])
       if recorder is not None:
-        recorder.add_frame(world["WORLD.RGB"], hud(
+        recorder.add_frame(world["WORLD.RGB"], hud_lib.hud(
             env, world, step=counter.step, **hud_options))
 
     steps = play_episode(env, bots, on_step)
