@@ -81,8 +81,7 @@ def is_bot_name(name: str) -> bool:
 
 def bot_names() -> list[str]:
   """The valid bot names, for messages."""
-  return sorted(_BOT_CLASSES) + [PPO, PPO_CONDITIONED,
-                                 PPO_CONDITIONED_UNEQUAL, PPO + ":PATH",
+  return sorted(_BOT_CLASSES) + [*_SHIPPED_PPO, PPO + ":PATH",
                                  BEST_RESPONSE, BEST_RESPONSE + ":PATH"]
 
 
