@@ -238,6 +238,18 @@ class HandRuleTest(parameterized.TestCase):
         principal.propose(_observation("utilitarian", ()), "utilitarian"),
         [0.0])
 
+  def test_default_lists_follow_the_objective_specs(self):
+    config = hand_rule.HandRuleConfig()
+    specs = welfare.OBJECTIVE_SPECS
+    self.assertEqual(config.taxed_objectives,
+                     tuple(n for n, s in specs.items() if s.rewards_equality))
+    self.assertEqual(
+        config.untaxed_objectives,
+        tuple(n for n, s in specs.items() if not s.rewards_equality))
+    self.assertEqual(config.taxed_objectives,
+                     ("egalitarian", "nash", "power_mean", "eq_times_prod"))
+    self.assertEqual(config.untaxed_objectives, ("utilitarian",))
+
   def test_objective_lists_are_configurable(self):
     config = hand_rule.HandRuleConfig(
         taxed_objectives=("utilitarian",), untaxed_objectives=("nash",))

@@ -102,6 +102,14 @@ class HudAndFrameTest(parameterized.TestCase):
     self.assertIn(objective, video.SHORT_NAMES)
     self.assertLessEqual(len(video.short_name(objective)), 8)
 
+  @parameterized.parameters(*welfare.OBJECTIVES)
+  def test_short_hud_name_is_the_declared_one(self, objective):
+    self.assertEqual(video.short_name(objective),
+                     welfare.OBJECTIVE_SPECS[objective].short_name)
+
+  def test_an_undeclared_objective_is_cut_to_six_characters(self):
+    self.assertEqual(video.short_name("leximin_min"), "leximi")
+
   def test_hud_rejects_unknown_phase(self):
     with self.assertRaisesRegex(ValueError, "phase must be one of"):
       video.Hud(1, 2, "tagging", [0.0], OBJECTIVES, [0, 0, 0])

@@ -42,6 +42,43 @@ class WelfareTest(parameterized.TestCase):
         list(welfare.DEFAULT_OBJECTIVES),
         [o for o in welfare.OBJECTIVES if o in welfare.DEFAULT_OBJECTIVES])
 
+  def test_names_and_default_ballot_are_read_from_the_specs(self):
+    specs = welfare.OBJECTIVE_SPECS
+    self.assertEqual(welfare.OBJECTIVES, tuple(specs))
+    self.assertEqual(welfare.DEFAULT_OBJECTIVES,
+                     tuple(n for n, s in specs.items() if s.default_ballot))
+    for name, spec in specs.items():
+      self.assertEqual(spec.name, name)
+    with self.assertRaises(TypeError):
+      specs["leximin"] = specs["egalitarian"]  # Read-only.
+
+  def test_output_tables_unchanged(self):
+    # The labels and markers that runs' videos and plots have always shown.
+    self.assertEqual(
+        {n: s.short_name for n, s in welfare.OBJECTIVE_SPECS.items()},
+        {"utilitarian": "util", "egalitarian": "egal", "nash": "nash",
+         "power_mean": "pmean", "eq_times_prod": "eq·prod"})
+    self.assertEqual(
+        {n: s.summary_marker for n, s in welfare.OBJECTIVE_SPECS.items()},
+        {"utilitarian": "o", "egalitarian": "s", "nash": "^",
+         "power_mean": None, "eq_times_prod": None})
+    self.assertEqual(
+        [n for n, s in welfare.OBJECTIVE_SPECS.items() if s.rewards_equality],
+        ["egalitarian", "nash", "power_mean", "eq_times_prod"])
+
+  @parameterized.parameters(*welfare.OBJECTIVES)
+  def test_spec_value_is_objective_value(self, name):
+    spec = welfare.OBJECTIVE_SPECS[name]
+    self.assertEqual(spec.value(U, p=-2.0, epsilon=1e-3),
+                     welfare.objective_value(name, U, p=-2.0, epsilon=1e-3))
+    self.assertEqual(spec.value(U), welfare.objective_value(name, U))
+
+  def test_a_spec_takes_only_p_and_epsilon(self):
+    with self.assertRaises(AssertionError):
+      welfare.ObjectiveSpec(name="x", function=welfare.utilitarian,
+                            params=("q",), short_name="x",
+                            rewards_equality=False)
+
   def test_objectives_of_one_two_three(self):
     self.assertEqual(welfare.utilitarian(U), 6.0)
     self.assertEqual(welfare.egalitarian(U), 1.0)

@@ -39,19 +39,17 @@ from PIL import ImageDraw
 from PIL import ImageFont
 
 from umd_meltingpot.plumbing import runs
+from umd_meltingpot.social_choice import welfare
 from umd_meltingpot.substrates import phases
 
 PHASES: tuple[str, ...] = phases.LABELS
 """The phases a `Hud` can show."""
 
 SHORT_NAMES: dict[str, str] = {
-    "utilitarian": "util",
-    "egalitarian": "egal",
-    "nash": "nash",
-    "power_mean": "pmean",
-    "eq_times_prod": "eq·prod",
+    name: spec.short_name for name, spec in welfare.OBJECTIVE_SPECS.items()
 }
-"""Short HUD labels of the welfare objectives; others are cut to 6 chars."""
+"""Short HUD labels of the welfare objectives (each `ObjectiveSpec`'s
+`short_name`); others are cut to 6 chars."""
 
 # H.264 encoders and players expect frame sides divisible by the 16-pixel
 # macroblock; we pad rather than let ffmpeg rescale (which blurs the pixels).

@@ -16,12 +16,15 @@ it was recorded) still loads; its game is None then and cannot be checked.
   loaded = checkpoint.load("runs/x/principal.npz", delta=0.1)
   loaded.principal.propose(observation, "utilitarian")
 
-Supported principals: `bandit`, `thompson` (their per-objective statistics
-and generator states), `cma` (x0 and the generations told, replayed on
-loading: see `cma_es`), `rl` (its parameters, optimiser state, key and
-reward statistics; steps not yet learnt from are not saved),
-`ucb_constant` and `epsilon_greedy` (per-objective games per arm, their
-values, the arm held in a game in progress and generator states).
+Supported principals: those the registry marks `checkpointable`
+(`SUPPORTED`, read from `registry.CHECKPOINTABLE`), each through its own
+`state_dict` and `load_state_dict`, so a new one needs no entry here. For
+example `bandit`, `thompson` (their per-objective statistics and generator
+states), `cma` (x0 and the generations told, replayed on loading: see
+`cma_es`), `rl` (its parameters, optimiser state, key and reward
+statistics; steps not yet learnt from are not saved), `ucb_constant` and
+`epsilon_greedy` (per-objective games per arm, their values, the arm held
+in a game in progress and generator states).
 """
 
 import math
@@ -50,7 +53,7 @@ class LoadedPrincipal(NamedTuple):
   """A principal read back from a checkpoint.
 
   Attributes:
-    name: its registered name (bandit, cma, thompson or rl).
+    name: its registered name, one of SUPPORTED.
     principal: the principal, with its learnt state restored.
     num_brackets: k, the number of rates of the game it learnt on.
     edges: that game's bracket edges.

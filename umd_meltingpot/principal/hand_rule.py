@@ -14,9 +14,10 @@ The rule reads the voted objective and nothing else:
 Our choice: "egalitarian" (min u) is the objective the rule targets. "nash"
 ((Π u)^(1/n)), "power_mean" (inequality-averse for the usual p < 1) and
 "eq_times_prod" (equality × productivity) also reward a more even split, so
-by default they get the egalitarian treatment. Both lists are config fields;
-an objective on neither raises ValueError rather than silently going
-untaxed.
+by default they get the egalitarian treatment. The defaults are read from
+`welfare.OBJECTIVE_SPECS` (each objective's `rewards_equality`). Both lists
+are config fields; an objective on neither raises ValueError rather than
+silently going untaxed.
 """
 
 import dataclasses
@@ -27,8 +28,14 @@ import numpy as np
 from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import base
 from umd_meltingpot.principal import schedule
+from umd_meltingpot.social_choice import welfare
 
 _RATE = validation.number(ge=0, le=1)
+# The defaults, in ballot order: an objective is taxed iff it rewards
+# equality, so a new objective needs no entry here.
+_TAXED = tuple(name for name, spec in welfare.OBJECTIVE_SPECS.items()
+               if spec.rewards_equality)
+_UNTAXED = tuple(name for name in welfare.OBJECTIVES if name not in _TAXED)
 
 
 def _objective_names(value: object) -> tuple[str, ...]:
@@ -58,9 +65,9 @@ class HandRuleConfig(validation.Validated):
     flat_rate: the rate of a single-bracket schedule under a taxed
       objective, in [0, 1]. Default 0.3.
     taxed_objectives: objectives under which the rule taxes. Default:
-      egalitarian, nash, power_mean, eq_times_prod.
+      those declared `rewards_equality` in `welfare.OBJECTIVE_SPECS`.
     untaxed_objectives: objectives under which it proposes no tax. Default:
-      utilitarian.
+      the other objectives of `welfare.OBJECTIVES`.
   """
 
   threshold: Optional[float] = validation.checked(
@@ -68,10 +75,9 @@ class HandRuleConfig(validation.Validated):
   high_rate: float = validation.checked(0.5, _RATE)
   flat_rate: float = validation.checked(0.3, _RATE)
   taxed_objectives: tuple[str, ...] = validation.checked(
-      ("egalitarian", "nash", "power_mean", "eq_times_prod"),
-      _OBJECTIVE_NAMES)
+      _TAXED, _OBJECTIVE_NAMES)
   untaxed_objectives: tuple[str, ...] = validation.checked(
-      ("utilitarian",), _OBJECTIVE_NAMES)
+      _UNTAXED, _OBJECTIVE_NAMES)
 
   def __post_init__(self):
     super().__post_init__()

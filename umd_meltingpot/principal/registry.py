@@ -3,8 +3,9 @@
 Each `PrincipalSpec` in `PRINCIPALS` says how the principal is built,
 which config its options fill, whether it learns from feedback and whether
 it can be checkpointed. The lists the rest of the package needs (`LEARNING`,
-`CHECKPOINTABLE`, the CLI's help) are read from it, so a new principal is
-added here once. Usage:
+`CHECKPOINTABLE`, the CLI's help and choices, `checkpoint.SUPPORTED`) are
+read from it, so a new principal is its own module plus one `PrincipalSpec`
+here. Usage:
 
   principal = make_principal("bandit", schedule=schedule, delta=0.1, seed=1,
                              step=0.05)

@@ -11,6 +11,12 @@ Every function here is pure and takes the per-player returns of one round:
 net income plus transfers received, so each entry is a finite float ≥ 0 that
 may be fractional. The names in `OBJECTIVES` are the alternatives voters rank.
 
+Each objective is declared once, as an `ObjectiveSpec` in `OBJECTIVE_SPECS`:
+its function, its HUD label, whether it is on the default ballot, whether
+the hand rule taxes under it and its marker in `summary.png`. `OBJECTIVES`,
+`DEFAULT_OBJECTIVES`, `objective_value`, `round_metrics`, the hand rule's
+defaults, the summary plot and the video HUD all read that table.
+
 The metrics come from two sources, cited at each function:
 
 * Zheng et al. 2020, "The AI Economist: Improving Equality and Productivity
@@ -27,25 +33,14 @@ Usage:
   round_metrics(returns)["gini"]
 """
 
+import dataclasses
 import math
-from typing import Callable, Optional, Sequence, Union
+import types
+from typing import Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 ArrayLike = Union[Sequence[float], np.ndarray]
-
-# Not sorted: this order is the ballot order (the VOTE_<objective> actions).
-OBJECTIVES: tuple[str, ...] = (
-    "utilitarian",
-    "egalitarian",
-    "nash",
-    "power_mean",
-    "eq_times_prod",
-)
-"""Every objective the principal can be asked to maximise, in ballot order."""
-
-DEFAULT_OBJECTIVES: tuple[str, ...] = ("utilitarian", "egalitarian", "nash")
-"""The three objectives of the paper's Appendix A: the default ballot."""
 
 DEFAULT_EPSILON = 1e-6
 """Floor applied to returns before taking logs (Nash, power mean)."""
@@ -392,16 +387,109 @@ def perolat_peacefulness(rewards: np.ndarray, tagged: np.ndarray) -> float:
 # ----------------------------------------------------------------------------
 
 
-def _objective_functions(
-    p: float, epsilon: float
-) -> dict[str, Callable[[np.ndarray], float]]:
-  return {
-      "utilitarian": utilitarian,
-      "egalitarian": egalitarian,
-      "nash": lambda u: nash(u, epsilon),
-      "power_mean": lambda u: power_mean(u, p, epsilon),
-      "eq_times_prod": eq_times_prod,
-  }
+# The keyword parameters an objective's function may declare.
+_PARAMETERS = frozenset({"p", "epsilon"})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ObjectiveSpec:
+  """One welfare objective: everything the package says about it, once.
+
+  Attributes:
+    name: the key in `OBJECTIVE_SPECS`: the ballot alternative (the
+      substrate's `VOTE_<NAME>` action) and its key in `round_metrics`.
+    function: its welfare of a round's returns, `function(u, **params)`;
+      larger is better.
+    params: which of `objective_value`'s "p" and "epsilon" the function
+      takes, as keywords.
+    short_name: its label on the video HUD (`video.SHORT_NAMES`); short,
+      since the HUD's vote line holds one per objective on the ballot.
+    default_ballot: True if it is on the default ballot
+      (`DEFAULT_OBJECTIVES`, the substrate's default `objectives`).
+    rewards_equality: True if it rewards a more even split of the same
+      total, so the hand rule taxes under it by default; False: by default
+      the hand rule proposes no tax under it.
+    summary_marker: the marker of its line in panel (a) of `summary.png`
+      (`plots.WELFARE_METRICS`); None: the panel leaves it out.
+  """
+
+  name: str
+  function: Callable[..., float]
+  params: tuple[str, ...] = ()
+  short_name: str
+  default_ballot: bool = False
+  rewards_equality: bool
+  summary_marker: Optional[str] = None
+
+  def __post_init__(self):
+    assert set(self.params) <= _PARAMETERS, self.params
+
+  def value(
+      self,
+      returns: ArrayLike,
+      *,
+      p: float = DEFAULT_POWER,
+      epsilon: float = DEFAULT_EPSILON,
+  ) -> float:
+    """The objective on a round's returns; see `objective_value`."""
+    given = {"p": p, "epsilon": epsilon}
+    return self.function(returns, **{key: given[key] for key in self.params})
+
+
+# Not sorted: this order is the ballot order (the VOTE_<objective> actions),
+# the order of `round_metrics`' keys and of the RL principal's one-hot of
+# the objective, so a new objective goes last.
+OBJECTIVE_SPECS: Mapping[str, ObjectiveSpec] = types.MappingProxyType({
+    spec.name: spec
+    for spec in (
+        ObjectiveSpec(
+            name="utilitarian",
+            function=utilitarian,
+            short_name="util",
+            default_ballot=True,
+            rewards_equality=False,
+            summary_marker="o",
+        ),
+        ObjectiveSpec(
+            name="egalitarian",
+            function=egalitarian,
+            short_name="egal",
+            default_ballot=True,
+            rewards_equality=True,
+            summary_marker="s",
+        ),
+        ObjectiveSpec(
+            name="nash",
+            function=nash,
+            params=("epsilon",),
+            short_name="nash",
+            default_ballot=True,
+            rewards_equality=True,
+            summary_marker="^",
+        ),
+        ObjectiveSpec(
+            name="power_mean",
+            function=power_mean,
+            params=("p", "epsilon"),
+            short_name="pmean",
+            rewards_equality=True,
+        ),
+        ObjectiveSpec(
+            name="eq_times_prod",
+            function=eq_times_prod,
+            short_name="eq·prod",
+            rewards_equality=True,
+        ),
+    )
+})
+"""Every welfare objective by name, in ballot order; read-only."""
+
+OBJECTIVES: tuple[str, ...] = tuple(OBJECTIVE_SPECS)
+"""Every objective the principal can be asked to maximise, in ballot order."""
+
+DEFAULT_OBJECTIVES: tuple[str, ...] = tuple(
+    name for name, spec in OBJECTIVE_SPECS.items() if spec.default_ballot)
+"""The three objectives of the paper's Appendix A: the default ballot."""
 
 
 def objective_value(
@@ -426,12 +514,11 @@ def objective_value(
     ValueError: if `name` is not in `OBJECTIVES`, or the returns are empty or
       not finite.
   """
-  functions = _objective_functions(p, epsilon)
-  if name not in functions:
+  if name not in OBJECTIVE_SPECS:
     raise ValueError(
         f"Unknown objective {name!r}; valid objectives are {OBJECTIVES}."
     )
-  return functions[name](returns)
+  return OBJECTIVE_SPECS[name].value(returns, p=p, epsilon=epsilon)
 
 
 def round_metrics(
