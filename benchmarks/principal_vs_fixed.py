@@ -1,35 +1,13 @@
-"""Learned principals against no tax and the best fixed schedule (issue 5).
+"""Learned principals against no tax and the best fixed schedule (issue 13).
 
-On `umd_apple_harvest__small` with followers that best-respond to phi
-(`best_response`), for each objective O:
-
-1. **Grid.** Every fixed schedule of the grid (flat rates, and 3-bracket
-   rates from `--levels`) plays the tuning seeds; the best by mean O is the
-   objective's *best fixed schedule*. A fixed schedule ignores the vote, so
-   one game per schedule and seed scores all objectives.
-2. **Train.** Each learning principal trains for `--train-games` games with
-   an electorate that votes O (`fixed:O` types), from phi_0 = no tax, under
-   the delta bound.
-3. **Held-out.** No tax, the best fixed schedule and each trained principal
-   play the same held-out seeds; the ratio of mean O over the seeds gets a
-   paired bootstrap 95% CI. The principals play frozen (`set_learning
-   (False)`: their best estimate, no exploration), as deployed; `--online`
-   lets them keep exploring and learning instead.
-4. **Mixed votes.** The electorate switches objective mid-game; a principal
-   trained on both objectives must move phi towards the new objective's
-   optimum, never by more than delta a round.
-
-A game's O is the mean over its rounds of O(round returns), the quantity
-the principal is fed each round (`grid_search.game_value`); the grid is
-`grid_search.schedule_grid`.
-
-  .venv/bin/python benchmarks/principal_vs_fixed.py --delta 0.25
-
-Issue 13's sections play any game (`--substrate`, `--bots`, `--brackets`,
-`--max-rate`; by default issue 5's), every game a task of
-`parallel.run_tasks` (`--workers`, `--ray-address`) cached in
+On any game (`--substrate`, `--bots`, `--brackets`, `--max-rate`; by
+default issue 5's: `umd_apple_harvest__small` with followers that
+best-respond to phi), for each objective O, every game a task of
+`parallel.TaskCache` (`--workers`, `--ray-address`) cached in
 `--out/tasks.jsonl`, so a killed run resumes where it stopped and the tables
-do not depend on the number of workers:
+do not depend on the number of workers. A game's O is the mean over its
+rounds of O(round returns), the quantity the principal is fed each round
+(`grid_search.game_value`); the grid is `grid_search.schedule_grid`.
 
 - **matrix**: the grid (flat rates every `--flat-step` up to max_rate, and
   every 3-bracket schedule of `--levels`) on the tuning seeds 100+; each
@@ -53,6 +31,10 @@ do not depend on the number of workers:
 - **loop**: the whole game: types drawn per seed (`uniform`), ballots cast
   through the substrate, `--rule`, `--tracker` trained under drawn types,
   the followers; the realised welfare per round and per objective voted.
+
+Issue 5's own sections (compare, ceiling, dynamic; flags --grid-cache,
+--online, --ceiling-step), which matrix and learning superseded, are
+retired; docs/RESULTS.md names the commit that still has them.
 
   .venv/bin/python benchmarks/principal_vs_fixed.py \
       --substrate umd_apple_harvest__unequal --bots ppo_conditioned_unequal \
@@ -92,7 +74,6 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 from scipy import stats as scipy_stats
-import tqdm
 
 from umd_meltingpot import agents
 
@@ -103,11 +84,9 @@ from umd_meltingpot import principal as principal_lib
 from umd_meltingpot.training import principal as principal_train
 from umd_meltingpot.plumbing import runs
 from umd_meltingpot.plumbing import stats
-from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot.plumbing import trained_game
 from umd_meltingpot.training import common as training
 from umd_meltingpot.social_choice import welfare
-from umd_meltingpot.agents import best_response
 from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.principal import checkpoint as checkpoint_lib
 from umd_meltingpot.game import principal_wrapper as wrapper_lib
@@ -117,51 +96,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # pylint: disable=g-import-not-at-top,g-bad-import-order
 
 SUBSTRATE = "umd_apple_harvest__small"
-EDGES = (5.0, 10.0)
-NO_TAX = (0.0, 0.0, 0.0)
 Schedule = tuple[float, ...]
-
-
-def game_config(seed: int, *, objective: str, principal: str = "fixed",
-                phi0: Schedule = NO_TAX, delta: float = math.inf,
-                bots: str = "best_response") -> game_lib.GameConfig:
-  return game_lib.GameConfig(
-      substrate=SUBSTRATE, bots=bots, seed=seed, principal=principal,
-      phi0=phi0, brackets=EDGES, delta=delta,
-      preferences=f"fixed:{objective}")
-
-
-def tune(grid: Sequence[Schedule], seeds: Sequence[int],
-         objectives: Sequence[str]) -> dict[Schedule, dict[str, float]]:
-  """Mean O per fixed schedule and objective over the tuning seeds."""
-  scores = {}
-  for schedule in tqdm.tqdm(grid, desc="grid", file=sys.stderr):
-    games = [common.play(game_config(seed, objective=objectives[0],
-                                     phi0=schedule)) for seed in seeds]
-    scores[schedule] = {
-        objective: float(np.mean([grid_search.game_value(g, objective)
-                                  for g in games]))
-        for objective in objectives}
-  return scores
-
-
-def cached_tune(path: Optional[str], grid: Sequence[Schedule],
-                seeds: Sequence[int], objectives: Sequence[str]
-                ) -> dict[Schedule, dict[str, float]]:
-  """`tune`, reusing the scores saved at `path` for the same grid and seeds."""
-  key = json.dumps({"grid": grid, "seeds": list(seeds),
-                    "objectives": list(objectives)})
-  if path and os.path.exists(path):
-    with open(path, encoding="utf-8") as file:
-      saved = json.load(file)
-    if saved["key"] == key:
-      return {tuple(schedule): score
-              for schedule, score in zip(grid, saved["scores"])}
-  scores = tune(grid, seeds, objectives)
-  if path:
-    runs.write_text(path, json.dumps(
-        {"key": key, "scores": [scores[s] for s in grid]}))
-  return scores
+SECTIONS = ("matrix", "learning", "curves", "mixed", "loop")
+# Issue 5's sections, retired: the commit that still has them.
+RETIRED_SECTIONS = ("compare", "ceiling", "dynamic")
+RETIRED_AT = "b26d4f4"
+TASKS_FILE = "tasks.jsonl"
+# A training run writes its checkpoint every this many games (its resume
+# point after a kill).
+CHECKPOINT_EVERY = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,137 +114,6 @@ class Learning:
   phi0: Schedule
   delta: float
   options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-
-  def config(self, seed: int, objective: str, name: str
-             ) -> game_lib.GameConfig:
-    return game_config(seed, objective=objective, principal=name,
-                       phi0=self.phi0, delta=self.delta)
-
-
-def train(name: str, objectives: Sequence[str], games: int,
-          learning: Learning, seed: int) -> principal_lib.Principal:
-  """A principal trained on `games` games, cycling through `objectives`."""
-  principal = principal_lib.make_principal(
-      name, schedule=principal_lib.TaxSchedule(learning.phi0, EDGES),
-      delta=learning.delta, divergence="linf", seed=seed,
-      **learning.options.get(name, {}))
-  for game in tqdm.trange(games, desc=f"train {name}", file=sys.stderr,
-                          leave=False):
-    objective = objectives[game % len(objectives)]
-    common.play(learning.config(10_000 + game, objective, name), principal)
-  return principal
-
-
-@dataclasses.dataclass
-class Row:
-  objective: str
-  name: str
-  values: np.ndarray
-  phi_mean: tuple[float, ...]
-
-
-def evaluate(objective: str, best: Schedule, learners: dict[str, Any],
-             seeds: Sequence[int], learning: Learning) -> list[Row]:
-  """No tax, the best fixed schedule and each learner on the same seeds."""
-  rows = []
-  contenders = [("no tax", game_config(0, objective=objective), None),
-                ("best fixed", game_config(0, objective=objective, phi0=best),
-                 None)]
-  contenders += [(name, learning.config(0, objective, name), learner)
-                 for name, learner in learners.items()]
-  for label, config, learner in contenders:
-    games = [common.play(dataclasses.replace(config, seed=seed), learner)
-             for seed in tqdm.tqdm(seeds, desc=f"{objective} {label}",
-                                   file=sys.stderr, leave=False)]
-    rows.append(Row(
-        objective=objective, name=label,
-        values=np.array([grid_search.game_value(g, objective)
-                         for g in games]),
-        phi_mean=tuple(np.mean([r.phi for g in games for r in g], axis=0))))
-  return rows
-
-
-def ceiling(step: float, objectives: Sequence[str],
-            grid: Sequence[Schedule]) -> list[dict[str, Any]]:
-  """How much any constant schedule could beat the grid's best.
-
-  Scores schedules by the followers' own meta-game (the table's measured
-  incomes under each schedule's equilibrium, per round), so a fine grid over
-  [0, 1]^3 costs seconds: per objective, the grid's best against the fine
-  grid's best.
-  """
-  meta_game = best_response.load()
-  levels = np.round(np.arange(0, 1 + 1e-9, step), 6)
-  fine = list(itertools.product(levels, repeat=3))
-
-  def value(rates: Schedule, objective: str) -> float:
-    k = meta_game.response(rates)
-    returns = meta_game.round_returns((k, k), rates)
-    return float(np.mean([[welfare.objective_value(objective, r)
-                           for r in game] for game in returns]))
-
-  rows = []
-  for objective in objectives:
-    best_grid = max(grid, key=lambda s, o=objective: value(s, o))
-    best_fine = max(fine, key=lambda s, o=objective: value(s, o))
-    rows.append(dict(
-        objective=objective, grid=best_grid,
-        grid_value=value(best_grid, objective), fine=best_fine,
-        fine_value=value(best_fine, objective)))
-  return rows
-
-
-class SchedulePlan(principal_lib.Principal):
-  """Proposes plan[r] in round r (a dynamic schedule fixed in advance)."""
-
-  def __init__(self, plan: Sequence[Schedule]):
-    self._plan = [np.asarray(rates, dtype=float) for rates in plan]
-
-  def propose(self, observation, objective):
-    del objective
-    return self._plan[min(observation.round_index, len(self._plan) - 1)]
-
-  def update(self, feedback) -> None:
-    del feedback
-
-
-def dynamic_probes(objective: str, best: Schedule, seeds: Sequence[int]
-                   ) -> list[tuple[str, float, tuple[float, float, float]]]:
-  """Dynamic schedules that change best fixed in the first or last round,
-  against best fixed itself, on the same seeds."""
-  rounds = substrate_lib.get_config(SUBSTRATE).rounds
-  plans = {
-      "last round untaxed": [best] * (rounds - 1) + [NO_TAX],
-      "last round flat 0.5": [best] * (rounds - 1) + [(0.5,) * 3],
-      "last round flat 1.0": [best] * (rounds - 1) + [(1.0,) * 3],
-      "first round flat 1.0": [(1.0,) * 3] + [best] * (rounds - 1),
-  }
-  fixed = np.array([grid_search.game_value(common.play(game_config(
-      seed, objective=objective, phi0=best)), objective) for seed in seeds])
-  rows = []
-  for label, plan in plans.items():
-    values = np.array([grid_search.game_value(common.play(
-        game_config(seed, objective=objective, phi0=plan[0]),
-        SchedulePlan(plan)), objective) for seed in seeds])
-    rows.append((label, float(values.mean()), stats.ratio_of_means(
-        values, fixed, rng=1)))
-  return rows
-
-
-# ---------------------------------------------------------------------------
-# Issue 13: any game (by default issue 5's), with every game one cached task.
-#
-# The sections below play through `parallel.run_tasks` (here, or as Ray tasks
-# with --workers/--ray-address); every task's result depends only on the
-# task, and `TaskCache` keeps each finished one in --out/tasks.jsonl, so the
-# tables do not depend on the worker count and a killed run resumes where it
-# stopped.
-
-NEW_SECTIONS = ("matrix", "learning", "curves", "mixed", "loop")
-TASKS_FILE = "tasks.jsonl"
-# A training run writes its checkpoint every this many games (its resume
-# point after a kill).
-CHECKPOINT_EVERY = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -336,7 +148,7 @@ def fixed_task(setting: Setting, schedule: Schedule, seed: int,
 
 
 def play_fixed(task: grid_search.GameTask) -> dict[str, Any]:
-  """`grid_search.play_game`, as JSON (a task of `TaskCache`)."""
+  """`grid_search.play_game`, as JSON (a `parallel.TaskCache` task)."""
   return dataclasses.asdict(grid_search.play_game(task))
 
 
@@ -471,67 +283,6 @@ def play_principal(task: PrincipalGame) -> dict[str, Any]:
           "rounds": [round_summary(record) for record in records]}
 
 
-def _jsonable(value: Any) -> Any:
-  """Tuples as lists and infinities as strings, for a cache key."""
-  if isinstance(value, float) and not math.isfinite(value):
-    return str(value)
-  if isinstance(value, dict):
-    return {key: _jsonable(v) for key, v in value.items()}
-  if isinstance(value, (list, tuple)):
-    return [_jsonable(v) for v in value]
-  return value
-
-
-def task_key(function: Any, task: Any) -> str:
-  """The function's name and every field of the task, as one string."""
-  return function.__name__ + ":" + json.dumps(
-      _jsonable(dataclasses.asdict(task)), sort_keys=True)
-
-
-class TaskCache:
-  """Finished tasks' results by `task_key`, in a JSON-lines file.
-
-  `run` plays only the tasks whose key is not there yet (each once) and
-  appends each result as it finishes, so a killed experiment resumes where
-  it stopped, and a section that needs a game another section played
-  (no tax on the held-out seeds, say) reuses it.
-  """
-
-  def __init__(self, path: pathlib.Path, *, workers: int,
-               ray_address: Optional[str]):
-    self._results: dict[str, Any] = {}
-    if path.exists():
-      for line in path.read_text().splitlines():
-        try:
-          entry = json.loads(line)
-        except json.JSONDecodeError:
-          continue  # The last line of a killed run.
-        self._results[entry["key"]] = entry["result"]
-    self._log = runs.JsonLines(path)
-    self._workers, self._ray_address = workers, ray_address
-
-  def run(self, function: Any, tasks: Sequence[Any], desc: str) -> list[Any]:
-    """`function` on every task, in task order (cached results reused)."""
-    keys = [task_key(function, task) for task in tasks]
-    todo = {key: task for key, task in zip(keys, tasks)
-            if key not in self._results}
-    if not todo:
-      return [self._results[key] for key in keys]
-    with tqdm.tqdm(total=len(todo), desc=desc, file=sys.stderr,
-                   disable=not todo) as bar:
-
-      def on_result(position: int, result: Any) -> None:
-        key = list(todo)[position]
-        self._results[key] = result
-        self._log.write({"key": key, "result": result})
-        bar.update(1)
-
-      parallel.run_tasks(function, list(todo.values()), on_result,
-                         workers=self._workers,
-                         ray_address=self._ray_address)
-    return [self._results[key] for key in keys]
-
-
 @dataclasses.dataclass(frozen=True)
 class Experiment:
   """Issue 13's options: the game, the seeds and the learners."""
@@ -565,13 +316,14 @@ class Experiment:
         rule=rule, folder="")
     # The folder names every field but the games, so a run asked for more
     # games resumes its checkpoint, and one with other options starts anew.
-    fields = task_key(train_principal, dataclasses.replace(task, games=0))
+    fields = parallel.task_key(train_principal,
+                               dataclasses.replace(task, games=0))
     digest = hashlib.sha256(fields.encode()).hexdigest()[:8]
     return dataclasses.replace(task, folder=str(
         self.out / "train" / f"{label}-{principal}-seed{seed}-{digest}"))
 
 
-def grid_scores(experiment: Experiment, cache: TaskCache
+def grid_scores(experiment: Experiment, cache: parallel.TaskCache
                 ) -> dict[Schedule, dict[str, float]]:
   """Mean O per fixed schedule of the grid over the tuning seeds."""
   tasks = [fixed_task(experiment.setting, schedule, seed,
@@ -587,7 +339,7 @@ def grid_scores(experiment: Experiment, cache: TaskCache
   return scores
 
 
-def best_schedules(experiment: Experiment, cache: TaskCache
+def best_schedules(experiment: Experiment, cache: parallel.TaskCache
                    ) -> dict[str, Schedule]:
   """Each objective's best fixed schedule of the grid (the first on a tie)."""
   scores = grid_scores(experiment, cache)
@@ -595,7 +347,7 @@ def best_schedules(experiment: Experiment, cache: TaskCache
           for o in experiment.objectives}
 
 
-def held_out_fixed(experiment: Experiment, cache: TaskCache,
+def held_out_fixed(experiment: Experiment, cache: parallel.TaskCache,
                    schedules: Sequence[Schedule]
                    ) -> dict[Schedule, dict[str, np.ndarray]]:
   """Each schedule's O per held-out seed, for every objective."""
@@ -619,7 +371,7 @@ def _ratio_cell(ratio: Sequence[float]) -> str:
   return f"{value:.3f} ({low:.3f}–{high:.3f})"
 
 
-def print_matrix(experiment: Experiment, cache: TaskCache,
+def print_matrix(experiment: Experiment, cache: parallel.TaskCache,
                  results: dict[str, Any]) -> None:
   """The 3x3 matrix: each objective's best fixed schedule (tuning seeds)
   scored on every objective on the held-out seeds; and the >= 10% check."""
@@ -696,7 +448,7 @@ def _print_agreement(experiment: Experiment,
     print(f"- {first} vs {second}: {rho:.3f}")
 
 
-def train_all(experiment: Experiment, cache: TaskCache
+def train_all(experiment: Experiment, cache: parallel.TaskCache
               ) -> dict[tuple[str, str, int], dict[str, Any]]:
   """Every (objective, principal, training seed) run of the learning
   section, trained with its objective voted (`fixed:O`)."""
@@ -707,7 +459,7 @@ def train_all(experiment: Experiment, cache: TaskCache
   return dict(zip(keys, cache.run(train_principal, tasks, "train")))
 
 
-def evaluate_all(experiment: Experiment, cache: TaskCache,
+def evaluate_all(experiment: Experiment, cache: parallel.TaskCache,
                  trained: dict[tuple[str, str, int], dict[str, Any]]
                  ) -> dict[tuple[str, str], np.ndarray]:
   """O of each trained principal, frozen, per training and held-out seed:
@@ -726,7 +478,7 @@ def evaluate_all(experiment: Experiment, cache: TaskCache,
   return {key: np.array(rows) for key, rows in values.items()}
 
 
-def print_learning(experiment: Experiment, cache: TaskCache,
+def print_learning(experiment: Experiment, cache: parallel.TaskCache,
                    results: dict[str, Any]) -> None:
   """Learned ÷ best fixed, ÷ no tax and ÷ ucb_constant, per objective."""
   best = best_schedules(experiment, cache)
@@ -749,10 +501,10 @@ def print_learning(experiment: Experiment, cache: TaskCache,
     best_values = fixed[best[objective]][objective]
     none_values = fixed[experiment.no_tax][objective]
     ucb = learned.get((objective, "ucb_constant"))
+    over_none = stats.ratio_of_means(best_values, none_values, rng=rng,
+                                     samples=experiment.bootstrap)
     print(f"| {objective} | best fixed {_format_phi(best[objective])} | "
-          f"{best_values.mean():.3f} | 1 | | "
-          f"{_ratio_cell(stats.ratio_of_means(best_values, none_values, rng=rng, samples=experiment.bootstrap))}"
-          " | |")
+          f"{best_values.mean():.3f} | 1 | | {_ratio_cell(over_none)} | |")
     for principal in experiment.principals:
       per_seed = learned[(objective, principal)]
       mean = per_seed.mean(axis=0)
@@ -808,8 +560,8 @@ def _smoothed(values: np.ndarray, window: int) -> np.ndarray:
   return (sums - shifted) / counts
 
 
-def plot_curves(experiment: Experiment, cache: TaskCache, png: pathlib.Path,
-                window: int) -> None:
+def plot_curves(experiment: Experiment, cache: parallel.TaskCache,
+                png: pathlib.Path, window: int) -> None:
   """The sample-efficiency PNG: per objective, each principal's training
   O against env steps (mean over training seeds, 95% t band), with the
   best fixed schedule and no tax on the held-out seeds."""
@@ -866,8 +618,8 @@ def _round_rows(games: Sequence[dict[str, Any]]
   return rows
 
 
-def print_mixed(experiment: Experiment, cache: TaskCache, tracker: str,
-                switch_round: int, delta: float,
+def print_mixed(experiment: Experiment, cache: parallel.TaskCache,
+                tracker: str, switch_round: int, delta: float,
                 results: dict[str, Any]) -> None:
   """Mixed votes: a principal trained on the first two objectives (one a
   game, alternating) faces a vote that switches after `switch_round`."""
@@ -907,8 +659,8 @@ def print_mixed(experiment: Experiment, cache: TaskCache, tracker: str,
   results["mixed_votes"] = table
 
 
-def print_loop(experiment: Experiment, cache: TaskCache, tracker: str,
-               rule: str, results: dict[str, Any]) -> None:
+def print_loop(experiment: Experiment, cache: parallel.TaskCache,
+               tracker: str, rule: str, results: dict[str, Any]) -> None:
   """The full loop: types drawn per game, ballots cast in the substrate,
   the rule, a principal trained under drawn types, the followers."""
   trained = cache.run(train_principal, [experiment.train_task(
@@ -972,12 +724,6 @@ def _format_phi(phi: Sequence[float]) -> str:
   return "(" + ", ".join(f"{rate:.2f}" for rate in phi) + ")"
 
 
-ISSUE5_SECTIONS = ("compare", "ceiling", "dynamic")
-SECTIONS = ISSUE5_SECTIONS + NEW_SECTIONS
-# Issue 5's game, which its sections compare, ceiling and dynamic play.
-ISSUE5_SETTING = Setting(substrate=SUBSTRATE, bots="best_response")
-
-
 def _parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--objectives", default="utilitarian,egalitarian,nash")
@@ -1004,19 +750,11 @@ def _parser() -> argparse.ArgumentParser:
   parser.add_argument("--switch-round", type=int, default=2,
                       help="mixed votes: the last round of the first "
                       "objective")
-  parser.add_argument("--online", action="store_true",
-                      help="compare: evaluate the principals still learning")
-  parser.add_argument("--ceiling-step", type=float, default=0.05,
-                      help="the fine grid of the ceiling analysis")
   parser.add_argument("--json", default=None, help="also write the results")
-  parser.add_argument("--sections", default="compare,ceiling,dynamic,mixed",
+  parser.add_argument("--sections", default=",".join(SECTIONS),
                       help="which parts to run (comma-separated): "
                       + ",".join(SECTIONS))
-  parser.add_argument("--grid-cache", default=None,
-                      help="compare: reuse the grid's tuning scores from "
-                      "this JSON file, or write them there")
-  game = parser.add_argument_group(
-      "the game of the sections " + ",".join(NEW_SECTIONS))
+  game = parser.add_argument_group("the game")
   game.add_argument("--substrate", default=SUBSTRATE)
   game.add_argument("--bots", default="best_response",
                     help="the followers, as umd run's --bots")
@@ -1092,11 +830,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                  f"and principals from {','.join(principal_lib.LEARNING)}; got "
                  f"{unknown + bad or args.objectives}")
   sections = set(_names(args.sections))
+  retired = sorted(sections & set(RETIRED_SECTIONS))
+  if retired:
+    parser.error(f"sections {','.join(retired)} (issue 5's) are retired; "
+                 f"run them at commit {RETIRED_AT}")
   if not sections or not sections <= set(SECTIONS):
     parser.error(f"--sections must come from {','.join(SECTIONS)}; got "
                  f"{args.sections}")
-  for flag, path in (("--json", args.json), ("--grid-cache", args.grid_cache),
-                     ("--png", args.png)):
+  for flag, path in (("--json", args.json), ("--png", args.png)):
     try:  # Before the hours of games, not after them.
       if path is not None:
         runs.check_writable(pathlib.Path(path).parent, flag=flag)
@@ -1113,29 +854,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   setting = Setting(substrate=args.substrate, bots=args.bots,
                     brackets=brackets, max_rate=args.max_rate,
                     allow_mismatch=args.allow_mismatch)
-  if sections & set(ISSUE5_SECTIONS) and setting != ISSUE5_SETTING:
-    parser.error(f"sections {','.join(ISSUE5_SECTIONS)} play issue 5's game "
-                 f"({SUBSTRATE}, best_response followers, brackets 5,10); "
-                 "run them without --substrate, --bots, --brackets, "
-                 "--max-rate and --allow-mismatch")
   learning = Learning(phi0=phi0, delta=args.delta,
                       options=_principal_options(args, parser))
+  experiment = _experiment(args, parser, setting, objectives, principals,
+                           learning, levels)
   results: dict[str, Any] = {}
-  if sections & set(ISSUE5_SECTIONS):
-    _run_issue5(args, sections, objectives, principals, learning, levels,
-                results)
-  new = [section for section in NEW_SECTIONS if section in sections]
-  if new:
-    experiment = _experiment(args, parser, setting, objectives, principals,
-                             learning, levels)
-    with contextlib.ExitStack() as stack:
-      if parallel.uses_ray(args.workers, args.ray_address):
-        # One Ray for every section: its workers start (and import
-        # TensorFlow) once, not once per batch of tasks.
-        _export_script_folder()
-        stack.enter_context(parallel.ray_session(args.workers,
-                                                 args.ray_address))
-      _run_sections(args, parser, experiment, new, results)
+  with contextlib.ExitStack() as stack:
+    if parallel.uses_ray(args.workers, args.ray_address):
+      # One Ray for every section: its workers start (and import
+      # TensorFlow) once, not once per batch of tasks.
+      _export_script_folder()
+      stack.enter_context(parallel.ray_session(args.workers,
+                                               args.ray_address))
+    _run_sections(args, parser, experiment,
+                  [section for section in SECTIONS if section in sections],
+                  results)
   if args.json:
     runs.write_text(args.json, json.dumps(results, indent=1))
   return 0
@@ -1145,9 +878,10 @@ def _experiment(args: argparse.Namespace, parser: argparse.ArgumentParser,
                 setting: Setting, objectives: Sequence[str],
                 principals: Sequence[str], learning: Learning,
                 levels: Sequence[float]) -> Experiment:
-  """The checked options of the sections of issue 13."""
+  """The checked options of the experiment."""
   try:
-    game = game_lib.prepare(dataclasses.replace(setting.base(), phi0=(0.0,)), agents.FACTORY)
+    game = game_lib.prepare(dataclasses.replace(setting.base(), phi0=(0.0,)),
+                            agents.FACTORY)
     schedule = game.schedule
     grid = grid_search.schedule_grid(args.flat_step, levels,
                                      num_rates=schedule.num_brackets,
@@ -1186,7 +920,7 @@ def _export_script_folder() -> None:
 def _run_sections(args: argparse.Namespace, parser: argparse.ArgumentParser,
                   experiment: Experiment, sections: Sequence[str],
                   results: dict[str, Any]) -> None:
-  """Plays and prints the sections of issue 13, in their order."""
+  """Plays and prints the sections, in their order."""
   tracker = args.tracker or experiment.principals[0]
   if tracker not in principal_lib.LEARNING:
     parser.error(f"--tracker must be one of "
@@ -1194,8 +928,9 @@ def _run_sections(args: argparse.Namespace, parser: argparse.ArgumentParser,
   if "mixed" in sections and len(experiment.objectives) < 2:
     parser.error("mixed needs two --objectives (the first, then the second)")
   experiment.out.mkdir(parents=True, exist_ok=True)
-  cache = TaskCache(experiment.out / TASKS_FILE, workers=args.workers,
-                    ray_address=args.ray_address)
+  cache = parallel.TaskCache(experiment.out / TASKS_FILE,
+                             workers=args.workers,
+                             ray_address=args.ray_address)
   setting = experiment.setting
   default = "the substrate's"
   print(f"\n{setting.substrate}, followers {setting.bots}, brackets "
@@ -1219,82 +954,6 @@ def _run_sections(args: argparse.Namespace, parser: argparse.ArgumentParser,
                 results)
   if "loop" in sections:
     print_loop(experiment, cache, tracker, args.rule, results)
-
-
-def _run_issue5(args: argparse.Namespace, sections: set[str],
-                objectives: Sequence[str], principals: Sequence[str],
-                learning: Learning, levels: Sequence[float],
-                results: dict[str, Any]) -> None:
-  """Issue 5's sections compare, ceiling and dynamic, on its game."""
-  grid = grid_search.schedule_grid(args.flat_step, levels)
-  scores = cached_tune(args.grid_cache, grid, range(100, 100 + args.tune_seeds),
-                       objectives)
-  best = {o: max(grid, key=lambda s, o=o: scores[s][o]) for o in objectives}
-  rng = np.random.default_rng(0)
-  eval_seeds = range(1000, 1000 + args.eval_seeds)
-  results.update({"best_fixed": {o: best[o] for o in objectives},
-                  "rows": []})
-  print(f"\nlearners: phi0 = {learning.phi0}, delta = {args.delta}, "
-        f"options {learning.options}, {'online' if args.online else 'frozen'}; grid of {len(grid)} schedules on "
-        f"{args.tune_seeds} tuning seeds; {args.eval_seeds} held-out seeds; "
-        f"principals trained {args.train_games} games\n")
-  print("| objective | principal | mean O (held-out) | ÷ no tax | ÷ best fixed "
-        "(95% CI) | mean φ |")
-  print("| --- | --- | --- | --- | --- | --- |")
-  for objective in objectives if "compare" in sections else ():
-    learners = {name: train(name, [objective], args.train_games, learning,
-                            seed=0) for name in principals}
-    for learner in learners.values():
-      learner.set_learning(args.online)
-    rows = evaluate(objective, best[objective], learners, eval_seeds,
-                    learning)
-    no_tax, fixed = rows[0].values, rows[1].values
-    for row in rows:
-      ratio_none = stats.ratio_of_means(row.values, no_tax, rng=rng,
-                                        samples=args.bootstrap)
-      ratio_best = stats.ratio_of_means(row.values, fixed, rng=rng,
-                                        samples=args.bootstrap)
-      label = row.name if row.name != "best fixed" else (
-          f"best fixed {_format_phi(best[objective])}")
-      print(f"| {objective} | {label} | {row.values.mean():.3f} | "
-            f"{ratio_none[0]:.3f} | {ratio_best[0]:.3f} "
-            f"({ratio_best[1]:.3f}–{ratio_best[2]:.3f}) | "
-            f"{_format_phi(row.phi_mean)} |", flush=True)
-      results["rows"].append(dict(
-          objective=objective, principal=row.name,
-          values=row.values.tolist(), ratio_no_tax=ratio_none,
-          ratio_best_fixed=ratio_best, phi_mean=row.phi_mean))
-  if "ceiling" in sections:
-    _print_ceiling(args, objectives, grid, results)
-  if "dynamic" in sections:
-    _print_dynamic(objectives, best, eval_seeds, results)
-
-
-def _print_ceiling(args, objectives, grid, results) -> None:
-  print("\nCeiling: the best constant schedule on a fine grid (step "
-        f"{args.ceiling_step}) against the grid's best, both scored by the "
-        "followers' meta-game (mean O per round over the table's seeds):\n")
-  print("| objective | grid's best | O | fine grid's best | O | ratio |")
-  print("| --- | --- | --- | --- | --- | --- |")
-  results["ceiling"] = ceiling(args.ceiling_step, objectives, grid)
-  for row in results["ceiling"]:
-    print(f"| {row['objective']} | {_format_phi(row['grid'])} | "
-          f"{row['grid_value']:.3f} | {_format_phi(row['fine'])} | "
-          f"{row['fine_value']:.3f} | "
-          f"{row['fine_value'] / row['grid_value']:.3f} |")
-
-
-def _print_dynamic(objectives, best, eval_seeds, results) -> None:
-  print("\nDynamic schedules against the best fixed one (held-out seeds):\n")
-  print("| objective | plan | mean O | ÷ best fixed (95% CI) |")
-  print("| --- | --- | --- | --- |")
-  results["dynamic"] = {}
-  for objective in objectives:
-    rows = dynamic_probes(objective, best[objective], eval_seeds)
-    results["dynamic"][objective] = rows
-    for label, mean, (ratio, low, high) in rows:
-      print(f"| {objective} | {label} | {mean:.3f} | {ratio:.3f} "
-            f"({low:.3f}–{high:.3f}) |", flush=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import numpy as np
 from tests import helpers
 from umd_meltingpot.game import loop as game
 from umd_meltingpot.training import grid_search
-from umd_meltingpot.plumbing import parallel
 
 # A tiny game: the small map, 2 rounds of 2 VOTE and 30 HARVEST steps.
 _TINY_GAME = game.GameConfig(rounds=2, steps=30, vote_steps=2)
@@ -103,14 +102,6 @@ class RayGridTest(absltest.TestCase):
           max(r.values[objective] for r in serial.rows),
           next(r for r in serial.rows if r.schedule == best).values[
               objective])
-
-  def test_the_task_runner_returns_results_in_task_order(self):
-    reported = []
-    results = parallel.run_tasks(
-        abs, [-3, 1, -2], lambda index, result: reported.append(
-            (index, result)))
-    self.assertEqual(results, [3, 1, 2])
-    self.assertEqual(reported, [(0, 3), (1, 1), (2, 2)])
 
 
 class GridCommandTest(parameterized.TestCase):

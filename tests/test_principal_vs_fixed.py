@@ -1,14 +1,14 @@
 """The pure pieces of benchmarks/principal_vs_fixed.py (issue 13).
 
-The task cache (what a killed experiment resumes from), the trailing mean
-of the sample-efficiency curves, the scheduled vote of the mixed-votes
-section and the refusal of bad flags; the games themselves are played by
-the benchmark, not here.
+The trailing mean of the sample-efficiency curves, the scheduled vote of
+the mixed-votes section, the training runs' folders and the refusal of bad
+flags; the games themselves are played by the benchmark, not here (its
+task cache is `parallel.TaskCache`, tested in test_parallel.py).
 """
 
 import dataclasses
 import io
-import json
+import math
 import pathlib
 from unittest import mock
 
@@ -16,60 +16,6 @@ from absl.testing import absltest
 import numpy as np
 
 from benchmarks import principal_vs_fixed as experiment
-
-
-@dataclasses.dataclass(frozen=True)
-class _Task:
-  value: int
-  scale: float = 1.0
-
-
-_CALLS: list[_Task] = []
-
-
-def _double(task: _Task) -> dict[str, float]:
-  _CALLS.append(task)
-  return {"double": 2 * task.value * task.scale}
-
-
-class TaskCacheTest(absltest.TestCase):
-
-  def setUp(self):
-    super().setUp()
-    _CALLS.clear()
-    self.path = pathlib.Path(self.create_tempdir().full_path) / "tasks.jsonl"
-
-  def _cache(self) -> experiment.TaskCache:
-    return experiment.TaskCache(self.path, workers=0, ray_address=None)
-
-  def test_results_in_task_order_and_each_task_played_once(self):
-    tasks = [_Task(3), _Task(1), _Task(3), _Task(2)]
-    results = self._cache().run(_double, tasks, "test")
-    self.assertEqual([r["double"] for r in results], [6, 2, 6, 4])
-    self.assertEqual(_CALLS, [_Task(3), _Task(1), _Task(2)])
-
-  def test_a_new_cache_resumes_from_the_file(self):
-    self._cache().run(_double, [_Task(1), _Task(2)], "test")
-    _CALLS.clear()
-    results = self._cache().run(_double, [_Task(2), _Task(5)], "test")
-    self.assertEqual([r["double"] for r in results], [4, 10])
-    self.assertEqual(_CALLS, [_Task(5)])
-
-  def test_a_line_cut_by_a_kill_is_played_again(self):
-    self._cache().run(_double, [_Task(1), _Task(2)], "test")
-    lines = self.path.read_text().splitlines()
-    self.path.write_text(lines[0] + "\n" + lines[1][:10])
-    _CALLS.clear()
-    self._cache().run(_double, [_Task(1), _Task(2)], "test")
-    self.assertEqual(_CALLS, [_Task(2)])
-
-  def test_keys_tell_every_field_and_infinity_apart(self):
-    keys = {experiment.task_key(_double, task) for task in (
-        _Task(1), _Task(1, 2.0), _Task(1, float("inf")))}
-    self.assertLen(keys, 3)
-    self.assertIn('"scale": "inf"', experiment.task_key(
-        _double, _Task(1, float("inf"))))
-    json.loads(experiment.task_key(_double, _Task(1)).split(":", 1)[1])
 
 
 class PiecesTest(absltest.TestCase):
@@ -84,6 +30,25 @@ class PiecesTest(absltest.TestCase):
   def test_scheduled_vote_switches_after_the_switch_round(self):
     vote = experiment.ScheduledVote(first=0, second=1, switch_round=2)
     self.assertEqual([vote(r) for r in range(5)], [0, 0, 1, 1, 1])
+
+  def test_a_training_folder_names_every_field_but_the_games(self):
+    run = experiment.Experiment(
+        setting=experiment.Setting("umd_apple_harvest__small",
+                                   "best_response"),
+        objectives=("utilitarian",), principals=("cma",), tune_seeds=(100,),
+        eval_seeds=(1000,), train_seeds=(0,), train_games=3,
+        learning=experiment.Learning(phi0=(0.0,), delta=math.inf,
+                                     options={"cma": {"sigma0": 1.0}}),
+        grid=((0.0,),), num_rates=1, out=pathlib.Path("out"), bootstrap=10)
+    task = run.train_task("cma", ["fixed:utilitarian"], 0, label="u")
+    self.assertEqual(task.options, (("sigma0", 1.0),))
+    self.assertRegex(task.folder, r"^out/train/u-cma-seed0-[0-9a-f]{8}$")
+    longer = dataclasses.replace(run, train_games=30)
+    self.assertEqual(longer.train_task("cma", ["fixed:utilitarian"], 0,
+                                       label="u").folder, task.folder)
+    other = run.train_task("cma", ["fixed:utilitarian"], 0, delta=1.0,
+                           label="u")
+    self.assertNotEqual(other.folder, task.folder)
 
 
 class FlagsTest(absltest.TestCase):
@@ -110,11 +75,11 @@ class FlagsTest(absltest.TestCase):
     self.assertEqual(code, 2)
     self.assertIn("PRINCIPAL:FIELD=VALUE", message)
 
-  def test_issue5_sections_refuse_another_game(self):
-    code, message = self._exit_code(
-        "--sections", "compare", "--substrate", "umd_apple_harvest__unequal")
+  def test_retired_sections_name_the_commit_that_has_them(self):
+    code, message = self._exit_code("--sections", "matrix,dynamic,compare")
     self.assertEqual(code, 2)
-    self.assertIn("issue 5's game", message)
+    self.assertIn("compare,dynamic (issue 5's) are retired", message)
+    self.assertIn(f"at commit {experiment.RETIRED_AT}", message)
 
 
 if __name__ == "__main__":

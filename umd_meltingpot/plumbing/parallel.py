@@ -17,13 +17,28 @@ module of this package is pickled by reference, so a worker imports that
 module, hence `umd_meltingpot` (whose `quiet.install` filters TensorFlow's
 start-up lines), before Melting Pot. Ray itself is imported only when it is
 used, never at CLI start-up.
+
+`TaskCache` runs tasks through `run_tasks` and keeps each finished result
+in a JSON-lines file, keyed by the function's name and the task's fields
+(`task_key`), so that a rerun reuses the finished tasks: an experiment
+killed after hours resumes where it stopped.
+
+  cache = parallel.TaskCache("runs/experiment/tasks.jsonl", workers=2)
+  results = cache.run(play_one, tasks, desc="games")
 """
 
 import collections
 import contextlib
+import dataclasses
 import importlib.util
+import json
 import logging
+import os
+import pathlib
+import sys
 from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar
+
+from umd_meltingpot.plumbing import runs
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -141,3 +156,77 @@ def run_tasks(function: Callable[[Task], Result], tasks: Sequence[Task],
     return run_on_ray(function, tasks, on_result, workers=workers,
                       address=ray_address)
   return run_serial(function, tasks, on_result)
+
+
+def task_key(function: Callable[[Any], Any], task: Any) -> str:
+  """The key of `function(task)` in a `TaskCache`: the function's name and
+  every field of `task` (a dataclass), as one string.
+
+  Infinities stay infinities (`"inf"`, not null), so a task with delta inf
+  and one with delta None have different keys.
+  """
+  fields = runs.json_ready(dataclasses.asdict(task), non_finite=str)
+  return function.__name__ + ":" + json.dumps(fields, sort_keys=True)
+
+
+class TaskCache:
+  """`run_tasks` whose finished results are kept in a JSON-lines file.
+
+  `run` plays only the tasks whose `task_key` is not in the file yet (each
+  once, however often it is listed) and appends each result as it
+  finishes, so a killed run, started again on the same file, resumes where
+  it stopped, and a task that two callers need is played once. Results
+  must be JSON-ready and, as for `run_tasks`, depend only on their task.
+  """
+
+  def __init__(self, path: str | os.PathLike, *, workers: int = 0,
+               ray_address: Optional[str] = None, progress: bool = True):
+    """Reads the results that `path` holds (if it exists).
+
+    Args:
+      path: the `.jsonl` file; appended to.
+      workers: as for `run_tasks`.
+      ray_address: as for `run_tasks`.
+      progress: show a progress bar on stderr while tasks run.
+    """
+    path = pathlib.Path(path)
+    self._results: dict[str, Any] = {}
+    if path.exists():
+      for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+          entry = json.loads(line)
+        except json.JSONDecodeError:
+          continue  # The last line of a killed run: played again.
+        self._results[entry["key"]] = entry["result"]
+    self._path = path
+    self._workers, self._ray_address = workers, ray_address
+    self._progress = progress
+
+  def run(self, function: Callable[[Task], Result], tasks: Sequence[Task],
+          desc: str = "tasks") -> list[Result]:
+    """`function` on every task, in task order, reusing cached results.
+
+    Args:
+      function: as for `run_tasks`; its name is part of each key.
+      tasks: dataclasses, each with JSON-ready fields.
+      desc: the progress bar's label.
+    """
+    keys = [task_key(function, task) for task in tasks]
+    todo = {key: task for key, task in zip(keys, tasks)
+            if key not in self._results}
+    if todo:
+      import tqdm  # pylint: disable=g-import-not-at-top
+      with runs.JsonLines(self._path) as log, tqdm.tqdm(
+          total=len(todo), desc=desc, file=sys.stderr,
+          disable=not self._progress) as bar:
+        todo_keys = list(todo)
+
+        def on_result(position: int, result: Any) -> None:
+          key = todo_keys[position]
+          self._results[key] = result
+          log.write({"key": key, "result": result})
+          bar.update(1)
+
+        run_tasks(function, list(todo.values()), on_result,
+                  workers=self._workers, ray_address=self._ray_address)
+    return [self._results[key] for key in keys]
