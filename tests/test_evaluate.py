@@ -1,10 +1,12 @@
 """`umd evaluate`: files and tables, bad input, baseline-normalised scores
-and paired differences by hand, checkpoint mismatches, Ray = serial."""
+and paired differences by hand, the report's files, checkpoint mismatches,
+Ray = serial."""
 
 import contextlib
 import csv
 import io
 import json
+import math
 import os
 
 from absl.testing import absltest
@@ -12,6 +14,7 @@ from absl.testing import parameterized
 
 from tests import helpers
 from umd_meltingpot.evaluation import evaluate
+from umd_meltingpot.evaluation import report
 from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.evaluation import scenario
 from umd_meltingpot.plumbing import trained_game
@@ -147,6 +150,24 @@ class EvaluateCommandTest(parameterized.TestCase):
     self.assertIn(f"{_SMALL}_2", lines[15])
     self.assertIn(" 1/4 greedy      hand_rule  a focal minority", lines[15])
 
+  @parameterized.named_parameters(
+      ("no_episodes", {"episodes": 0}, "episodes must be >= 1, got 0"),
+      ("bool_episodes", {"episodes": True},
+       "episodes must be >= 1, got True"),
+      ("negative_seed", {"seed": -1}, "seed must be >= 0, got -1"),
+  )
+  def test_bad_options_say_what_is_valid_in_one_line(self, options, message):
+    config = evaluate.EvaluateConfig(population="greedy",
+                                     scenario=f"{_SMALL}_0", **options)
+    with self.assertRaises(ValueError) as raised:
+      evaluate.prepare(config)
+    self.assertEqual(str(raised.exception), message)
+
+  def test_a_bad_population_is_reported_before_bad_options(self):
+    with self.assertRaisesRegex(ValueError, "^Unknown population"):
+      evaluate.prepare(evaluate.EvaluateConfig(population="x", episodes=0,
+                                               seed=-1))
+
   def test_non_empty_out_folder_is_refused(self):
     out = self.create_tempdir()
     out.create_file("keep.txt")
@@ -236,7 +257,7 @@ class StatisticsTest(absltest.TestCase):
     scores = evaluate.normalised_scores(rows, [long_name])
     differences = evaluate.paired_differences(
         rows, evaluate.comparison_pairs([long_name]))
-    table = evaluate.format_table(summary, scores, differences, populations)
+    table = report.format_table(summary, scores, differences, populations)
     lines = table.splitlines()
     start = lines.index(next(line for line in lines if line.startswith(name)))
     block = lines[start + 1:start + 5]  # The header and three rows.
@@ -245,9 +266,36 @@ class StatisticsTest(absltest.TestCase):
     self.assertLen({len(line) for line in block}, 1, "\n".join(block))
     self.assertIn(f"  ppo#1 = {long_name}", lines)
     self.assertNotIn(long_name, "\n".join(lines[:-1]))
-    self.assertEqual(evaluate.labels([long_name, "ppo:b/c.npz", "greedy"]),
+    self.assertEqual(report.labels([long_name, "ppo:b/c.npz", "greedy"]),
                      {long_name: "ppo#1", "ppo:b/c.npz": "ppo:b/c.npz",
                       "greedy": "greedy"})
+
+
+class ReportTest(absltest.TestCase):
+
+  def test_non_finite_values_are_null_and_lists_json_in_csv(self):
+    rows = [{"a": 1.5, "b": [1.0, math.nan]},
+            {"a": math.inf, "c": (2, 3), "b": None}]
+    self.assertEqual(report.jsonl(rows),
+                     '{"a": 1.5, "b": [1.0, null]}\n'
+                     '{"a": null, "b": null, "c": [2, 3]}\n')
+    self.assertEqual(report.csv_text(rows),
+                     'a,b,c\n1.5,"[1.0, null]",\n,,"[2, 3]"\n')
+
+  def test_write_results_writes_the_five_files(self):
+    out = self.create_tempdir().full_path
+    rows = _rows({("s", "random"): [0.0, math.nan]})
+    scores = {"method": "m", "baselines": ["random"], "populations": {},
+              "x": math.nan}
+    report.write_results(out, rows=rows, summary=evaluate.summarise(rows),
+                         table="table", scores=scores)
+    self.assertEqual(sorted(os.listdir(out)),
+                     ["episodes.csv", "episodes.jsonl", "scores.json",
+                      "summary.csv", "summary.txt"])
+    self.assertEqual(open(f"{out}/summary.txt").read(), "table\n")
+    self.assertIsNone(json.load(open(f"{out}/scores.json"))["x"])
+    lines = open(f"{out}/episodes.jsonl").read().splitlines()
+    self.assertIsNone(json.loads(lines[1])["focal_per_capita_return"])
 
 
 class RayTest(absltest.TestCase):

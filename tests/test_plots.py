@@ -87,6 +87,21 @@ class SummaryPlotTest(parameterized.TestCase):
     self.assertEqual(plots.write_summary([_record(1)], self.folder),
                      self.folder / plots.SUMMARY_NAME)
 
+  def test_welfare_panel_draws_the_declared_objectives(self):
+    record = _record(1)
+    # power_mean and eq_times_prod declare no marker: left out of (a).
+    record["metrics"].update(power_mean=3.0, eq_times_prod=4.0)
+    welfare_ax = plots.summary_figure([record]).axes[0]
+    lines = [(line.get_label(), line.get_marker(), line.get_color())
+             for line in welfare_ax.get_lines()]
+    self.assertEqual(lines, [("utilitarian", "o", "C0"),
+                             ("egalitarian", "s", "C1"),
+                             ("nash", "^", "C2"),
+                             ("productivity", "x", "C3")])
+    self.assertEqual(plots.WELFARE_METRICS,
+                     ("utilitarian", "egalitarian", "nash", "productivity",
+                      "equality"))
+
   def test_summary_of_no_rounds_is_rejected(self):
     with self.assertRaisesRegex(ValueError, "at least one round"):
       plots.write_summary([], self.folder / "summary.png")
@@ -247,6 +262,47 @@ class ExplainsItselfTest(parameterized.TestCase):
     panel = plots.summary_figure([_record(1)]).axes[4]
     self.assertEqual([t.get_text() for t in panel.texts],
                      ["no per-step record (steps.jsonl)"])
+
+
+
+class EvaluationPlotTest(absltest.TestCase):
+  """evaluate.png: bars for the populations, lines for the baselines."""
+
+  def _summary(self):
+    return [{"scenario": scenario, "population": population,
+             "focal_per_capita_return/mean": mean,
+             "focal_per_capita_return/ci95": ci}
+            for scenario, population, mean, ci in (
+                ("s0", "p", 3.0, 0.5), ("s0", "random", 1.0, None),
+                ("s0", "greedy", 5.0, 0.2), ("s1", "p", 2.0, None),
+                ("s1", "random", 0.5, 0.1), ("s1", "greedy", 4.0, None))]
+
+  def test_bars_for_populations_and_lines_for_baselines(self):
+    figure = plots.evaluation_figure(
+        self._summary(), ["p", "random", "greedy"],
+        labels={"p": "p#1", "random": "random", "greedy": "greedy"},
+        baselines=("random", "greedy"))
+    ax = figure.axes[0]
+    self.assertEqual([patch.get_height() for patch in ax.patches],
+                     [3.0, 2.0])
+    self.assertEqual(ax.get_legend_handles_labels()[1],
+                     ["random (baseline)", "greedy (baseline)", "p#1"])
+
+  def test_only_baselines_are_drawn_as_bars(self):
+    figure = plots.evaluation_figure(
+        self._summary(), ["random", "greedy"],
+        labels={"random": "random", "greedy": "greedy"},
+        baselines=("random", "greedy"))
+    self.assertLen(figure.axes[0].patches, 4)
+
+  def test_write_evaluation_is_a_png(self):
+    path = pathlib.Path(self.create_tempdir().full_path) / "evaluate.png"
+    plots.write_evaluation(self._summary(), ["p", "random", "greedy"], path,
+                           labels={"p": "p", "random": "random",
+                                   "greedy": "greedy"},
+                           baselines=("random", "greedy"))
+    self.assertEqual(Image.open(path).format, "PNG")
+    self.assertEqual(list(path.parent.iterdir()), [path])
 
 
 if __name__ == "__main__":

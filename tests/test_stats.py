@@ -134,5 +134,58 @@ class BootstrapMeanCITest(absltest.TestCase):
       stats.bootstrap_mean_ci([[1.0], []], rng=0)
 
 
+
+class BootstrapMeanTest(absltest.TestCase):
+
+  def test_each_value_is_its_own_seed(self):
+    self.assertEqual(stats.bootstrap_mean([1.0, 4.0, 7.0], rng=3, samples=50),
+                     stats.bootstrap_mean_ci([[1.0], [4.0], [7.0]], rng=3,
+                                             samples=50))
+
+
+class NormalisedScoreTest(absltest.TestCase):
+
+  def test_score_between_the_baselines_by_hand(self):
+    # (mean 3 - mean 1) / (mean 5 - mean 1) = 0.5; every pair gives 0.5.
+    score, low, high = stats.normalised_score(
+        [2.0, 4.0], [0.0, 2.0], [4.0, 6.0], rng=0, samples=100)
+    self.assertEqual((score, low, high), (0.5, 0.5, 0.5))
+
+  def test_high_not_above_low_has_no_score(self):
+    self.assertTrue(all(math.isnan(x) for x in stats.normalised_score(
+        [3.0], [1.0], [1.0], rng=0)))
+
+  def test_unpaired_lengths_raise(self):
+    with self.assertRaisesRegex(ValueError, "one length"):
+      stats.normalised_score([1.0, 2.0], [0.0, 0.0], [1.0], rng=0)
+
+
+class NamedRngTest(absltest.TestCase):
+
+  def test_names_and_seed_fix_the_stream(self):
+    draw = lambda *key: stats.named_rng(*key).integers(1 << 30)
+    self.assertEqual(draw(0, "a", "b"), draw(0, "a", "b"))
+    self.assertNotEqual(draw(0, "a", "b"), draw(0, "b", "a"))
+    self.assertNotEqual(draw(0, "a"), draw(1, "a"))
+
+  def test_interval_is_none_with_a_nan_bound(self):
+    self.assertEqual(stats.interval(0.5, 1.5), [0.5, 1.5])
+    self.assertIsNone(stats.interval(math.nan, 1.0))
+
+
+class GroupedMeanCITest(absltest.TestCase):
+
+  def test_groups_sorted_with_count_and_mean_ci(self):
+    rows = [{"g": "b", "x": 1.0}, {"g": "a", "x": 2.0},
+            {"g": "b", "x": 3.0, "y": 5.0}]
+    self.assertEqual(
+        stats.grouped_mean_ci(rows, ("g",), ("x", "y"), count="n"),
+        [{"g": "a", "n": 1, "x/mean": 2.0, "x/ci95": None,
+          "y/mean": None, "y/ci95": None},
+         {"g": "b", "n": 2, "x/mean": 2.0,
+          "x/ci95": stats.mean_ci([1.0, 3.0])[1],
+          "y/mean": 5.0, "y/ci95": None}])
+
+
 if __name__ == "__main__":
   absltest.main()

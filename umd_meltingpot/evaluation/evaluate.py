@@ -35,14 +35,15 @@ every run, whatever else ran with it. The run folder holds:
 *   `videos/<scenario>__<population>__<episode>.mp4` with `video`: H.264,
     with the HUD of `umd run --video` (round, phase, step, apples, pool,
     rates, vote, and each player's bot, colour and flows; `video.Hud`).
+
+This module plays the episodes and collects their rows and scores; the
+estimates are `stats`', the table and the files `report.py`'s, the plot
+`plots.write_evaluation`'s and the videos `video.EpisodeVideo`'s.
 """
 
 import collections
 import contextlib
-import csv
 import dataclasses
-import io
-import json
 import math
 import os
 import pathlib
@@ -61,10 +62,12 @@ from umd_meltingpot import agents
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.plumbing import runs
+from umd_meltingpot.evaluation import report
 from umd_meltingpot.evaluation import scenario as scenario_lib
 from umd_meltingpot.plumbing import stats
 from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot.plumbing import trained_game
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.outputs import hud as hud_lib
 from umd_meltingpot.outputs import video as video_lib
 from umd_meltingpot.agents import bots as bots_lib
@@ -98,23 +101,28 @@ SCORE_METHOD = (
     "has no score (null). A population's score is the mean of its "
     "scenarios' scores.")
 _BOOTSTRAP_SAMPLES = 2000
-# Longer population names (ppo:PATH) are shown as a label, with the mapping
-# printed under the table.
-_MAX_NAME = 16
+# The messages `umd evaluate` has always printed ("episodes must be >= 1,
+# got 0"): the bounds without "an integer".
+_EPISODES = validation.Check(">= 1", validation.integer(ge=1).normalise)
+_SEED = validation.Check(">= 0", validation.integer(ge=0).normalise)
 
 
 @dataclasses.dataclass(frozen=True)
 class EvaluateConfig:
-  """The options of `umd evaluate`; each is a flag."""
+  """The options of `umd evaluate`; each is a flag.
+
+  The declared checks (`validation.checked`) run in `prepare`, after the
+  population and scenario are read, so a bad population is reported first.
+  """
   population: str
   """The focal population: a bot name, or several comma-separated to
   compare them (paired differences); the random and greedy baselines are
   always run too."""
   scenario: str = "all"
   """A scenario, a substrate (all of its scenarios) or all."""
-  episodes: int = 10
+  episodes: int = validation.checked(10, _EPISODES)
   """Episodes per scenario and population."""
-  seed: int = 0
+  seed: int = validation.checked(0, _SEED)
   """The base seed; episode seeds derive from it, the scenario and the
   episode index."""
   video: bool = False
@@ -219,10 +227,7 @@ def episode_seed(seed: int, scenario: str, episode: int) -> int:
 
 
 def _check_options(config: EvaluateConfig) -> None:
-  if isinstance(config.episodes, bool) or config.episodes < 1:
-    raise ValueError(f"episodes must be >= 1, got {config.episodes}")
-  if config.seed < 0:
-    raise ValueError(f"seed must be >= 0, got {config.seed}")
+  validation.validate(config)
   parallel.check_options(config.workers, config.ray_address)
 
 
@@ -333,10 +338,6 @@ def _focal_population(task: EpisodeTask, config: scenario_lib.ScenarioConfig,
       policies={task.population: bot},
       names_by_role={role: [task.population] for role in set(roles)},
       roles=roles)
-
-
-def _finite(value: float) -> Optional[float]:
-  return float(value) if math.isfinite(value) else None
 
 
 def round_stats(records: Sequence[wrapper_lib.RoundRecord],
@@ -498,20 +499,10 @@ def run_episode(task: EpisodeTask) -> EpisodeResult:
 
 
 def summarise(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-  """One row per (scenario, population) with `<column>/mean` and `/ci95`."""
-  groups = collections.defaultdict(list)
-  for row in rows:
-    groups[(row["scenario"], row["population"])].append(row)
-  summary = []
-  for (scenario, population), group in sorted(groups.items()):
-    entry = {"scenario": scenario, "population": population,
-             "episodes": len(group)}
-    for column in SUMMARY_COLUMNS:
-      mean, ci = stats.mean_ci([row.get(column) for row in group])
-      entry[f"{column}/mean"] = mean
-      entry[f"{column}/ci95"] = ci
-    summary.append(entry)
-  return summary
+  """One row per (scenario, population), sorted, with its `episodes` and
+  each of `SUMMARY_COLUMNS`' `<column>/mean` and `/ci95` (Student's t)."""
+  return stats.grouped_mean_ci(rows, ("scenario", "population"),
+                               SUMMARY_COLUMNS, count="episodes")
 
 
 def _returns(rows: Iterable[Mapping[str, Any]]
@@ -524,16 +515,6 @@ def _returns(rows: Iterable[Mapping[str, Any]]
     if value is not None and math.isfinite(value):
       returns[(row["scenario"], row["population"])][row["seed"]] = value
   return returns
-
-
-def _rng(seed: int, *names: str) -> np.random.Generator:
-  """A bootstrap generator fixed by the run's seed and what it resamples."""
-  return np.random.default_rng(
-      [seed, *(zlib.crc32(name.encode()) for name in names)])
-
-
-def _interval(low: float, high: float) -> Optional[list[float]]:
-  return None if math.isnan(low) or math.isnan(high) else [low, high]
 
 
 def normalised_scores(rows: Sequence[Mapping[str, Any]],
@@ -566,14 +547,14 @@ def normalised_scores(rows: Sequence[Mapping[str, Any]],
       seeds = sorted(set(focal) & set(low_runs) & set(high_runs))
       if not seeds:
         continue
-      f, r, g = (np.array([runs_[s] for s in seeds])
-                 for runs_ in (focal, low_runs, high_runs))
-      value, low, high = stats.ratio_of_means(
-          f - r, g - r, rng=_rng(seed, "score", scenario, population),
+      value, low, high = stats.normalised_score(
+          *([runs_[s] for s in seeds]
+            for runs_ in (focal, low_runs, high_runs)),
+          rng=stats.named_rng(seed, "score", scenario, population),
           samples=_BOOTSTRAP_SAMPLES)
       per_scenario[scenario] = {
           "score": None if math.isnan(value) else value,
-          "ci95": _interval(low, high), "episodes": len(seeds)}
+          "ci95": stats.interval(low, high), "episodes": len(seeds)}
     scores[population] = {
         "score": stats.finite_mean(
             entry["score"] for entry in per_scenario.values()),
@@ -605,7 +586,7 @@ def paired_differences(rows: Sequence[Mapping[str, Any]],
   one difference A - B (they met the same episode: same map, bots, types
   and principal seeds). Per scenario and over all scenarios ("all": each
   scenario's episode a pair), the mean difference has a 95% bootstrap CI
-  (`stats.bootstrap_mean_ci`, each pair resampled whole).
+  (`stats.bootstrap_mean`, each pair resampled whole).
 
   Returns:
     One entry per pair and scenario: {"a", "b", "scenario", "episodes",
@@ -628,204 +609,13 @@ def paired_differences(rows: Sequence[Mapping[str, Any]],
         pooled = pooled + differences
       if not differences:
         continue
-      mean, low, high = stats.bootstrap_mean_ci(
-          [[d] for d in differences], rng=_rng(seed, "diff", a, b, scenario),
+      mean, low, high = stats.bootstrap_mean(
+          differences, rng=stats.named_rng(seed, "diff", a, b, scenario),
           samples=_BOOTSTRAP_SAMPLES)
       entries.append({"a": a, "b": b, "scenario": scenario,
                       "episodes": len(differences), "mean": mean,
                       "ci95": [low, high]})
   return entries
-
-
-def labels(populations: Sequence[str]) -> dict[str, str]:
-  """A short label per population for tables and plots: the name itself,
-  or for a longer one (ppo:PATH) its kind and a number (ppo#1)."""
-  result, counts = {}, collections.Counter()
-  for name in populations:
-    if len(name) <= _MAX_NAME:
-      result[name] = name
-      continue
-    kind = name.split(":", 1)[0][:_MAX_NAME - 3]
-    counts[kind] += 1
-    result[name] = f"{kind}#{counts[kind]}"
-  return result
-
-
-def _cell(mean: Optional[float], ci: Optional[float]) -> str:
-  if mean is None:
-    return "n/a"
-  return f"{mean:.2f}" + (f" ± {ci:.2f}" if ci is not None else "")
-
-
-def _interval_cell(value: Optional[float],
-                   interval: Optional[Sequence[float]]) -> str:
-  if value is None:
-    return "n/a"
-  if interval is None:
-    return f"{value:.3f}"
-  return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
-
-
-def format_table(summary: Sequence[Mapping[str, Any]],
-                 scores: Mapping[str, Any],
-                 differences: Sequence[Mapping[str, Any]] = (),
-                 populations: Optional[Sequence[str]] = None) -> str:
-  """The summary per scenario (mean ± 95% CI), the scores, the paired
-  differences and the labels of long population names.
-
-  Args:
-    summary: from `summarise`.
-    scores: from `normalised_scores`.
-    differences: from `paired_differences`.
-    populations: the populations in row order (baselines last); default:
-      the summary's, sorted.
-  """
-  columns = ("focal_per_capita_return", "background_per_capita_return",
-             "welfare/utilitarian", "welfare/equality", "vote/focal_won",
-             "tax/mean_rate")
-  titles = ("focal return", "background", "utilitarian", "equality",
-            "focal won", "tax rate")
-  if populations is None:
-    populations = sorted({entry["population"] for entry in summary})
-  names = labels(populations)
-  shown = {name: names[name] + (" (baseline)" if name in BASELINES and
-                                name not in scores["populations"] else "")
-           for name in populations}
-  width = max([len("population"), *map(len, shown.values())])
-  order = {name: index for index, name in enumerate(populations)}
-  lines = []
-  for scenario in sorted({entry["scenario"] for entry in summary}):
-    config = scenario_lib.get_config(scenario)
-    lines.append(f"{scenario}: {config.description}")
-    lines.append(f"  {'population':<{width}} {'eps':>3}  " + "  ".join(
-        f"{title:>16}" for title in titles))
-    entries = sorted((e for e in summary if e["scenario"] == scenario),
-                     key=lambda e: order.get(e["population"], len(order)))
-    for entry in entries:
-      cells = "  ".join(
-          f"{_cell(entry[f'{c}/mean'], entry[f'{c}/ci95']):>16}"
-          for c in columns)
-      label = shown.get(entry["population"], entry["population"])
-      lines.append(f"  {label:<{width}} {entry['episodes']:>3}  {cells}")
-  lines.append("")
-  lines.append("normalised score: " + scores["method"])
-  for population, score in scores["populations"].items():
-    lines.append(f"  {names[population]:<{width}} "
-                 f"{_interval_cell(score['score'], None)}")
-    for scenario, entry in score["per_scenario"].items():
-      lines.append(f"  {'':<{width}}   {scenario:<28} "
-                   f"{_interval_cell(entry['score'], entry['ci95'])}")
-  overall = [d for d in differences if d["scenario"] == "all"]
-  if overall:
-    lines.append("")
-    lines.append("paired differences of focal return, A - B, over the "
-                 "episodes both played (same seeds), with 95% bootstrap "
-                 "CIs:")
-    pair_width = max(len(f"{names[d['a']]} - {names[d['b']]}")
-                     for d in overall)
-    for entry in overall:
-      pair = f"{names[entry['a']]} - {names[entry['b']]}"
-      low, high = entry["ci95"]
-      lines.append(f"  {pair:<{pair_width}} {entry['mean']:+.3f} "
-                   f"[{low:+.3f}, {high:+.3f}] ({entry['episodes']} "
-                   "episodes)")
-  long_names = [name for name in populations if names[name] != name]
-  if long_names:
-    lines.append("")
-    lines.append("labels:")
-    for name in long_names:
-      lines.append(f"  {names[name]} = {name}")
-  return "\n".join(lines)
-
-
-def plot_figure(summary: Sequence[Mapping[str, Any]],
-                populations: Sequence[str]) -> Any:
-  """Per scenario, each population's mean focal return with its 95% CI as
-  a bar, and each baseline's mean as a line across the scenario's bars,
-  its CI as an error bar at the group's right edge."""
-  from matplotlib import figure as mpl_figure  # pylint: disable=g-import-not-at-top
-  names = labels(populations)
-  means = {(e["scenario"], e["population"]): (
-      e["focal_per_capita_return/mean"], e["focal_per_capita_return/ci95"])
-           for e in summary}
-  scenarios = sorted({e["scenario"] for e in summary})
-  bars = [p for p in populations if p not in BASELINES] or list(populations)
-  baselines = [p for p in BASELINES if p in populations and p not in bars]
-  figure = mpl_figure.Figure(figsize=(max(6.0, 0.9 * len(scenarios) + 2),
-                                      4.5))
-  ax = figure.add_subplot()
-  width = 0.7 / len(bars)
-  for index, population in enumerate(bars):
-    x = np.arange(len(scenarios)) - 0.4 + width * (index + 0.5)
-    values = [means.get((s, population), (None, None)) for s in scenarios]
-    ax.bar(x, [np.nan if m is None else m for m, _ in values], width,
-           yerr=[0.0 if c is None else c for _, c in values], capsize=3,
-           label=names[population])
-  styles = {RANDOM_BASELINE: ("0.4", "--"), GREEDY_BASELINE: ("k", ":")}
-  for offset, population in enumerate(baselines):
-    colour, style = styles[population]
-    for index, scenario in enumerate(scenarios):
-      mean, ci = means.get((scenario, population), (None, None))
-      if mean is None:
-        continue
-      ax.hlines(mean, index - 0.42, index + 0.42, colors=colour,
-                linestyles=style, zorder=3,
-                label=f"{population} (baseline)" if index == 0 else None)
-      ax.errorbar(index + 0.34 + 0.06 * offset, mean,
-                  yerr=0.0 if ci is None else ci, color=colour, capsize=2,
-                  fmt="none", zorder=3)
-  ax.set_xticks(np.arange(len(scenarios)))
-  ax.set_xticklabels(scenarios, rotation=45, ha="right", fontsize=8)
-  ax.set_ylabel("focal per-capita return (mean, 95% CI)")
-  ax.set_title("umd evaluate: focal return per scenario")
-  ax.legend(fontsize=8)
-  figure.tight_layout()
-  return figure
-
-
-def write_plot(summary: Sequence[Mapping[str, Any]],
-               populations: Sequence[str],
-               path: os.PathLike) -> pathlib.Path:
-  """Draws `plot_figure` to the PNG `path`, atomically."""
-  figure = plot_figure(summary, populations)
-  with runs.atomic_path(path, suffix=".png") as partial:
-    figure.savefig(partial, format="png", dpi=100)
-  return pathlib.Path(path)
-
-
-# ---------------------------------------------------------------------------
-# Files.
-# ---------------------------------------------------------------------------
-
-
-def _json_ready(value: Any) -> Any:
-  """NaN and infinities become None, recursively."""
-  if isinstance(value, float):
-    return _finite(value)
-  if isinstance(value, dict):
-    return {key: _json_ready(v) for key, v in value.items()}
-  if isinstance(value, (list, tuple)):
-    return [_json_ready(v) for v in value]
-  return value
-
-
-def _jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
-  return "".join(runs.json_line(_json_ready(dict(row))) for row in rows)
-
-
-def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
-  """CSV with the union of the rows' keys; lists become JSON strings."""
-  keys = []
-  for row in rows:
-    keys.extend(key for key in row if key not in keys)
-  buffer = io.StringIO()
-  writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
-  writer.writeheader()
-  for row in rows:
-    writer.writerow({
-        key: json.dumps(value) if isinstance(value, (list, dict)) else value
-        for key, value in _json_ready(dict(row)).items()})
-  return buffer.getvalue()
 
 
 def _resolved_config(prepared: PreparedEvaluation) -> dict[str, Any]:
@@ -863,7 +653,7 @@ def run(prepared: PreparedEvaluation, *, progress: bool = True
       if result.video is not None:
         runs.write_bytes(out / "videos" / video_name(prepared.tasks[index]),
                          result.video)
-      stream.write(_json_ready(result.row))
+      stream.write(runs.json_ready(result.row))
       bar.update(1)
 
     results = parallel.run_tasks(run_episode, prepared.tasks, on_result,
@@ -874,16 +664,18 @@ def run(prepared: PreparedEvaluation, *, progress: bool = True
   scores = normalised_scores(ordered, prepared.populations, seed=config.seed)
   differences = paired_differences(
       ordered, comparison_pairs(prepared.populations), seed=config.seed)
+  names = report.labels(prepared.evaluated)
   scores["paired_differences"] = differences
-  scores["labels"] = labels(prepared.evaluated)
-  table = format_table(summary, scores, differences, prepared.evaluated)
-  runs.write_text(out / "episodes.jsonl", _jsonl(ordered))
-  os.remove(out / _IN_PROGRESS)
-  runs.write_text(out / "episodes.csv", _csv(ordered))
-  runs.write_text(out / "summary.csv", _csv(summary))
-  runs.write_text(out / "summary.txt", table + "\n")
-  runs.write_json(out / "scores.json", _json_ready(scores))
-  write_plot(summary, prepared.evaluated, out / PLOT)
+  scores["labels"] = names
+  table = report.format_table(summary, scores, differences,
+                              prepared.evaluated)
+  report.write_results(out, rows=ordered, summary=summary, table=table,
+                       scores=scores)
+  os.remove(out / _IN_PROGRESS)  # episodes.jsonl holds every row now.
+  # matplotlib only here: Ray workers import this module too.
+  from umd_meltingpot.outputs import plots  # pylint: disable=g-import-not-at-top
+  plots.write_evaluation(summary, prepared.evaluated, out / PLOT,
+                         labels=names, baselines=prepared.baselines)
   return EvaluationResult(out=out, rows=ordered, summary=summary,
                           scores=scores, table=table,
                           differences=differences)

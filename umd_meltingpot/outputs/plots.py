@@ -31,6 +31,10 @@ It uses `matplotlib.figure.Figure` directly, with the Agg canvas that
 a display. The file is written atomically (`runs.atomic_path`): saved beside the
 destination, then renamed onto it.
 
+`write_evaluation` draws `umd evaluate`'s `evaluate.png` the same way: per
+scenario, each population's mean focal return with its 95% CI, and the
+baselines'.
+
 Usage:
 
   records = [json.loads(line) for line in open("runs/demo/rounds.jsonl")]
@@ -52,31 +56,30 @@ from matplotlib import ticker
 import numpy as np
 
 from umd_meltingpot.plumbing import runs
+from umd_meltingpot.social_choice import welfare as welfare_lib
 
 SUMMARY_NAME = "summary.png"
 """The file name `write_summary` uses when given a folder."""
 
-WELFARE_METRICS: tuple[str, ...] = (
-    "utilitarian",
-    "egalitarian",
-    "nash",
-    "productivity",
-    "equality",
-)
-"""The metrics of panel (a), in legend order, when present in the records."""
+# Distinct markers keep coinciding lines visible: `welfare.productivity` is
+# the utilitarian sum of the same incomes, so those two lines overlap. The
+# objectives' markers are declared with them (`welfare.ObjectiveSpec`).
+_METRIC_MARKERS = {
+    **{name: spec.summary_marker
+       for name, spec in welfare_lib.OBJECTIVE_SPECS.items()
+       if spec.summary_marker is not None},
+    "productivity": "x",
+    "equality": "D",
+}
+
+WELFARE_METRICS: tuple[str, ...] = tuple(_METRIC_MARKERS)
+"""The metrics of panel (a), in legend order, when present in the records:
+the objectives with a `summary_marker`, in ballot order, then productivity
+and equality."""
 
 # Equality is 1 − Gini, in [0, 1]; on the welfare axis it would be a flat line
 # at the bottom, so it gets the right-hand axis.
 _UNIT_INTERVAL_METRICS = frozenset({"equality"})
-# Distinct markers keep coinciding lines visible: `welfare.productivity` is
-# the utilitarian sum of the same incomes, so those two lines overlap.
-_METRIC_MARKERS = {
-    "utilitarian": "o",
-    "egalitarian": "s",
-    "nash": "^",
-    "productivity": "x",
-    "equality": "D",
-}
 # Up to this many rounds every round gets a tick; beyond, matplotlib picks.
 _MAX_ROUND_TICKS = 12
 _FIGSIZE = (12.0, 11.0)
@@ -567,3 +570,81 @@ def _plot_steps(
   handles = (ax.get_legend_handles_labels()[0]
              + eaten_ax.get_legend_handles_labels()[0])
   eaten_ax.legend(handles=handles, loc="upper right", fontsize="small")
+
+
+# `umd evaluate`'s plot. Baselines get these (colour, line style), in the
+# order they are given.
+_BASELINE_STYLES = (("0.4", "--"), ("k", ":"))
+
+
+def write_evaluation(
+    summary: Sequence[Mapping[str, Any]],
+    populations: Sequence[str],
+    path: str | os.PathLike,
+    *,
+    labels: Mapping[str, str],
+    baselines: Sequence[str],
+) -> pathlib.Path:
+  """Draws `evaluation_figure` to the PNG `path`, atomically."""
+  figure = evaluation_figure(summary, populations, labels=labels,
+                             baselines=baselines)
+  with runs.atomic_path(path, suffix=".png") as partial:
+    figure.savefig(partial, format="png", dpi=_DPI)
+  return pathlib.Path(path)
+
+
+def evaluation_figure(
+    summary: Sequence[Mapping[str, Any]],
+    populations: Sequence[str],
+    *,
+    labels: Mapping[str, str],
+    baselines: Sequence[str],
+) -> mpl_figure.Figure:
+  """`umd evaluate`'s focal returns: per scenario, each population's mean
+  with its 95% CI as a bar, and each baseline's mean as a line across the
+  scenario's bars, its CI as an error bar at the group's right edge.
+
+  Args:
+    summary: `evaluate.summarise`'s entries (scenario, population,
+      focal_per_capita_return/mean and /ci95).
+    populations: the populations, in bar order.
+    labels: each population's short name for the legend.
+    baselines: the baselines, in `_BASELINE_STYLES` order; one that is
+      the only kind of population is drawn as a bar.
+  """
+  means = {(e["scenario"], e["population"]): (
+      e["focal_per_capita_return/mean"], e["focal_per_capita_return/ci95"])
+           for e in summary}
+  scenarios = sorted({e["scenario"] for e in summary})
+  bars = [p for p in populations if p not in baselines] or list(populations)
+  styles = dict(zip(baselines, _BASELINE_STYLES))
+  baseline_lines = [p for p in baselines if p in populations and p not in bars]
+  figure = mpl_figure.Figure(figsize=(max(6.0, 0.9 * len(scenarios) + 2),
+                                      4.5))
+  ax = figure.add_subplot()
+  width = 0.7 / len(bars)
+  for index, population in enumerate(bars):
+    x = np.arange(len(scenarios)) - 0.4 + width * (index + 0.5)
+    values = [means.get((s, population), (None, None)) for s in scenarios]
+    ax.bar(x, [np.nan if m is None else m for m, _ in values], width,
+           yerr=[0.0 if c is None else c for _, c in values], capsize=3,
+           label=labels[population])
+  for offset, population in enumerate(baseline_lines):
+    colour, style = styles[population]
+    for index, scenario in enumerate(scenarios):
+      mean, ci = means.get((scenario, population), (None, None))
+      if mean is None:
+        continue
+      ax.hlines(mean, index - 0.42, index + 0.42, colors=colour,
+                linestyles=style, zorder=3,
+                label=f"{population} (baseline)" if index == 0 else None)
+      ax.errorbar(index + 0.34 + 0.06 * offset, mean,
+                  yerr=0.0 if ci is None else ci, color=colour, capsize=2,
+                  fmt="none", zorder=3)
+  ax.set_xticks(np.arange(len(scenarios)))
+  ax.set_xticklabels(scenarios, rotation=45, ha="right", fontsize=8)
+  ax.set_ylabel("focal per-capita return (mean, 95% CI)")
+  ax.set_title("umd evaluate: focal return per scenario")
+  ax.legend(fontsize=8)
+  figure.tight_layout()
+  return figure

@@ -13,7 +13,13 @@ the experiments report, so that a figure means the same thing everywhere:
 *   `bootstrap_mean_ci`: a mean over values grouped by seed, with a 95%
     cluster-bootstrap CI that resamples whole seeds (values of one seed
     share its learners, so they are not independent);
-*   `paired_ratios`: the ratio of each pair.
+*   `paired_ratios`: the ratio of each pair;
+*   `bootstrap_mean`: a mean over independent values with a 95%
+    percentile-bootstrap CI (`bootstrap_mean_ci`, one value per seed);
+*   `normalised_score`: a mean placed between two baselines' means (0 at
+    the low one, 1 at the high one), paired by seed, with the CI of
+    `ratio_of_means`;
+*   `grouped_mean_ci`: `mean_ci` of columns per group of rows.
 
 A zero denominator, the one rule: a ratio is defined only where its
 denominator is positive. Read as "a fraction of the baseline", a ratio to a
@@ -23,11 +29,13 @@ positive counts as undefined and is left out of the percentiles.
 
 Randomness comes only from the `rng` argument (a `np.random.Generator`, or
 an int seed for a new one), never from global state, so a table reproduces
-from its seed.
+from its seed; `named_rng` gives each estimate of a table its own stream.
 """
 
+import collections
 import math
-from typing import Iterable, Optional, Sequence, Union
+import zlib
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -156,6 +164,88 @@ def bootstrap_mean_ci(values_by_seed: Sequence[Sequence[float]], *,
   means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
   low, high = np.percentile(means, _PERCENTILES)
   return float(sums.sum() / counts.sum()), float(low), float(high)
+
+
+def named_rng(seed: int, *names: str) -> np.random.Generator:
+  """A generator fixed by `seed` and the names of what it resamples.
+
+  Each estimate gets its own stream, so its interval does not depend on
+  which other estimates were computed beside it, or in what order.
+  """
+  return np.random.default_rng(
+      [seed, *(zlib.crc32(name.encode()) for name in names)])
+
+
+def interval(low: float, high: float) -> Optional[list[float]]:
+  """[low, high], or None where either bound is NaN (no interval)."""
+  return None if math.isnan(low) or math.isnan(high) else [low, high]
+
+
+def bootstrap_mean(values: Sequence[float], *, rng: RandomSource,
+                   samples: int = 2000) -> tuple[float, float, float]:
+  """The mean of independent values and its 95% percentile-bootstrap CI.
+
+  `bootstrap_mean_ci` with each value its own seed: a paired difference
+  per episode is resampled whole.
+
+  Returns:
+    (mean, low, high).
+
+  Raises:
+    ValueError: no values, or `samples` < 1.
+  """
+  return bootstrap_mean_ci([[value] for value in values], rng=rng,
+                           samples=samples)
+
+
+def normalised_score(values: Sequence[float], low: Sequence[float],
+                     high: Sequence[float], *, rng: RandomSource,
+                     samples: int = 10_000) -> tuple[float, float, float]:
+  """(mean(values) - mean(low)) / (mean(high) - mean(low)), with a 95% CI.
+
+  0 is the low baseline's level and 1 the high one's. The three sequences
+  are paired (the same seeds, in the same order); the CI is
+  `ratio_of_means` of values - low over high - low, so it resamples
+  seeds, not values.
+
+  Returns:
+    (score, low, high); all NaN where high does not beat low on average.
+
+  Raises:
+    ValueError: the sequences are empty or differ in length.
+  """
+  values, low = _paired(values, low)
+  _, high = _paired(values, high)
+  return ratio_of_means(values - low, high - low, rng=rng, samples=samples)
+
+
+def grouped_mean_ci(rows: Iterable[Mapping[str, Any]], by: Sequence[str],
+                    columns: Sequence[str], *, count: str = "count"
+                    ) -> list[dict[str, Any]]:
+  """`mean_ci` of each column, per group of rows with equal `by` fields.
+
+  Args:
+    rows: the rows; a row without a column is a missing value there.
+    by: the fields that make a group.
+    columns: the columns to summarise, in output order.
+    count: the key of the number of rows in a group.
+
+  Returns:
+    One entry per group, sorted by its `by` values: those fields, `count`,
+    then `<column>/mean` and `<column>/ci95` (the half-width) per column.
+  """
+  groups = collections.defaultdict(list)
+  for row in rows:
+    groups[tuple(row[key] for key in by)].append(row)
+  entries = []
+  for key, group in sorted(groups.items()):
+    entry = {**dict(zip(by, key)), count: len(group)}
+    for column in columns:
+      mean, ci = mean_ci([row.get(column) for row in group])
+      entry[f"{column}/mean"] = mean
+      entry[f"{column}/ci95"] = ci
+    entries.append(entry)
+  return entries
 
 
 def _paired(numerator: Sequence[float], denominator: Sequence[float]
