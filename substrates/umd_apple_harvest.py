@@ -30,7 +30,9 @@ paper "Universal Mechanism Design"; see `shared/paper`):
 Every mechanism knob is a field of `get_config()`; `build()` reads them. The
 interface fields (action set, observation names, specs) depend on the number
 of players, brackets and objectives, so `umd_meltingpot.substrate` re-derives
-them with `with_num_players` before it builds.
+them with `with_num_players` before it builds. The mechanism observations are
+declared once, in `MECHANISM_FIELDS`: the Lua packing, the unpacking, the
+observation names and the specs all follow it.
 
 The map, prefabs and avatars are Melting Pot's `commons_harvest__open`
 builders, reused and extended: apples get `TaxedEdible` instead of `Edible`,
@@ -39,8 +41,7 @@ are paid while zapped (`skipWaitStateRewards = False`) so no transfer is lost.
 """
 
 import copy
-import math
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 from meltingpot.configs.substrates import commons_harvest__closed
 from meltingpot.configs.substrates import commons_harvest__open
@@ -49,6 +50,7 @@ from ml_collections import config_dict
 import numpy as np
 
 from umd_meltingpot.plumbing import paths
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.social_choice import welfare
 from umd_meltingpot.principal import schedule
 from umd_meltingpot.substrates import variants
@@ -94,6 +96,70 @@ _COMMONS_ACTIONS = (
 )
 COMMONS_ACTION_NAMES = ("NOOP", "FORWARD", "BACKWARD", "STEP_LEFT",
                         "STEP_RIGHT", "TURN_LEFT", "TURN_RIGHT", "FIRE_ZAP")
+
+# How a player sees a global mechanism observation (`MechanismField.own`).
+WHOLE = "whole"  # All of it: `<i>.PHASE` is `WORLD.PHASE`.
+ENTRY = "entry"  # Its own entry: `<i>.SKILL` is `WORLD.SKILL[i - 1]`.
+TALLY = "tally"  # Ranked ballots as a tally (`substrate.voting_tally`).
+VIEWS = (WHOLE, ENTRY, TALLY)
+
+
+class MechanismField(NamedTuple):
+  """A global mechanism observation, which Lua packs into `WORLD.MECHANISM`.
+
+  Attributes:
+    name: the observation, `WORLD.<X>`; also the key of the Lua function
+      that gives its values (`MECHANISM_SOURCES` in `components.lua`).
+    shape: its dimensions, each "n" (players), "k" (tax brackets) or "K"
+      (objectives), packed row-major; () for a single number.
+    own: the per-player observation made from it, as (name, view) with the
+      view one of VIEWS; None when players see it only as `WORLD.<X>`.
+  """
+  name: str
+  shape: tuple[str, ...] = ()
+  own: Optional[tuple[str, str]] = None
+
+
+# The one declaration of the mechanism observations. Lua's
+# `MechanismReporter` gets the names and shapes as its `fields` kwarg and
+# packs them in this order (one call across the Python boundary per step
+# instead of a dozen); `mechanism_layout` unpacks them, and the observation
+# names and `timestep_spec` follow this order too. All are float64.
+# pyformat: disable
+MECHANISM_FIELDS = (
+    MechanismField("WORLD.ROUND"),
+    MechanismField("WORLD.PHASE",          (),         ("PHASE", WHOLE)),
+    MechanismField("WORLD.TAX_RATES",      ("k",),     ("TAX_RATES", WHOLE)),
+    MechanismField("WORLD.TAX_POOL"),
+    # Each player's rank position of each objective (1 = top, 0 = unranked;
+    # a zero row is an abstention); VOTING[k, r] counts the players ranking
+    # objective k at position r + 1.
+    MechanismField("WORLD.BALLOTS",        ("n", "K"), ("VOTING", TALLY)),
+    # This round's income so far, per player.
+    MechanismField("WORLD.ROUND_GROSS",    ("n",)),
+    MechanismField("WORLD.ROUND_NET",      ("n",)),
+    MechanismField("WORLD.ROUND_TAX",      ("n",)),
+    MechanismField("WORLD.ROUND_TRANSFER", ("n",)),
+    # The objects in group `apples`.
+    MechanismField("WORLD.APPLES_ALIVE"),
+    # 1 for players zapped out now (Perolat et al. 2017's peacefulness).
+    MechanismField("WORLD.TAGGED",         ("n",)),
+    # Gross income in the tax period (or window), which sets the bracket,
+    # and the rate the next apple would pay.
+    MechanismField("WORLD.PERIOD_INCOME",  ("n",), ("PERIOD_INCOME", ENTRY)),
+    MechanismField("WORLD.MARGINAL_RATE",  ("n",), ("MARGINAL_RATE", ENTRY)),
+    MechanismField("WORLD.ROUND_EFFORT",   ("n",)),
+    # What one apple is worth before tax (1: no skills).
+    MechanismField("WORLD.SKILL",          ("n",), ("SKILL", ENTRY)),
+)
+# pyformat: enable
+
+INDIVIDUAL_OBSERVATIONS = ("RGB", "READY_TO_SHOOT") + tuple(
+    field.own[0] for field in MECHANISM_FIELDS if field.own)
+# Melting Pot's LocationObserver; for tests and analysis, not for policies.
+DEBUG_OBSERVATIONS = ("POSITION", "ORIENTATION")
+GLOBAL_OBSERVATIONS = ("WORLD.RGB",) + tuple(
+    field.name for field in MECHANISM_FIELDS)
 
 
 def action_set(objectives: Sequence[str]) -> tuple[dict[str, int], ...]:
@@ -154,7 +220,12 @@ def create_scene(config: config_dict.ConfigDict) -> dict[str, Any]:
                   "harvestSteps": config.harvest_steps,
               },
           },
-          {"component": "MechanismReporter"},
+          {
+              "component": "MechanismReporter",
+              "kwargs": {"fields": [
+                  {"name": field.name, "shape": list(field.shape)}
+                  for field in MECHANISM_FIELDS]},
+          },
       ],
   }
 
@@ -205,29 +276,46 @@ def create_avatar_object(player_idx: int,
   return avatar
 
 
+_NUM_PLAYERS = validation.integer(ge=MIN_PLAYERS, le=MAX_PLAYERS)
+_STEPS = validation.integer(ge=1)
+_BRACKET_WINDOW = validation.integer(ge=0)
+# The rules as a tuple in the message, as it has always read.
+_REDISTRIBUTION = validation.Check(
+    f"one of {REDISTRIBUTION_RULES}",
+    validation.one_of(REDISTRIBUTION_RULES).normalise)
+# Any number > 0, inf included, as it has always been.
+_APPLE_VALUE = validation.Check(
+    "> 0", validation.number(gt=0, allow_inf=True).normalise)
+_EFFORT_COST = validation.number(ge=0)
+_SKILLS = validation.tuple_of(validation.number(gt=0), min_length=0)
+
+
+def _distinct_objectives(names: Any) -> tuple[str, ...]:
+  names = validation.tuple_of(validation.one_of(welfare.OBJECTIVES)).normalise(
+      names)
+  if len(set(names)) != len(names):
+    raise ValueError(names)
+  return names
+
+
+_OBJECTIVES = validation.Check(f"distinct names from {welfare.OBJECTIVES}",
+                               _distinct_objectives)
+
+
 def check_num_players(num_players: int) -> None:
   """Raises ValueError unless MIN_PLAYERS <= num_players <= MAX_PLAYERS."""
-  if not MIN_PLAYERS <= num_players <= MAX_PLAYERS:
+  if not validation.accepts(_NUM_PLAYERS, num_players):
     raise ValueError(f"{LEVEL_NAME} takes {MIN_PLAYERS} to {MAX_PLAYERS} "
                      f"players, got {num_players}")
 
 
-def _check_trade_off(config: config_dict.ConfigDict,
-                     num_players: Optional[int]) -> None:
-  """Checks `effort_cost` and `skills` (their length if `num_players`)."""
-  effort_cost = config.effort_cost
-  if (isinstance(effort_cost, bool) or
-      not isinstance(effort_cost, (int, float)) or
-      not math.isfinite(effort_cost) or effort_cost < 0):
-    raise ValueError(
-        f"effort_cost must be a finite number >= 0, got {effort_cost!r}")
-  skills = tuple(config.skills)
+def _check_skills(skills: tuple[Any, ...],
+                  num_players: Optional[int]) -> None:
+  """Checks `skills` (and their number, if `num_players`)."""
   count = "one value per player" + (
       f" ({num_players})" if num_players is not None else "")
-  valid = all(not isinstance(s, bool) and isinstance(s, (int, float)) and
-              math.isfinite(s) and s > 0 for s in skills)
-  if not valid or (skills and num_players is not None and
-                   len(skills) != num_players):
+  if not validation.accepts(_SKILLS, skills) or (
+      skills and num_players is not None and len(skills) != num_players):
     raise ValueError(f"skills must be empty (every skill 1) or have {count}, "
                      f"each a finite number > 0; got {skills}")
 
@@ -245,9 +333,7 @@ def validate(config: config_dict.ConfigDict,
     ValueError: a field is out of range or inconsistent.
   """
   for field in ("rounds", "harvest_steps", "vote_steps", "tax_period"):
-    value = config[field]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-      raise ValueError(f"{field} must be an integer >= 1, got {value!r}")
+    validation.check_value(field, _STEPS, config[field])
   try:  # TaxSchedule's own check: finite, > 0, strictly increasing.
     edges = list(schedule.check_edges(config.bracket_edges))
   except (TypeError, ValueError) as error:
@@ -258,120 +344,102 @@ def validate(config: config_dict.ConfigDict,
         f"initial_rates needs {len(edges) + 1} rates for "
         f"{len(edges)} bracket edges, got {len(rates)}: {rates}")
   max_rate = schedule.check_max_rate(config.max_rate)
-  if any(not 0.0 <= rate <= max_rate for rate in rates):  # Rejects NaN too.
+  in_range = validation.number(ge=0, le=max_rate)  # Rejects NaN too.
+  if not all(validation.accepts(in_range, rate) for rate in rates):
     raise ValueError(
         f"initial_rates must lie in [0, {max_rate:g}] (max_rate), got {rates}")
-  window = config.bracket_window
-  if isinstance(window, bool) or not isinstance(window, int) or window < 0:
-    raise ValueError(
-        f"bracket_window must be an integer >= 0, got {window!r}")
-  if config.redistribution not in REDISTRIBUTION_RULES:
-    raise ValueError(f"redistribution must be one of {REDISTRIBUTION_RULES}, "
-                     f"got {config.redistribution!r}")
-  objectives = tuple(config.objectives)
-  unknown = [name for name in objectives if name not in welfare.OBJECTIVES]
-  if not objectives or unknown or len(set(objectives)) != len(objectives):
-    raise ValueError(
-        f"objectives must be distinct names from {welfare.OBJECTIVES}, "
-        f"got {objectives}")
+  validation.check_value("bracket_window", _BRACKET_WINDOW,
+                         config.bracket_window)
+  validation.check_value("redistribution", _REDISTRIBUTION,
+                         config.redistribution)
+  objectives = validation.check_value("objectives", _OBJECTIVES,
+                                      tuple(config.objectives))
   if config.vote_steps < len(objectives) - 1:
     # A ballot is ranked one VOTE press per step (see `BallotBox`), so a
     # full ranking of K objectives takes K - 1 steps.
-    raise ValueError(
-        f"vote_steps must be >= {len(objectives) - 1} (K - 1 for the "
-        f"{len(objectives)} objectives, so that any ranking can be cast), "
-        f"got {config.vote_steps}")
+    validation.fail(
+        "vote_steps",
+        f">= {len(objectives) - 1} (K - 1 for the {len(objectives)} "
+        f"objectives, so that any ranking can be cast)", config.vote_steps)
   rows = config.ascii_map.strip("\n").split("\n")
   if len(set(map(len, rows))) != 1:
     raise ValueError("ascii_map rows must all have the same length")
-  if not config.apple_value > 0:
-    raise ValueError(f"apple_value must be > 0, got {config.apple_value}")
-  _check_trade_off(config, num_players)
+  validation.check_value("apple_value", _APPLE_VALUE, config.apple_value)
+  validation.check_value("effort_cost", _EFFORT_COST, config.effort_cost)
+  _check_skills(tuple(config.skills), num_players)
 
 
-def timestep_spec(config: config_dict.ConfigDict, num_players: int):
-  """The single-player timestep spec for `num_players` players."""
-  k = len(config.initial_rates)
-  num_objectives = len(config.objectives)
-  height, width = map_shape(config.ascii_map)
-  n = num_players
-  debug = {
-      "POSITION": specs.int32(2),
-      "ORIENTATION": specs.int32(),
-  } if config.debug_observations else {}
-  return specs.timestep({
-      **debug,
-      "RGB": specs.OBSERVATION["RGB"],
-      "READY_TO_SHOOT": specs.OBSERVATION["READY_TO_SHOOT"],
-      "PHASE": specs.float64(),
-      "TAX_RATES": specs.float64(k),
-      # Own gross income in the tax period (or window) and the rate the next
-      # apple would pay.
-      "PERIOD_INCOME": specs.float64(),
-      "MARGINAL_RATE": specs.float64(),
-      # Own skill: what one apple is worth to it before tax (1: no skills).
-      "SKILL": specs.float64(),
-      # VOTING[k, r]: players ranking objective k at position r + 1.
-      "VOTING": specs.float64(num_objectives, num_objectives),
-      # Global observations, for the principal, metrics and video.
-      "WORLD.RGB": specs.rgb(height * 8, width * 8),
-      "WORLD.ROUND": specs.float64(),
-      "WORLD.PHASE": specs.float64(),
-      "WORLD.TAX_RATES": specs.float64(k),
-      "WORLD.TAX_POOL": specs.float64(),
-      "WORLD.BALLOTS": specs.float64(n, num_objectives),
-      "WORLD.ROUND_GROSS": specs.float64(n),
-      "WORLD.ROUND_NET": specs.float64(n),
-      "WORLD.ROUND_TAX": specs.float64(n),
-      "WORLD.ROUND_TRANSFER": specs.float64(n),
-      "WORLD.APPLES_ALIVE": specs.float64(),
-      "WORLD.TAGGED": specs.float64(n),
-      "WORLD.PERIOD_INCOME": specs.float64(n),
-      "WORLD.MARGINAL_RATE": specs.float64(n),
-      "WORLD.ROUND_EFFORT": specs.float64(n),
-      "WORLD.SKILL": specs.float64(n),
-  })
+def _dimensions(config: config_dict.ConfigDict,
+                num_players: int) -> dict[str, int]:
+  """The sizes of a `MechanismField`'s dimensions in a game."""
+  return {"n": num_players, "k": len(config.initial_rates),
+          "K": len(config.objectives)}
 
 
-INDIVIDUAL_OBSERVATIONS = ("RGB", "READY_TO_SHOOT", "PHASE", "TAX_RATES",
-                           "VOTING", "PERIOD_INCOME", "MARGINAL_RATE",
-                           "SKILL")
-# Melting Pot's LocationObserver; for tests and analysis, not for policies.
-DEBUG_OBSERVATIONS = ("POSITION", "ORIENTATION")
-GLOBAL_OBSERVATIONS = (
-    "WORLD.RGB", "WORLD.ROUND", "WORLD.PHASE", "WORLD.TAX_RATES",
-    "WORLD.TAX_POOL", "WORLD.BALLOTS", "WORLD.ROUND_GROSS", "WORLD.ROUND_NET",
-    "WORLD.ROUND_TAX", "WORLD.ROUND_TRANSFER", "WORLD.APPLES_ALIVE",
-    "WORLD.TAGGED", "WORLD.PERIOD_INCOME", "WORLD.MARGINAL_RATE",
-    "WORLD.ROUND_EFFORT", "WORLD.SKILL")
+# The shape of a view (`MechanismField.own`), from that of its field.
+_VIEW_SHAPES = {
+    WHOLE: lambda shape: shape,
+    ENTRY: lambda shape: shape[1:],
+    TALLY: lambda shape: (shape[1], shape[1]),  # Objective x rank position.
+}
 
 
 def mechanism_layout(
     config: config_dict.ConfigDict,
     num_players: int) -> dict[str, tuple[int, int, tuple[int, ...]]]:
-  """Where each global mechanism observation sits in `WORLD.MECHANISM`.
+  """Where each of MECHANISM_FIELDS sits in `WORLD.MECHANISM`.
 
-  The Lua `MechanismReporter` packs them into that one tensor (one call
-  across the Python boundary instead of a dozen); this is its layout, as
-  name -> (start, stop, shape).
+  Returns:
+    name -> (start, stop, shape), in the order of MECHANISM_FIELDS.
   """
-  n = num_players
-  k = len(config.initial_rates)
-  num_objectives = len(config.objectives)
-  fields = (
-      ("WORLD.ROUND", ()), ("WORLD.PHASE", ()), ("WORLD.TAX_POOL", ()),
-      ("WORLD.APPLES_ALIVE", ()), ("WORLD.TAX_RATES", (k,)),
-      ("WORLD.BALLOTS", (n, num_objectives)), ("WORLD.ROUND_GROSS", (n,)),
-      ("WORLD.ROUND_NET", (n,)), ("WORLD.ROUND_TAX", (n,)),
-      ("WORLD.ROUND_TRANSFER", (n,)), ("WORLD.TAGGED", (n,)),
-      ("WORLD.PERIOD_INCOME", (n,)), ("WORLD.MARGINAL_RATE", (n,)),
-      ("WORLD.ROUND_EFFORT", (n,)), ("WORLD.SKILL", (n,)))
+  dimensions = _dimensions(config, num_players)
   layout, start = {}, 0
-  for name, shape in fields:
+  for field in MECHANISM_FIELDS:
+    shape = tuple(dimensions[d] for d in field.shape)
     stop = start + int(np.prod(shape, dtype=int))
-    layout[name] = (start, stop, shape)
+    layout[field.name] = (start, stop, shape)
     start = stop
   return layout
+
+
+def own_observations(
+    config: config_dict.ConfigDict,
+    num_players: int) -> dict[str, tuple[str, str, tuple[int, ...]]]:
+  """The per-player views of MECHANISM_FIELDS (their `own`).
+
+  Returns:
+    the per-player name -> (global name, view, shape), in the order of
+    MECHANISM_FIELDS.
+  """
+  layout = mechanism_layout(config, num_players)
+  views = {}
+  for field in MECHANISM_FIELDS:
+    if field.own:
+      own, view = field.own
+      shape = _VIEW_SHAPES[view](layout[field.name][2])
+      views[own] = (field.name, view, shape)
+  return views
+
+
+def timestep_spec(config: config_dict.ConfigDict, num_players: int):
+  """The single-player timestep spec for `num_players` players."""
+  height, width = map_shape(config.ascii_map)
+  debug = {
+      "POSITION": specs.int32(2),
+      "ORIENTATION": specs.int32(),
+  } if config.debug_observations else {}
+  own = own_observations(config, num_players)
+  world = mechanism_layout(config, num_players)
+  return specs.timestep({
+      **debug,
+      "RGB": specs.OBSERVATION["RGB"],
+      "READY_TO_SHOOT": specs.OBSERVATION["READY_TO_SHOOT"],
+      **{name: specs.float64(*shape) for name, (_, _, shape) in own.items()},
+      # Global observations, for the principal, metrics and video.
+      "WORLD.RGB": specs.rgb(height * 8, width * 8),
+      **{name: specs.float64(*shape)
+         for name, (_, _, shape) in world.items()},
+  })
 
 
 def with_num_players(config: config_dict.ConfigDict,
@@ -402,9 +470,8 @@ def with_num_players(config: config_dict.ConfigDict,
 
 def get_config(map_name: str = "open") -> config_dict.ConfigDict:
   """Default configuration of UMD Apple Harvest on `map_name`."""
-  if map_name not in MAPS:
-    raise ValueError(
-        f"map_name must be one of {sorted(MAPS)}, got {map_name!r}")
+  validation.check_value("map_name", validation.one_of(sorted(MAPS)),
+                         map_name)
   players, rounds, harvest_steps, vote_steps, tax_period = (
       _MAP_DEFAULTS[map_name])
   config = config_dict.ConfigDict()

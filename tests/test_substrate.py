@@ -1,5 +1,7 @@
 """Tests of the substrate registry, specs, determinism and bad input."""
 
+from unittest import mock
+
 from absl.testing import absltest
 from absl.testing import parameterized
 import dm_env
@@ -7,6 +9,7 @@ from meltingpot.testing import substrates as substrates_testing
 import numpy as np
 
 from umd_meltingpot import substrate
+from umd_meltingpot.substrates import umd_apple_harvest
 from umd_meltingpot.principal import schedule as schedule_lib
 from umd_meltingpot.game import principal_wrapper as wrapper
 
@@ -262,6 +265,92 @@ class SpeedDesignTest(absltest.TestCase):
     self.assertIn("WORLD.MECHANISM", names)
     self.assertFalse({n for n in names if n.endswith(".LAYER")}, names)
     self.assertNotIn("WORLD.ROUND", names)
+
+
+class MechanismFieldsTest(parameterized.TestCase):
+  """`umd_apple_harvest.MECHANISM_FIELDS` drives Lua, unpacking and specs."""
+
+  def test_layout_packs_the_fields_back_to_back_in_their_order(self):
+    config = substrate.get_config("umd_apple_harvest__small")
+    layout = umd_apple_harvest.mechanism_layout(config, 4)
+    fields = umd_apple_harvest.MECHANISM_FIELDS
+    self.assertEqual(list(layout), [field.name for field in fields])
+    stops = [0] + [stop for _, stop, _ in layout.values()]
+    for (start, stop, shape), previous in zip(layout.values(), stops):
+      self.assertEqual(start, previous)
+      self.assertEqual(stop - start, int(np.prod(shape, dtype=int)))
+    # 4 numbers, 3 rates, 4 x 3 ballots and 9 per-player fields.
+    self.assertEqual(stops[-1], 4 + 3 + 4 * 3 + 9 * 4)
+    self.assertEqual(layout["WORLD.BALLOTS"][2], (4, 3))
+
+  def test_observation_names_and_specs_follow_the_fields(self):
+    config = substrate.get_config("umd_apple_harvest__small", num_players=5)
+    fields = umd_apple_harvest.MECHANISM_FIELDS
+    self.assertEqual(config.global_observation_names,
+                     ["WORLD.RGB"] + [field.name for field in fields])
+    self.assertEqual(
+        config.individual_observation_names,
+        ["RGB", "READY_TO_SHOOT", "PHASE", "TAX_RATES", "VOTING",
+         "PERIOD_INCOME", "MARGINAL_RATE", "SKILL"])
+    spec = config.timestep_spec.observation
+    expected_shapes = {
+        "PHASE": (), "TAX_RATES": (3,), "VOTING": (3, 3),
+        "PERIOD_INCOME": (), "MARGINAL_RATE": (), "SKILL": (),
+        "WORLD.ROUND": (), "WORLD.BALLOTS": (5, 3), "WORLD.TAX_RATES": (3,),
+        "WORLD.SKILL": (5,), "WORLD.APPLES_ALIVE": ()}
+    for name, shape in expected_shapes.items():
+      with self.subTest(name=name):
+        self.assertEqual(spec[name].shape, shape)
+        self.assertEqual(spec[name].dtype, np.float64)
+    for field in fields:
+      with self.subTest(field=field.name):
+        self.assertContainsSubset(field.shape, ("n", "k", "K"))
+        if field.own:
+          self.assertIn(field.own[1], umd_apple_harvest.VIEWS)
+
+  def test_lua_packs_the_size_python_declares(self):
+    config = substrate.get_config("umd_apple_harvest__small", num_players=3)
+    with substrate.build_from_config(config, roles=["default"] * 3,
+                                     env_seed=1) as env:
+      unpacker = env
+      while not isinstance(unpacker, substrate.MechanismWrapper):
+        unpacker = unpacker._env
+      packed = unpacker._env.observation_spec()["WORLD.MECHANISM"]
+    layout = umd_apple_harvest.mechanism_layout(config, 3)
+    self.assertEqual(packed.shape, (max(stop for _, stop, _ in
+                                        layout.values()),))
+
+  def test_each_player_sees_its_view_of_the_world(self):
+    config = substrate.get_config("umd_apple_harvest__unequal")
+    with substrate.build_from_config(config, roles=["default"] * 4,
+                                     env_seed=2) as env:
+      env.reset()
+      # Everyone ranks objective 3, then 2 (actions VOTE_<3rd>, VOTE_<2nd>).
+      for action in ([8 + 2] * 4, [8 + 1] * 4, [0] * 4):
+        timestep = env.step(action)
+    for player, own in enumerate(timestep.observation):
+      self.assertEqual(own["PHASE"], own["WORLD.PHASE"])
+      np.testing.assert_array_equal(own["TAX_RATES"], own["WORLD.TAX_RATES"])
+      for name in ("PERIOD_INCOME", "MARGINAL_RATE", "SKILL"):
+        self.assertEqual(own[name], own[f"WORLD.{name}"][player])
+      np.testing.assert_array_equal(
+          own["VOTING"], substrate.voting_tally(own["WORLD.BALLOTS"]))
+      np.testing.assert_array_equal(own["VOTING"][:, :2],
+                                    [[0, 0], [0, 4], [4, 0]])
+
+  def test_a_field_lua_cannot_pack_fails_the_build_naming_it(self):
+    fields = umd_apple_harvest.MECHANISM_FIELDS + (
+        umd_apple_harvest.MechanismField("WORLD.NOPE"),)
+    with mock.patch.object(umd_apple_harvest, "MECHANISM_FIELDS", fields):
+      with self.assertRaisesRegex(
+          ValueError, r'"fields".*"WORLD.NOPE" does not match any of'):
+        substrate.build("umd_apple_harvest__small", roles=["default"] * 2)
+
+  def test_bad_map_name_lists_the_maps(self):
+    with self.assertRaisesRegex(
+        ValueError, r"^map_name must be one of \['closed', 'open', 'small'\], "
+        r"got 'tiny'$"):
+      umd_apple_harvest.get_config("tiny")
 
 
 class DeterminismTest(absltest.TestCase):

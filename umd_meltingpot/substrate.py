@@ -106,11 +106,8 @@ def check_env_seed(env_seed: object) -> Optional[int]:
     ValueError: anything else, naming env_seed (Lab2D's own TypeError
       would not).
   """
-  check = validation.optional(validation.integer(ge=0))
-  try:
-    return check.normalise(env_seed)
-  except (TypeError, ValueError):
-    validation.fail("env_seed", check.description, env_seed)
+  return validation.check_value(
+      "env_seed", validation.optional(validation.integer(ge=0)), env_seed)
 
 
 def build_from_config(config: config_dict.ConfigDict,
@@ -157,27 +154,38 @@ def voting_tally(ranks: np.ndarray) -> np.ndarray:
   return (ranks[:, :, None] == positions).sum(axis=0).astype(np.float64)
 
 
+# Each view of `umd_apple_harvest.MechanismField.own`: the global
+# observation and the number of players -> what each player sees.
+_VIEWS = {
+    umd_apple_harvest.WHOLE: lambda world, n: (world,) * n,
+    # Entry i of the array, as indexing gives it (no copy of the array).
+    umd_apple_harvest.ENTRY: lambda world, n: world,
+    umd_apple_harvest.TALLY: lambda world, n: (voting_tally(world),) * n,
+}
+
+
 class MechanismWrapper(base_wrapper.Lab2dWrapper):
   """The raw Lab2D environment of a UMD level, made friendlier.
 
-  Unpacks Lua's `WORLD.MECHANISM` into the named observations: the global
-  `WORLD.ROUND`, `WORLD.PHASE`, `WORLD.TAX_RATES`, `WORLD.BALLOTS`, ... and,
-  for each player i, `<i>.PHASE`, `<i>.TAX_RATES`, `<i>.PERIOD_INCOME`,
-  `<i>.MARGINAL_RATE` and `<i>.SKILL` (its own entries of the `WORLD.`
-  ones) and `<i>.VOTING` (the tally of the ranked ballots, `voting_tally`),
-  so that Melting Pot's multiplayer wrapper finds them as if Lua had emitted
-  each.
+  Unpacks Lua's `WORLD.MECHANISM` into the named observations of
+  `umd_apple_harvest.MECHANISM_FIELDS`: the global `WORLD.ROUND`,
+  `WORLD.PHASE`, `WORLD.TAX_RATES`, `WORLD.BALLOTS`, ... and, for each
+  player i, their views `<i>.PHASE`, `<i>.TAX_RATES`, `<i>.PERIOD_INCOME`,
+  `<i>.MARGINAL_RATE`, `<i>.SKILL` (its own entries of the `WORLD.` ones) and
+  `<i>.VOTING` (the tally of the ranked ballots, `voting_tally`), so that
+  Melting Pot's multiplayer wrapper finds them as if Lua had emitted each.
 
   Explains refused property writes: Lab2D only says "invalid argument", so
   the error carries the level's own reason (`principal.lastError`) or the
   valid keys.
   """
 
-  def __init__(self, env, layout, num_players: int):
+  def __init__(self, env, config: config_dict.ConfigDict, num_players: int):
     super().__init__(env)
-    self._layout = layout
+    self._layout = umd_apple_harvest.mechanism_layout(config, num_players)
+    self._own = umd_apple_harvest.own_observations(config, num_players)
     self._num_players = num_players
-    self._num_brackets = layout["WORLD.TAX_RATES"][2][0]
+    self._num_brackets = self._layout["WORLD.TAX_RATES"][2][0]
 
   def write_property(self, key: str, value: str) -> None:
     """See base class; raises with the reason when the level refuses."""
@@ -197,17 +205,10 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
     packed = np.array(observation.pop(_PACKED), dtype=np.float64)
     for name, (start, stop, shape) in self._layout.items():
       observation[name] = packed[start:stop].reshape(shape)
-    tally = voting_tally(observation["WORLD.BALLOTS"])
-    for player in range(1, self._num_players + 1):
-      observation[f"{player}.PHASE"] = observation["WORLD.PHASE"]
-      observation[f"{player}.TAX_RATES"] = observation["WORLD.TAX_RATES"]
-      # Views, not copies: one slice per player keeps the step rate.
-      observation[f"{player}.PERIOD_INCOME"] = (
-          observation["WORLD.PERIOD_INCOME"][player - 1])
-      observation[f"{player}.MARGINAL_RATE"] = (
-          observation["WORLD.MARGINAL_RATE"][player - 1])
-      observation[f"{player}.SKILL"] = observation["WORLD.SKILL"][player - 1]
-      observation[f"{player}.VOTING"] = tally
+    for own, (world, view, _) in self._own.items():
+      seen = _VIEWS[view](observation[world], self._num_players)
+      for player in range(self._num_players):
+        observation[f"{player + 1}.{own}"] = seen[player]
     return observation
 
   def reset(self, *args, **kwargs):
@@ -230,15 +231,10 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
     del spec[_PACKED]
     for name, (_, _, shape) in self._layout.items():
       spec[name] = dm_env.specs.Array(shape, np.float64, name=name)
-    for player in range(1, self._num_players + 1):
-      for own, world in (("PHASE", "WORLD.PHASE"),
-                         ("TAX_RATES", "WORLD.TAX_RATES")):
-        spec[f"{player}.{own}"] = spec[world].replace(name=own)
-      for own in ("PERIOD_INCOME", "MARGINAL_RATE", "SKILL"):
-        spec[f"{player}.{own}"] = dm_env.specs.Array((), np.float64, name=own)
-      num_objectives = spec["WORLD.BALLOTS"].shape[1]
-      spec[f"{player}.VOTING"] = dm_env.specs.Array(
-          (num_objectives, num_objectives), np.float64, name="VOTING")
+    for own, (_, _, shape) in self._own.items():
+      for player in range(1, self._num_players + 1):
+        spec[f"{player}.{own}"] = dm_env.specs.Array(shape, np.float64,
+                                                     name=own)
     return spec
 
 
@@ -248,11 +244,8 @@ def build_environment(lab2d_settings: builder.Settings,
                       **unused_settings):
   """The raw multi-player Lab2D environment (Melting Pot's builder) with the
   mechanism observations unpacked; what the substrate and human play run."""
-  num_players = lab2d_settings["numPlayers"]
   env = builder.builder(lab2d_settings, env_seed=env_seed)
-  return MechanismWrapper(
-      env, umd_apple_harvest.mechanism_layout(config, num_players),
-      num_players)
+  return MechanismWrapper(env, config, lab2d_settings["numPlayers"])
 
 
 def build_substrate(*,

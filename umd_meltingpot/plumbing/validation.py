@@ -178,3 +178,26 @@ class Validated:
 
   def __post_init__(self) -> None:
     validate(self)
+
+
+def check_value(name: str, check: Check, value: Any) -> Any:
+  """Runs `check` on one value that is not a dataclass field (a ConfigDict
+  field, an argument) and returns it normalised.
+
+  Raises:
+    ValueError: `fail`'s message naming `name`, when `check` refuses it.
+  """
+  try:
+    return check.normalise(value)
+  except (TypeError, ValueError, OverflowError):
+    fail(name, check.description, value)
+
+
+def accepts(check: Check, value: Any) -> bool:
+  """Whether `check` accepts `value`; for a caller whose message is its own
+  (one that names more than the value, such as a count it must match)."""
+  try:
+    check.normalise(value)
+  except (TypeError, ValueError, OverflowError):
+    return False
+  return True

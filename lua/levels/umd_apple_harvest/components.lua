@@ -33,6 +33,8 @@ local commons_harvest = require 'meltingpot.lua.levels.commons_harvest.component
 
 local PHASE = require 'phases'
 
+local unpack = unpack or table.unpack
+
 local function isInteger(x)
   return type(x) == 'number' and x == math.floor(x)
 end
@@ -836,29 +838,119 @@ end
 Lab2D computes every observation of a level at every step, and each costs a
 call across the Python boundary, so the mechanism goes out packed in one
 tensor; `umd_meltingpot.substrate` unpacks it into the named observations
-(`PHASE`, `TAX_RATES`, `VOTING`, `WORLD.ROUND`, ...). The layout, for n
-players, k brackets and K objectives (`substrates/umd_apple_harvest.py`
-mirrors it):
+(`PHASE`, `TAX_RATES`, `VOTING`, `WORLD.ROUND`, ...).
 
-    round, phase, pool, apples alive,
-    rates[k], ballots[n * K] (row-major rank positions: 1 = top,
-        0 = unranked; a zero row is an abstention),
-    gross[n], net[n], tax[n], transfer[n] (this round), tagged[n],
-    bracket income[n], marginal rate[n], effort[n] (this round), skill[n]
-
-`tagged` is 1 for players zapped out now (Perolat et al. 2017's peacefulness
-counts them); apples alive counts the objects in group `apples`. Bracket
-income is what sets each player's bracket (gross income in the tax period, or
-over the window), and the marginal rate is the rate its next apple would pay.
+What goes in, and in which order, is the `fields` kwarg: a list of
+`{name = 'WORLD.<X>', shape = {...}}` whose dimensions are 'n' (players),
+'k' (tax brackets) and 'K' (objectives); each field's values come from its
+entry of `MECHANISM_SOURCES` and are packed row-major. Python declares the
+list once (`MECHANISM_FIELDS` in `substrates/umd_apple_harvest.py`, which
+also says what each field means) and passes it here.
 ]]
 local MechanismReporter = class.Class(component.Component)
+
+--[[ The values of each field a reporter can pack, by name: a function of the
+reporter returning a number, a list of numbers, or a list of rows. ]]
+local MECHANISM_SOURCES = {
+    ['WORLD.ROUND'] = function(self) return self._roundManager:getRound() end,
+    ['WORLD.PHASE'] = function(self) return self._roundManager:getPhase() end,
+    ['WORLD.TAX_RATES'] = function(self) return self._treasury:getRates() end,
+    ['WORLD.TAX_POOL'] = function(self) return self._treasury:getPool() end,
+    ['WORLD.BALLOTS'] = function(self) return self._ballotBox:getRanks() end,
+    ['WORLD.ROUND_GROSS'] = function(self)
+      return (self._treasury:getRoundTotals())
+    end,
+    ['WORLD.ROUND_NET'] = function(self)
+      return (select(2, self._treasury:getRoundTotals()))
+    end,
+    ['WORLD.ROUND_TAX'] = function(self)
+      return (select(3, self._treasury:getRoundTotals()))
+    end,
+    ['WORLD.ROUND_TRANSFER'] = function(self)
+      return (select(4, self._treasury:getRoundTotals()))
+    end,
+    ['WORLD.APPLES_ALIVE'] = function(self)
+      return self.gameObject.simulation:getGroupCount(self._config.appleGroup)
+    end,
+    ['WORLD.TAGGED'] = function(self)
+      local tagged = {}
+      for i = 1, #self._avatars do
+        tagged[i] = self._avatars[i]:isWait() and 1 or 0
+      end
+      return tagged
+    end,
+    ['WORLD.PERIOD_INCOME'] = function(self)
+      return self._treasury:getBracketIncomes()
+    end,
+    ['WORLD.MARGINAL_RATE'] = function(self)
+      return self._treasury:getMarginalRates()
+    end,
+    ['WORLD.ROUND_EFFORT'] = function(self)
+      return self._treasury:getRoundEffort()
+    end,
+    ['WORLD.SKILL'] = function(self) return self._treasury:getSkills() end,
+}
+
+local function sortedKeys(map)
+  local keys = {}
+  for key in pairs(map) do
+    keys[#keys + 1] = key
+  end
+  table.sort(keys)
+  return keys
+end
+
+-- The schema of one `fields` entry. An empty `shape` (a number) does not
+-- reach Lua: Lab2D's settings drop empty lists, hence the default.
+local FIELD_SCHEMA = {
+    {'name', args.stringType,
+     args.oneOf(unpack(sortedKeys(MECHANISM_SOURCES)))},
+    {'shape', args.default({}), args.tableType,
+     args.tableOf(args.oneOf('n', 'k', 'K'))},
+}
+
+local function fieldError(field)
+  local ok, message = pcall(args.parse, field, FIELD_SCHEMA)
+  if not ok then
+    return tostring(message)
+  end
+end
+
+local mechanismField = args.conditional(
+    function(field) return fieldError(field) == nil end, fieldError,
+    'mechanismField')
+
+local distinctNames = args.conditional(
+    function(fields)
+      local seen = {}
+      for _, field in ipairs(fields) do
+        if seen[field.name] then
+          return false
+        end
+        seen[field.name] = true
+      end
+      return true
+    end,
+    'names a field twice', 'distinctNames')
 
 function MechanismReporter:__init__(kwargs)
   kwargs = args.parse(kwargs, {
       {'name', args.default('MechanismReporter')},
+      -- `fields` (non-empty table of {name, shape}): what to pack, in order.
+      {'fields', args.tableType, nonEmpty,
+       args.tableOf(args.tableType, mechanismField), distinctNames},
+      -- `appleGroup` (str): the group whose objects `WORLD.APPLES_ALIVE`
+      -- counts.
       {'appleGroup', args.default('apples'), args.stringType},
   })
   MechanismReporter.Base.__init__(self, kwargs)
+  self._config.fields = {}
+  for i, field in ipairs(kwargs.fields) do
+    self._config.fields[i] = {
+        name = field.name,
+        shape = tables.shallowCopy(field.shape or {}),
+    }
+  end
   self._config.appleGroup = kwargs.appleGroup
 end
 
@@ -867,48 +959,58 @@ function MechanismReporter:start()
   self._treasury = self.gameObject:getComponent('Treasury')
   self._ballotBox = self.gameObject:getComponent('BallotBox')
   self._roundManager = self.gameObject:getComponent('RoundManager')
+  self._sizes = self:sizes()
 end
 
-local function append(values, list)
-  for _, v in ipairs(list) do
-    values[#values + 1] = v
-  end
-end
-
---[[ The packed values, in the layout above. ]]
-function MechanismReporter:values()
-  local values = {
-      self._roundManager:getRound(),
-      self._roundManager:getPhase(),
-      self._treasury:getPool(),
-      self.gameObject.simulation:getGroupCount(self._config.appleGroup),
+--[[ Each field's number of values, in the order of `fields`, and their sum:
+the size of `WORLD.MECHANISM`. ]]
+function MechanismReporter:sizes()
+  local dimensions = {
+      n = self.gameObject.simulation:getNumPlayers(),
+      k = self.gameObject:getComponent('Treasury'):numBrackets(),
+      K = self.gameObject:getComponent('BallotBox'):numOptions(),
   }
-  append(values, self._treasury:getRates())
-  for _, ranks in ipairs(self._ballotBox:getRanks()) do
-    append(values, ranks)
+  local sizes, total = {}, 0
+  for i, field in ipairs(self._config.fields) do
+    sizes[i] = 1
+    for _, dimension in ipairs(field.shape) do
+      sizes[i] = sizes[i] * dimensions[dimension]
+    end
+    total = total + sizes[i]
   end
-  local gross, net, tax, transfer = self._treasury:getRoundTotals()
-  append(values, gross)
-  append(values, net)
-  append(values, tax)
-  append(values, transfer)
-  for i = 1, #self._avatars do
-    values[#values + 1] = self._avatars[i]:isWait() and 1 or 0
+  return sizes, total
+end
+
+-- Appends `x` (a number, or a list of numbers or of lists) to `values`.
+local function pack(values, x)
+  if type(x) == 'table' then
+    for _, item in ipairs(x) do
+      pack(values, item)
+    end
+  else
+    values[#values + 1] = x
   end
-  append(values, self._treasury:getBracketIncomes())
-  append(values, self._treasury:getMarginalRates())
-  append(values, self._treasury:getRoundEffort())
-  append(values, self._treasury:getSkills())
+end
+
+--[[ The packed values, field after field. ]]
+function MechanismReporter:values()
+  local values = {}
+  for i, field in ipairs(self._config.fields) do
+    local before = #values
+    pack(values, MECHANISM_SOURCES[field.name](self))
+    if #values - before ~= self._sizes[i] then
+      error(field.name .. ' has ' .. (#values - before) .. ' values, ' ..
+            'its shape wants ' .. self._sizes[i])
+    end
+  end
   return values
 end
 
 function MechanismReporter:addObservations(tileSet, world, observations)
-  local n = self.gameObject.simulation:getNumPlayers()
-  local k = self.gameObject:getComponent('Treasury'):numBrackets()
-  local numOptions = self.gameObject:getComponent('BallotBox'):numOptions()
+  local _, total = self:sizes()
   observations[#observations + 1] = {
       name = 'WORLD.MECHANISM', type = 'tensor.DoubleTensor',
-      shape = {4 + k + n * numOptions + 9 * n},
+      shape = {total},
       func = function(grid) return tensor.DoubleTensor(self:values()) end,
   }
 end

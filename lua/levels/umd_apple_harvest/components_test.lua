@@ -583,7 +583,27 @@ function tests.ballotBoxRejectsUnknownOptions()
   asserts.tablesEQ(ballotBox:getRanks(), {{0, 0, 0}, {0, 0, 0}})
 end
 
-function tests.mechanismReporterPacksTheLayout()
+-- Every field a reporter can pack, in an order of the test's own (Python
+-- declares the game's in `MECHANISM_FIELDS`): it packs in the given order.
+local ALL_FIELDS = {
+    {name = 'WORLD.SKILL', shape = {'n'}}, {name = 'WORLD.ROUND'},
+    {name = 'WORLD.PHASE'}, {name = 'WORLD.TAX_POOL'},
+    {name = 'WORLD.APPLES_ALIVE'}, {name = 'WORLD.TAX_RATES', shape = {'k'}},
+    {name = 'WORLD.BALLOTS', shape = {'n', 'K'}},
+    {name = 'WORLD.ROUND_GROSS', shape = {'n'}},
+    {name = 'WORLD.ROUND_NET', shape = {'n'}},
+    {name = 'WORLD.ROUND_TAX', shape = {'n'}},
+    {name = 'WORLD.ROUND_TRANSFER', shape = {'n'}},
+    {name = 'WORLD.TAGGED', shape = {'n'}},
+    {name = 'WORLD.PERIOD_INCOME', shape = {'n'}},
+    {name = 'WORLD.MARGINAL_RATE', shape = {'n'}},
+    {name = 'WORLD.ROUND_EFFORT', shape = {'n'}},
+}
+
+-- A reporter of `fields` for 2 players, 2 brackets and 3 objectives, after
+-- player 1 ranks objectives 3, 1 (2 last) and eats one apple; player 2 is
+-- zapped out.
+local function makeReporter(fields)
   local avatars = fakeAvatars(2)
   avatars[2].state = 'playerWait'
   local treasury = components.Treasury{
@@ -591,7 +611,7 @@ function tests.mechanismReporterPacksTheLayout()
   local ballotBox = components.BallotBox{numOptions = 3}
   local roundManager = {getRound = function() return 2 end,
                         getPhase = function() return PHASE.HARVEST end}
-  local reporter = components.MechanismReporter{}
+  local reporter = components.MechanismReporter{fields = fields}
   local siblings = {Treasury = treasury, BallotBox = ballotBox,
                     RoundManager = roundManager}
   local simulation = fakeSimulation(avatars, siblings)
@@ -604,7 +624,13 @@ function tests.mechanismReporterPacksTheLayout()
   ballotBox:cast(1, 3)
   ballotBox:cast(1, 1)
   treasury:collect(avatars[1], 1)
+  return reporter
+end
+
+function tests.mechanismReporterPacksTheFieldsInTheirOrder()
+  local reporter = makeReporter(ALL_FIELDS)
   asserts.tablesEQ(reporter:values(), {
+      1, 1,  -- skill: none given, so 1
       2, PHASE.HARVEST, 0.25, 17,  -- round, phase, pool, apples alive
       0.25, 0.5,  -- rates
       2, 0, 1, 0, 0, 0,  -- ranks: player 1 ranks 3, 1 (2 last); 2 none
@@ -616,8 +642,40 @@ function tests.mechanismReporterPacksTheLayout()
       1, 0,  -- bracket income
       0.25, 0.25,  -- marginal rate: both below the edge 2
       0, 0,  -- effort: no effort cost
-      1, 1,  -- skill: none given, so 1
   })
+  local observations = {}
+  reporter:addObservations(nil, nil, observations)
+  asserts.EQ(observations[1].name, 'WORLD.MECHANISM')
+  asserts.tablesEQ(observations[1].shape, {1 + 1 + 1 + 1 + 2 + 2 * 3 + 9 * 2})
+end
+
+function tests.mechanismReporterPacksOnlyItsFields()
+  local reporter = makeReporter{
+      {name = 'WORLD.TAGGED', shape = {'n'}}, {name = 'WORLD.ROUND'}}
+  asserts.tablesEQ(reporter:values(), {0, 1, 2})
+  local observations = {}
+  reporter:addObservations(nil, nil, observations)
+  asserts.tablesEQ(observations[1].shape, {3})
+end
+
+function tests.mechanismReporterRejectsBadFields()
+  local function build(fields)
+    return function() components.MechanismReporter{fields = fields} end
+  end
+  asserts.shouldFail(build(nil), {"'fields' missing"})
+  asserts.shouldFail(build{}, {'"fields"', 'empty'})
+  asserts.shouldFail(build{{name = 'WORLD.NOPE'}}, {'"fields"', 'WORLD.NOPE'})
+  asserts.shouldFail(build{{name = 'WORLD.TAGGED', shape = {'m'}}},
+                     {'"fields"', 'm'})
+  asserts.shouldFail(build{{name = 'WORLD.ROUND'}, {name = 'WORLD.ROUND'}},
+                     {'"fields"', 'twice'})
+end
+
+function tests.mechanismReporterFailsWhenAShapeIsWrong()
+  -- Skills are per player: a shape of K objectives does not fit them.
+  local reporter = makeReporter{{name = 'WORLD.SKILL', shape = {'K'}}}
+  asserts.shouldFail(function() reporter:values() end,
+                     {'WORLD.SKILL has 2 values', 'wants 3'})
 end
 
 -- A Ballot for player 2 of 2; `roundManager.phase` may be changed.
