@@ -254,8 +254,8 @@ class SkillAndEffortTest(absltest.TestCase):
 class SpeedDesignTest(absltest.TestCase):
 
   def test_lua_declares_no_per_name_mechanism_or_layer_observations(self):
-    # Lab2D computes every declared observation at every step: the level
-    # packs the mechanism into one and drops the unused LAYER views.
+    # Each observation asked for is a call into Lua at every step: the
+    # level packs the mechanism into one and drops the unused LAYER views.
     with substrate.build("umd_apple_harvest__small",
                          roles=["default"] * 2) as env:
       raw = env

@@ -12,9 +12,14 @@ substrates` entry-point group.
 """
 
 import contextlib
+import copy
+import itertools
+import random
 from typing import Callable, Collection, Optional, Sequence
 
 import dm_env
+import dmlab2d
+from dmlab2d import runfiles_helper
 from meltingpot.utils.substrates import builder
 from meltingpot.utils.substrates import substrate as substrate_lib
 from meltingpot.utils.substrates import substrate_factory
@@ -23,6 +28,7 @@ from meltingpot.utils.substrates.wrappers import collective_reward_wrapper
 from meltingpot.utils.substrates.wrappers import discrete_action_wrapper
 from meltingpot.utils.substrates.wrappers import multiplayer_wrapper
 from meltingpot.utils.substrates.wrappers import observables_wrapper
+from meltingpot.utils.substrates.wrappers import reset_wrapper
 from ml_collections import config_dict
 import numpy as np
 
@@ -32,6 +38,8 @@ from umd_meltingpot.substrates import variants
 
 Substrate = substrate_lib.Substrate
 _PACKED = "WORLD.MECHANISM"
+# Melting Pot's builder: the seeds of successive episodes wrap around here.
+_MAX_SEED = 2**32 - 1
 
 _VARIANT_MAPS = variants.VARIANT_MAPS
 SUBSTRATES = frozenset(_VARIANT_MAPS)
@@ -186,6 +194,13 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
     self._own = umd_apple_harvest.own_observations(config, num_players)
     self._num_players = num_players
     self._num_brackets = self._layout["WORLD.TAX_RATES"][2][0]
+    # What `_unpack` does at every step, worked out once.
+    self._slices = [(name, slice(start, stop), shape)
+                    for name, (start, stop, shape) in self._layout.items()]
+    self._views = [
+        (world, _VIEWS[view],
+         [f"{player}.{own}" for player in range(1, num_players + 1)])
+        for own, (world, view, _) in self._own.items()]
 
   def write_property(self, key: str, value: str) -> None:
     """See base class; raises with the reason when the level refuses."""
@@ -203,12 +218,11 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
   def _unpack(self, observation):
     observation = dict(observation)
     packed = np.array(observation.pop(_PACKED), dtype=np.float64)
-    for name, (start, stop, shape) in self._layout.items():
-      observation[name] = packed[start:stop].reshape(shape)
-    for own, (world, view, _) in self._own.items():
-      seen = _VIEWS[view](observation[world], self._num_players)
-      for player in range(self._num_players):
-        observation[f"{player + 1}.{own}"] = seen[player]
+    for name, where, shape in self._slices:
+      observation[name] = packed[where].reshape(shape)
+    for world, view, names in self._views:
+      observation.update(zip(names, view(observation[world],
+                                         self._num_players)))
     return observation
 
   def reset(self, *args, **kwargs):
@@ -238,14 +252,154 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
     return spec
 
 
+def lab2d_observation_names(config: config_dict.ConfigDict,
+                            num_players: int,
+                            declared: Sequence[str],
+                            observations: Collection[str] = ()) -> list[str]:
+  """The observations of the level that the wrappers read, in its order.
+
+  Lab2D computes an observation only when asked for it, and
+  `dmlab2d.Environment` asks for each of its names at every step, so it is
+  given only these: each player's `individual_observation_names` and
+  `REWARD` (Melting Pot's rewards), the `global_observation_names` and
+  `WORLD.MECHANISM` (which `MechanismWrapper` unpacks into the rest). A
+  config without `RGB` or `WORLD.RGB` renders no pixels.
+
+  Args:
+    config: the substrate config.
+    num_players: the number of players.
+    declared: the observation names the level declares.
+    observations: more individual (per-player suffix) or global names to
+      compute, e.g. the views a person plays from.
+  """
+  wanted = {_PACKED, *config.global_observation_names, *observations}
+  for suffix in (*config.individual_observation_names, "REWARD",
+                 *observations):
+    wanted.update(f"{player}.{suffix}" for player in range(1, num_players + 1))
+  return [name for name in declared if name in wanted]
+
+
+class _Lab2dEnvironment(dmlab2d.Environment):
+  """`dmlab2d.Environment`, reading a flat dict of discrete actions directly.
+
+  The base class walks the whole action spec for every step's actions;
+  Melting Pot's multiplayer wrapper always hands it a flat dict of
+  `<i>.<action>` integers, so those go straight to their slots. Any other
+  action goes the base class's way.
+  """
+
+  def _read_action(self, spec, action):
+    if spec is not self._action_spec or not isinstance(action, dict):
+      super()._read_action(spec, action)
+      return
+    slots = self._act_discrete_map
+    others = {}
+    for name, value in action.items():
+      slot = slots.get(name)
+      if slot is None:
+        others[name] = value
+      else:
+        self._act_discrete[slot] = value
+    if others:
+      super()._read_action(spec, others)
+
+
+def _lab2d_builder(
+    lab2d_settings: builder.Settings, env_seed: Optional[int],
+    observation_names: Callable[[Sequence[str]], Sequence[str]]
+) -> Callable[[], dmlab2d.Environment]:
+  """Melting Pot's `builder.builder`, asking Lab2D only for some observations.
+
+  Each call builds the level for the next episode, seeded as Melting Pot
+  seeds it (episode j: `env_seed + j`, the Lua VM's seed and the start seed
+  that the environment draws from it).
+
+  Why a new Lua VM per episode (Melting Pot's `ResetWrapper`), not a new
+  episode in the same one: a level's first episode after it is built does
+  not spawn the avatars where a later `start` in the same VM with the same
+  seed does (Lab2D's grid, rebuilt by `start`, hands its spawn points to the
+  shuffle in another order), so seeded games would change.
+
+  Args:
+    lab2d_settings: Melting Pot's settings of the level.
+    env_seed: the seed of the first episode; None picks one at random.
+    observation_names: the names to compute, given those the level declares.
+  """
+  settings = config_dict.ConfigDict(copy.deepcopy(lab2d_settings)).unlock()
+  builder.apply_prefab_overrides(settings)
+  builder.maybe_build_and_add_avatar_objects(settings)
+  builder.locate_and_overwrite_level_directory(settings)
+  settings = builder.parse_python_settings_for_dmlab2d(settings)
+  if env_seed is None:
+    env_seed = random.randint(1, _MAX_SEED)
+  seeds = (seed % (_MAX_SEED + 1) for seed in itertools.count(env_seed))
+
+  def build() -> dmlab2d.Environment:
+    seed = next(seeds)
+    settings["env_seed"] = str(seed)  # The Lua VM's seed.
+    lab2d = dmlab2d.Lab2d(runfiles_helper.find(), settings)
+    return _Lab2dEnvironment(
+        lab2d, list(observation_names(lab2d.observation_names())), seed=seed)
+
+  return build
+
+
 def build_environment(lab2d_settings: builder.Settings,
                       config: config_dict.ConfigDict,
                       env_seed: Optional[int] = None,
+                      observations: Collection[str] = (),
                       **unused_settings):
-  """The raw multi-player Lab2D environment (Melting Pot's builder) with the
-  mechanism observations unpacked; what the substrate and human play run."""
-  env = builder.builder(lab2d_settings, env_seed=env_seed)
-  return MechanismWrapper(env, config, lab2d_settings["numPlayers"])
+  """The raw multi-player Lab2D environment with the mechanism observations
+  unpacked; what the substrate and human play run.
+
+  Melting Pot's builder, computing only the observations the config names
+  (`lab2d_observation_names`).
+
+  Args:
+    lab2d_settings: Melting Pot's settings of the level.
+    config: the substrate config.
+    env_seed: as in `build`.
+    observations: more individual or global names to compute, e.g. the
+      `RGB` and `WORLD.RGB` a person plays from.
+  """
+  num_players = lab2d_settings["numPlayers"]
+  env = reset_wrapper.ResetWrapper(_lab2d_builder(
+      lab2d_settings, env_seed,
+      lambda declared: lab2d_observation_names(config, num_players, declared,
+                                               observations)))
+  return MechanismWrapper(env, config, num_players)
+
+
+class _MultiplayerWrapper(multiplayer_wrapper.Wrapper):
+  """Melting Pot's multiplayer wrapper, with the lookups worked out once.
+
+  A UMD substrate has many global observations (every mechanism field), so
+  each step's players share one dict of them, and each player's own keys
+  (`<i>.<suffix>`) are made once, not at every step.
+  """
+
+  def __init__(self, env, individual_observation_names: Collection[str],
+               global_observation_names: Collection[str]):
+    super().__init__(
+        env, individual_observation_names=individual_observation_names,
+        global_observation_names=global_observation_names)
+    suffixes = set(individual_observation_names)
+    self._player_keys = [
+        [(f"{player}.{suffix}", suffix) for suffix in suffixes]
+        for player in range(1, len(self.action_spec()) + 1)]
+    self._global_names = set(global_observation_names)
+
+  def _get_observations(self, source):
+    if isinstance(next(iter(source.values()), None), dm_env.specs.Array):
+      return super()._get_observations(source)  # Specs, renamed there.
+    shared = {name: source[name] for name in self._global_names}
+    observations = []
+    for keys in self._player_keys:
+      observation = {suffix: source[key] for key, suffix in keys
+                     if key in source}
+      observation.update(shared)
+      observations.append(observation)
+    return observations
 
 
 def build_substrate(*,
@@ -259,7 +413,7 @@ def build_substrate(*,
   env = build_environment(lab2d_settings, config, env_seed)
   try:
     env = observables_wrapper.ObservablesWrapper(env)
-    env = multiplayer_wrapper.Wrapper(
+    env = _MultiplayerWrapper(
         env,
         individual_observation_names=individual_observations,
         global_observation_names=global_observations)

@@ -835,9 +835,8 @@ end
 --[[ `MechanismReporter` publishes the whole mechanism as one observation,
 `WORLD.MECHANISM`. Put it on the scene.
 
-Lab2D computes every observation of a level at every step, and each costs a
-call across the Python boundary, so the mechanism goes out packed in one
-tensor; `umd_meltingpot.substrate` unpacks it into the named observations
+Each observation asked for costs a call across the Python boundary at every
+step, so the mechanism goes out packed in one tensor; `umd_meltingpot.substrate` unpacks it into the named observations
 (`PHASE`, `TAX_RATES`, `VOTING`, `WORLD.ROUND`, ...).
 
 What goes in, and in which order, is the `fields` kwarg: a list of
@@ -959,7 +958,9 @@ function MechanismReporter:start()
   self._treasury = self.gameObject:getComponent('Treasury')
   self._ballotBox = self.gameObject:getComponent('BallotBox')
   self._roundManager = self.gameObject:getComponent('RoundManager')
-  self._sizes = self:sizes()
+  local total
+  self._sizes, total = self:sizes()
+  self._values = zeros(total)
 end
 
 --[[ Each field's number of values, in the order of `fields`, and their sum:
@@ -981,25 +982,32 @@ function MechanismReporter:sizes()
   return sizes, total
 end
 
--- Appends `x` (a number, or a list of numbers or of lists) to `values`.
-local function pack(values, x)
+-- Writes `x` (a number, or a list of numbers or of lists) into `values`
+-- after position `at`; returns the last position written.
+local function pack(values, at, x)
   if type(x) == 'table' then
     for _, item in ipairs(x) do
-      pack(values, item)
+      at = pack(values, at, item)
     end
-  else
-    values[#values + 1] = x
+    return at
   end
+  values[at + 1] = x
+  return at + 1
 end
 
---[[ The packed values, field after field. ]]
+--[[ The packed values, field after field.
+
+The observation is made at every step, so the values go into one table kept
+across steps (`DoubleTensor` copies it), by position.
+]]
 function MechanismReporter:values()
-  local values = {}
+  local values = self._values
+  local at = 0
   for i, field in ipairs(self._config.fields) do
-    local before = #values
-    pack(values, MECHANISM_SOURCES[field.name](self))
-    if #values - before ~= self._sizes[i] then
-      error(field.name .. ' has ' .. (#values - before) .. ' values, ' ..
+    local before = at
+    at = pack(values, at, MECHANISM_SOURCES[field.name](self))
+    if at - before ~= self._sizes[i] then
+      error(field.name .. ' has ' .. (at - before) .. ' values, ' ..
             'its shape wants ' .. self._sizes[i])
     end
   end
