@@ -18,8 +18,10 @@ with apples alive at the end, and paired ratios of means with bootstrap
 CIs: each population's best flat rate ÷ no tax, and the adapted ÷ the
 original followers.
 
-Every step is a `umd` command whose output folder is reused when it is
-complete, so a killed run resumes (the training runs with `--resume`).
+The game is named here: umd_apple_harvest__unequal with 4 players and the
+shipped `ppo_conditioned_unequal` followers on every player. Every step is a
+`umd` command whose output folder is reused when it is complete, so a killed
+run resumes (the training runs with `--resume`).
 
   .venv/bin/python benchmarks/adapting_followers.py --out runs/adapting --adapt 1
   .venv/bin/python benchmarks/adapting_followers.py --out runs/adapting --adapt 5
@@ -30,13 +32,19 @@ import json
 import pathlib
 import subprocess
 import sys
-from typing import Any
+from typing import Any, Optional
 
+import _setup  # pylint: disable=unused-import  # First: the preamble.
+
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 import numpy as np
 
+import common
 from umd_meltingpot.plumbing import stats
+# pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 
 SUBSTRATE = "umd_apple_harvest__unequal"
+PLAYERS = 4
 BOTS = "ppo_conditioned_unequal"
 
 
@@ -53,17 +61,18 @@ def train(out: pathlib.Path, games: int, seed: int, adapt: int) -> None:
          "--quiet")
     return
   _umd("train", "principal", "--principal", "ucb_constant", "--substrate",
-       SUBSTRATE, "--bots", BOTS, "--delta", "inf", "--phi0", "0",
-       "--preferences", "fixed:utilitarian", "--games", str(games), "--seed",
-       str(seed), "--adapt-followers", str(adapt), "--quiet", "--out",
-       str(out))
+       SUBSTRATE, "--players", str(PLAYERS), "--bots", BOTS, "--delta",
+       "inf", "--phi0", "0", "--preferences", "fixed:utilitarian", "--games",
+       str(games), "--seed", str(seed), "--adapt-followers", str(adapt),
+       "--quiet", "--out", str(out))
 
 
 def grid(out: pathlib.Path, bots: str, rates: str, seeds: str
          ) -> dict[float, dict[int, dict[str, Any]]]:
   """Flat rate -> seed -> game of `umd grid` (played unless `out` has it)."""
   if not (out / "grid.json").exists():
-    _umd("grid", "--substrate", SUBSTRATE, "--bots", bots, "--rates", rates,
+    _umd("grid", "--substrate", SUBSTRATE, "--players", str(PLAYERS),
+         "--bots", bots, "--rates", rates,
          "--seeds", seeds, "--objectives", "utilitarian", "--quiet", "--out",
          str(out))
   games: dict[float, dict[int, dict[str, Any]]] = {}
@@ -77,14 +86,9 @@ def _values(games: dict[int, dict[str, Any]], seeds: list[int]) -> list[float]:
   return [games[seed]["values"]["utilitarian"] for seed in seeds]
 
 
-def _ratio(numerator: list[float], denominator: list[float]) -> str:
-  ratio, low, high = stats.ratio_of_means(numerator, denominator, rng=0)
-  return f"{ratio:.2f} [{low:.2f}, {high:.2f}]"
-
-
-def report(populations: dict[str, dict[float, dict[int, dict[str, Any]]]]
-           ) -> None:
-  """Prints the table and the ratios."""
+def report(populations: dict[str, dict[float, dict[int, dict[str, Any]]]],
+           run: Optional[common.Run] = None) -> None:
+  """Prints the table and the ratios (kept in `run` for the history)."""
   first = next(iter(populations.values()))
   rates = sorted(first)
   seeds = sorted(first[rates[0]])
@@ -103,22 +107,31 @@ def report(populations: dict[str, dict[float, dict[int, dict[str, Any]]]]
                    f"{means[rate] + half:.2f}], alive {alive:.0%}")
     best[name] = max(rates, key=means.get)
     print(f"| {name} | " + " | ".join(cells) + " |")
+
+  def ratio(label: str, numerator: list[float],
+            denominator: list[float]) -> str:
+    value, low, high = stats.ratio_of_means(numerator, denominator, rng=0)
+    if run is not None:
+      run.interval(label, value, low, high, seeds=len(seeds))
+    return f"| {label} | {value:.2f} [{low:.2f}, {high:.2f}] |"
+
   print("\n| ratio (paired bootstrap 95% CI) | value |")
   print("| --- | --- |")
   for name, games in populations.items():
-    print(f"| {name} at its best flat {best[name]:g} ÷ no tax | "
-          f"{_ratio(_values(games[best[name]], seeds), _values(games[0.0], seeds))} |")
+    print(ratio(f"{name} at its best flat {best[name]:g} ÷ no tax",
+                _values(games[best[name]], seeds), _values(games[0.0], seeds)))
   (fixed_name, fixed), (adapted_name, adapted) = populations.items()
   for rate in dict.fromkeys((best[fixed_name], best[adapted_name])):
-    print(f"| {adapted_name} ÷ {fixed_name}, both at flat {rate:g} | "
-          f"{_ratio(_values(adapted[rate], seeds), _values(fixed[rate], seeds))} |")
+    print(ratio(f"{adapted_name} ÷ {fixed_name}, both at flat {rate:g}",
+                _values(adapted[rate], seeds), _values(fixed[rate], seeds)))
   if best[fixed_name] != best[adapted_name]:
-    print(f"| {adapted_name} at {best[adapted_name]:g} ÷ {fixed_name} at "
-          f"{best[fixed_name]:g} | "
-          f"{_ratio(_values(adapted[best[adapted_name]], seeds), _values(fixed[best[fixed_name]], seeds))} |")
+    print(ratio(f"{adapted_name} at {best[adapted_name]:g} ÷ {fixed_name} "
+                f"at {best[fixed_name]:g}",
+                _values(adapted[best[adapted_name]], seeds),
+                _values(fixed[best[fixed_name]], seeds)))
 
 
-def main() -> None:
+def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--out", default="runs/adapting")
   parser.add_argument("--games", type=int, default=60)
@@ -127,24 +140,33 @@ def main() -> None:
   parser.add_argument("--seeds", default="1000-1015")
   parser.add_argument("--adapt", type=int, default=5,
                       help="PPO updates of the followers after each game")
-  args = parser.parse_args()
+  common.add_history_flags(parser)
+  args = parser.parse_args(argv)
+  run = common.Run("adapting_followers", common.Subject(
+      substrate=SUBSTRATE, players=PLAYERS,
+      bots=f"{BOTS}, fixed vs adapting ({args.adapt} PPO updates a game)",
+      settings={"principal": "ucb_constant", "games": args.games,
+                "seed": args.seed, "rates": args.rates,
+                "seeds": args.seeds}), args, argv)
   out = pathlib.Path(args.out)
   train(out / "ucb_fixed", args.games, args.seed, adapt=0)
   adapting = f"ucb_adapt{args.adapt}"
   train(out / adapting, args.games, args.seed, adapt=args.adapt)
-  for run in ("ucb_fixed", adapting):
+  for name in ("ucb_fixed", adapting):
     values = [json.loads(line)["objective_value"] for line in
-              (out / run / "metrics.jsonl").read_text().splitlines()]
+              (out / name / "metrics.jsonl").read_text().splitlines()]
     half = len(values) // 2
-    print(f"{run}: training O, first {half} games {np.mean(values[:half]):.2f}, "
+    print(f"{name}: training O, first {half} games {np.mean(values[:half]):.2f}, "
           f"last {len(values) - half} {np.mean(values[half:]):.2f}")
   adapted = out / adapting / "followers" / "current.npz"
   report({
       "original": grid(out / "eval_original", BOTS, args.rates, args.seeds),
       f"adapted (U = {args.adapt})": grid(
           out / f"eval_adapted{args.adapt}", f"ppo:{adapted}", args.rates,
-          args.seeds)})
+          args.seeds)}, run)
+  run.finish()
+  return 0
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(main())

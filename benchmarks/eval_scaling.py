@@ -6,21 +6,31 @@ side first plays one warm-up episode per worker, so that Ray start-up and
 each worker's one-off import of Melting Pot and TensorFlow are not timed;
 then it times the batch. Sides alternate, `--repeats` times, in one run.
 
+The scenario is umd_apple_harvest__open_0 (7 players: 5 focal, the greedy
+population under test, and 2 background zapper bots, under the hand-rule
+principal), named here; the output names its substrate, players and bots.
+
   .venv/bin/python benchmarks/eval_scaling.py [--episodes 8] [--repeats 2] \
       [--scenario umd_apple_harvest__open_0] [--population greedy]
 """
 
 import argparse
-import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _setup  # pylint: disable=unused-import  # First: the preamble.
 
-import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot.evaluation import evaluate  # pylint: disable=g-import-not-at-top
-from umd_meltingpot.plumbing import parallel  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+import common
+from umd_meltingpot.plumbing import lazy
+from umd_meltingpot.plumbing import parallel
+# pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+
+evaluate = lazy.module("umd_meltingpot.evaluation.evaluate")
+scenario_lib = lazy.module("umd_meltingpot.evaluation.scenario")
+
+SCENARIO = "umd_apple_harvest__open_0"
+POPULATION = "greedy"
 
 
 def _tasks(args: argparse.Namespace, seed: int, count: int):
@@ -46,21 +56,36 @@ def runner(workers: int, args: argparse.Namespace):
   return run
 
 
-def main() -> None:
+def subject(args: argparse.Namespace) -> common.Subject:
+  """The scenario's substrate, players and bots (focal and background)."""
+  config = scenario_lib.get_config(args.scenario)
+  focal = sum(config.is_focal)
+  background = ",".join(sorted(set().union(*config.bots_by_role.values())))
+  return common.Subject(
+      substrate=config.substrate, players=len(config.roles),
+      bots=f"{focal} focal {args.population}, {len(config.roles) - focal} "
+      f"background {background}",
+      settings={"scenario": args.scenario,
+                "principal": config.mechanism.principal,
+                "episodes": args.episodes, "repeats": args.repeats})
+
+
+def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--episodes", type=int, default=8)
   parser.add_argument("--repeats", type=int, default=2)
-  parser.add_argument("--scenario", default="umd_apple_harvest__open_0")
-  parser.add_argument("--population", default="greedy")
-  args = parser.parse_args()
-  print(f"{args.episodes} episodes of {args.scenario} with population "
-        f"{args.population}, {args.repeats} interleaved repeats, "
-        f"{os.cpu_count()} CPUs")
+  parser.add_argument("--scenario", default=SCENARIO)
+  parser.add_argument("--population", default=POPULATION)
+  common.add_history_flags(parser)
+  args = parser.parse_args(argv)
+  run = common.Run("eval_scaling", subject(args), args, argv)
   results = common.interleaved(
       {"1": runner(1, args), "2": runner(2, args)}, args.repeats)
-  print("episodes/s, 2 workers / 1 worker: "
-        + common.ratio_summary(results["2"], results["1"]))
+  print(run.paired("episodes/s, 2 workers / 1 worker", results["2"],
+                   results["1"]))
+  run.finish()
+  return 0
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(main())

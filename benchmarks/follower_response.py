@@ -50,26 +50,26 @@ import argparse
 import hashlib
 import itertools
 import json
-import os
 import pathlib
 import sys
 from typing import Any, Optional
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault(
-    "XLA_FLAGS",
-    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _setup  # pylint: disable=unused-import  # First: the preamble.
 
-import numpy as np  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+import numpy as np
 
-import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import agents  # pylint: disable=g-import-not-at-top
-from umd_meltingpot.game import loop as game  # pylint: disable=g-import-not-at-top
-from umd_meltingpot.plumbing import runs  # pylint: disable=g-import-not-at-top
-from umd_meltingpot.plumbing import stats  # pylint: disable=g-import-not-at-top
+import common
+from umd_meltingpot import agents
+from umd_meltingpot.game import loop as game
+from umd_meltingpot.plumbing import lazy
+from umd_meltingpot.plumbing import runs
+# pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+
+stats = lazy.module("umd_meltingpot.plumbing.stats")
 
 SUBSTRATE = "umd_apple_harvest__small"
+PLAYERS = 4
 BRACKETS = (1.0, 2.0)
 MAX_RATE = 4.0
 NO_TAX = (0.0, 0.0, 0.0)
@@ -119,7 +119,8 @@ class Games:
       key = f"{self._substrate}|{key}"
     if key not in self._results:
       records = common.play(game.GameConfig(
-          substrate=self._substrate, bots=bots, seed=seed, phi0=rates,
+          substrate=self._substrate, players=PLAYERS, bots=bots, seed=seed,
+          phi0=rates,
           principal="fixed", delta=float("inf"), brackets=BRACKETS,
           max_rate=MAX_RATE, allow_mismatch=self._allow_mismatch))
       returns = np.sum([r.returns for r in records], axis=0)
@@ -218,7 +219,8 @@ def _players(values: list[list[float]]) -> str:
   return " / ".join(f"{v:.2f}" for v in np.mean(values, axis=0))
 
 
-def evaluate(games: Games, populations: dict[str, tuple[str, str]],
+def evaluate(run: common.Run, games: Games,
+             populations: dict[str, tuple[str, str]],
              schedules: list[tuple[float, ...]], seeds: list[int],
              rng) -> dict[str, Any]:
   """Every population under every schedule on the paired seeds; prints the
@@ -250,12 +252,14 @@ def evaluate(games: Games, populations: dict[str, tuple[str, str]],
       mean, low, high = stats.ratio_of_means(
           table[(first, _label(rates))]["returns"],
           table[(other, _label(rates))]["returns"], rng=rng)
+      run.interval(f"{first} / {other} under {_label(rates)}", mean, low,
+                   high, seeds=len(seeds))
       print(f"| {_label(rates)} | {other} | {mean:.2f} [{low:.2f}, "
             f"{high:.2f}] |")
   return {f"{p} | {n}": s for (p, n), s in table.items()}
 
 
-def main() -> None:
+def main(argv=None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
   parser.add_argument("--conditioned", default=None,
@@ -289,9 +293,23 @@ def main() -> None:
                       "this one (e.g. ppo_conditioned, trained with "
                       "skills all 1 and no effort cost, on the unequal "
                       "economy), with a warning")
-  args = parser.parse_args()
+  common.add_history_flags(parser)
+  args = parser.parse_args(argv)
   conditioned = args.conditioned or agents._checkpoint_path(  # pylint: disable=protected-access
       agents.PPO_CONDITIONED)
+  mode = ("select" if args.select else
+          "schedules" if args.schedules else "full")
+  bots = (f"each of {' '.join(args.select)}" if args.select else
+          f"conditioned PPO followers (ppo:{conditioned})" + (
+              f" vs {args.compare}" if args.schedules and args.compare else
+              "" if args.schedules else f" vs {','.join(BOTS)}" + (
+                  f",specialist (ppo:{args.specialist})"
+                  if args.specialist else "")))
+  run = common.Run("follower_response", common.Subject(
+      substrate=args.substrate, players=PLAYERS, bots=bots,
+      settings={"mode": mode, "brackets": _label(BRACKETS),
+                "max_rate": MAX_RATE, "seeds": args.seeds,
+                "first seed": args.first_seed}), args, argv)
   games = Games(args.cache, args.substrate, args.allow_mismatch)
   cond_key = "conditioned:" + _digest(conditioned)
   seeds = list(range(args.first_seed, args.first_seed + args.seeds))
@@ -300,7 +318,8 @@ def main() -> None:
     pick = select(games, args.select, grid_seeds)
     if args.json:
       runs.write_json(args.json, {"picked": pick})
-    return
+    run.finish()
+    return 0
   if args.schedules:
     try:
       schedules = [_rates(text) for text in args.schedules.split(";")]
@@ -317,11 +336,12 @@ def main() -> None:
       populations[spec] = (spec, key)
     print(f"setting: {args.substrate}, {len(seeds)} paired seeds "
           f"{seeds[0]}-{seeds[-1]}; conditioned = {conditioned}")
-    table = evaluate(games, populations, schedules, seeds,
+    table = evaluate(run, games, populations, schedules, seeds,
                      np.random.default_rng(0))
     if args.json:
       runs.write_json(args.json, {"table": table})
-    return
+    run.finish()
+    return 0
 
   def cond(rates, seed):
     return games.play("ppo:" + conditioned, cond_key, rates, seed)
@@ -367,7 +387,7 @@ def main() -> None:
       table[("conditioned", name)] = summarise(
           [cond(specialist_phi, s) for s in seeds], rng)
 
-  print(f"\nsetting: {SUBSTRATE}, brackets {_label(BRACKETS)} apples per "
+  print(f"\nsetting: {args.substrate}, brackets {_label(BRACKETS)} apples per "
         f"tax period of 25, max_rate {MAX_RATE:g}, equal redistribution; "
         f"{len(seeds)} paired seeds {seeds[0]}-{seeds[-1]}; best = "
         f"{_label(best)}")
@@ -386,25 +406,29 @@ def main() -> None:
   def ratio(a, b):
     return stats.ratio_of_means(a["returns"], b["returns"], rng=rng)
 
+  def ratio_goal(name: str, r: tuple[float, float, float], met: bool,
+                 text: str = "") -> None:
+    """Keeps goal `name`, and its ratio for the history."""
+    goals[name] = (met, f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]{text}")
+    run.interval(name, *r, seeds=len(seeds))
+
   best_cond = table[("conditioned", "grid best")]
   goals = {}
   r = ratio(best_cond, table[("conditioned", "no tax")])
-  goals["1 best / own no-tax >= 2, CI above 2"] = (
-      r[1] > 2.0, f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]")
+  ratio_goal("1 best / own no-tax >= 2, CI above 2", r, r[1] > 2.0)
   r = ratio(best_cond, table[("random", "grid best")])
   share = best_cond["alive_at_end_share"]
-  goals["2 best / random >= 1.5 and alive at end in >= 80% of seeds"] = (
-      r[0] >= 1.5 and share >= 0.8,
-      f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]; alive in {share:.0%}")
+  ratio_goal("2 best / random >= 1.5 and alive at end in >= 80% of seeds",
+             r, r[0] >= 1.5 and share >= 0.8, f"; alive in {share:.0%}")
   if ("specialist", "grid best") in table:
     r = ratio(best_cond, table[("specialist", "grid best")])
-    goals["3 conditioned / specialist >= 0.9 (best schedule)"] = (
-        r[0] >= 0.9, f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]")
+    ratio_goal("3 conditioned / specialist >= 0.9 (best schedule)", r,
+               r[0] >= 0.9)
   if specialist_phi is not None and specialist_phi != best:
     own = f"its own ({_label(specialist_phi)})"
     r = ratio(table[("conditioned", own)], table[("specialist", own)])
-    goals[f"3' conditioned / specialist >= 0.9 ({_label(specialist_phi)})"] = (
-        r[0] >= 0.9, f"{r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}]")
+    ratio_goal(f"3' conditioned / specialist >= 0.9 "
+               f"({_label(specialist_phi)})", r, r[0] >= 0.9)
   # 4. Along the top-fine curve, no higher fine raises gross harvest beyond
   # the CI: the paired bootstrap CI of the difference reaches <= 0. Theory
   # (the value of one more apple to its eater) speaks of the harvest at a
@@ -438,6 +462,8 @@ def main() -> None:
         "skipped": skipped,
         "goals": {g: {"met": bool(m), "measured": t}
                   for g, (m, t) in goals.items()}})
+  run.finish()
+  return 0
 
 
 if __name__ == "__main__":

@@ -1,28 +1,40 @@
 """Env steps/s of `umd run`'s loop relative to the bare substrate.
 
-Both sides play umd_apple_harvest__open with 7 players for whole games. The
-`umd run` side is what the command runs, minus the video and the files: the
-principal wrapper (vote, f, the principal, the projection, the metrics) and
-one heuristic bot per player choosing every action. The bare side is the
-substrate alone with uniformly random actions. Repeats are interleaved in one
-process.
+Both sides play whole games of umd_apple_harvest__open with 7 players (the
+map's default game: 5 rounds of 10 VOTE + 200 HARVEST steps), resets
+included. The `umd run` side is what the command runs, minus the video and
+the files: the principal wrapper (vote, f, the hand-rule principal, the
+projection, the metrics) and one heuristic bot per player choosing every
+action (random,greedy cycled). The bare side is the substrate alone with
+uniformly random actions. Repeats are interleaved in one process.
+
+The game is named here, not taken from `umd run`'s defaults (the small map
+and best_response followers since issue 14): docs/RESULTS.md's figures are
+of this one.
 
   .venv/bin/python benchmarks/game_speed.py [--repeats 5] [--bots random,greedy]
 """
 
 import argparse
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _setup  # pylint: disable=unused-import  # First: the preamble.
 
-import numpy as np  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+import numpy as np
 
-import common  # pylint: disable=g-import-not-at-top
+import common
 from umd_meltingpot import agents
-from umd_meltingpot.game import loop as game  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
+from umd_meltingpot.game import loop as game
+from umd_meltingpot.plumbing import lazy
+# pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+
+substrate = lazy.module("umd_meltingpot.substrate")
+
+SUBSTRATE = "umd_apple_harvest__open"
+PLAYERS = 7
+BOTS = "random,greedy"
+PRINCIPAL = "hand_rule"
 
 
 def game_runner(prepared: game.PreparedGame):
@@ -51,22 +63,38 @@ def bare_runner(prepared: game.PreparedGame):
   return run
 
 
-def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__)
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(
+      description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
   parser.add_argument("--repeats", type=int, default=5)
-  parser.add_argument("--bots", default=game.GameConfig.bots)
-  parser.add_argument("--principal", default="hand_rule")
-  args = parser.parse_args()
+  parser.add_argument("--bots", default=BOTS,
+                      help="the `umd run` side's bots (default: %(default)s)")
+  parser.add_argument("--principal", default=PRINCIPAL)
+  common.add_history_flags(parser)
+  args = parser.parse_args(argv)
+  # phi0 None: the substrate's own initial rates, as when RESULTS was
+  # measured (`umd run`'s default is a flat 0.7 since issue 14).
   prepared = game.prepare(game.GameConfig(
-      bots=args.bots, principal=args.principal), agents.FACTORY)
+      substrate=SUBSTRATE, players=PLAYERS, bots=args.bots, phi0=None,
+      principal=args.principal), agents.FACTORY)
+  config = prepared.substrate_config
+  run = common.Run("game_speed", common.Subject(
+      substrate=SUBSTRATE, players=prepared.num_players,
+      bots=f"{','.join(prepared.bot_names)} (umd run) vs uniformly random "
+      "actions (bare)",
+      settings={"principal": args.principal, "rounds": config.rounds,
+                "vote_steps": config.vote_steps,
+                "harvest_steps": config.harvest_steps,
+                "repeats": args.repeats}), args, argv)
   runners = {"umd run": game_runner(prepared), "bare": bare_runner(prepared)}
   rates = common.interleaved(runners, args.repeats)
   for name, values in rates.items():
     print(f"{name:<8} {np.median(values):8.0f} steps/s (median)")
-  print(f"ratio umd run / bare substrate (bots {args.bots}, principal "
-        f"{args.principal}): " +
-        common.ratio_summary(rates["umd run"], rates["bare"]))
+  print(run.paired("umd run / bare substrate", rates["umd run"],
+                   rates["bare"]))
+  run.finish()
+  return 0
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(main())

@@ -19,23 +19,23 @@ under the same mechanism, `--total-steps` env steps each, at most 1e6):
 """
 
 import argparse
-import os
 import sys
 from typing import Optional
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault(
-    "XLA_FLAGS",
-    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _setup  # pylint: disable=unused-import  # First: the preamble.
 
-import numpy as np  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+import numpy as np
 
-import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot.game import loop as game  # pylint: disable=g-import-not-at-top
-from umd_meltingpot.plumbing import stats  # pylint: disable=g-import-not-at-top
+import common
+from umd_meltingpot.game import loop as game
+from umd_meltingpot.plumbing import lazy
+# pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+
+stats = lazy.module("umd_meltingpot.plumbing.stats")
 
 SUBSTRATE = "umd_apple_harvest__small"
+PLAYERS = 4
 BASELINES = ("greedy", "sustainable", "random")
 
 
@@ -44,7 +44,7 @@ def play(bots: str, seed: int, phi0: Optional[tuple[float, ...]]
   """One game; returns (per-capita return, apples alive after round 1,
   apples alive after the last round)."""
   records = common.play(game.GameConfig(
-      substrate=SUBSTRATE, bots=bots, seed=seed, phi0=phi0,
+      substrate=SUBSTRATE, players=PLAYERS, bots=bots, seed=seed, phi0=phi0,
       principal="fixed" if phi0 else "none"))
   returns = np.sum([r.returns for r in records], axis=0)
   return (float(returns.mean()), records[0].apples_alive,
@@ -69,8 +69,8 @@ def train_checkpoint(name: str, phi0: Optional[tuple[float, ...]],
   return str(result.out / train.CHECKPOINT)
 
 
-def evaluate(name: str, checkpoint: str, phi0: Optional[tuple[float, ...]],
-             seeds: list[int]) -> None:
+def evaluate(run: common.Run, name: str, checkpoint: str,
+             phi0: Optional[tuple[float, ...]], seeds: list[int]) -> None:
   populations = {"ppo": "ppo:" + checkpoint,
                  **{bot: bot for bot in BASELINES}}
   results = {label: np.array([play(bots, seed, phi0) for seed in seeds])
@@ -84,13 +84,13 @@ def evaluate(name: str, checkpoint: str, phi0: Optional[tuple[float, ...]],
           f" {rows[:, 2].mean():>10.2f}")
   rng = np.random.default_rng(0)
   for baseline in BASELINES:
-    ratio, low, high = stats.ratio_of_means(results["ppo"][:, 0],
-                                            results[baseline][:, 0], rng=rng)
-    print(f"learned / {baseline:<11} per-capita return: {ratio:.3f} "
-          f"(95% CI {low:.3f}-{high:.3f})")
+    print(run.interval(
+        f"{name}: learned / {baseline} per-capita return",
+        *stats.ratio_of_means(results["ppo"][:, 0], results[baseline][:, 0],
+                              rng=rng), seeds=len(seeds)))
 
 
-def main() -> None:
+def main(argv=None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
   parser.add_argument("--no-tax", help="checkpoint trained with no tax")
@@ -104,9 +104,18 @@ def main() -> None:
   parser.add_argument("--total-steps", type=int, default=300_000,
                       help="env steps per training run (if training)")
   parser.add_argument("--train-seed", type=int, default=0)
-  args = parser.parse_args()
+  common.add_history_flags(parser)
+  args = parser.parse_args(argv)
   phi0 = tuple(float(rate) for rate in args.phi0.split(","))
   seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+  run = common.Run("learning", common.Subject(
+      substrate=SUBSTRATE, players=PLAYERS,
+      bots=f"PPO followers (ppo:CHECKPOINT) vs {','.join(BASELINES)}, each "
+      "on every player",
+      settings={"no-tax checkpoint": args.no_tax or "trained here",
+                "tax checkpoint": args.tax or "trained here",
+                "phi0": args.phi0,
+                "seeds": f"{seeds[0]}-{seeds[-1]}"}), args, argv)
   mechanisms = (("no tax", args.no_tax, None),
                 (f"fixed tax {args.phi0}", args.tax, phi0))
   for name, checkpoint, rates in mechanisms:
@@ -114,7 +123,9 @@ def main() -> None:
       label = "notax" if rates is None else "tax"
       checkpoint = train_checkpoint(label, rates, args.total_steps,
                                     args.train_seed)
-    evaluate(name, checkpoint, rates, seeds)
+    evaluate(run, name, checkpoint, rates, seeds)
+  run.finish()
+  return 0
 
 
 if __name__ == "__main__":

@@ -72,6 +72,9 @@ import pathlib
 import sys
 from typing import Any, Optional, Sequence
 
+import _setup  # pylint: disable=unused-import  # First: the preamble.
+
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 import numpy as np
 from scipy import stats as scipy_stats
 
@@ -81,21 +84,25 @@ from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.training import grid_search
 from umd_meltingpot.plumbing import parallel
 from umd_meltingpot import principal as principal_lib
-from umd_meltingpot.training import principal as principal_train
 from umd_meltingpot.plumbing import runs
 from umd_meltingpot.plumbing import stats
 from umd_meltingpot.plumbing import trained_game
 from umd_meltingpot.training import common as training
 from umd_meltingpot.social_choice import welfare
-from umd_meltingpot.agents import bots as bots_lib
 from umd_meltingpot.principal import checkpoint as checkpoint_lib
-from umd_meltingpot.game import principal_wrapper as wrapper_lib
+from umd_meltingpot.plumbing import lazy
 
-# The benchmarks' shared helpers, beside this script (not installed).
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # pylint: disable=g-import-not-at-top,g-bad-import-order
+import common
+# pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 
+# Melting Pot and TensorFlow when a game is played, not for --help.
+bots_lib = lazy.module("umd_meltingpot.agents.bots")
+principal_train = lazy.module("umd_meltingpot.training.principal")
+wrapper_lib = lazy.module("umd_meltingpot.game.principal_wrapper")
+
+# The game by default (issue 5's); the player count is the substrate's.
 SUBSTRATE = "umd_apple_harvest__small"
+BOTS = "best_response"
 Schedule = tuple[float, ...]
 SECTIONS = ("matrix", "learning", "curves", "mixed", "loop")
 # Issue 5's sections, retired: the commit that still has them.
@@ -257,7 +264,7 @@ class PrincipalGame:
   """Overrides every player's ballot (mixed votes); None: their types'."""
 
 
-def round_summary(record: wrapper_lib.RoundRecord) -> dict[str, Any]:
+def round_summary(record: "wrapper_lib.RoundRecord") -> dict[str, Any]:
   """A round's record as JSON: what the voted, mixed and loop tables need."""
   return {"round": record.round, "objective": record.objective,
           "phi": [float(rate) for rate in record.phi],
@@ -756,7 +763,7 @@ def _parser() -> argparse.ArgumentParser:
                       + ",".join(SECTIONS))
   game = parser.add_argument_group("the game")
   game.add_argument("--substrate", default=SUBSTRATE)
-  game.add_argument("--bots", default="best_response",
+  game.add_argument("--bots", default=BOTS,
                     help="the followers, as umd run's --bots")
   game.add_argument("--brackets", default=None,
                     help="bracket edges, e.g. 1,2 (default: the substrate's)")
@@ -784,6 +791,7 @@ def _parser() -> argparse.ArgumentParser:
                     "(0: here, one after the other)")
   game.add_argument("--ray-address", default=None,
                     help="play the tasks on this Ray cluster")
+  common.add_history_flags(parser)
   return parser
 
 
@@ -858,6 +866,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       options=_principal_options(args, parser))
   experiment = _experiment(args, parser, setting, objectives, principals,
                            learning, levels)
+  players = game_lib.prepare(dataclasses.replace(setting.base(), phi0=(0.0,)),
+                             agents.FACTORY).num_players
+  run = common.Run("principal_vs_fixed", common.Subject(
+      substrate=setting.substrate, players=players, bots=setting.bots,
+      settings={"sections": args.sections,
+                "principals": ",".join(principals),
+                "train games": args.train_games,
+                "eval seeds": len(experiment.eval_seeds)}), args, argv)
   results: dict[str, Any] = {}
   with contextlib.ExitStack() as stack:
     if parallel.uses_ray(args.workers, args.ray_address):
@@ -871,7 +887,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   results)
   if args.json:
     runs.write_text(args.json, json.dumps(results, indent=1))
+  _keep_ratios(run, results, len(experiment.eval_seeds))
+  run.finish()
   return 0
+
+
+def _keep_ratios(run: common.Run, results: dict[str, Any],
+                 seeds: int) -> None:
+  """The matrix's and the learned principals' ratios, for the history."""
+  for check in results.get("matrix_checks", []):
+    run.interval(f"{check['objective']} best / {check['other']} best",
+                 *check["ratio"], seeds=seeds)
+  for row in results.get("learning", []):
+    for base, ratio in row["ratios"].items():
+      run.interval(f"{row['objective']} {row['principal']} / {base}",
+                   *ratio, seeds=seeds)
 
 
 def _experiment(args: argparse.Namespace, parser: argparse.ArgumentParser,

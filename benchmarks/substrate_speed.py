@@ -9,19 +9,24 @@ interleaved in one process; the ratio of paired repeats is what counts.
 """
 
 import argparse
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _setup  # pylint: disable=unused-import  # First: the preamble.
 
-from meltingpot import substrate as meltingpot_substrate  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 import numpy as np
 
-import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
+import common
+from umd_meltingpot.plumbing import lazy
+# pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 
+meltingpot_substrate = lazy.module("meltingpot.substrate")
+substrate = lazy.module("umd_meltingpot.substrate")
+
+UMD = "umd_apple_harvest__open"
+COMMONS = "commons_harvest__open"
 NUM_PLAYERS = 7
+RATES = (0.1, 0.3, 0.5)
 
 
 def make_runner(env, num_steps: int, seed: int):
@@ -42,33 +47,39 @@ def make_runner(env, num_steps: int, seed: int):
   return run
 
 
-def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__)
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(
+      description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
   parser.add_argument("--steps", type=int, default=2000)
   parser.add_argument("--repeats", type=int, default=7)
-  args = parser.parse_args()
+  common.add_history_flags(parser)
+  args = parser.parse_args(argv)
+  run = common.Run("substrate_speed", common.Subject(
+      substrate=f"{UMD} vs {COMMONS}", players=NUM_PLAYERS,
+      bots="uniformly random actions",
+      settings={"umd rates": ",".join(map(str, RATES)),
+                "steps": args.steps, "repeats": args.repeats}), args, argv)
 
-  config = substrate.get_config("umd_apple_harvest__open")
+  config = substrate.get_config(UMD)
   with config.unlocked():
-    config.initial_rates = (0.1, 0.3, 0.5)
+    config.initial_rates = RATES
   umd = substrate.build_from_config(config, roles=["default"] * NUM_PLAYERS,
                                     env_seed=1)
-  commons = meltingpot_substrate.build("commons_harvest__open",
+  commons = meltingpot_substrate.build(COMMONS,
                                        roles=["default"] * NUM_PLAYERS)
-  runners = {
-      "umd_apple_harvest__open": make_runner(umd, args.steps, 0),
-      "commons_harvest__open": make_runner(commons, args.steps, 0),
-  }
+  runners = {UMD: make_runner(umd, args.steps, 0),
+             COMMONS: make_runner(commons, args.steps, 0)}
   for runner in runners.values():  # Warm up both.
     runner()
   rates = common.interleaved(runners, args.repeats)
   for name, values in rates.items():
     print(f"{name:<26} {np.median(values):8.0f} steps/s (median)")
-  print("ratio umd / commons: " + common.ratio_summary(
-      rates["umd_apple_harvest__open"], rates["commons_harvest__open"]))
+  print(run.paired("umd / commons", rates[UMD], rates[COMMONS]))
   umd.close()
   commons.close()
+  run.finish()
+  return 0
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(main())

@@ -19,6 +19,11 @@ wrappers, the episode resets (which rebuild the Lua VM), view parsing and
 the rest of the observation encoding, pickling what a worker sends back,
 batched inference, rollout recording and the learner's update.
 
+The game is named here: umd_apple_harvest__small with its 4 players, the
+PPO followers learning on every player under `umd train followers`'
+default mechanism (the fixed principal at the substrate's initial rates),
+against uniformly random actions on the bare side.
+
   .venv/bin/python benchmarks/train_throughput.py [--total-steps 40000]
       [--repeats 3]
   .venv/bin/python benchmarks/train_throughput.py --breakdown
@@ -34,16 +39,18 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _setup  # pylint: disable=unused-import  # First: the preamble.
 
-import common  # pylint: disable=g-import-not-at-top
-from umd_meltingpot import substrate  # pylint: disable=g-import-not-at-top
-# Importing train sets its XLA flags (one XLA thread) before JAX starts, so
-# the training here runs as `umd train` does.
-from umd_meltingpot.training import followers as train  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+import common
+from umd_meltingpot.plumbing import lazy
+from umd_meltingpot.training import followers as train
+# pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
+
+substrate = lazy.module("umd_meltingpot.substrate")
 
 SUBSTRATE = "umd_apple_harvest__small"
+PLAYERS = 4
 
 
 def bare_rate(seconds: float, seed: int) -> float:
@@ -54,7 +61,7 @@ def bare_rate(seconds: float, seed: int) -> float:
   work this process's CPU time would not count, so its rate is wall-clock
   and the bare side must be measured on the same clock.
   """
-  with substrate.build(SUBSTRATE, roles=["default"] * 4,
+  with substrate.build(SUBSTRATE, roles=["default"] * PLAYERS,
                        env_seed=seed) as env:
     bare = common.RandomPlay(env, seed)
     steps, start = 0, time.perf_counter()
@@ -68,7 +75,8 @@ def bare_rate(seconds: float, seed: int) -> float:
 def training_rate(total_steps: int, num_workers: int) -> float:
   """Env steps/s of `umd train`, between its first and last update."""
   with tempfile.TemporaryDirectory() as folder:
-    config = train.TrainConfig(substrate=SUBSTRATE, total_steps=total_steps,
+    config = train.TrainConfig(substrate=SUBSTRATE, players=PLAYERS,
+                               total_steps=total_steps,
                                out=os.path.join(folder, "run"),
                                checkpoint_every=10)
     prepared = train.prepare(config, train.PPOConfig(num_workers=num_workers))
@@ -153,7 +161,7 @@ def breakdown(total_steps: int) -> None:
     group.step = _pickled(step, ipc)
     with tempfile.TemporaryDirectory() as folder, _timers(targets) as cpu:
       config = train.TrainConfig(
-          substrate=SUBSTRATE, total_steps=total_steps,
+          substrate=SUBSTRATE, players=PLAYERS, total_steps=total_steps,
           out=os.path.join(folder, "run"), checkpoint_every=10 ** 6)
       prepared = train.prepare(config, train.PPOConfig(num_workers=0))
       start = common.clock()
@@ -195,7 +203,7 @@ def breakdown(total_steps: int) -> None:
 
 def bare_cpu_rate(seed: int, steps: int = 3000) -> float:
   """Steps/s of the bare substrate in CPU time, resets included."""
-  with substrate.build(SUBSTRATE, roles=["default"] * 4,
+  with substrate.build(SUBSTRATE, roles=["default"] * PLAYERS,
                        env_seed=seed) as env:
     bare = common.RandomPlay(env, seed)
 
@@ -205,19 +213,32 @@ def bare_cpu_rate(seed: int, steps: int = 3000) -> float:
     return common.steps_per_second(step, steps)
 
 
-def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__)
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(
+      description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
   parser.add_argument("--total-steps", type=int, default=40_000)
   parser.add_argument("--num-workers", type=int, default=2)
   parser.add_argument("--bare-seconds", type=float, default=15.0)
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--breakdown", action="store_true",
                       help="where the CPU goes, training in this process")
-  args = parser.parse_args()
-  if args.breakdown:
-    breakdown(args.total_steps)
-    return
+  common.add_history_flags(parser)
+  args = parser.parse_args(argv)
   games = train.PPOConfig().envs_per_worker
+  workers = 0 if args.breakdown else args.num_workers
+  settings = {"total steps": args.total_steps, "workers": workers,
+              "games per worker": games}
+  if not args.breakdown:
+    settings.update({"repeats": args.repeats,
+                     "bare seconds": args.bare_seconds})
+  run = common.Run("train_throughput", common.Subject(
+      substrate=SUBSTRATE, players=PLAYERS,
+      bots="PPO followers training (umd train followers) vs uniformly "
+      "random actions (bare)", settings=settings), args, argv)
+  if args.breakdown:  # No ratio: nothing for the history.
+    breakdown(args.total_steps)
+    run.finish()
+    return 0
   trainings, bares = [], []
   for repeat in range(args.repeats):
     load = os.getloadavg()[0]
@@ -231,7 +252,9 @@ def main() -> None:
           f"workers x {games} games) {training:.0f} env steps/s; ratio "
           f"{training / bares[-1]:.3f}; load average {load:.1f} -> "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-  print(f"training / bare: {common.ratio_summary(trainings, bares)}")
+  print(run.paired("training / bare", trainings, bares))
+  run.finish()
+  return 0
 
 
 if __name__ == "__main__":
