@@ -6,7 +6,7 @@
   action, state = bot.step(timestep, state)
 
 Each bot plays the HARVEST phase with its own heuristic, reading only the
-focal observations (`RGB`, `READY_TO_SHOOT`, `PHASE`), and votes in the VOTE
+focal observations (its view, `READY_TO_SHOOT`, `PHASE`), and votes in the VOTE
 phase through its `Voter`: a ranked ballot, cast one `VOTE_<objective>` press
 per VOTE step (`ballot_action`). When the game is over it does nothing.
 `BallotPolicy` wraps any such policy to cast ballots it is given instead (a
@@ -19,11 +19,13 @@ returns, and `step` copies the generator before drawing so a state is never
 changed in place. The generator is seeded from the bot's `seed` *and* the
 slot's first observation, so slots that share a policy object still draw
 different random streams while a slot's play stays reproducible.
+
+A bot's view is the `RGB` pixels (Melting Pot's scenarios) or, cheaper, the
+level's `GRID` and `FIRST_RGB_CRC32` (`VIEWS`); both give the same play.
 """
 
 import dataclasses
 import operator
-import zlib
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import dm_env
@@ -36,6 +38,10 @@ from umd_meltingpot.substrates import phases
 
 Cell = obs_lib.Cell
 Observation = Mapping[str, np.ndarray]
+# The player views (the substrate config's `player_views`) that the bots
+# read when there are no pixels: the cells, and the first view's CRC-32 that
+# seeds them.
+VIEWS = ("GRID", "FIRST_RGB_CRC32")
 
 # Exploring: turns to look around before walking, and how far to walk.
 _SCAN_TURNS = 3
@@ -254,8 +260,8 @@ class HarvestBot(policy.Policy[BotState]):
   def _first_rng(self, observation: Observation) -> np.random.Generator:
     """The slot's generator, seeded on its first step by the bot's seed and
     the slot's first view, so that slots sharing this bot draw apart."""
-    view = np.ascontiguousarray(observation["RGB"])
-    return np.random.default_rng([self._seed, zlib.crc32(view.tobytes())])
+    return np.random.default_rng(
+        [self._seed, obs_lib.first_view_crc32(observation)])
 
   def _harvest(self, observation: Observation,
                state: BotState) -> tuple[int, BotState]:
@@ -290,8 +296,7 @@ class GreedyBot(HarvestBot):
 
   def _harvest(self, observation: Observation,
                state: BotState) -> tuple[int, BotState]:
-    return self._play(obs_lib.parse_cells(observation["RGB"]), observation,
-                      state)
+    return self._play(obs_lib.cells(observation), observation, state)
 
   def _play(self, grid: np.ndarray, observation: Observation,
             state: BotState) -> tuple[int, BotState]:

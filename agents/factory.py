@@ -87,6 +87,19 @@ class BotFactory:
                        num_players=num_players, allow_mismatch=allow_mismatch)
     return names
 
+  def views(self, names: Sequence[str]) -> tuple[str, ...]:
+    """The views bots `names` read: the pixels if a PPO follower learnt
+    from them, else the cells and the seed the level computes without
+    rendering (`bots.VIEWS`), on which every bot plays as on the pixels."""
+    from umd_meltingpot.agents import bots as bots_lib  # pylint: disable=g-import-not-at-top
+    from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
+    for name in set(names):
+      path = agents.ppo_checkpoint(name)
+      if path is not None and "RGB" in ppo_policy.views(
+          ppo_policy.load(path)):
+        return ("RGB",)  # The pixels give every bot all it reads.
+    return bots_lib.VIEWS
+
   def make_bots(self, names: Sequence[str], *,
                 preferences: preferences_lib.Preferences, seed: int,
                 substrate_config: Any, num_players: int) -> list[Any]:

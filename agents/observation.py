@@ -1,8 +1,11 @@
-"""Reading the egocentric RGB view of UMD Apple Harvest, for heuristic bots.
+"""Reading a player's egocentric view of UMD Apple Harvest, for the bots.
 
 A player's `RGB` observation is an 11 x 11 grid of 8 x 8 pixel cells, turned
 so that the avatar always faces up: it sits at row 9, column 5, and sees 9
 cells ahead, 1 behind and 5 to each side. Cells beyond the map are black.
+Its `GRID` observation, when the substrate config asks for it
+(`player_views`), is the same view already classified by the level, without
+rendering; `cells` and `cells_of` read whichever the observation has.
 
 `parse_cells` sorts every cell into a `Cell` class by looking for the exact
 colours of the sprites, which come from Melting Pot's `commons_harvest__open`
@@ -15,13 +18,17 @@ prefabs (reused unchanged by `substrates/umd_apple_harvest.py`):
     (`colors.human_readable`). The player's own avatar is drawn in a separate
     "Self" colour, so its cell reads as the ground under it.
 
+`first_view_crc32` is what the bots seed themselves with: the CRC-32 of
+the first view of an episode, from the pixels or from `FIRST_RGB_CRC32`.
+
 `nearest_path` is a breadth-first search over the grid and `action_toward`
 turns a cell offset into the relative move that heads there.
 """
 
 import collections
 import functools
-from typing import Iterable, NamedTuple, Optional
+from typing import Iterable, Mapping, NamedTuple, Optional, Sequence
+import zlib
 
 import numpy as np
 from meltingpot.configs.substrates import commons_harvest__open
@@ -56,7 +63,12 @@ Offset = tuple[int, int]
 
 
 class Cell:
-  """The classes of a view cell, as stored in the grid of `parse_cells`."""
+  """The classes of a view cell, as stored in the grid of `parse_cells`.
+
+  The one Python definition; the level's (`GRID`) is `CELL` in
+  lua/levels/umd_apple_harvest/view_cells.lua, and
+  tests/test_symbolic_grid.py checks that the two read views alike.
+  """
   EMPTY = 0  # Ground (grass or floor), or the player's own avatar.
   APPLE = 1
   WALL = 2  # Also the black cells beyond the edge of the map.
@@ -184,6 +196,32 @@ def parse_cells(rgb: np.ndarray) -> np.ndarray:
   return grid
 
 
+def cells(observation: Mapping[str, np.ndarray]) -> np.ndarray:
+  """The cell classes of one player's view: its `GRID` observation if it
+  has one, else `parse_cells` of its `RGB` (the same grid, int8)."""
+  if "GRID" in observation:
+    return np.asarray(observation["GRID"], dtype=np.int8)
+  return parse_cells(observation["RGB"])
+
+
+def cells_of(observations: Sequence[Mapping[str, np.ndarray]]) -> np.ndarray:
+  """`cells` of several players' views, stacked (one parsing call for all
+  of them when they have only pixels)."""
+  if all("GRID" in o for o in observations):
+    return np.array([o["GRID"] for o in observations], dtype=np.int8)
+  return parse_cells(np.array([o["RGB"] for o in observations], np.uint8))
+
+
+def first_view_crc32(observation: Mapping[str, np.ndarray]) -> int:
+  """zlib's CRC-32 of a player's `RGB` view, the bots' seed at the first
+  step of an episode: of the pixels if the observation has them, else its
+  `FIRST_RGB_CRC32` (the same, computed by the level at the episode's first
+  step)."""
+  if "RGB" in observation:
+    return zlib.crc32(np.ascontiguousarray(observation["RGB"]).tobytes())
+  return int(observation["FIRST_RGB_CRC32"])
+
+
 def neighbour_counts(mask: np.ndarray, radius: float = 2.0) -> np.ndarray:
   """For each cell, the number of *other* set cells within `radius`.
 
@@ -297,7 +335,7 @@ def in_beam(grid: np.ndarray,
   in Commons Harvest). Walls that would block the beam are ignored.
 
   Args:
-    grid: a grid from `parse_cells`.
+    grid: a grid from `cells` or `parse_cells`.
     length: how many cells ahead the beam reaches.
     radius: how many cells to each side it reaches.
     start: the avatar's cell.

@@ -43,6 +43,7 @@ are paid while zapped (`skipWaitStateRewards = False`) so no transfer is lost.
 import copy
 from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
+import dm_env
 from meltingpot.configs.substrates import commons_harvest__closed
 from meltingpot.configs.substrates import commons_harvest__open
 from meltingpot.utils.substrates import specs
@@ -56,6 +57,8 @@ from umd_meltingpot.principal import schedule
 from umd_meltingpot.substrates import variants
 
 LEVEL_NAME = "umd_apple_harvest"
+# Pixels per cell side in the rendered views.
+_SPRITE_SIZE = 8
 MIN_PLAYERS = 2
 MAX_PLAYERS = 16
 REDISTRIBUTION_RULES = variants.REDISTRIBUTION_RULES
@@ -154,12 +157,20 @@ MECHANISM_FIELDS = (
 )
 # pyformat: enable
 
-INDIVIDUAL_OBSERVATIONS = ("RGB", "READY_TO_SHOOT") + tuple(
+# A player's own view, the individual observations that `player_views`
+# picks: Melting Pot's `RGB` (88 x 88 pixels, egocentric), `GRID` (the same
+# view as 11 x 11 `agents.observation.Cell` classes, uint8, read from the
+# layer view without rendering: lua/levels/umd_apple_harvest/view_cells.lua)
+# and `FIRST_RGB_CRC32` (zlib's CRC-32 of the RGB view at the episode's
+# first step, which seeds the bots; rendered once per episode).
+PLAYER_VIEWS = ("RGB", "GRID", "FIRST_RGB_CRC32")
+# The whole map's pixels, the global observation that `world_views` picks.
+WORLD_VIEWS = ("WORLD.RGB",)
+INDIVIDUAL_OBSERVATIONS = ("READY_TO_SHOOT",) + tuple(
     field.own[0] for field in MECHANISM_FIELDS if field.own)
 # Melting Pot's LocationObserver; for tests and analysis, not for policies.
 DEBUG_OBSERVATIONS = ("POSITION", "ORIENTATION")
-GLOBAL_OBSERVATIONS = ("WORLD.RGB",) + tuple(
-    field.name for field in MECHANISM_FIELDS)
+GLOBAL_OBSERVATIONS = tuple(field.name for field in MECHANISM_FIELDS)
 
 
 def action_set(objectives: Sequence[str]) -> tuple[dict[str, int], ...]:
@@ -290,6 +301,22 @@ _EFFORT_COST = validation.number(ge=0)
 _SKILLS = validation.tuple_of(validation.number(gt=0), min_length=0)
 
 
+def _views(valid: tuple[str, ...]) -> validation.Check:
+  """Distinct names from `valid`, in its order (so that the observation
+  names do not depend on how they were asked for)."""
+
+  def normalise(names: Any) -> tuple[str, ...]:
+    names = validation.tuple_of(validation.one_of(valid),
+                                min_length=0).normalise(names)
+    return tuple(name for name in valid if name in names)
+
+  return validation.Check(f"names from {valid}", normalise)
+
+
+_PLAYER_VIEWS = _views(PLAYER_VIEWS)
+_WORLD_VIEWS = _views(WORLD_VIEWS)
+
+
 def _distinct_objectives(names: Any) -> tuple[str, ...]:
   names = validation.tuple_of(validation.one_of(welfare.OBJECTIVES)).normalise(
       names)
@@ -367,6 +394,8 @@ def validate(config: config_dict.ConfigDict,
   validation.check_value("apple_value", _APPLE_VALUE, config.apple_value)
   validation.check_value("effort_cost", _EFFORT_COST, config.effort_cost)
   _check_skills(tuple(config.skills), num_players)
+  validation.check_value("player_views", _PLAYER_VIEWS, config.player_views)
+  validation.check_value("world_views", _WORLD_VIEWS, config.world_views)
 
 
 def _dimensions(config: config_dict.ConfigDict,
@@ -430,16 +459,37 @@ def timestep_spec(config: config_dict.ConfigDict, num_players: int):
   } if config.debug_observations else {}
   own = own_observations(config, num_players)
   world = mechanism_layout(config, num_players)
+  rgb = specs.OBSERVATION["RGB"]
+  views = {
+      "RGB": rgb,
+      "GRID": dm_env.specs.Array(
+          (rgb.shape[0] // _SPRITE_SIZE, rgb.shape[1] // _SPRITE_SIZE),
+          np.uint8, name="GRID"),
+      "FIRST_RGB_CRC32": specs.float64(),
+      "WORLD.RGB": specs.rgb(height * _SPRITE_SIZE, width * _SPRITE_SIZE),
+  }
   return specs.timestep({
       **debug,
-      "RGB": specs.OBSERVATION["RGB"],
+      **{name: views[name] for name in player_views(config)},
       "READY_TO_SHOOT": specs.OBSERVATION["READY_TO_SHOOT"],
       **{name: specs.float64(*shape) for name, (_, _, shape) in own.items()},
       # Global observations, for the principal, metrics and video.
-      "WORLD.RGB": specs.rgb(height * 8, width * 8),
+      **{name: views[name] for name in world_views(config)},
       **{name: specs.float64(*shape)
          for name, (_, _, shape) in world.items()},
   })
+
+
+def player_views(config: config_dict.ConfigDict) -> tuple[str, ...]:
+  """The `PLAYER_VIEWS` that `config` asks for, in that order."""
+  return validation.check_value("player_views", _PLAYER_VIEWS,
+                                config.player_views)
+
+
+def world_views(config: config_dict.ConfigDict) -> tuple[str, ...]:
+  """The `WORLD_VIEWS` that `config` asks for, in that order."""
+  return validation.check_value("world_views", _WORLD_VIEWS,
+                                config.world_views)
 
 
 def with_num_players(config: config_dict.ConfigDict,
@@ -459,9 +509,11 @@ def with_num_players(config: config_dict.ConfigDict,
   with config.unlocked():
     config.action_set = action_set(config.objectives)
     config.action_spec = specs.action(len(config.action_set))
-    config.individual_observation_names = list(INDIVIDUAL_OBSERVATIONS) + (
-        list(DEBUG_OBSERVATIONS) if config.debug_observations else [])
-    config.global_observation_names = list(GLOBAL_OBSERVATIONS)
+    config.individual_observation_names = (
+        list(player_views(config)) + list(INDIVIDUAL_OBSERVATIONS)
+        + (list(DEBUG_OBSERVATIONS) if config.debug_observations else []))
+    config.global_observation_names = (list(world_views(config))
+                                       + list(GLOBAL_OBSERVATIONS))
     config.timestep_spec = timestep_spec(config, num_players)
     if len(config.default_player_roles) != num_players:
       config.default_player_roles = ("default",) * num_players
@@ -519,6 +571,11 @@ def get_config(map_name: str = "open") -> config_dict.ConfigDict:
       commons_harvest__open.REGROWTH_PROBABILITIES)
   # Adds the POSITION and ORIENTATION observations (slower; for debugging).
   config.debug_observations = False
+  # The views observed (PLAYER_VIEWS, WORLD_VIEWS), each computed only when
+  # asked for. Melting Pot's by default; a game whose bots read no pixels
+  # asks for ("GRID", "FIRST_RGB_CRC32") and no WORLD.RGB.
+  config.player_views = ("RGB",)
+  config.world_views = ("WORLD.RGB",)
 
   config.valid_roles = frozenset({"default"})
   config.default_player_roles = ("default",) * players
@@ -542,7 +599,7 @@ def build(
       numPlayers=num_players,
       maxEpisodeLengthFrames=config.rounds * (
           config.vote_steps + config.harvest_steps),
-      spriteSize=8,
+      spriteSize=_SPRITE_SIZE,
       topology="BOUNDED",
       simulation={
           "map": config.ascii_map,

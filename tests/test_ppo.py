@@ -383,20 +383,22 @@ class FeaturesTest(parameterized.TestCase):
     config_lib.PPOConfig(num_minibatches=8).check_batch(4)
 
 
-def _config_json(hidden_size: int = 16) -> dict:
+def _config_json(hidden_size: int = 16,
+                 observation: str = "symbolic") -> dict:
   ppo = config_lib.PPOConfig(hidden_size=hidden_size, num_hidden_layers=1,
-                             max_agents=4)
+                             max_agents=4, observation=observation)
   return {"ppo": dataclasses.asdict(ppo), "num_rates": _NUM_RATES,
           "num_players": 4}
 
 
-def _write_checkpoint(path, hidden_size: int = 16, seed: int = 0):
-  networks = _networks(hidden_size=hidden_size)
+def _write_checkpoint(path, hidden_size: int = 16, seed: int = 0,
+                      observation: str = "symbolic"):
+  networks = _networks(observation, hidden_size=hidden_size)
   params = networks.init(jax.random.PRNGKey(seed))
   optimizer = learning.make_optimizer(1e-3, 1e-5, 0.5)
   return checkpoint.save(
       path, params=params, opt_state=optimizer.init(params),
-      config=_config_json(hidden_size), counters={"updates": 3},
+      config=_config_json(hidden_size, observation), counters={"updates": 3},
       rng={"learner": jax.random.PRNGKey(7)}), params, optimizer
 
 
@@ -538,6 +540,21 @@ class PolicyTest(bots_testing.BotTestCase):
     env = game.build_environment(prepared)
     self.assertEqual(game.play_episode(env, players), 7)  # 2 VOTE + 5 steps.
     env.close()
+
+  def test_the_game_renders_pixels_only_for_a_follower_reading_them(self):
+    rgb_path, _, _ = _write_checkpoint(
+        self.create_tempdir().full_path + "/rgb.npz", observation="rgb")
+    for path, views in ((self.path, ("GRID", "FIRST_RGB_CRC32")),
+                        (str(rgb_path), ("RGB",))):
+      with self.subTest(views=views):
+        prepared = game.prepare(game.GameConfig(
+            substrate=_SMALL, rounds=1, steps=5, vote_steps=2,
+            bots=f"greedy,ppo:{path}"), agents.FACTORY)
+        self.assertEqual(tuple(prepared.substrate_config.player_views),
+                         views)
+        with game.build_environment(prepared) as env:
+          self.assertEqual(
+              game.play_episode(env, game.build_bots(prepared)), 7)
 
   def test_bad_ppo_names(self):
     with self.assertRaisesRegex(ValueError, "No checkpoint"):

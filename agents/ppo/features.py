@@ -6,8 +6,10 @@ substrate and send a few hundred bytes per player instead of the 88x88 RGB.
 An `Observation` is a dict of arrays with any leading batch shape:
 
 *   `grid` (symbolic): int8 (11, 11), the cell classes of
-    `agents.observation.parse_cells` (empty, apple, wall, avatar), which the
-    network one-hot encodes; or `rgb` (rgb): uint8 (88, 88, 3), the view;
+    `agents.observation.cells` (empty, apple, wall, avatar): the level's
+    `GRID` when the observation has it, else the `RGB` view parsed (the
+    same grid), which the network one-hot encodes; or `rgb` (rgb): uint8
+    (88, 88, 3), the view;
 *   `vector`: float32 (4 + k,): READY_TO_SHOOT, the PHASE one-hot (vote,
     harvest, over) and the k TAX_RATES. A follower conditioned on the
     mechanism (`PPOConfig.condition_on_mechanism`, given a `Mechanism`)
@@ -35,6 +37,10 @@ VIEW_SHAPE = obs_lib.VIEW_SHAPE
 RGB_SHAPE = (VIEW_SHAPE[0] * obs_lib.CELL_SIZE,
              VIEW_SHAPE[1] * obs_lib.CELL_SIZE, 3)
 
+
+# The player view (the substrate config's `player_views`) each kind of
+# observation is encoded from.
+VIEWS = {"symbolic": ("GRID",), "rgb": ("RGB",)}
 
 # Income beyond twice an edge reads as twice it: far past the edge, the
 # marginal rate already says all.
@@ -69,7 +75,7 @@ def encode(observation: Mapping[str, np.ndarray], agent_id: int,
   """One player's network input.
 
   Args:
-    observation: the player's substrate observation (`RGB`,
+    observation: the player's substrate observation (`GRID` or `RGB`,
       `READY_TO_SHOOT`, `PHASE`, `TAX_RATES`; `MARGINAL_RATE` and
       `PERIOD_INCOME` with a mechanism; `SKILL` with `skill`).
     agent_id: the player index.
@@ -131,11 +137,10 @@ def _encode(observations: Sequence[Mapping[str, np.ndarray]],
   encoded = {"vector": vector,
              "agent_id": np.fromiter(agent_ids, np.int32,
                                      len(observations))}
-  views = np.array([o["RGB"] for o in observations], np.uint8)
   if kind == "symbolic":
-    encoded["grid"] = obs_lib.parse_cells(views)
+    encoded["grid"] = obs_lib.cells_of(observations)
   else:
-    encoded["rgb"] = views
+    encoded["rgb"] = np.array([o["RGB"] for o in observations], np.uint8)
   return encoded
 
 

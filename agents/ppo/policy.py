@@ -18,7 +18,6 @@ the policy's seed and that step's view.
 import functools
 import os
 import pathlib
-import zlib
 from typing import Any, Collection, Mapping, NamedTuple, Optional, Union
 
 import dm_env
@@ -92,6 +91,13 @@ def observations_read(follower: TrainedFollower) -> frozenset[str]:
   if follower.observe_skill:
     read |= _SKILL_OBSERVATIONS
   return read
+
+
+def views(follower: TrainedFollower) -> tuple[str, ...]:
+  """The player views (the substrate config's `player_views`) `follower`
+  plays from: the pixels for one trained on them, else the bots' (its cells
+  and its seed, `bots.VIEWS`), which give the same play without rendering."""
+  return ("RGB",) if follower.observation == "rgb" else bots.VIEWS
 
 
 def check_game(follower: TrainedFollower, substrate_config: Any,
@@ -264,8 +270,8 @@ class PPOPolicy(policy.Policy[PolicyState]):
     observation = timestep.observation
     key = prev_state.key
     if key is None:
-      view = np.ascontiguousarray(observation["RGB"]).tobytes()
-      key = np.array([self._seed & 0xFFFFFFFF, zlib.crc32(view)], np.uint32)
+      key = np.array([self._seed & 0xFFFFFFFF,
+                      obs_lib.first_view_crc32(observation)], np.uint32)
     phase = int(round(float(observation["PHASE"])))
     if phase == phases.Phase.VOTE:
       action = bots.ballot_action(self._voter.ballot(), prev_state.vote_step)

@@ -23,6 +23,7 @@ folder as it goes:
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import pathlib
 import sys
@@ -202,9 +203,19 @@ class BotFactory(Protocol):
                 substrate_config: Any, num_players: int) -> list[Any]:
     """One bot (a Melting Pot policy) per player, `names` cycled."""
 
+  def views(self, names: Sequence[str]) -> Optional[tuple[str, ...]]:
+    """The views that bots `names` read, from `umd_apple_harvest`'s
+    `PLAYER_VIEWS` and `WORLD_VIEWS`; the game computes only those (and
+    `WORLD.RGB` for a video). None, or a factory without this method: the
+    substrate config's own, Melting Pot's `RGB` and `WORLD.RGB`."""
+
 
 class _NoBots:
   """The factory of a game without bots: every player acts from outside."""
+
+  def views(self, names: Sequence[str]) -> Optional[tuple[str, ...]]:
+    del names  # People or programs play: they see what Melting Pot shows.
+    return None
 
   def bot_names(self, spec: Optional[str], **unused: Any) -> tuple[str, ...]:
     if spec is not None:
@@ -305,13 +316,33 @@ def prepare(config: GameConfig, bot_factory: BotFactory) -> PreparedGame:
       objectives=tuple(substrate_config.objectives),
       rng=np.random.default_rng(config.seed))
   runs.check_new_folder(config.out)
+  bot_names = bot_factory.bot_names(
+      config.bots, substrate_config=substrate_config,
+      num_players=num_players, allow_mismatch=config.allow_mismatch)
+  views = getattr(bot_factory, "views", lambda names: None)(bot_names)
+  if views is not None:
+    substrate_config = with_views(
+        substrate_config, (*views, *(("WORLD.RGB",) if config.video else ())))
   return PreparedGame(
       config=config, substrate_config=substrate_config,
       num_players=num_players, schedule=schedule, preferences=preferences,
-      bot_names=bot_factory.bot_names(
-          config.bots, substrate_config=substrate_config,
-          num_players=num_players, allow_mismatch=config.allow_mismatch),
-      bot_factory=bot_factory, mechanism=mechanism, principal=loaded)
+      bot_names=bot_names, bot_factory=bot_factory, mechanism=mechanism,
+      principal=loaded)
+
+
+def with_views(substrate_config: Any, views: Sequence[str]) -> Any:
+  """`substrate_config` computing only `views` (from `umd_apple_harvest`'s
+  `PLAYER_VIEWS` and `WORLD_VIEWS`): rendering only what someone looks at.
+  """
+  harvest = substrate_lib.umd_apple_harvest
+  substrate_config = copy.deepcopy(substrate_config)
+  with substrate_config.unlocked():
+    substrate_config.player_views = tuple(
+        view for view in harvest.PLAYER_VIEWS if view in views)
+    substrate_config.world_views = tuple(
+        view for view in harvest.WORLD_VIEWS if view in views)
+  return harvest.with_num_players(
+      substrate_config, len(substrate_config.default_player_roles))
 
 
 def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule,
@@ -378,6 +409,7 @@ def build_environment(
     on_round_end: Optional[Callable[[wrapper_lib.RoundRecord], None]] = None,
     principal: Optional[principal_lib.Principal] = None,
     rng: Optional[np.random.Generator] = None,
+    views: Optional[Sequence[str]] = None,
 ) -> wrapper_lib.PrincipalWrapper:
   """The substrate wrapped with the principal, seeded by the game's seed.
 
@@ -390,9 +422,14 @@ def build_environment(
     rng: the wrapper's tie-breaking generator (e.g. one whose state the
       caller records before each election, to replay it); default: one
       seeded by the game's seed.
+    views: the views to compute instead of the game's (`with_views`), for
+      players other than its bots (the learning followers).
   """
+  substrate_config = game.substrate_config
+  if views is not None:
+    substrate_config = with_views(substrate_config, views)
   env = substrate_lib.build_from_config(
-      game.substrate_config, roles=["default"] * game.num_players,
+      substrate_config, roles=["default"] * game.num_players,
       env_seed=game.config.seed + 1)
   return wrapper_lib.PrincipalWrapper(
       env, principal=build_principal(game, principal),

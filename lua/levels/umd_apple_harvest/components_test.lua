@@ -10,6 +10,8 @@ local test_runner = require 'testing.test_runner'
 
 local components = require 'components'
 local PHASE = require 'phases'
+local tensor = require 'system.tensor'
+local view_cells = require 'view_cells'
 
 -- A fake Avatar component with its Zapper, recording what is done to it.
 -- With `dropsWaitStateRewards` it drops rewards while zapped, as Melting
@@ -761,6 +763,78 @@ function tests.taxedEdibleIgnoresNonAvatarContacts()
   apple:onEnter(fakeAvatar(1).gameObject, 'other')
   asserts.EQ(#collected, 0)
   asserts.EQ(getState(), 'apple')
+end
+
+-- `world:spriteNames()` of a world with these sprites: '' (id 0), then each
+-- sprite in its four orientations.
+local function spriteNames(sprites)
+  local names = {''}
+  for _, sprite in ipairs(sprites) do
+    for _, orientation in ipairs{'N', 'E', 'S', 'W'} do
+      names[#names + 1] = sprite .. '.' .. orientation
+    end
+  end
+  return names
+end
+
+local CELL = view_cells.CELL
+local SPRITES = {'Apple', 'AppleWait', 'Avatar1', 'Avatar12', 'BeamZap',
+                 'Floor', 'Grass', 'OutOfBounds', 'Self', 'Wall'}
+
+function tests.viewCellsRankSpritesByWhatTheyShow()
+  asserts.EQ(view_cells.spriteRank('Apple'), CELL.APPLE)
+  asserts.EQ(view_cells.spriteRank('Wall'), CELL.WALL)
+  asserts.EQ(view_cells.spriteRank('OutOfBounds'), CELL.WALL)
+  asserts.EQ(view_cells.spriteRank('Avatar12'), CELL.AVATAR)
+  asserts.EQ(view_cells.spriteRank('Self'), CELL.EMPTY)
+  asserts.EQ(view_cells.spriteRank('Grass'), CELL.EMPTY)
+  asserts.EQ(view_cells.spriteRank('AppleWait'), CELL.EMPTY)
+  asserts.GT(view_cells.spriteRank('BeamZap'), CELL.AVATAR)
+end
+
+function tests.viewCellsMapEachSpriteOntoTheSpriteOfItsRank()
+  local map = view_cells.rankSpriteMap(spriteNames(SPRITES))
+  -- Sprite k (from 0) stands for rank k.
+  asserts.EQ(map.Grass, 'Apple')
+  asserts.EQ(map.AppleWait, 'Apple')
+  asserts.EQ(map.Self, 'Apple')
+  asserts.EQ(map.Apple, 'AppleWait')
+  asserts.EQ(map.Wall, 'Avatar1')
+  asserts.EQ(map.OutOfBounds, 'Avatar1')
+  asserts.EQ(map.Avatar1, 'Avatar12')
+  asserts.EQ(map.Avatar12, 'Avatar12')
+  asserts.EQ(map.BeamZap, 'BeamZap')
+end
+
+-- The layer-view id of the sprite standing for `rank`, in orientation o.
+local function rankId(rank, o)
+  return 4 * rank + 1 + (o or 0)
+end
+
+function tests.viewCellsClassifyByTheGreatestRankInACell()
+  local empty, apple = rankId(CELL.EMPTY), rankId(CELL.APPLE, 2)
+  local wall, avatar = rankId(CELL.WALL, 1), rankId(CELL.AVATAR, 3)
+  local beam = rankId(CELL.AVATAR + 1)
+  -- Two rows of three cells, three layers each (lowest first).
+  local ids = tensor.Int32Tensor{
+      {{0, 0, 0}, {empty, 0, 0}, {empty, apple, 0}},
+      {{wall, wall, wall}, {empty, 0, avatar}, {empty, avatar, beam}},
+  }
+  asserts.EQ(view_cells.classify(ids), tensor.ByteTensor{
+      {CELL.EMPTY, CELL.EMPTY, CELL.APPLE},
+      {CELL.WALL, CELL.AVATAR, CELL.EMPTY},
+  })
+end
+
+function tests.viewCellsCrc32IsZlibs()
+  local bytes = {}
+  for i = 1, #'123456789' do
+    bytes[i] = ('123456789'):byte(i)
+  end
+  -- The CRC-32 check value; zlib.crc32(b'123456789') == 0xCBF43926.
+  asserts.EQ(view_cells.crc32(tensor.ByteTensor(bytes)), 0xCBF43926)
+  asserts.EQ(view_cells.crc32(tensor.ByteTensor{{0, 255}, {7, 128}}),
+             1025900054)
 end
 
 return test_runner.run(tests)

@@ -21,16 +21,23 @@ to the next. `BaseSimulation` relies on that order in two places, so the same
 This subclass fixes both orders (updaters by priority then name; avatars by
 player index).
 
-Speed: each avatar's `<i>.LAYER` observation (its view as layer indices) is
-dropped. No Melting Pot config exposes it, but Lab2D computes every
-observation a level declares at every step, and the player's `RGB` already
-computes the same view again to render it.
+Observations: each avatar's `<i>.LAYER` observation (its view as sprite ids,
+turned north) is dropped; no Melting Pot config exposes it. Each player gets
+two more (`view_cells.lua`), computed only when requested:
+
+*   `<i>.GRID`: its egocentric view as cell classes (empty, apple, wall,
+    avatar), read from the same layer view that `<i>.RGB` renders, so a
+    game that needs no pixels renders none;
+*   `<i>.FIRST_RGB_CRC32`: the CRC-32 of its `RGB` view at the episode's
+    first step, rendered once per episode.
 ]]
 
 local class = require 'common.class'
 local random = require 'system.random'
+local tile = require 'system.tile'
 
 local base_simulation = require 'meltingpot.lua.modules.base_simulation'
+local view_cells = require 'view_cells'
 
 local function updaterPriority(name)
   return tonumber(name:match('^_priority_(%-?[%d%.]+)_')) or 0
@@ -74,10 +81,76 @@ function UmdSimulation:addObservations(tileSet, world, observations)
       table.remove(observations, i)
     end
   end
+  local rankMap = view_cells.rankSpriteMap(world:spriteNames())
+  self._firstViewCrcs = {}
+  for _, avatarObject in ipairs(avatarsByIndex(self._variables.avatarObjects))
+  do
+    self:_addViewObservations(avatarObject, rankMap, tileSet, world,
+                              observations)
+  end
+end
+
+--[[ Adds `<i>.GRID` and `<i>.FIRST_RGB_CRC32` for one avatar, from layer
+views of the window that its `<i>.RGB` renders (`Avatar:addObservations`).
+]]
+function UmdSimulation:_addViewObservations(avatarObject, rankMap, tileSet,
+                                            world, observations)
+  local avatar = avatarObject:getComponent('Avatar')
+  local index = avatar:getIndex()
+  -- Melting Pot's `Avatar` keeps its view and sprite map in `_config` only.
+  local view, ownMap = avatar._config.view, avatar._config.spriteMap
+  local function createView(spriteMap)
+    return world:createView{
+        left = view.left,
+        right = view.right,
+        forward = view.forward,
+        backward = view.backward,
+        centered = view.centered,
+        spriteMap = spriteMap,
+    }
+  end
+  local function observe(layerView, grid)
+    return layerView:observation{grid = grid,
+                                 piece = avatarObject:getPiece()}
+  end
+  -- The avatar's own sprite map (its avatar drawn as "Self"), then ranks.
+  local ranked = {}
+  for source, target in pairs(rankMap) do
+    ranked[source] = target
+  end
+  for source, target in pairs(ownMap) do
+    ranked[source] = rankMap[target]
+  end
+  local rankView = createView(ranked)
+  local shape = rankView:observationSpec('GRID').shape
+  observations[#observations + 1] = {
+      name = index .. '.GRID',
+      type = 'tensor.ByteTensor',
+      shape = {shape[1], shape[2]},
+      func = function(grid)
+        return view_cells.classify(observe(rankView, grid))
+      end,
+  }
+  local rgbView = createView(ownMap)
+  local scene = tile.Scene{shape = rgbView:gridSize(), set = tileSet}
+  observations[#observations + 1] = {
+      name = index .. '.FIRST_RGB_CRC32',
+      type = 'Doubles',
+      shape = {},
+      func = function(grid)
+        -- The first call of an episode is its first step (`start` clears).
+        if not self._firstViewCrcs[index] then
+          self._firstViewCrcs[index] = view_cells.crc32(
+              scene:render(observe(rgbView, grid)))
+        end
+        return self._firstViewCrcs[index]
+      end,
+  }
 end
 
 function UmdSimulation:start(grid)
   UmdSimulation.Base.start(self, grid)
+  self._firstViewCrcs = {}
   self._stepEndComponents = {}
   for _, component in ipairs(self:getSceneObject():getComponents()) do
     if component.onStepEnd then
