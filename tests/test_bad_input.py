@@ -1,7 +1,7 @@
 """Every bad input gets a clear error (issue 15): checkpoint contents, run
 folders that cannot be written, a read-only install, and the small ones
 (bracket edges, env_seed, --seed, a negative --phi0, --effort-cost,
---skills)."""
+--skills, --ray-address)."""
 
 import json
 import math
@@ -383,6 +383,45 @@ class SmallOnesTest(parameterized.TestCase):
         self.assertIn(message, stderr)
         self.assertNotIn("expected one argument", stderr)
         self.assertFalse(os.path.exists(out))
+
+
+_RAY_ADDRESSES = ("ray_address must be auto (the running cluster), local (a "
+                  "new Ray here), HOST:PORT (a cluster's head) or "
+                  "ray://HOST:PORT (Ray Client), got ")
+
+
+class RayAddressTest(parameterized.TestCase):
+  """--ray-address (issue 20): one line naming it and what is valid, before
+  anything is written or Ray starts."""
+
+  @parameterized.named_parameters(
+      ("no_port", ["train", "followers"], "head-node",
+       _RAY_ADDRESSES + "'head-node'"),
+      ("dashboard", ["train", "followers"], "http://head:8265",
+       _RAY_ADDRESSES + "'http://head:8265'"),
+      ("nobody_there", ["train", "followers"], "127.0.0.1:1",
+       "ray_address must be the address of a running Ray cluster, or local; "
+       "nothing answers at 127.0.0.1:1"),
+      ("grid", ["grid", "--rates", "0", "--seeds", "0"], "head-node",
+       _RAY_ADDRESSES + "'head-node'"),
+  )
+  def test_exits_2_with_one_line(self, command, address, message):
+    out = self.create_tempdir().full_path + "/run"
+    code, stderr = helpers.umd_with_stderr(*command, "--ray-address",
+                                           address, "--quiet", "--out", out)
+    self.assertEqual(code, 2, stderr)
+    self.assertIn(message, stderr)
+    self.assertEqual(len(stderr.strip().splitlines()), 1, stderr)
+    self.assertFalse(os.path.exists(out))
+
+  def test_needs_workers(self):
+    code, stderr = helpers.umd_with_stderr(
+        "train", "followers", "--ray-address", "local", "--num-workers", "0",
+        "--quiet")
+    self.assertEqual(code, 2, stderr)
+    self.assertEqual(stderr.splitlines(), [
+        "umd train followers: error: --ray-address local runs the workers "
+        "as Ray actors; it needs --num-workers >= 1, got 0"])
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 import pathlib
 import signal
 import subprocess
+from typing import Callable, Optional, Sequence
 
 os.environ.setdefault(
     "XLA_FLAGS",
@@ -31,6 +32,58 @@ def _metrics(folder: str) -> list[dict]:
   """Every line of metrics.jsonl, each of which must be valid JSON."""
   lines = pathlib.Path(folder, "metrics.jsonl").read_text().splitlines()
   return [json.loads(line) for line in lines]
+
+
+def check_resume_after_kill_9(
+    test: absltest.TestCase, workers: Sequence[str],
+    after: Optional[Callable[[subprocess.Popen], None]] = None) -> None:
+  """Kills a tiny run (its rollout workers given by the `workers` flags)
+  with SIGKILL past a checkpoint, resumes it, and checks that its counters
+  and metrics.jsonl carry on from the checkpoint.
+
+  Args:
+    test: the test that asserts.
+    workers: the flags of the rollout workers, e.g. --num-workers 1.
+    after: called with the killed run (a session leader) once it has been
+      resumed, e.g. to check what it left running.
+  """
+  out = test.create_tempdir().full_path + "/run"
+  command = helpers.umd_command(
+      "train", "followers", *_TINY, *_TINY_PPO, *workers,
+      "--total-steps", "100000", "--checkpoint-every", "3", "--seed", "4",
+      "--quiet", "--out", out)
+  process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+  try:
+    helpers.wait_past_a_checkpoint(pathlib.Path(out, "checkpoint.json"),
+                                   "updates", 3, process)
+  finally:
+    os.killpg(process.pid, signal.SIGKILL)  # The trainer and its workers.
+    process.wait()
+  saved = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
+  updates, env_steps = (saved["counters"]["updates"],
+                        saved["counters"]["env_steps"])
+  test.assertGreater(len(_metrics(out)), 0)
+
+  resumed = helpers.run_umd("train", "followers", "--resume", out,
+                            "--total-steps", str(env_steps + 100),
+                            "--quiet", timeout=150)
+  test.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
+  if after is not None:
+    after(process)
+  records = _metrics(out)  # Every line still parses.
+  # One line per update, 1..N: the lines after the checkpoint were
+  # dropped, and the counters carried on from it.
+  test.assertEqual([r["updates"] for r in records],
+                   list(range(1, len(records) + 1)))
+  test.assertGreater(len(records), updates)
+  after = [r for r in records if r["updates"] > updates]
+  test.assertGreater(after[0]["env_steps"], env_steps)
+  test.assertLess(after[0]["env_steps"], env_steps + 200)
+  test.assertGreaterEqual(records[-1]["env_steps"], env_steps + 100)
+  final = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
+  test.assertEqual(final["counters"]["updates"], len(records))
 
 
 class LearningTest(absltest.TestCase):
@@ -157,41 +210,7 @@ class TrainCommandTest(parameterized.TestCase):
 class ResumeTest(absltest.TestCase):
 
   def test_resume_after_kill_9(self):
-    out = self.create_tempdir().full_path + "/run"
-    command = helpers.umd_command(
-        "train", "followers", *_TINY, *_TINY_PPO, "--num-workers", "1",
-        "--total-steps", "100000", "--checkpoint-every", "3", "--seed", "4",
-        "--quiet", "--out", out)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-      helpers.wait_past_a_checkpoint(pathlib.Path(out, "checkpoint.json"),
-                                     "updates", 3, process)
-    finally:
-      os.killpg(process.pid, signal.SIGKILL)  # The trainer and its worker.
-      process.wait()
-    saved = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
-    updates, env_steps = (saved["counters"]["updates"],
-                          saved["counters"]["env_steps"])
-    self.assertGreater(len(_metrics(out)), 0)
-
-    resumed = helpers.run_umd("train", "followers", "--resume", out,
-                              "--total-steps", str(env_steps + 100),
-                              "--quiet", timeout=150)
-    self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
-    records = _metrics(out)  # Every line still parses.
-    # One line per update, 1..N: the lines after the checkpoint were
-    # dropped, and the counters carried on from it.
-    self.assertEqual([r["updates"] for r in records],
-                     list(range(1, len(records) + 1)))
-    self.assertGreater(len(records), updates)
-    after = [r for r in records if r["updates"] > updates]
-    self.assertGreater(after[0]["env_steps"], env_steps)
-    self.assertLess(after[0]["env_steps"], env_steps + 200)
-    self.assertGreaterEqual(records[-1]["env_steps"], env_steps + 100)
-    final = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
-    self.assertEqual(final["counters"]["updates"], len(records))
+    check_resume_after_kill_9(self, ["--num-workers", "1"])
 
   def test_trim_metrics_drops_lines_past_the_checkpoint(self):
     path = pathlib.Path(self.create_tempdir().full_path, "metrics.jsonl")

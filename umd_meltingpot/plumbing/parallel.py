@@ -18,6 +18,12 @@ module, hence `umd_meltingpot` (whose `quiet.install` filters TensorFlow's
 start-up lines), before Melting Pot. Ray itself is imported only when it is
 used, never at CLI start-up.
 
+`ray_session` is the one place that connects to Ray; `umd train followers
+--ray-address` runs its rollout workers as Ray actors in one
+(`training/follower_env.py`). `RAY_ADDRESS` declares the addresses Ray
+takes, and `check_ray_address` refuses, before anything runs, one at which
+no cluster answers.
+
 `TaskCache` runs tasks through `run_tasks` and keeps each finished result
 in a JSON-lines file, keyed by the function's name and the task's fields
 (`task_key`), so that a rerun reuses the finished tasks: an experiment
@@ -35,15 +41,30 @@ import json
 import logging
 import os
 import pathlib
+import re
+import socket
 import sys
+import warnings
 from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar
 
 from umd_meltingpot.plumbing import runs
+from umd_meltingpot.plumbing import validation
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
 OnResult = Callable[[int, Any], None]
 """Called with a task's position in the task list and its result."""
+
+
+_HOST_PORT = r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}"
+_ADDRESS = validation.matching(
+    rf"auto|local|(?:ray://)?{_HOST_PORT}",
+    "auto (the running cluster), local (a new Ray here), HOST:PORT (a "
+    "cluster's head) or ray://HOST:PORT (Ray Client)")
+# None (no Ray) is the flag left out, so the message does not offer it.
+RAY_ADDRESS = dataclasses.replace(validation.optional(_ADDRESS),
+                                  description=_ADDRESS.description)
+"""The addresses `ray.init` takes, or None, as a config field's check."""
 
 
 def uses_ray(workers: int, ray_address: Optional[str]) -> bool:
@@ -52,7 +73,8 @@ def uses_ray(workers: int, ray_address: Optional[str]) -> bool:
 
 
 def check_options(workers: int, ray_address: Optional[str]) -> None:
-  """Refuses a negative worker count, and Ray options without Ray.
+  """Refuses a negative worker count, Ray options without Ray, and a
+  ray_address that Ray does not take or at which no cluster answers.
 
   Raises:
     ValueError: one line naming the problem and the valid values.
@@ -60,10 +82,49 @@ def check_options(workers: int, ray_address: Optional[str]) -> None:
   if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
     raise ValueError(f"workers must be an integer >= 0 (0: no Ray), got "
                      f"{workers!r}")
+  validation.check_value("ray_address", RAY_ADDRESS, ray_address)
   if uses_ray(workers, ray_address) and importlib.util.find_spec(
       "ray") is None:
     raise ValueError("--workers > 0 and --ray-address need Ray: "
                      "pip install -r requirements.txt")
+  check_ray_address(ray_address)
+
+
+def check_ray_address(address: Optional[str], timeout_s: float = 5.0
+                      ) -> None:
+  """Refuses an address (`RAY_ADDRESS`) at which no Ray cluster answers,
+  so that a run stops before it writes anything, not in `ray.init`.
+
+  None and local start a new Ray: nothing to reach. auto is resolved as Ray
+  resolves it (RAY_ADDRESS, then the cluster `ray start` recorded).
+
+  Raises:
+    ValueError: one line naming ray_address, what is valid and why the
+      address is not.
+  """
+  valid = "ray_address must be the address of a running Ray cluster, or local"
+  if address is None or address == "local":
+    return
+  if address == "auto":
+    try:
+      from ray._private import services  # pylint: disable=g-import-not-at-top
+      resolved = services.canonicalize_bootstrap_address_or_die("auto")
+    except ConnectionError:
+      raise ValueError(f"{valid}; auto found none (start one with ray start "
+                       "--head, or give HOST:PORT)") from None
+    except (ImportError, AttributeError, ValueError):
+      return  # A Ray whose internals moved: ray.init will say it.
+  else:
+    resolved = address.removeprefix("ray://")
+  host, _, port = resolved.rpartition(":")
+  try:
+    with socket.create_connection((host.strip("[]"), int(port)),
+                                  timeout=timeout_s):
+      pass
+  except (OSError, ValueError) as error:
+    reason = re.sub(r"^\[Errno -?\d+\] ", "", str(error)) or "timed out"
+    raise ValueError(f"{valid}; nothing answers at {resolved} ({reason}), "
+                     f"got {address!r}") from None
 
 
 @contextlib.contextmanager
@@ -72,7 +133,10 @@ def ray_session(workers: int,
   """A Ray connection: `address`, or a new local Ray with `workers` CPUs.
 
   A Ray this process had already started is reused and left running; one
-  started here is shut down on exit.
+  started here is shut down on exit. `local` also starts a new local Ray,
+  never joining a cluster this machine runs, with `workers` CPUs if
+  `workers` > 0 (so that as many one-CPU tasks or actors run at once, as
+  processes would) and else with every CPU.
 
   Yields:
     The `ray` module.
@@ -85,10 +149,16 @@ def ray_session(workers: int,
     runtime_env = {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3"}}
     quiet = dict(log_to_driver=False, logging_level=logging.WARNING,
                  runtime_env=runtime_env)
-    if address:
-      ray.init(address=address, **quiet)
-    else:
-      ray.init(num_cpus=workers, include_dashboard=False, **quiet)
+    with warnings.catch_warnings():
+      # Ray starts its processes by fork and exec, which is safe after JAX
+      # started threads; Python warns of any fork then.
+      warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+      if address == "local" and workers > 0:
+        ray.init(address=address, num_cpus=workers, **quiet)
+      elif address:
+        ray.init(address=address, **quiet)
+      else:
+        ray.init(num_cpus=workers, include_dashboard=False, **quiet)
   try:
     yield ray
   finally:

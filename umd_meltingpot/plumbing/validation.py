@@ -19,6 +19,7 @@ number of players), stay in the config's own methods and report through
 
 import dataclasses
 import math
+import re
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -108,6 +109,21 @@ def one_of(choices: Sequence[Any]) -> Check:
     return value
 
   return Check(f"one of {list(choices)}", normalise)
+
+
+def matching(pattern: str, description: str) -> Check:
+  """A string that `pattern` (a regular expression) matches whole;
+  `description` says what that is, as it reads after "must be"."""
+  compiled = re.compile(pattern)
+
+  def normalise(value: Any) -> str:
+    if not isinstance(value, str):
+      raise TypeError(value)
+    if compiled.fullmatch(value) is None:
+      raise ValueError(value)
+    return value
+
+  return Check(description, normalise)
 
 
 def boolean() -> Check:

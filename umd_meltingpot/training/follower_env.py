@@ -13,16 +13,20 @@ followers only see HARVEST steps:
 *   At the end of an episode the env resets itself and returns the first
     HARVEST observation of the next one (an auto-resetting env).
 
-`VectorEnv` runs several `HarvestEnv`s in worker processes (or in this
-process) and presents them as one batch of B = envs x players slots: a
+`VectorEnv` runs several `HarvestEnv`s in worker processes, in Ray actors
+(`ray_address`) or in this process, and presents them as one batch of
+B = envs x players slots: a
 `dm_env.TimeStep` whose fields are arrays over the slots. A slot's
 `step_type` is LAST and its `discount` 0 when its episode ended on that step;
 its observation is then already the next episode's first.
 """
 
+import contextlib
 import dataclasses
+import functools
 import multiprocessing
 import signal
+import sys
 import traceback
 from multiprocessing import connection
 from typing import Any, Optional, Sequence
@@ -35,6 +39,7 @@ from umd_meltingpot import agents
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents.ppo import features
+from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.substrates import phases
 
 
@@ -76,7 +81,10 @@ class HarvestEnv:
     """
     prepared = game_lib.prepare(config, agents.FACTORY)
     self._principal = game_lib.build_principal(prepared)
-    self._env = game_lib.build_environment(prepared, principal=self._principal)
+    # Only the view the followers learn from: no pixels for symbolic ones.
+    self._env = game_lib.build_environment(
+        prepared, principal=self._principal,
+        views=features.VIEWS[observation])
     self._observation = observation
     self._mechanism = (features.Mechanism.of(prepared.substrate_config)
                        if condition else None)
@@ -177,6 +185,10 @@ class _Group:
   def num_players(self) -> int:
     return self.envs[0].num_players
 
+  def players(self) -> int:
+    """`num_players`, as a call (a Ray actor answers calls only)."""
+    return self.num_players
+
   def reset(self) -> tuple[features.Observation, int]:
     """Observations of shape [envs, players, ...]; substrate steps taken."""
     observations = features.stack([env.reset() for env in self.envs])
@@ -234,19 +246,101 @@ def _work(conn: connection.Connection,
     group.close()
 
 
+class _ProcessWorker:
+  """A `_Group` in a spawned process, driven over a pipe (`_work`).
+
+  A worker runs one command at a time: `send` starts it, `receive` waits for
+  its result. The first `receive` gives the group's number of players.
+  """
+
+  def __init__(self, context: Any, *group_args: Any):
+    parent, child = context.Pipe()
+    self._process = context.Process(target=_work, args=(child, *group_args),
+                                    daemon=True)
+    self._process.start()
+    child.close()
+    self._conn = parent
+
+  def send(self, command: str, args: tuple) -> None:
+    """Starts `command(*args)` on the group; `receive` gives its result."""
+    self._conn.send((command, args))
+
+  def receive(self) -> Any:
+    try:
+      status, payload = self._conn.recv()
+    except EOFError:
+      raise RuntimeError("A rollout worker died") from None
+    if status == "error":
+      raise RuntimeError(f"A rollout worker failed:\n{payload}")
+    return payload
+
+  def close(self) -> None:
+    try:
+      self._conn.send(("close", ()))
+    except (BrokenPipeError, OSError):
+      pass
+    self._process.join(timeout=10)
+    if self._process.is_alive():
+      self._process.terminate()
+    self._conn.close()
+
+
+class _RayWorker:
+  """A `_Group` as a Ray actor of one CPU; used as a `_ProcessWorker`."""
+
+  def __init__(self, ray: Any, *group_args: Any):
+    self._ray = ray
+    self._actor = ray.remote(num_cpus=1)(_Group).remote(*group_args)
+    self._pending = self._actor.players.remote()
+
+  def send(self, command: str, args: tuple) -> None:
+    """Starts `command(*args)` on the actor; `receive` gives its result."""
+    self._pending = getattr(self._actor, command).remote(*args)
+
+  def receive(self) -> Any:
+    errors = self._ray.exceptions
+    try:
+      return self._ray.get(self._pending)
+    except errors.RayActorError as error:  # Its traceback, if it failed.
+      raise RuntimeError(f"A rollout worker (Ray actor) died:\n{error}"
+                         ) from None
+    except errors.RayError as error:
+      raise RuntimeError(f"A rollout worker failed:\n{error}") from None
+
+  def close(self) -> None:
+    # Closes the games (Lab2D) before the actor goes; a dead actor is fine.
+    with contextlib.suppress(self._ray.exceptions.RayError):
+      self._ray.get(self._actor.close.remote(), timeout=10)
+    self._ray.kill(self._actor)
+
+
+def _warn_if_too_few_cpus(ray: Any, num_workers: int) -> None:
+  """Says on stderr when the cluster has fewer CPUs than workers: the
+  actors beyond them wait (forever, unless the cluster grows)."""
+  cpus = ray.cluster_resources().get("CPU", 0)
+  if cpus < num_workers:
+    print(f"warning: {num_workers} rollout workers need a CPU each; the Ray "
+          f"cluster has {cpus:g}, so {num_workers - cpus:g} wait for more "
+          "(ray status shows them)", file=sys.stderr, flush=True)
+
+
 class VectorEnv:
   """Several games as one batch of player slots.
 
   Slot s = env * players + player. Use as a context manager, or call
-  `close()`, so the worker processes end. Workers are started with
+  `close()`, so the workers end. Worker processes are started with
   multiprocessing's "spawn" (JAX and Lab2D do not survive a fork), so a
   script that builds a VectorEnv with workers needs the
-  `if __name__ == "__main__":` guard.
+  `if __name__ == "__main__":` guard. With `ray_address` each worker is a
+  Ray actor instead, on that cluster (`parallel.ray_session`). Either way
+  game i plays the same steps for the same actions: the batch does not
+  depend on the transport or on how the games are shared among workers.
   """
 
   def __init__(self, configs: Sequence[game_lib.GameConfig],
                observation: str, num_workers: int, condition: bool = False,
-               observe_skill: bool = False):
+               observe_skill: bool = False,
+               ray_address: Optional[str] = None):
     """Starts the games.
 
     Args:
@@ -256,6 +350,8 @@ class VectorEnv:
         in this process.
       condition: encode the bracket position too (`HarvestEnv`).
       observe_skill: encode each player's SKILL too (`HarvestEnv`).
+      ray_address: run each worker as a Ray actor on this cluster
+        (`parallel.RAY_ADDRESS`); None: worker processes.
 
     Raises:
       ValueError: no configs, or more workers than games.
@@ -268,27 +364,29 @@ class VectorEnv:
                        f"games ({len(configs)})")
     self.num_envs = len(configs)
     self._local: Optional[_Group] = None
-    self._workers: list[tuple[Any, connection.Connection]] = []
+    self._workers: list[Any] = []  # _ProcessWorker or _RayWorker.
     self._sizes: list[int] = []
+    self._session = contextlib.ExitStack()  # The Ray connection, if any.
     self.episodes: list[Episode] = []
     self.substrate_steps = 0
     if num_workers == 0:
       self._local = _Group(configs, observation, condition, observe_skill)
       self.num_players = self._local.num_players
       return
-    context = multiprocessing.get_context("spawn")
     try:
+      if ray_address is None:
+        start = functools.partial(_ProcessWorker,
+                                  multiprocessing.get_context("spawn"))
+      else:
+        ray = self._session.enter_context(
+            parallel.ray_session(num_workers, ray_address))
+        _warn_if_too_few_cpus(ray, num_workers)
+        start = functools.partial(_RayWorker, ray)
       for chunk in np.array_split(np.arange(len(configs)), num_workers):
-        parent, child = context.Pipe()
-        process = context.Process(
-            target=_work, args=(child, [configs[i] for i in chunk],
-                                observation, condition, observe_skill),
-            daemon=True)
-        process.start()
-        child.close()
-        self._workers.append((process, parent))
+        self._workers.append(start([configs[i] for i in chunk], observation,
+                                   condition, observe_skill))
         self._sizes.append(len(chunk))
-      self.num_players = [self._receive(conn) for _, conn in self._workers][0]
+      self.num_players = [worker.receive() for worker in self._workers][0]
     except BaseException:
       self.close()
       raise
@@ -325,10 +423,10 @@ class VectorEnv:
     if self._local is not None:
       self._local.set_tax_cap(cap)
       return
-    for _, conn in self._workers:
-      conn.send(("set_tax_cap", (cap,)))
-    for _, conn in self._workers:
-      self._receive(conn)
+    for worker in self._workers:
+      worker.send("set_tax_cap", (cap,))
+    for worker in self._workers:
+      worker.receive()
 
   def pop_episodes(self) -> list[Episode]:
     """The episodes finished since the last call."""
@@ -338,16 +436,10 @@ class VectorEnv:
   def close(self) -> None:
     if self._local is not None:
       self._local.close()
-    for process, conn in self._workers:
-      try:
-        conn.send(("close", ()))
-      except (BrokenPipeError, OSError):
-        pass
-      process.join(timeout=10)
-      if process.is_alive():
-        process.terminate()
-      conn.close()
+    for worker in self._workers:
+      worker.close()
     self._workers = []
+    self._session.close()
 
   def __enter__(self) -> "VectorEnv":
     return self
@@ -361,9 +453,9 @@ class VectorEnv:
       return getattr(self._local, command)(
           *(() if actions is None else (actions,)))
     offsets = np.cumsum([0] + self._sizes)
-    for (_, conn), lo, hi in zip(self._workers, offsets, offsets[1:]):
-      conn.send((command, () if actions is None else (actions[lo:hi],)))
-    results = [self._receive(conn) for _, conn in self._workers]
+    for worker, lo, hi in zip(self._workers, offsets, offsets[1:]):
+      worker.send(command, () if actions is None else (actions[lo:hi],))
+    results = [worker.receive() for worker in self._workers]
     if command == "reset":
       observations, steps = zip(*results)
       return _concat(list(observations)), sum(steps)
@@ -371,16 +463,6 @@ class VectorEnv:
     return (_concat(list(observation)), np.concatenate(rewards),
             np.concatenate(dones), sum(steps),
             [e for group in episodes for e in group])
-
-  @staticmethod
-  def _receive(conn: connection.Connection):
-    try:
-      status, payload = conn.recv()
-    except EOFError:
-      raise RuntimeError("A rollout worker died") from None
-    if status == "error":
-      raise RuntimeError(f"A rollout worker failed:\n{payload}")
-    return payload
 
 
 def _concat(observations: list[features.Observation]

@@ -55,6 +55,7 @@ import numpy as np
 
 from umd_meltingpot import agents
 from umd_meltingpot.game import loop as game_lib
+from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.plumbing import runs
 from umd_meltingpot.training import common as training
 from umd_meltingpot.plumbing import validation
@@ -84,6 +85,11 @@ class TrainConfig(training.RunOptions):
   network must match the PPO options, except that one trained without
   --observe-skill may start one with it (SKILL enters with zero weights, so
   the first policy is the checkpoint's). Ignored on --resume."""
+  ray_address: Optional[str] = validation.checked(None, parallel.RAY_ADDRESS)
+  """Play the games in Ray actors, one per --num-workers, on this Ray
+  cluster: auto, local (a new Ray here), HOST:PORT or ray://HOST:PORT (every
+  node needs this package); default: worker processes here. The results do
+  not depend on it; --resume reuses it."""
 
   @property
   def curriculum(self) -> bool:
@@ -144,6 +150,12 @@ def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
     raise ValueError(
         "--pretrain-steps and --anneal-steps anneal the random principal's "
         f"tax cap; they need --principal random, got {config.principal!r}")
+  if config.ray_address is not None:
+    if ppo.num_workers == 0:
+      raise ValueError(
+          f"--ray-address {config.ray_address} runs the workers as Ray "
+          "actors; it needs --num-workers >= 1, got 0")
+    parallel.check_options(0, config.ray_address)
   runs.check_new_folder(config.out)
   return PreparedTraining(
       config=config, ppo=ppo, num_players=game.num_players,
@@ -294,7 +306,8 @@ def train(prepared: PreparedTraining, *, progress: bool = True
     env = env_lib.VectorEnv([config.game_config(s) for s in seeds],
                             ppo.observation, ppo.num_workers,
                             condition=ppo.condition_on_mechanism,
-                            observe_skill=ppo.observe_skill)
+                            observe_skill=ppo.observe_skill,
+                            ray_address=config.ray_address)
     with env:
       start_steps, start_time = counters["env_steps"], time.perf_counter()
       saved_at = counters["updates"]
