@@ -41,6 +41,9 @@ def play_profile(substrate_config: Any, profile: Sequence[int],
   config = substrate_config.copy_and_resolve_references()
   with config.unlocked():
     config.initial_rates = (0.0,) * len(config.initial_rates)
+    # The symbolic views the bots read; no pixels are rendered.
+    config.player_views = bots.VIEWS
+    config.world_views = ()
   if config.harvest_steps % config.tax_period:
     raise ValueError("harvest_steps must be a multiple of tax_period for a "
                      f"table, got {config.harvest_steps} and "
