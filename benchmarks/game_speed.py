@@ -6,7 +6,9 @@ included. The `umd run` side is what the command runs, minus the video and
 the files: the principal wrapper (vote, f, the hand-rule principal, the
 projection, the metrics) and one heuristic bot per player choosing every
 action (random,greedy cycled). The bare side is the substrate alone with
-uniformly random actions. Repeats are interleaved in one process.
+uniformly random actions, every player's RGB and WORLD.RGB rendered (the
+`umd run` side computes only the views its bots read). Repeats are
+interleaved in one process.
 
 The game is named here, not taken from `umd run`'s defaults (the small map
 and best_response followers since issue 14): docs/RESULTS.md's figures are
@@ -50,9 +52,15 @@ def game_runner(prepared: game.PreparedGame):
 
 
 def bare_runner(prepared: game.PreparedGame):
+  # The bare substrate as Melting Pot users get it: every player's RGB and
+  # WORLD.RGB rendered (the game side computes only what its bots read).
+  config = prepared.substrate_config.copy_and_resolve_references()
+  defaults = substrate.get_config(prepared.config.substrate)
+  with config.unlocked():
+    config.player_views = defaults.player_views
+    config.world_views = defaults.world_views
   bare = common.RandomPlay(substrate.build_from_config(
-      prepared.substrate_config, roles=["default"] * prepared.num_players,
-      env_seed=1), seed=0)
+      config, roles=["default"] * prepared.num_players, env_seed=1), seed=0)
 
   def run() -> float:
     # Whole games, the reset included, as on the `umd run` side.
@@ -70,16 +78,21 @@ def main(argv=None) -> int:
   parser.add_argument("--bots", default=BOTS,
                       help="the `umd run` side's bots (default: %(default)s)")
   parser.add_argument("--principal", default=PRINCIPAL)
+  parser.add_argument("--substrate", default=SUBSTRATE,
+                      help="the game's substrate (default: %(default)s)")
+  parser.add_argument("--players", type=int, default=PLAYERS,
+                      help="the game's players (default: %(default)s)")
   common.add_history_flags(parser)
   args = parser.parse_args(argv)
   # phi0 None: the substrate's own initial rates, as when RESULTS was
   # measured (`umd run`'s default is a flat 0.7 since issue 14).
   prepared = game.prepare(game.GameConfig(
-      substrate=SUBSTRATE, players=PLAYERS, bots=args.bots, phi0=None,
+      substrate=args.substrate, players=args.players, bots=args.bots,
+      phi0=None,
       principal=args.principal), agents.FACTORY)
   config = prepared.substrate_config
   run = common.Run("game_speed", common.Subject(
-      substrate=SUBSTRATE, players=prepared.num_players,
+      substrate=args.substrate, players=prepared.num_players,
       bots=f"{','.join(prepared.bot_names)} (umd run) vs uniformly random "
       "actions (bare)",
       settings={"principal": args.principal, "rounds": config.rounds,
