@@ -104,7 +104,8 @@ class BotFactory:
                 preferences: preferences_lib.Preferences, seed: int,
                 substrate_config: Any, num_players: int) -> list[Any]:
     """One bot per player (`names` cycled), voting truthfully for its
-    type."""
+    type; the PPO followers of one network share a team
+    (`game.loop.BotTeam`)."""
     from umd_meltingpot.agents import bots as bots_lib  # pylint: disable=g-import-not-at-top
     players = []
     for player in range(num_players):
@@ -113,6 +114,10 @@ class BotFactory:
           names[player % len(names)], seed=seed * 1000 + player, voter=voter,
           num_objectives=len(substrate_config.objectives), player=player,
           substrate_config=substrate_config, num_players=num_players))
+    if any(agents.ppo_checkpoint(name) for name in names):
+      # The PPO followers of one network act in one call per step.
+      from umd_meltingpot.agents.ppo import policy as ppo_policy  # pylint: disable=g-import-not-at-top
+      ppo_policy.form_teams(players)
     return players
 
 

@@ -94,22 +94,25 @@ def encode(observation: Mapping[str, np.ndarray], agent_id: int,
 
 def encode_players(observations: Sequence[Mapping[str, np.ndarray]],
                    kind: str, mechanism: Optional[Mechanism] = None,
-                   skill: bool = False) -> Observation:
-  """Every player's network input from one timestep, player i's with agent
-  id i.
+                   skill: bool = False,
+                   agent_ids: Optional[Sequence[int]] = None) -> Observation:
+  """Several players' network inputs from one timestep.
 
   Args:
-    observations: the players' substrate observations, in player order.
+    observations: the players' substrate observations.
     kind: "symbolic" or "rgb".
     mechanism: see `encode`.
     skill: see `encode`.
+    agent_ids: each observation's player index; None: 0, 1, ... (every
+      player of the timestep, in player order).
 
   Returns:
     An `Observation` with a leading player axis; the same as stacking
-    `encode` of each, in one view-parsing call.
+    `encode` of each, in one call.
   """
-  return _encode(observations, range(len(observations)), kind, mechanism,
-                 skill)
+  if agent_ids is None:
+    agent_ids = range(len(observations))
+  return _encode(observations, agent_ids, kind, mechanism, skill)
 
 
 def _encode(observations: Sequence[Mapping[str, np.ndarray]],

@@ -12,13 +12,17 @@ VOTE steps are masked and played by truthful voters), and does nothing once
 the game is over. Like the heuristic bots it keeps nothing mutable on
 `self`: the slot's PRNG key is the whole state, so one object may serve
 several slots on threads. The key is seeded on the slot's first step from
-the policy's seed and that step's view.
+the policy's seed and that step's view. In a game, `form_teams` (called by
+the bot factory) puts the policies of one network in a `PPOTeam`, which
+the game loop steps in one jitted call for all of them, to the same
+actions and keys.
 """
 
 import functools
 import os
 import pathlib
-from typing import Any, Collection, Mapping, NamedTuple, Optional, Union
+from typing import (Any, Callable, Collection, Mapping, NamedTuple,
+                    Optional, Sequence, Union)
 
 import dm_env
 import jax
@@ -199,24 +203,57 @@ def _trained_game(config: Mapping[str, Any], num_players: int,
                      f"the game: {error!r}") from None
 
 
+class _Actors(NamedTuple):
+  """The jitted samplers of one network. Each returns uint32 rows of
+  (action, next key), so one transfer brings every player's back."""
+  one: Callable[..., jax.Array]
+  """(params, observation with a batch axis of 1, key) -> uint32[3]."""
+  team: Callable[..., jax.Array]
+  """(params, observations with a player axis, keys[p, 2]) ->
+  uint32[p, 3]: `one` for each player."""
+
+
 @functools.lru_cache(maxsize=16)
-def _act_function(apply, greedy: bool):
-  """The jitted action sampler of one network, shared by every policy built
-  from it: a game builds a policy per player, and compiling each anew cost
-  more than playing the game."""
+def _actors(apply, greedy: bool) -> _Actors:
+  """The action samplers of one network, shared by every policy built from
+  it: a game builds a policy per player, and compiling each anew cost more
+  than playing the game."""
 
-  def act(params, observation, key):
+  def act(key, logits):
+    """One player's action and next key from its logits [1, actions]."""
     key, sample_key = jax.random.split(key)
-    logits, _ = apply(params, observation)
     if greedy:
-      return jnp.argmax(logits[0]), key
-    return networks_lib.sample(sample_key, logits)[0], key
+      action = jnp.argmax(logits[0])
+    else:
+      action = networks_lib.sample(sample_key, logits)[0]
+    return jnp.concatenate([action.astype(jnp.uint32)[None], key])
 
-  return jax.jit(act)
+  def one(params, observation, key):
+    return act(key, apply(params, observation)[0])
+
+  def team(params, observations, keys):
+    # The network in a loop over the players, not batched: a matmul over
+    # several players sums in another order than one over a single player,
+    # and a logit's last bit can flip a sample. The sampling is vmapped:
+    # PRNG bits and elementwise maths are the same in a batch.
+    logits = jax.lax.map(
+        lambda observation: apply(params, jax.tree_util.tree_map(
+            lambda value: value[None], observation))[0], observations)
+    return jax.vmap(act)(keys, logits)
+
+  return _Actors(one=jax.jit(one), team=jax.jit(team))
 
 
 class PPOPolicy(policy.Policy[PolicyState]):
-  """A trained follower for one player slot."""
+  """A trained follower for one player slot.
+
+  Alone it steps as a Melting Pot policy; in a game, the policies of one
+  network may share a `team` (`form_teams`), which the game loop steps in
+  one call for all of them, with the same actions and states.
+  """
+
+  team: Optional["PPOTeam"] = None
+  """The batch it acts in (`game.loop.BotTeam`); None: alone."""
 
   def __init__(self,
                follower: TrainedFollower,
@@ -247,7 +284,8 @@ class PPOPolicy(policy.Policy[PolicyState]):
     self._voter = voter if voter is not None else bots.Voter.abstain()
     self._voter.check(num_objectives)
     self._seed = int(seed)
-    self._act = _act_function(follower.networks.apply, greedy)
+    self._greedy = greedy
+    self._actors = _actors(follower.networks.apply, greedy)
 
   @classmethod
   def from_checkpoint(cls, path: Union[str, os.PathLike],
@@ -267,6 +305,32 @@ class PPOPolicy(policy.Policy[PolicyState]):
       ValueError: the observation has a different number of tax rates from
         the one the network was trained on.
     """
+    action, state = self._step_without_network(timestep, prev_state)
+    if action is not None:
+      return action, state
+    encoded = features.encode(timestep.observation, self._agent_id,
+                              *self._encoding())
+    batch = {name: value[None] for name, value in encoded.items()}
+    row = self._actors.one(self._follower.params, batch, state.key)
+    return _unpack(np.asarray(row)[None])[0]
+
+  def close(self) -> None:
+    """See base class."""
+
+  def _encoding(self) -> tuple[str, Optional[features.Mechanism], bool]:
+    """`features.encode`'s arguments after the agent id."""
+    follower = self._follower
+    return follower.observation, follower.mechanism, follower.observe_skill
+
+  def _step_without_network(self, timestep: dm_env.TimeStep,
+                            prev_state: PolicyState
+                            ) -> tuple[Optional[int], PolicyState]:
+    """The step's action and state where it needs no network (VOTE, the
+    game over); else None and the state holding the key to sample with.
+
+    Raises:
+      ValueError: see `step`.
+    """
     observation = timestep.observation
     key = prev_state.key
     if key is None:
@@ -284,13 +348,69 @@ class PPOPolicy(policy.Policy[PolicyState]):
           f"{self._follower.source} was trained with "
           f"{self._follower.num_rates} tax rates; this substrate has "
           f"{num_rates}")
-    encoded = features.encode(observation, self._agent_id,
-                              self._follower.observation,
-                              self._follower.mechanism,
-                              self._follower.observe_skill)
-    batch = {name: value[None] for name, value in encoded.items()}
-    action, key = self._act(self._follower.params, batch, key)
-    return int(action), PolicyState(key=np.asarray(key))
+    return None, PolicyState(key=key)
 
-  def close(self) -> None:
-    """See base class."""
+
+def _unpack(rows: np.ndarray) -> list[tuple[int, PolicyState]]:
+  """Each player's (action, state) from the samplers' rows, brought to the
+  host together (one transfer, not one per player and value)."""
+  rows = np.asarray(rows)
+  return [(action, PolicyState(key=row[1:]))
+          for action, row in zip(rows[:, 0].tolist(), rows)]
+
+
+class PPOTeam:
+  """The policies of one network in a game, stepped in one jitted call
+  (`game.loop.BotTeam`): each player samples with its own key, as its
+  `PPOPolicy.step` would, to the bit."""
+
+  def __init__(self, follower: TrainedFollower, greedy: bool = False):
+    """Initialises the team.
+
+    Args:
+      follower: the network its members share.
+      greedy: whether its members take the most likely action.
+    """
+    self._follower = follower
+    self._team = _actors(follower.networks.apply, greedy).team
+
+  def step_all(self, members: Sequence[PPOPolicy],
+               timesteps: Sequence[dm_env.TimeStep],
+               states: Sequence[PolicyState]
+               ) -> tuple[list[int], list[PolicyState]]:
+    """Steps `members`, each on its player's timestep and state.
+
+    Returns:
+      Their actions and next states, as each one's `step` gives them.
+
+    Raises:
+      ValueError: see `PPOPolicy.step`.
+    """
+    # pylint: disable=protected-access
+    results = [member._step_without_network(timestep, state)
+               for member, timestep, state in zip(members, timesteps, states)]
+    acting = [i for i, (action, _) in enumerate(results) if action is None]
+    if acting:
+      encoded = features.encode_players(
+          [timesteps[i].observation for i in acting],
+          *members[0]._encoding(),
+          agent_ids=[members[i]._agent_id for i in acting])
+      keys = np.stack([results[i][1].key for i in acting])
+      sampled = _unpack(self._team(self._follower.params, encoded, keys))
+      for i, result in zip(acting, sampled):
+        results[i] = result
+    actions, next_states = zip(*results)
+    return list(actions), list(next_states)
+
+
+def form_teams(policies: Sequence[Any]) -> None:
+  """Puts the `PPOPolicy`s of `policies` that share a network (and
+  greediness) in one `PPOTeam` each; other policies are left alone."""
+  # pylint: disable=protected-access
+  teams: dict[tuple[int, bool], PPOTeam] = {}
+  for bot in policies:
+    if isinstance(bot, PPOPolicy):
+      key = (id(bot._follower), bot._greedy)
+      if key not in teams:
+        teams[key] = PPOTeam(bot._follower, bot._greedy)
+      bot.team = teams[key]

@@ -210,6 +210,25 @@ class BotFactory(Protocol):
     substrate config's own, Melting Pot's `RGB` and `WORLD.RGB`."""
 
 
+class BotTeam(Protocol):
+  """Bots that act in one call, e.g. followers sharing one network.
+
+  A bot whose `team` attribute is a BotTeam is stepped by it, with every
+  other bot of the game that shares it; bots without one step one by one
+  (Melting Pot's `Policy.step`). A factory forms the teams as it builds the
+  bots, so that the game needs to know nothing of them.
+  """
+
+  def step_all(self, members: Sequence[Any],
+               timesteps: Sequence[dm_env.TimeStep], states: Sequence[Any]
+               ) -> tuple[list[int], list[Any]]:
+    """Steps `members`, each on its player's timestep and state.
+
+    Returns:
+      Their actions and next states, as each one's `step` would give them.
+    """
+
+
 class _NoBots:
   """The factory of a game without bots: every player acts from outside."""
 
@@ -557,22 +576,52 @@ def run_title(game: PreparedGame) -> str:
           f"bots {bots} · seed {config.seed}")
 
 
+def _teams(bots: Sequence[Any]
+           ) -> list[tuple[Optional[BotTeam], list[int]]]:
+  """The players in groups stepped by one call: each `BotTeam` with its
+  players, at its first player's place; None with one player for a bot
+  that steps alone."""
+  groups, teams = [], {}
+  for player, bot in enumerate(bots):
+    team = getattr(bot, "team", None)
+    if team is None:
+      groups.append((None, [player]))
+    elif id(team) in teams:
+      teams[id(team)].append(player)
+    else:
+      teams[id(team)] = [player]
+      groups.append((team, teams[id(team)]))
+  return groups
+
+
 def play_episode(env: wrapper_lib.PrincipalWrapper,
                  bots: Sequence[Any],
                  on_step: Optional[Callable[[dm_env.TimeStep], None]] = None,
                  ) -> int:
-  """Plays one whole game with one bot per player; returns the step count."""
+  """Plays one whole game with one bot per player; returns the step count.
+
+  Bots that share a `BotTeam` act in one call per step; the others one by
+  one.
+  """
   states = [bot.initial_state() for bot in bots]
+  groups = _teams(bots)
   timestep = env.reset()
   if on_step:
     on_step(timestep)
   steps = 0
   while not timestep.last():
-    actions = []
-    for player, bot in enumerate(bots):
-      action, states[player] = bot.step(player_timestep(timestep, player),
-                                        states[player])
-      actions.append(action)
+    actions = [0] * len(bots)
+    for team, players in groups:
+      members = [bots[player] for player in players]
+      timesteps = [player_timestep(timestep, player) for player in players]
+      before = [states[player] for player in players]
+      if team is None:
+        acted, after = zip(*(bot.step(own, state) for bot, own, state
+                             in zip(members, timesteps, before)))
+      else:
+        acted, after = team.step_all(members, timesteps, before)
+      for player, action, state in zip(players, acted, after):
+        actions[player], states[player] = action, state
     timestep = env.step(actions)
     steps += 1
     if on_step:
