@@ -385,6 +385,35 @@ class SmallOnesTest(parameterized.TestCase):
         self.assertFalse(os.path.exists(out))
 
 
+class PrincipalOptionTest(parameterized.TestCase):
+  """`umd train principal`'s principal options (issue 21): one line naming
+  the flag and the valid values, before anything is written."""
+
+  @parameterized.named_parameters(
+      ("arms", "ucb_constant", ["--arms", "0"],
+       "--arms: arms must be an integer >= 2, got 0"),
+      ("epsilon", "epsilon_greedy", ["--epsilon", "1.5"],
+       "--epsilon: epsilon must be a finite number in [0, 1], got 1.5"),
+      ("window", "sw_ucb_constant", ["--window", "0"],
+       "--window: window must be an integer >= 1, got 0"),
+      ("window_text", "sw_ucb_constant", ["--window", "x"],
+       "argument --window: must be an integer, got 'x'"),
+      ("not_taken", "ucb_constant", ["--window", "5"],
+       "--window: principal 'ucb_constant' does not take it; its options: "
+       "--arms, --top"),
+  )
+  def test_exits_2_with_one_line(self, principal, flags, message):
+    out = self.create_tempdir().full_path + "/run"
+    code, stderr = helpers.umd_with_stderr(
+        "train", "principal", "--principal", principal, *flags, "--out", out,
+        *_TINY)
+    self.assertEqual(code, 2, stderr)
+    self.assertIn(message, stderr.splitlines()[-1])
+    if not message.startswith("argument"):  # argparse's own adds usage.
+      self.assertEqual(len(stderr.strip().splitlines()), 1, stderr)
+    self.assertFalse(os.path.exists(out))
+
+
 _RAY_ADDRESSES = ("ray_address must be auto (the running cluster), local (a "
                   "new Ray here), HOST:PORT (a cluster's head) or "
                   "ray://HOST:PORT (Ray Client), got ")

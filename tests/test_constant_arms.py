@@ -1,5 +1,7 @@
-"""The constant-arm bandits (`ucb_constant`, `epsilon_greedy`): one flat
-schedule per game, converging to the best one of a made-up game."""
+"""The constant-arm bandits (`ucb_constant`, `epsilon_greedy`, and the
+forgetting `sw_ucb_constant`, `d_ucb_constant`): one flat schedule per game,
+converging to the best one of a made-up game, and following it when it
+moves."""
 
 import dataclasses
 import math
@@ -131,12 +133,12 @@ class ArmTest(parameterized.TestCase):
     self.assertEqual(principal.games("utilitarian")[1], 1)
     self.assertEqual(principal.games("egalitarian")[0], 1)
 
-  @parameterized.parameters(*_NAMES)
+  @parameterized.parameters(*_NAMES, "sw_ucb_constant", "d_ucb_constant")
   def test_mid_game_checkpoint_restores_the_same_games(self, name):
-    principal = _make(name, seed=2)
-    _games(principal, 20)
+    principal = _make(name, seed=2, arms=4)
+    _games(principal, 70)  # Past sw_ucb's default window of 50 games.
     _round(principal, 0, "utilitarian", lambda _: 1.0)  # A game in progress.
-    restored = _make(name, seed=2)
+    restored = _make(name, seed=2, arms=4)
     restored.load_state_dict(principal.state_dict())
     for copy in (principal, restored):
       _round(copy, 1, "utilitarian", lambda _: 1.0)
@@ -151,6 +153,74 @@ class ArmTest(parameterized.TestCase):
       _make("ucb_constant", arms=5).load_state_dict(principal.state_dict())
 
 
+_FORGETTING = (("sw_ucb_constant", "window", 10**6),
+               ("d_ucb_constant", "discount", 1.0))
+
+
+class ForgettingTest(parameterized.TestCase):
+  """Sliding-window and discounted UCB, for followers that keep adapting."""
+
+  @parameterized.parameters(*_FORGETTING)
+  def test_without_forgetting_it_plays_exactly_as_ucb(self, name, option,
+                                                      value):
+    for seed in (0, 3):
+      self.assertEqual(_games(_make(name, seed=seed, **{option: value}), 60,
+                              seed),
+                       _games(_make("ucb_constant", seed=seed), 60, seed))
+
+  @parameterized.parameters(*_FORGETTING)
+  def test_forgetting_changes_the_games(self, name, option, value):
+    del value  # The default window and discount forget.
+    self.assertNotEqual(_games(_make(name), 120),
+                        _games(_make("ucb_constant"), 120))
+    self.assertIn(option, principal_lib.PRINCIPALS[name].option_names())
+
+  def test_sliding_window_follows_the_best_arm_when_it_moves(self):
+    """Arm 0 (a flat 0) is best for 200 games, then arm 2 (a flat 4)."""
+    noise = np.random.default_rng(7)
+    best = {"rate": 0.0}
+
+    def value_of(rates: np.ndarray) -> float:
+      return (float(np.isclose(rates[0], best["rate"])) +
+              0.1 * noise.standard_normal())
+
+    def play(principal, games: int) -> list[float]:
+      played = []
+      for _ in range(games):
+        for round_index in range(_ROUNDS):
+          rates = _round(principal, round_index, "utilitarian", value_of)
+        played.append(float(rates[0]))
+      return played
+
+    found = {}
+    for name, options in (("ucb_constant", {}),
+                          ("sw_ucb_constant", {"window": 20})):
+      principal = _make(name, arms=3, **options)
+      best["rate"] = 0.0
+      play(principal, 200)
+      self.assertEqual(principal.best_arm("utilitarian"), 0)
+      best["rate"] = 4.0
+      found[name] = np.mean(np.isclose(play(principal, 50), 4.0))
+    # The window forgets arm 0's 200 good games within 20; UCB1 keeps
+    # their mean.
+    self.assertGreater(found["sw_ucb_constant"], 0.6, found)
+    self.assertLess(found["ucb_constant"], 0.3, found)
+
+  def test_a_window_that_disagrees_with_the_counts_is_refused(self):
+    principal = _make("sw_ucb_constant", window=5)
+    _games(principal, 8)
+    state = principal.state_dict()
+    state["recent/utilitarian"] = state["recent/utilitarian"][1:]
+    with self.assertRaisesRegex(ValueError, "pulls/utilitarian must be the "
+                                "arms' counts in recent/utilitarian"):
+      _make("sw_ucb_constant", window=5).load_state_dict(state)
+
+  def test_the_window_class_plays_only_the_window(self):
+    with self.assertRaisesRegex(ValueError, "algorithm must be one of"):
+      constant_arms.SlidingWindowArmsPrincipal(
+          constant_arms.ConstantArmsConfig(algorithm="ucb"))
+
+
 class BadOptionsTest(parameterized.TestCase):
 
   @parameterized.named_parameters(
@@ -161,10 +231,25 @@ class BadOptionsTest(parameterized.TestCase):
       ("decay", {"epsilon_decay": 0.0}, "epsilon_decay"),
       ("unknown", {"algorithm": "ucb"}, r"takes no option\(s\) "
        r"\['algorithm'\]"),
+      ("not_its_option", {"window": 5}, r"takes no option\(s\) "
+       r"\['window'\]"),
   )
   def test_bad_options_name_the_valid_values(self, options, message):
     with self.assertRaisesRegex(ValueError, message):
       _make("epsilon_greedy", **options)
+
+  @parameterized.named_parameters(
+      ("window", "sw_ucb_constant", {"window": 0},
+       "window must be an integer >= 1, got 0"),
+      ("discount_zero", "d_ucb_constant", {"discount": 0.0},
+       r"discount must be a finite number in \(0, 1\], got 0.0"),
+      ("discount_big", "d_ucb_constant", {"discount": 1.5}, "discount"),
+      ("epsilon", "sw_ucb_constant", {"epsilon": 0.2},
+       r"takes no option\(s\) \['epsilon'\]"),
+  )
+  def test_bad_forgetting_options(self, name, options, message):
+    with self.assertRaisesRegex(ValueError, message):
+      _make(name, **options)
 
   def test_bad_principal_name_on_the_cli_exits_2(self):
     code, stderr = helpers.umd_with_stderr(

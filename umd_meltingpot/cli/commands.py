@@ -130,11 +130,16 @@ def _resume_total(args: argparse.Namespace, classes: Sequence[type],
     ValueError: a flag other than the budget was given: the run keeps the
       options in its config.json.
   """
+  # A field with no flag of its own (principal_options) is left out; the
+  # principal option flags are counted on their own.
   defaults = {field.name: field.default
-              for cls in classes for field in dataclasses.fields(cls)}
+              for cls in classes for field in dataclasses.fields(cls)
+              if hasattr(args, field.name)}
   changed = ["--" + name.replace("_", "-")
              for name, default in defaults.items()
              if name != budget and getattr(args, name) != default]
+  changed += ["--" + name.replace("_", "-")
+              for name in flags.principal_options_of(args)]
   if changed:
     raise ValueError(
         f"--resume takes the options of {args.resume}/config.json; only "
@@ -178,6 +183,7 @@ def _cmd_train_principal(args: argparse.Namespace) -> int:
       prepared = principal_train.prepare_resume(
           args.resume, _resume_total(args, (config_class,), "games"))
     else:
+      args.principal_options = flags.principal_options_of(args)
       prepared = principal_train.prepare(flags.options_of(args, config_class))
   return _train(training.PRINCIPAL, principal_train.train, prepared,
                 args)
@@ -259,7 +265,9 @@ def _add_train_commands(commands, with_flags: bool = True) -> None:
   flags.add_config_flags(followers, train_lib.TrainConfig, free=("principal",))
   flags.add_config_flags(followers, train_lib.PPOConfig)
   flags.add_config_flags(principal, principal_train.PrincipalTrainConfig,
-                    choices={"principal": principal_train.LEARNING})
+                    choices={"principal": principal_train.LEARNING},
+                    exclude=("principal_options",))
+  flags.add_principal_option_flags(principal, principal_train.LEARNING)
 
   for job, budget in ((followers, "--total-steps"), (principal, "--games")):
     job.add_argument("--resume", metavar="RUN", default=None,

@@ -219,3 +219,85 @@ def options_of(args: argparse.Namespace, cls: type) -> Any:
   """The `cls` config of the parsed flags (one per field of `cls`)."""
   return cls(**{field.name: getattr(args, field.name)
                 for field in dataclasses.fields(cls)})
+
+
+# The dest prefix of the principal-option flags, apart from the job's own.
+_OPTION = "principal_option_"
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+  """Each field's entry in the Google "Attributes:" section of `cls`'s
+  docstring (the principals' configs), joined to one line."""
+  docs: dict[str, str] = {}
+  lines = inspect.cleandoc(cls.__doc__ or "").splitlines()
+  inside, name = False, None
+  for line in lines:
+    if line.strip() == "Attributes:":
+      inside = True
+      continue
+    match = re.fullmatch(r"  (\w+): (.*)", line) if inside else None
+    if match:
+      name, docs[match[1]] = match[1], match[2]
+    elif inside and name and line.startswith("    "):
+      docs[name] += " " + line.strip()
+    elif inside and line.strip():
+      inside = False
+  return docs
+
+
+def _option_value(hint: Any) -> Callable[[str], Any]:
+  """The parser of a principal option's text, by its field's type: "none"
+  for an Optional one's None, commas between a tuple's items."""
+  if typing.get_origin(hint) is typing.Union:
+    inner = _option_value(typing.get_args(hint)[0])
+    return lambda text: None if text.strip().lower() == "none" else inner(text)
+  if typing.get_origin(hint) is tuple:
+    item = _option_value(typing.get_args(hint)[0])
+    return lambda text: tuple(item(part) for part in text.split(","))
+  kind = hint if hint in (int, float) else str
+  what = "an integer" if kind is int else "a number"
+
+  def parse(text: str) -> Any:
+    try:
+      return kind(text)
+    except ValueError:
+      raise FlagValueError(f"must be {what}, got {text!r}") from None
+
+  return parse
+
+
+def add_principal_option_flags(parser: argparse.ArgumentParser,
+                               names: Sequence[str]) -> None:
+  """One flag per option of the principals `names` (their registered
+  config's fields), its help each config's docstring of the field, its
+  default and the principals that take it; unset, the config's default."""
+  from umd_meltingpot.principal import registry  # pylint: disable=g-import-not-at-top
+  takers: dict[str, list[str]] = {}
+  for name in names:
+    for option in registry.PRINCIPALS[name].option_names():
+      takers.setdefault(option, []).append(name)
+  group = parser.add_argument_group(
+      "principal options", "the options of the --principal (its config's "
+      "fields); another principal's option is refused")
+  for option, principals in sorted(takers.items()):
+    meanings: dict[str, list[str]] = {}  # One help line per meaning.
+    for name in principals:
+      cls = registry.PRINCIPALS[name].config_class
+      doc = {**_attribute_docs(cls), **_field_docs(cls)}.get(option, "")
+      default = {field.name: field.default
+                 for field in dataclasses.fields(cls)}[option]
+      meanings.setdefault(f"{doc} (default: {default})", []).append(name)
+    hint = typing.get_type_hints(registry.PRINCIPALS[principals[0]]
+                                 .config_class)[option]
+    group.add_argument(
+        "--" + option.replace("_", "-"), dest=_OPTION + option, default=None,
+        type=_option_value(hint), metavar=option.upper(),
+        help="; ".join(f"{', '.join(takers)}: {text}" for text, takers in
+                       meanings.items()).replace("%", "%%"))
+
+
+def principal_options_of(args: argparse.Namespace) -> dict[str, Any]:
+  """The principal options given (`add_principal_option_flags`)."""
+  return {dest.removeprefix(_OPTION): value
+          for dest, value in sorted(vars(args).items())
+          if dest.startswith(_OPTION) and value is not None}

@@ -31,6 +31,14 @@ family on our game, with flat schedules as the arms:
   scale; "epsilon_greedy": with probability ε_N = ε · decay^N a uniformly
   random arm, else the best mean (N the games played under the objective).
   Ties are broken at random with the objective's own generator.
+- **Forgetting** (followers that keep adapting make the arms' values
+  drift): "sw_ucb", sliding-window UCB (Garivier & Moulines 2011), keeps
+  only the objective's last `window` games (`SlidingWindowArmsPrincipal`);
+  "d_ucb", discounted UCB (same paper), multiplies the objective's game
+  counts and value sums by `discount` after each game. Both then choose as
+  "ucb" does, on those statistics; an arm with no game left in the window
+  is pulled again first. With a window of at least the number of games, or
+  a discount of 1, they play exactly as "ucb".
 
 Large Legislative Models starts ε-greedy's and UCB's value estimates at 0
 and UCB's log at the principal step; we pull every arm once first (UCB1's
@@ -57,7 +65,7 @@ from umd_meltingpot.principal import base
 from umd_meltingpot.principal import bandit
 from umd_meltingpot.principal import learning
 
-ALGORITHMS: tuple[str, ...] = ("epsilon_greedy", "ucb")
+ALGORITHMS: tuple[str, ...] = ("epsilon_greedy", "ucb", "sw_ucb", "d_ucb")
 # The game values that the UCB scale is estimated on, per objective.
 _SCALE_WINDOW = 1000
 
@@ -67,7 +75,9 @@ class ConstantArmsConfig(validation.Validated):
   """Parameters of the constant-arm bandits.
 
   Attributes:
-    algorithm: "ucb" (UCB1) or "epsilon_greedy".
+    algorithm: "ucb" (UCB1), "epsilon_greedy", "sw_ucb" (sliding-window
+      UCB; `SlidingWindowArmsPrincipal` plays it) or "d_ucb" (discounted
+      UCB).
     arms: the number of flat schedules, an integer >= 2 (Large Legislative
       Models: 11).
     top: the highest flat rate, > 0; None: the game's `max_rate`.
@@ -76,6 +86,8 @@ class ConstantArmsConfig(validation.Validated):
       Legislative Models: 0.1).
     epsilon_decay: ε is multiplied by this after every game, in (0, 1]
       (1: constant ε).
+    window: sw_ucb's window, in games of the objective, an integer >= 1.
+    discount: d_ucb's discount γ per game of the objective, in (0, 1].
     seed: seeds the principal's generators, an integer >= 0.
   """
 
@@ -87,6 +99,8 @@ class ConstantArmsConfig(validation.Validated):
   epsilon: float = validation.checked(0.1, validation.number(ge=0, le=1))
   epsilon_decay: float = validation.checked(
       1.0, validation.number(gt=0, le=1))
+  window: int = validation.checked(50, validation.integer(ge=1))
+  discount: float = validation.checked(0.95, validation.number(gt=0, le=1))
   seed: int = validation.checked(0, learning.SEED)
 
 
@@ -107,6 +121,9 @@ class _ObjectiveState:
   held_arm: Optional[int] = None
   game_sum: float = 0.0
   game_rounds: int = 0
+  # sw_ucb's games in the window, oldest first: (arm, game value).
+  recent: collections.deque[tuple[int, float]] = dataclasses.field(
+      default_factory=collections.deque)
 
   @property
   def means(self) -> np.ndarray:
@@ -118,13 +135,30 @@ class _ObjectiveState:
 
 class ConstantArmsPrincipal(
     learning.LearningPrincipal[ConstantArmsConfig, _ObjectiveState]):
-  """UCB1 or ε-greedy over flat schedules, one pull per game (see module)."""
+  """UCB1, discounted UCB or ε-greedy over flat schedules, one pull per
+  game (see module)."""
 
   config_class = ConstantArmsConfig
   array_keys = ("pulls", "value_sums", "values")
+  # The algorithms this class plays (sw_ucb's window needs its subclass's
+  # checkpoint arrays).
+  algorithms: tuple[str, ...] = ("epsilon_greedy", "ucb", "d_ucb")
   # The round last proposed for: a round that does not follow it starts a
   # new game.
   _last_round: Optional[int] = None
+
+  def __init__(self, config: Optional[ConstantArmsConfig] = None,
+               **bound: Any):
+    """See base class; `bound` is its delta and divergence.
+
+    Raises:
+      ValueError: if the config's algorithm is not one of `algorithms`.
+    """
+    super().__init__(config, **bound)
+    if self._config.algorithm not in self.algorithms:
+      validation.fail(f"{type(self).__name__}'s algorithm",
+                      f"one of {list(self.algorithms)}",
+                      self._config.algorithm)
 
   def rates(self, max_rate: float) -> np.ndarray:
     """The flat rate of each arm in a game whose cap is `max_rate`."""
@@ -192,17 +226,25 @@ class ConstantArmsPrincipal(
     """Credits each objective's held arm with its game's mean value."""
     for state in self._states.values():
       if state.held_arm is not None and state.game_rounds > 0:
-        mean = state.game_sum / state.game_rounds
-        state.pulls[state.held_arm] += 1.0
-        state.value_sums[state.held_arm] += mean
-        state.values.append(mean)
+        self._credit(state, state.held_arm,
+                     state.game_sum / state.game_rounds)
       state.held_arm, state.game_sum, state.game_rounds = None, 0.0, 0
+
+  def _credit(self, state: _ObjectiveState, arm: int, value: float) -> None:
+    """Adds one game of `arm` worth `value` to the statistics (d_ucb first
+    discounts the older games)."""
+    if self._config.algorithm == "d_ucb" and self._config.discount < 1.0:
+      state.pulls *= self._config.discount
+      state.value_sums *= self._config.discount
+    state.pulls[arm] += 1.0
+    state.value_sums[arm] += value
+    state.values.append(value)
 
   def _select(self, state: _ObjectiveState) -> int:
     untried = np.flatnonzero(state.pulls == 0)
     if untried.size:
       return int(untried[0])
-    if self._config.algorithm == "ucb":
+    if self._config.algorithm != "epsilon_greedy":  # The UCB family.
       scores = self._ucb_indices(state)
     else:
       played = state.pulls.sum()
@@ -215,7 +257,8 @@ class ConstantArmsPrincipal(
     return int(state.rng.choice(best))
 
   def _ucb_indices(self, state: _ObjectiveState) -> np.ndarray:
-    """UCB1's indices on scale-free means (every arm pulled)."""
+    """UCB1's indices on scale-free means (every arm pulled); on windowed
+    or discounted statistics, Garivier & Moulines' (ξ = 2, B = 1/2)."""
     scale = bandit.robust_scale(np.array(state.values))
     bonus = np.sqrt(2.0 * math.log(state.pulls.sum()) / state.pulls)
     return state.means / scale + self._config.exploration * bonus
@@ -265,3 +308,48 @@ class ConstantArmsPrincipal(
                                       validation.number(), objective),
         game_rounds=learning.saved_field(
             saved, "game_rounds", validation.integer(ge=0), objective))
+
+
+class SlidingWindowArmsPrincipal(ConstantArmsPrincipal):
+  """Sliding-window UCB over flat schedules (Garivier & Moulines 2011): UCB
+  on each objective's last `window` games only (see module)."""
+
+  array_keys = ConstantArmsPrincipal.array_keys + ("recent",)
+  algorithms = ("sw_ucb",)
+
+  def _credit(self, state: _ObjectiveState, arm: int, value: float) -> None:
+    """Adds the game, then drops the games that left the window."""
+    super()._credit(state, arm, value)
+    state.recent.append((arm, value))
+    while len(state.recent) > self._config.window:
+      old, _ = state.recent.popleft()
+      state.pulls[old] -= 1.0
+      # Summed again, not subtracted: no rounding left behind.
+      state.value_sums[old] = sum(v for a, v in state.recent if a == old)
+
+  def _save_state(
+      self, state: _ObjectiveState
+  ) -> tuple[Sequence[np.ndarray], dict[str, Any]]:
+    arrays, saved = super()._save_state(state)
+    recent = np.array(state.recent, np.float64).reshape(-1, 2)
+    return (*arrays, recent), saved
+
+  def _load_state(self, objective: str, arrays: Sequence[np.ndarray],
+                  saved: Mapping[str, Any]) -> _ObjectiveState:
+    *base_arrays, recent = arrays
+    state = super()._load_state(objective, base_arrays, saved)
+    name = f"recent/{objective}"
+    recent = learning.check_array(recent, name, shape=(None, 2))
+    arms = recent[:, 0]
+    if (len(recent) > self._config.window or (arms != np.round(arms)).any()
+        or not ((arms >= 0) & (arms < self._config.arms)).all()):
+      validation.fail(name, f"at most {self._config.window} (arm, value) "
+                      f"rows, each arm in 0..{self._config.arms - 1}",
+                      recent.tolist())
+    # The window's games are the statistics: a mismatch is a corrupt file.
+    counts = np.bincount(arms.astype(int), minlength=self._config.arms)
+    if not np.array_equal(counts, state.pulls):
+      validation.fail(f"pulls/{objective}", f"the arms' counts in {name}, "
+                      f"{counts.tolist()}", state.pulls.tolist())
+    state.recent.extend((int(a), float(v)) for a, v in recent)
+    return state

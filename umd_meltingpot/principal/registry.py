@@ -25,6 +25,7 @@ from umd_meltingpot.principal.cma_es import CMAConfig
 from umd_meltingpot.principal.cma_es import CMAPrincipal
 from umd_meltingpot.principal.constant_arms import ConstantArmsConfig
 from umd_meltingpot.principal.constant_arms import ConstantArmsPrincipal
+from umd_meltingpot.principal.constant_arms import SlidingWindowArmsPrincipal
 from umd_meltingpot.principal.fixed import FixedPrincipal
 from umd_meltingpot.principal.hand_rule import HandRuleConfig
 from umd_meltingpot.principal.hand_rule import HandRulePrincipal
@@ -70,6 +71,8 @@ class PrincipalSpec:
       `seed` field goes into the config instead.
     options: with no config, the keyword options its factory takes.
     fixed: config fields that the name fixes (thompson's algorithm).
+    unused: config fields its algorithm does not read (ucb_constant's
+      window): not options, left at their defaults.
   """
 
   name: str
@@ -80,6 +83,7 @@ class PrincipalSpec:
   game: tuple[str, ...] = ()
   options: tuple[str, ...] = ()
   fixed: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  unused: tuple[str, ...] = ()
   # A function returning the config class, or None: rl's config is in a
   # module that imports JAX, which only an rl principal should pay for.
   _config_class: Optional[Callable[[], type]] = dataclasses.field(
@@ -101,7 +105,8 @@ class PrincipalSpec:
     if config_class is None:
       return self.options
     return tuple(field.name for field in dataclasses.fields(config_class)
-                 if field.name != "seed" and field.name not in self.fixed)
+                 if field.name != "seed" and field.name not in self.fixed
+                 and field.name not in self.unused)
 
   def make(self, game: Game, **options: Any) -> base.Principal:
     """Builds the principal: its config (if any) from `options`, the fixed
@@ -195,6 +200,21 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
             _factory=CMAPrincipal,
         ),
         PrincipalSpec(
+            name="d_ucb_constant",
+            description=(
+                "discounted UCB over flat schedules, one per game, forgetting "
+                "old games by --discount (Garivier and Moulines 2011); "
+                "options: ConstantArmsConfig but algorithm, window, epsilon*"),
+            learns=True,
+            checkpointable=True,
+            feasible=False,
+            game=("delta", "divergence"),
+            fixed={"algorithm": "d_ucb"},
+            unused=("epsilon", "epsilon_decay", "window"),
+            _config_class=lambda: ConstantArmsConfig,
+            _factory=ConstantArmsPrincipal,
+        ),
+        PrincipalSpec(
             name="epsilon_greedy",
             description=(
                 "epsilon-greedy over flat schedules, one per game (Large "
@@ -205,6 +225,7 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
             feasible=False,
             game=("delta", "divergence"),
             fixed={"algorithm": "epsilon_greedy"},
+            unused=("window", "discount"),
             _config_class=lambda: ConstantArmsConfig,
             _factory=ConstantArmsPrincipal,
         ),
@@ -262,6 +283,21 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
             _factory=_make_rl,
         ),
         PrincipalSpec(
+            name="sw_ucb_constant",
+            description=(
+                "sliding-window UCB over flat schedules, one per game, on the "
+                "last --window games (Garivier and Moulines 2011); options: "
+                "ConstantArmsConfig but algorithm, discount, epsilon*"),
+            learns=True,
+            checkpointable=True,
+            feasible=False,
+            game=("delta", "divergence"),
+            fixed={"algorithm": "sw_ucb"},
+            unused=("epsilon", "epsilon_decay", "discount"),
+            _config_class=lambda: ConstantArmsConfig,
+            _factory=SlidingWindowArmsPrincipal,
+        ),
+        PrincipalSpec(
             name="thompson",
             description=(
                 "the bandit with Gaussian Thompson sampling (Agrawal and "
@@ -285,6 +321,7 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
             feasible=False,
             game=("delta", "divergence"),
             fixed={"algorithm": "ucb"},
+            unused=("window", "discount"),
             _config_class=lambda: ConstantArmsConfig,
             _factory=ConstantArmsPrincipal,
         ),

@@ -83,6 +83,36 @@ class PrincipalTrainConfig(training.RunOptions):
   followers/ in the run folder."""
   adapt_envs: int = validation.checked(1, validation.integer(ge=1))
   """Games stepped together in each PPO update of --adapt-followers."""
+  principal_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+  """The principal's options, its config's fields (`umd train principal
+  --help` lists them as flags); unset ones keep the config's defaults."""
+
+  def __post_init__(self) -> None:
+    """See base class; also the principal's options, named as flags.
+
+    Raises:
+      ValueError: an option the principal does not take, or a bad value.
+    """
+    super().__post_init__()
+    spec = principal_lib.PRINCIPALS[self.principal]
+    valid = spec.option_names()
+    for option in self.principal_options:
+      if option not in valid:
+        raise ValueError(
+            f"{_flag(option)}: principal {self.principal!r} does not take "
+            f"it; its options: {', '.join(map(_flag, valid)) or 'none'}")
+    try:
+      spec.config_class(**self.principal_options, **spec.fixed)
+    except ValueError as error:  # "<field> must be ...": name its flag.
+      field = str(error).split(" ", 1)[0]
+      if field not in self.principal_options:
+        raise
+      raise ValueError(f"{_flag(field)}: {error}") from None
+
+
+def _flag(option: str) -> str:
+  """The flag of a principal option."""
+  return "--" + option.replace("_", "-")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -272,7 +302,8 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
     out = training.new_folder(prepared, "principal", _run_config)
     principal = principal_lib.make_principal(
         config.principal, schedule=prepared.schedule, delta=config.delta,
-        divergence=config.divergence, seed=config.seed)
+        divergence=config.divergence, seed=config.seed,
+        **config.principal_options)
 
   followers = _followers(prepared, out, counters["games"])
 
