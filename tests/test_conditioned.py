@@ -3,11 +3,8 @@ the policy's dependence on phi after training, resume after kill -9, the
 shipped `ppo_conditioned` follower, and followers that also read their SKILL
 (`--observe-skill`, widened from a checkpoint without it)."""
 
-import json
 import os
 import pathlib
-import signal
-import subprocess
 
 os.environ.setdefault(
     "XLA_FLAGS",
@@ -204,32 +201,9 @@ class PhiDependenceTest(absltest.TestCase):
 class ResumeTest(absltest.TestCase):
 
   def test_curriculum_resumes_after_kill_9(self):
-    out = self.create_tempdir().full_path + "/run"
-    command = helpers.umd_command(
-        "train", "followers", *test_train._TINY, *test_train._TINY_PPO,
-        *_FINES, "--pretrain-steps", "300", "--anneal-steps", "2000",
-        "--num-workers", "1", "--total-steps", "100000",
-        "--checkpoint-every", "3", "--seed", "4", "--quiet", "--out", out)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-      helpers.wait_past_a_checkpoint(pathlib.Path(out, "checkpoint.json"),
-                                     "updates", 6, process)
-    finally:
-      os.killpg(process.pid, signal.SIGKILL)  # The trainer and its worker.
-      process.wait()
-    saved = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
-    updates = saved["counters"]["updates"]
-    env_steps = saved["counters"]["env_steps"]
-    resumed = helpers.run_umd("train", "followers", "--resume", out,
-                              "--total-steps", str(env_steps + 300),
-                              "--quiet", timeout=150)
-    self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
-    records = test_train._metrics(out)
-    self.assertEqual([r["updates"] for r in records],
-                     list(range(1, len(records) + 1)))
-    self.assertGreater(len(records), updates + 1)
+    out, records = test_train.check_resume_after_kill_9(
+        self, [*_FINES, "--pretrain-steps", "300", "--anneal-steps", "2000",
+               "--num-workers", "1"], past_updates=6, more_steps=300)
     # Each update's cap is the curriculum's at the env steps before it, on
     # both sides of the kill: the position came back from the counters.
     before = [0] + [r["env_steps"] for r in records[:-1]]

@@ -36,16 +36,24 @@ def _metrics(folder: str) -> list[dict]:
 
 def check_resume_after_kill_9(
     test: absltest.TestCase, workers: Sequence[str],
-    after: Optional[Callable[[subprocess.Popen], None]] = None) -> None:
-  """Kills a tiny run (its rollout workers given by the `workers` flags)
-  with SIGKILL past a checkpoint, resumes it, and checks that its counters
-  and metrics.jsonl carry on from the checkpoint.
+    after: Optional[Callable[[subprocess.Popen], None]] = None, *,
+    past_updates: int = 3, more_steps: int = 100
+) -> tuple[str, list[dict]]:
+  """Kills a tiny run (its rollout workers and other options given by the
+  `workers` flags) with SIGKILL past a checkpoint, resumes it, and checks
+  that its counters and metrics.jsonl carry on from the checkpoint.
 
   Args:
     test: the test that asserts.
-    workers: the flags of the rollout workers, e.g. --num-workers 1.
+    workers: the flags of the rollout workers, e.g. --num-workers 1, and
+      any other option of the run.
     after: called with the killed run (a session leader) once it has been
       resumed, e.g. to check what it left running.
+    past_updates: kill once the checkpoint holds at least this many updates.
+    more_steps: env steps the resumed run plays past the checkpoint.
+
+  Returns:
+    The run folder and its metrics records after the resume.
   """
   out = test.create_tempdir().full_path + "/run"
   command = helpers.umd_command(
@@ -57,7 +65,7 @@ def check_resume_after_kill_9(
                              start_new_session=True)
   try:
     helpers.wait_past_a_checkpoint(pathlib.Path(out, "checkpoint.json"),
-                                   "updates", 3, process)
+                                   "updates", past_updates, process)
   finally:
     os.killpg(process.pid, signal.SIGKILL)  # The trainer and its workers.
     process.wait()
@@ -67,7 +75,7 @@ def check_resume_after_kill_9(
   test.assertGreater(len(_metrics(out)), 0)
 
   resumed = helpers.run_umd("train", "followers", "--resume", out,
-                            "--total-steps", str(env_steps + 100),
+                            "--total-steps", str(env_steps + more_steps),
                             "--quiet", timeout=150)
   test.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
   if after is not None:
@@ -78,6 +86,7 @@ def check_resume_after_kill_9(
   test.assertEqual([r["updates"] for r in records],
                    list(range(1, len(records) + 1)))
   test.assertGreater(len(records), updates)
+  return out, records
   after = [r for r in records if r["updates"] > updates]
   test.assertGreater(after[0]["env_steps"], env_steps)
   test.assertLess(after[0]["env_steps"], env_steps + 200)
