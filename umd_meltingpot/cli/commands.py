@@ -28,6 +28,7 @@ from umd_meltingpot import agents
 from umd_meltingpot.cli import flags
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import quiet
+from umd_meltingpot.plumbing import validation
 from umd_meltingpot.training import common as training
 
 
@@ -135,10 +136,10 @@ def _resume_total(args: argparse.Namespace, classes: Sequence[type],
   defaults = {field.name: field.default
               for cls in classes for field in dataclasses.fields(cls)
               if hasattr(args, field.name)}
-  changed = ["--" + name.replace("_", "-")
+  changed = [validation.flag(name)
              for name, default in defaults.items()
              if name != budget and getattr(args, name) != default]
-  changed += ["--" + name.replace("_", "-")
+  changed += [validation.flag(name)
               for name in flags.principal_options_of(args)]
   if changed:
     raise ValueError(

@@ -15,6 +15,8 @@ import textwrap
 import typing
 from typing import Any, Callable, Optional, Sequence
 
+from umd_meltingpot.plumbing import validation
+
 
 class FlagValueError(argparse.ArgumentTypeError, ValueError):
   """A bad flag value: a ValueError, whose message argparse shows as is."""
@@ -193,7 +195,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type,
   for field in dataclasses.fields(cls):
     if field.name in exclude:
       continue
-    flag = "--" + field.name.replace("_", "-")
+    flag = validation.flag(field.name)
     help_text = docs.get(field.name, "")
     required = field.default is dataclasses.MISSING
     if field.default is not None and not required:
@@ -290,7 +292,7 @@ def add_principal_option_flags(parser: argparse.ArgumentParser,
     hint = typing.get_type_hints(registry.PRINCIPALS[principals[0]]
                                  .config_class)[option]
     group.add_argument(
-        "--" + option.replace("_", "-"), dest=_OPTION + option, default=None,
+        validation.flag(option), dest=_OPTION + option, default=None,
         type=_option_value(hint), metavar=option.upper(),
         help="; ".join(f"{', '.join(takers)}: {text}" for text, takers in
                        meanings.items()).replace("%", "%%"))

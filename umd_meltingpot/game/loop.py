@@ -206,8 +206,8 @@ class BotFactory(Protocol):
   def views(self, names: Sequence[str]) -> Optional[tuple[str, ...]]:
     """The views that bots `names` read, from `umd_apple_harvest`'s
     `PLAYER_VIEWS` and `WORLD_VIEWS`; the game computes only those (and
-    `WORLD.RGB` for a video). None, or a factory without this method: the
-    substrate config's own, Melting Pot's `RGB` and `WORLD.RGB`."""
+    `WORLD.RGB` for a video). None: the substrate config's own, Melting
+    Pot's `RGB` and `WORLD.RGB`."""
 
 
 class BotTeam(Protocol):
@@ -266,14 +266,6 @@ _FIELD_OPTIONS = {
 }
 
 
-def _with_flag(message: str) -> str:
-  """`message` prefixed with the --flag of the substrate field it names."""
-  field = message.split(" ", 1)[0].rstrip(":")
-  option = _FIELD_OPTIONS.get(field)
-  if option is None:
-    return message
-  return f"--{option.replace('_', '-')}: {message}"
-
 
 def _substrate_config(config: GameConfig):
   overrides = {field: getattr(config, option)
@@ -321,7 +313,7 @@ def prepare(config: GameConfig, bot_factory: BotFactory) -> PreparedGame:
     substrate_config = substrate_lib.umd_apple_harvest.with_num_players(
         substrate_config, num_players)
   except ValueError as error:
-    raise ValueError(_with_flag(str(error))) from None
+    raise ValueError(validation.with_flag(str(error), _FIELD_OPTIONS)) from None
   schedule = principal_lib.TaxSchedule(substrate_config.initial_rates,
                                        substrate_config.bracket_edges,
                                        substrate_config.max_rate)
@@ -338,7 +330,7 @@ def prepare(config: GameConfig, bot_factory: BotFactory) -> PreparedGame:
   bot_names = bot_factory.bot_names(
       config.bots, substrate_config=substrate_config,
       num_players=num_players, allow_mismatch=config.allow_mismatch)
-  views = getattr(bot_factory, "views", lambda names: None)(bot_names)
+  views = bot_factory.views(bot_names)
   if views is not None:
     substrate_config = with_views(
         substrate_config, (*views, *(("WORLD.RGB",) if config.video else ())))

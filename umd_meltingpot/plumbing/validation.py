@@ -20,7 +20,7 @@ number of players), stay in the config's own methods and report through
 import dataclasses
 import math
 import re
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -41,6 +41,19 @@ class Check:
 def fail(name: str, description: str, value: Any) -> None:
   """Raises the one message of this module."""
   raise ValueError(f"{name} must be {description}, got {value!r}")
+
+
+def flag(name: str) -> str:
+  """The command-line flag of config field `name`: `--bracket-window`."""
+  return "--" + name.replace("_", "-")
+
+
+def with_flag(message: str, options: Mapping[str, str]) -> str:
+  """`message` (one of `fail`'s, which starts with the field it names)
+  prefixed with the flag of that field's option in `options` (field ->
+  option); unchanged when `options` has no such field."""
+  option = options.get(message.split(" ", 1)[0].rstrip(":"))
+  return message if option is None else f"{flag(option)}: {message}"
 
 
 def _bounds_text(ge, gt, le, lt) -> str:

@@ -99,20 +99,17 @@ class PrincipalTrainConfig(training.RunOptions):
     for option in self.principal_options:
       if option not in valid:
         raise ValueError(
-            f"{_flag(option)}: principal {self.principal!r} does not take "
-            f"it; its options: {', '.join(map(_flag, valid)) or 'none'}")
+            f"{validation.flag(option)}: principal {self.principal!r} does "
+            "not take it; its options: "
+            f"{', '.join(map(validation.flag, valid)) or 'none'}")
     try:
       spec.config_class(**self.principal_options, **spec.fixed)
     except ValueError as error:  # "<field> must be ...": name its flag.
-      field = str(error).split(" ", 1)[0]
-      if field not in self.principal_options:
+      named = validation.with_flag(
+          str(error), {option: option for option in self.principal_options})
+      if named == str(error):
         raise
-      raise ValueError(f"{_flag(field)}: {error}") from None
-
-
-def _flag(option: str) -> str:
-  """The flag of a principal option."""
-  return "--" + option.replace("_", "-")
+      raise ValueError(named) from None
 
 
 @dataclasses.dataclass(kw_only=True)
