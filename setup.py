@@ -59,6 +59,7 @@ setuptools.setup(
         "pref-voting",
         "prefsampling",
         "cma",
+        "optuna",
         "imageio-ffmpeg",
         "ray",
         "pettingzoo",

@@ -109,6 +109,10 @@ SECTIONS = ("matrix", "learning", "curves", "mixed", "loop")
 RETIRED_SECTIONS = ("compare", "ceiling", "dynamic")
 RETIRED_AT = "b26d4f4"
 TASKS_FILE = "tasks.jsonl"
+# The dense best constant: this principal, trained --dense-factor times the
+# learners' games (issue 21), keyed as this label.
+DENSE = "bo"
+DENSE_LABEL = "dense"
 # A training run writes its checkpoint every this many games (its resume
 # point after a kill).
 CHECKPOINT_EVERY = 5
@@ -175,6 +179,10 @@ class TrainTask:
   rule: str
   folder: str
   """Where the checkpoint (`principal.npz`) and `curve.jsonl` go."""
+  keep: tuple[int, ...] = ()
+  """Game counts after which a copy of the checkpoint is kept
+  (`principal-g<N>.npz`): the principal as it was then, for the
+  sample-efficiency table."""
 
   def game(self, game: int) -> game_lib.GameConfig:
     return dataclasses.replace(
@@ -182,6 +190,11 @@ class TrainTask:
                           self.rule),
         seed=principal_train.game_seed(self.seed, game),
         principal=self.principal, phi0=self.phi0, delta=self.delta)
+
+
+def kept_checkpoint(folder: pathlib.Path, games: int) -> pathlib.Path:
+  """The copy of a training run's checkpoint kept after `games` games."""
+  return folder / f"principal-g{games}.npz"
 
 
 def _restore(task: TrainTask, prepared: game_lib.PreparedGame
@@ -225,14 +238,20 @@ def train_principal(task: TrainTask) -> dict[str, Any]:
       records = common.play(task.game(game), principal)
       curve.write({"games": game + 1, "env_steps": (game + 1) * steps,
                    **principal_train.game_metrics(records)})
+      counters = {"games": game + 1, "env_steps": (game + 1) * steps}
+      if game + 1 in task.keep:  # Before the checkpoint: resumes redo it.
+        checkpoint_lib.save(kept_checkpoint(folder, game + 1),
+                            task.principal, principal, prepared.schedule,
+                            counters=counters, game=learnt_on)
       if (game + 1) % CHECKPOINT_EVERY == 0 or game + 1 == task.games:
         checkpoint_lib.save(
             checkpoint, task.principal, principal, prepared.schedule,
-            counters={"games": game + 1, "env_steps": (game + 1) * steps},
-            game=learnt_on)
+            counters=counters, game=learnt_on)
   lines = [json.loads(line) for line in
            (folder / "curve.jsonl").read_text().splitlines() if line]
   return {"checkpoint": str(checkpoint),
+          "kept": {str(games): str(kept_checkpoint(folder, games))
+                   for games in task.keep if games <= task.games},
           "curve": [{"games": line["games"], "env_steps": line["env_steps"],
                      "value": line["objective_value"]} for line in lines]}
 
@@ -305,6 +324,13 @@ class Experiment:
   num_rates: int
   out: pathlib.Path
   bootstrap: int
+  dense_games: int = 0
+  """The dense best constant: `DENSE` trained this many games (0: none)."""
+  dense_seeds: tuple[int, ...] = ()
+  curve_games: tuple[int, ...] = ()
+  """Sample efficiency: each learner, frozen after these many games..."""
+  curve_seeds: tuple[int, ...] = ()
+  """... plays these held-out seeds."""
 
   @property
   def no_tax(self) -> Schedule:
@@ -312,15 +338,18 @@ class Experiment:
 
   def train_task(self, principal: str, preferences: Sequence[str],
                  seed: int, *, delta: Optional[float] = None,
-                 rule: str = "plurality", label: str) -> TrainTask:
+                 rule: str = "plurality", label: str,
+                 games: Optional[int] = None,
+                 keep: tuple[int, ...] = ()) -> TrainTask:
     delta = self.learning.delta if delta is None else delta
     task = TrainTask(
         setting=self.setting, principal=principal,
-        preferences=tuple(preferences), games=self.train_games, seed=seed,
+        preferences=tuple(preferences),
+        games=self.train_games if games is None else games, seed=seed,
         phi0=self.learning.phi0, delta=delta,
         options=tuple(sorted(self.learning.options.get(principal,
                                                        {}).items())),
-        rule=rule, folder="")
+        rule=rule, folder="", keep=keep)
     # The folder names every field but the games, so a run asked for more
     # games resumes its checkpoint, and one with other options starts anew.
     fields = parallel.task_key(train_principal,
@@ -458,11 +487,21 @@ def _print_agreement(experiment: Experiment,
 def train_all(experiment: Experiment, cache: parallel.TaskCache
               ) -> dict[tuple[str, str, int], dict[str, Any]]:
   """Every (objective, principal, training seed) run of the learning
-  section, trained with its objective voted (`fixed:O`)."""
+  section, trained with its objective voted (`fixed:O`); and the dense
+  best constant's runs, as (objective, "dense", seed)."""
   keys = [(o, p, s) for o in experiment.objectives
           for p in experiment.principals for s in experiment.train_seeds]
-  tasks = [experiment.train_task(p, [f"fixed:{o}"], s, label=o)
+  tasks = [experiment.train_task(p, [f"fixed:{o}"], s, label=o,
+                                 keep=experiment.curve_games)
            for o, p, s in keys]
+  if experiment.dense_games:
+    dense = [(o, DENSE_LABEL, s) for o in experiment.objectives
+             for s in experiment.dense_seeds]
+    keys += dense
+    tasks += [experiment.train_task(DENSE, [f"fixed:{o}"], s,
+                                    label=f"dense-{o}",
+                                    games=experiment.dense_games)
+              for o, _, s in dense]
   return dict(zip(keys, cache.run(train_principal, tasks, "train")))
 
 
@@ -485,13 +524,36 @@ def evaluate_all(experiment: Experiment, cache: parallel.TaskCache,
   return {key: np.array(rows) for key, rows in values.items()}
 
 
+def evaluate_kept(experiment: Experiment, cache: parallel.TaskCache,
+                  trained: dict[tuple[str, str, int], dict[str, Any]]
+                  ) -> dict[tuple[str, str, int], np.ndarray]:
+  """O of each learner frozen after each of `curve_games` games on the
+  curve seeds: shape [training seeds, curve seeds] per (objective,
+  principal, games)."""
+  keys = [(o, p, g) for o in experiment.objectives
+          for p in experiment.principals for g in experiment.curve_games]
+  tasks = [PrincipalGame(
+      setting=experiment.setting,
+      checkpoint=trained[(o, p, s)]["kept"][str(g)], seed=seed,
+      preferences=f"fixed:{o}", phi0=experiment.learning.phi0,
+      delta=experiment.learning.delta)
+           for o, p, g in keys for s in experiment.train_seeds
+           for seed in experiment.curve_seeds]
+  games = iter(cache.run(play_principal, tasks, "held-out kept"))
+  return {(o, p, g): np.array(
+      [[next(games)["values"][o] for _ in experiment.curve_seeds]
+       for _ in experiment.train_seeds]) for o, p, g in keys}
+
+
 def print_learning(experiment: Experiment, cache: parallel.TaskCache,
                    results: dict[str, Any]) -> None:
-  """Learned ÷ best fixed, ÷ no tax and ÷ ucb_constant, per objective."""
+  """Learned ÷ the grid's best fixed schedule, ÷ the dense best constant,
+  ÷ no tax and ÷ ucb_constant, per objective; then issue 21's goals."""
   best = best_schedules(experiment, cache)
   fixed = held_out_fixed(experiment, cache,
                          [experiment.no_tax, *best.values()])
-  learned = evaluate_all(experiment, cache, train_all(experiment, cache))
+  trained = train_all(experiment, cache)
+  learned = evaluate_all(experiment, cache, trained)
   rng = np.random.default_rng(0)
   print(f"\nLearned principals, frozen, on {len(experiment.eval_seeds)} "
         f"held-out seeds; each trained {experiment.train_games} games per "
@@ -499,62 +561,145 @@ def print_learning(experiment: Experiment, cache: parallel.TaskCache,
         "O per held-out seed is the mean over its training seeds; ratios of "
         "mean O with paired bootstrap 95% CIs over the held-out seeds; "
         "'seeds' is the range of the ratio to best fixed over the training "
-        "seeds.\n")
-  print("| objective | principal | mean O | ÷ best fixed (95% CI) | seeds "
-        "| ÷ no tax (95% CI) | ÷ ucb_constant (95% CI) |")
-  print("| --- | --- | --- | --- | --- | --- | --- |")
+        "seeds.")
+  if experiment.dense_games:
+    print(f"The dense best constant: {DENSE} trained "
+          f"{experiment.dense_games} games on seed(s) "
+          f"{grid_search.format_seeds(experiment.dense_seeds)}, frozen.")
+  print("\n| objective | principal | mean O | ÷ grid's best (95% CI) | seeds "
+        "| ÷ dense best constant (95% CI) | ÷ no tax (95% CI) "
+        "| ÷ ucb_constant (95% CI) | final φ (training seed 0) |")
+  print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   rows = []
   for objective in experiment.objectives:
     best_values = fixed[best[objective]][objective]
     none_values = fixed[experiment.no_tax][objective]
-    ucb = learned.get((objective, "ucb_constant"))
+    bases = {"best_fixed": best_values, "no_tax": none_values}
+    for name, key in (("dense", DENSE_LABEL),
+                      ("ucb_constant", "ucb_constant")):
+      if (objective, key) in learned:
+        bases[name] = learned[(objective, key)].mean(axis=0)
     over_none = stats.ratio_of_means(best_values, none_values, rng=rng,
                                      samples=experiment.bootstrap)
-    print(f"| {objective} | best fixed {_format_phi(best[objective])} | "
-          f"{best_values.mean():.3f} | 1 | | {_ratio_cell(over_none)} | |")
-    for principal in experiment.principals:
+    print(f"| {objective} | grid's best {_format_phi(best[objective])} | "
+          f"{best_values.mean():.3f} | 1 | | | {_ratio_cell(over_none)} | "
+          "| |")
+    names = list(experiment.principals)
+    if experiment.dense_games:
+      names.append(DENSE_LABEL)
+    for principal in names:
       per_seed = learned[(objective, principal)]
       mean = per_seed.mean(axis=0)
-      ratios = {
-          name: stats.ratio_of_means(mean, base, rng=rng,
-                                     samples=experiment.bootstrap)
-          for name, base in (("best_fixed", best_values),
-                             ("no_tax", none_values),
-                             ("ucb_constant", None if ucb is None
-                              else ucb.mean(axis=0)))
-          if base is not None}
+      ratios = {name: stats.ratio_of_means(mean, base, rng=rng,
+                                           samples=experiment.bootstrap)
+                for name, base in bases.items()}
       spread = [float(s.mean() / best_values.mean()) for s in per_seed]
-      ucb_cell = (_ratio_cell(ratios["ucb_constant"])
-                  if "ucb_constant" in ratios else "—")
-      print(f"| {objective} | {principal} | {mean.mean():.3f} | "
-            f"{_ratio_cell(ratios['best_fixed'])} | "
-            f"{min(spread):.2f}–{max(spread):.2f} | "
-            f"{_ratio_cell(ratios['no_tax'])} | {ucb_cell} |", flush=True)
+      seeds = (experiment.dense_seeds if principal == DENSE_LABEL
+               else experiment.train_seeds)
+      final = _final_phi(trained[(objective, principal, seeds[0])])
+      cells = [_ratio_cell(ratios[name]) if name in ratios else "—"
+               for name in ("best_fixed", "dense", "no_tax",
+                            "ucb_constant")]
+      print(f"| {objective} | {principal} | {mean.mean():.3f} | {cells[0]} "
+            f"| {min(spread):.2f}–{max(spread):.2f} | {cells[1]} | "
+            f"{cells[2]} | {cells[3]} | {final} |", flush=True)
       rows.append(dict(objective=objective, principal=principal,
                        values=per_seed.tolist(), ratios=ratios,
                        per_training_seed_ratio=spread))
   results["learning"] = rows
-  _print_goals(rows, experiment.objectives)
+  efficiency = {}
+  if experiment.curve_games:
+    efficiency = print_efficiency(experiment, cache, trained, fixed, best,
+                                  learned, results)
+  _print_goals(rows, experiment.objectives, efficiency)
+
+
+def _final_phi(run: dict[str, Any]) -> str:
+  """The φ of a training run's last game, or its mean φ if it moved."""
+  path = pathlib.Path(run["checkpoint"]).with_name("curve.jsonl")
+  lines = [json.loads(line) for line in path.read_text().splitlines()
+           if line]
+  return _format_phi(lines[-1]["phi"]) if lines and lines[-1].get(
+      "phi") else "?"
+
+
+def print_efficiency(experiment: Experiment, cache: parallel.TaskCache,
+                     trained: dict[tuple[str, str, int], dict[str, Any]],
+                     fixed: dict[Schedule, dict[str, np.ndarray]],
+                     best: dict[str, Schedule],
+                     learned: dict[tuple[str, str], np.ndarray],
+                     results: dict[str, Any]
+                     ) -> dict[str, dict[str, float]]:
+  """Held-out O of each learner frozen after `curve_games` games (and at
+  the end) ÷ the grid's best on the same seeds, per training seed; the
+  games each needs to reach 95% of the grid's best (median over training
+  seeds; inf: not within the budget)."""
+  kept = evaluate_kept(experiment, cache, trained)
+  count = len(experiment.curve_seeds)
+  points = sorted(set(experiment.curve_games) | {experiment.train_games})
+  print(f"\nSample efficiency: each learner frozen after g games, on "
+        f"held-out seeds {grid_search.format_seeds(experiment.curve_seeds)};"
+        " mean over training seeds of (its O ÷ the grid's best O on those "
+        "seeds); games to 95%: the first g at which a training seed's ratio "
+        "reaches 0.95, median over training seeds (the grid plays "
+        f"{len(experiment.grid) * len(experiment.tune_seeds)}).\n")
+  print("| objective | principal | " + " | ".join(f"g = {g}" for g in points)
+        + " | games to 95% (median) |")
+  print("| --- | --- | " + " | ".join("---" for _ in points) + " | --- |")
+  efficiency: dict[str, dict[str, float]] = {}
+  for objective in experiment.objectives:
+    reference = fixed[best[objective]][objective][:count].mean()
+    for principal in experiment.principals:
+      ratios = {}
+      for g in points:
+        values = (kept[(objective, principal, g)] if g in
+                  experiment.curve_games else np.array(
+                      [row[:count] for row in
+                       learned[(objective, principal)]]))
+        ratios[g] = values.mean(axis=1) / reference
+      reach = [next((g for g in points if ratios[g][i] >= 0.95), math.inf)
+               for i in range(len(experiment.train_seeds))]
+      median = float(np.median(reach))
+      efficiency.setdefault(principal, {})[objective] = median
+      print(f"| {objective} | {principal} | " + " | ".join(
+          f"{ratios[g].mean():.3f}" for g in points) + f" | {median:g} |")
+  results["efficiency"] = efficiency
+  return efficiency
 
 
 def _print_goals(rows: Sequence[dict[str, Any]],
-                 objectives: Sequence[str]) -> None:
-  """Which principals meet issue 13's two goals."""
-  print("\nGoals: ÷ best fixed ≥ 1.05 with the CI above 1 on ≥ 2 "
-        "objectives; ÷ ucb_constant ≥ 1.1 with the CI above 1.\n")
+                 objectives: Sequence[str],
+                 efficiency: dict[str, dict[str, float]]) -> None:
+  """Which principals meet issue 21's goals 1-4."""
+  print("\nIssue 21's goals: (1) ÷ grid's best ≥ 1.0 on every objective "
+        "with the CI's low end ≥ 0.95, and ≥ 1.05 with the CI above 1 on "
+        "≥ 2; (2) a dynamic principal ÷ the dense best constant ≥ 1.03 "
+        "with the CI above 1 on ≥ 1; (3) ÷ ucb_constant ≥ 1.2 with the CI "
+        "above 1 on ≥ 2; (4) ≤ 50 games to 95% of the grid's best (median "
+        "over training seeds).\n")
   for principal in dict.fromkeys(row["principal"] for row in rows):
-    mine = [row for row in rows if row["principal"] == principal]
-    beats = [row["objective"] for row in mine
-             if row["ratios"]["best_fixed"][0] >= 1.05
-             and row["ratios"]["best_fixed"][1] > 1]
-    over_ucb = [row["objective"] for row in mine
-                if "ucb_constant" in row["ratios"]
-                and row["ratios"]["ucb_constant"][0] >= 1.1
-                and row["ratios"]["ucb_constant"][1] > 1]
-    print(f"- {principal}: ≥ 1.05 × best fixed on {len(beats)} of "
-          f"{len(objectives)} ({', '.join(beats) or 'none'}): "
-          f"{'met' if len(beats) >= 2 else 'not met'}; ≥ 1.1 × ucb_constant "
-          f"on {', '.join(over_ucb) or 'none'}")
+    mine = {row["objective"]: row["ratios"] for row in rows
+            if row["principal"] == principal}
+
+    def met(name: str, value: float, low: float) -> list[str]:
+      return [o for o, ratios in mine.items() if name in ratios
+              and ratios[name][0] >= value and ratios[name][1] > low]
+    floor = met("best_fixed", 1.0, 0.95 - 1e-12)
+    beats = met("best_fixed", 1.05, 1.0)
+    goal1 = len(floor) == len(objectives) and len(beats) >= 2
+    dense = met("dense", 1.03, 1.0)
+    ucb = met("ucb_constant", 1.2, 1.0)
+    games = efficiency.get(principal, {})
+    goal4 = ("; (4) games to 95%: " + ", ".join(
+        f"{o} {g:g}" for o, g in games.items()) + (
+            " — met" if games and max(games.values()) <= 50 else
+            " — not met")) if games else ""
+    print(f"- {principal}: (1) ≥ 1.0 on {', '.join(floor) or 'none'}, "
+          f"≥ 1.05 on {', '.join(beats) or 'none'} — "
+          f"{'met' if goal1 else 'not met'}; (2) ÷ dense ≥ 1.03 on "
+          f"{', '.join(dense) or 'none'}; (3) ÷ ucb_constant ≥ 1.2 on "
+          f"{', '.join(ucb) or 'none'} — "
+          f"{'met' if len(ucb) >= 2 else 'not met'}{goal4}")
 
 
 def _smoothed(values: np.ndarray, window: int) -> np.ndarray:
@@ -754,6 +899,18 @@ def _parser() -> argparse.ArgumentParser:
                       help="learning: training seeds per principal and "
                       "objective (seeds 0..N-1)")
   parser.add_argument("--bootstrap", type=int, default=10_000)
+  parser.add_argument("--dense-factor", type=int, default=0,
+                      help=f"learning: the dense best constant, {DENSE} "
+                      "trained this many times --train-games (0: none)")
+  parser.add_argument("--dense-seeds", type=int, default=1,
+                      help="learning: its training seeds (100..)")
+  parser.add_argument("--curve-games", default="",
+                      help="learning: also play each learner frozen after "
+                      "these many games (e.g. 12,24), for the "
+                      "sample-efficiency table")
+  parser.add_argument("--curve-seeds", type=int, default=8,
+                      help="learning: the held-out seeds those play (the "
+                      "first N)")
   parser.add_argument("--switch-round", type=int, default=2,
                       help="mixed votes: the last round of the first "
                       "objective")
@@ -929,6 +1086,18 @@ def _experiment(args: argparse.Namespace, parser: argparse.ArgumentParser,
          args.train_games) < 1:
     parser.error("--train-seeds, --eval-seeds, --tune-seeds and "
                  "--train-games must be >= 1")
+  try:
+    curve_games = tuple(sorted({int(g) for g in _names(args.curve_games)}))
+  except ValueError:
+    parser.error(f"--curve-games takes comma-separated game counts; got "
+                 f"{args.curve_games!r}")
+  if any(not 1 <= g < args.train_games for g in curve_games):
+    parser.error(f"--curve-games must lie in [1, --train-games); got "
+                 f"{args.curve_games!r}")
+  if args.dense_factor < 0 or args.dense_seeds < 1 or not (
+      1 <= args.curve_seeds <= args.eval_seeds):
+    parser.error("--dense-factor must be >= 0, --dense-seeds >= 1 and "
+                 "--curve-seeds in [1, --eval-seeds]")
   return Experiment(
       setting=setting, objectives=tuple(objectives),
       principals=tuple(principals),
@@ -936,7 +1105,11 @@ def _experiment(args: argparse.Namespace, parser: argparse.ArgumentParser,
       eval_seeds=tuple(range(1000, 1000 + args.eval_seeds)),
       train_seeds=tuple(range(args.train_seeds)),
       train_games=args.train_games, learning=learning, grid=tuple(grid),
-      num_rates=schedule.num_brackets, out=out, bootstrap=args.bootstrap)
+      num_rates=schedule.num_brackets, out=out, bootstrap=args.bootstrap,
+      dense_games=args.dense_factor * args.train_games,
+      dense_seeds=tuple(range(100, 100 + args.dense_seeds)),
+      curve_games=curve_games,
+      curve_seeds=tuple(range(1000, 1000 + args.curve_seeds)))
 
 
 def _export_script_folder() -> None:

@@ -401,6 +401,16 @@ class PrincipalOptionTest(parameterized.TestCase):
       ("not_taken", "ucb_constant", ["--window", "5"],
        "--window: principal 'ucb_constant' does not take it; its options: "
        "--arms, --top"),
+      ("sampler", "bo", ["--sampler", "gp"],
+       "--sampler: sampler must be one of ['tpe', 'random'], got 'gp'"),
+      ("batch", "bo_dynamic", ["--batch", "0"],
+       "--batch: batch must be an integer >= 1, got 0"),
+      ("workers_one_game_at_a_time", "cma", ["--workers", "2"],
+       "--workers 2: principal 'cma' learns after every game, so its games "
+       "cannot run in parallel; the principals whose games can: bo, "
+       "bo_dynamic"),
+      ("workers_negative", "bo", ["--workers", "-1"],
+       "workers must be an integer >= 0, got -1"),
   )
   def test_exits_2_with_one_line(self, principal, flags, message):
     out = self.create_tempdir().full_path + "/run"

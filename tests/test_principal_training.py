@@ -303,6 +303,68 @@ class ConditionedFollowersTest(absltest.TestCase):
       self.assertFalse(out.exists())
 
 
+def _principal_arrays(path: pathlib.Path) -> dict[str, np.ndarray]:
+  with np.load(path) as saved:
+    return {key: saved[key] for key in saved.files if key != "header"}
+
+
+class BayesOptTrainingTest(absltest.TestCase):
+  """`umd train principal --principal bo` (issue 21): parallel games that do
+  not change the result, and kill -9 resume with the sampler's history."""
+
+  def _train(self, out: pathlib.Path, *flags: str) -> None:
+    self.assertEqual(helpers.umd(
+        "train", "principal", "--principal", "bo", *_TINY, "--batch", "3",
+        "--seed", "2", "--out", str(out), "--quiet", *flags), 0)
+
+  def test_two_workers_train_the_same_principal_as_none(self):
+    folder = pathlib.Path(self.create_tempdir().full_path)
+    self._train(folder / "here", "--games", "5")
+    self._train(folder / "ray", "--games", "5", "--workers", "2")
+    here = _principal_arrays(folder / "here" / "principal.npz")
+    ray = _principal_arrays(folder / "ray" / "principal.npz")
+    self.assertEqual(here.keys(), ray.keys())
+    for key in here:
+      np.testing.assert_array_equal(here[key], ray[key], err_msg=key)
+    fields = ("games", "seed", "phi", "objective_value")
+    self.assertEqual(
+        [[r[f] for f in fields] for r in _lines(folder / "here/metrics.jsonl")],
+        [[r[f] for f in fields] for r in _lines(folder / "ray/metrics.jsonl")])
+    self.assertLen({tuple(r["phi"]) for r in
+                    _lines(folder / "ray/metrics.jsonl")}, 5)
+    self.assertEqual(helpers.umd(
+        "run", "--principal", str(folder / "ray" / "principal.npz"), *_TINY,
+        "--freeze-principal", "--quiet", "--out", str(folder / "play")), 0)
+
+  def test_kill_9_resumes_with_the_sampler_history(self):
+    folder = pathlib.Path(self.create_tempdir().full_path)
+    run = folder / "killed"
+    process = subprocess.Popen(
+        helpers.umd_command("train", "principal", "--principal", "bo",
+                            *_TINY, "--batch", "3", "--seed", "2",
+                            "--games", "1000", "--checkpoint-every", "2",
+                            "--quiet", "--out", str(run)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:  # Past game 4: a checkpoint inside the second batch of 3.
+      helpers.wait_past_a_checkpoint(run / "principal.json", "games", 4,
+                                     process)
+    finally:
+      os.killpg(process.pid, signal.SIGKILL)
+      process.wait()
+    games = checkpoint.load(run / "principal.npz").counters["games"]
+    total = str(games + 4)
+    self.assertEqual(helpers.umd("train", "principal", "--resume", str(run),
+                                 "--games", total, "--quiet"), 0)
+    self._train(folder / "whole", "--games", total)
+    resumed = _principal_arrays(run / "principal.npz")
+    whole = _principal_arrays(folder / "whole" / "principal.npz")
+    for key in whole:
+      np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+    self.assertEqual([r["phi"] for r in _lines(run / "metrics.jsonl")],
+                     [r["phi"] for r in _lines(folder / "whole/metrics.jsonl")])
+
+
 class PrincipalCommandTest(parameterized.TestCase):
 
   @parameterized.named_parameters(

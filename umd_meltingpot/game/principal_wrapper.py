@@ -294,6 +294,7 @@ class PrincipalWrapper(substrate_lib.Substrate):
         objective=outcome.winner_name,
         apples_alive=int(world["WORLD.APPLES_ALIVE"]),
         ballots=dict(zip(self._objectives, map(float, tally))),
+        num_rounds=self._rounds,
         extra={"outcome": outcome, "world": world},
         **self._last_round)
     proposal = np.asarray(

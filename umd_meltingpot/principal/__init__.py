@@ -15,6 +15,8 @@ it here would shadow the `divergence` module. Usage:
 from umd_meltingpot.principal.bandit import BanditConfig
 from umd_meltingpot.principal.bandit import BanditPrincipal
 from umd_meltingpot.principal.base import Principal
+from umd_meltingpot.principal.bayes_opt import BayesOptConfig
+from umd_meltingpot.principal.bayes_opt import BayesOptPrincipal
 from umd_meltingpot.principal.base import RoundFeedback
 from umd_meltingpot.principal.base import RoundObservation
 from umd_meltingpot.principal.cma_es import CMAConfig
@@ -33,6 +35,7 @@ from umd_meltingpot.principal.hand_rule import hand_rule_rates
 from umd_meltingpot.principal.hand_rule import HandRuleConfig
 from umd_meltingpot.principal.hand_rule import HandRulePrincipal
 from umd_meltingpot.principal.random_schedule import RandomPrincipal
+from umd_meltingpot.principal.registry import BATCHED
 from umd_meltingpot.principal.registry import CHECKPOINTABLE
 from umd_meltingpot.principal.registry import LEARNING
 from umd_meltingpot.principal.registry import make_principal
@@ -47,8 +50,11 @@ from umd_meltingpot.principal.schedule import parse_rates
 from umd_meltingpot.principal.schedule import TaxSchedule
 
 __all__ = (
+    "BATCHED",
     "BanditConfig",
     "BanditPrincipal",
+    "BayesOptConfig",
+    "BayesOptPrincipal",
     "CHECKPOINTABLE",
     "CMAConfig",
     "CMAPrincipal",

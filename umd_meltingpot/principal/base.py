@@ -49,6 +49,8 @@ class RoundObservation:
     transfer: per-player redistribution received, shape [n] (or [0]).
     apples_alive: apples on the map at the round boundary.
     ballots: the vote tally, objective name -> votes (or vote weight).
+    num_rounds: τ, the rounds of the game, so that a principal knows which
+      round is the last; None when unknown.
     extra: anything else a wrapper wants to pass on (observations, metrics);
       algorithms must not depend on a key being present.
   """
@@ -64,6 +66,7 @@ class RoundObservation:
   transfer: np.ndarray = dataclasses.field(default_factory=_empty)
   apples_alive: int = 0
   ballots: Mapping[str, float] = dataclasses.field(default_factory=dict)
+  num_rounds: Optional[int] = None
   extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
   @property

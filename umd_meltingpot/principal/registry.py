@@ -21,6 +21,8 @@ from umd_meltingpot.principal import base
 from umd_meltingpot.principal import learning
 from umd_meltingpot.principal.bandit import BanditConfig
 from umd_meltingpot.principal.bandit import BanditPrincipal
+from umd_meltingpot.principal.bayes_opt import BayesOptConfig
+from umd_meltingpot.principal.bayes_opt import BayesOptPrincipal
 from umd_meltingpot.principal.cma_es import CMAConfig
 from umd_meltingpot.principal.cma_es import CMAPrincipal
 from umd_meltingpot.principal.constant_arms import ConstantArmsConfig
@@ -73,6 +75,9 @@ class PrincipalSpec:
     fixed: config fields that the name fixes (thompson's algorithm).
     unused: config fields its algorithm does not read (ucb_constant's
       window): not options, left at their defaults.
+    batches: True if it plans its games in batches that can be played in
+      parallel (`plan_batch` / `tell_batch`; `umd train principal
+      --workers`).
   """
 
   name: str
@@ -84,6 +89,7 @@ class PrincipalSpec:
   options: tuple[str, ...] = ()
   fixed: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   unused: tuple[str, ...] = ()
+  batches: bool = False
   # A function returning the config class, or None: rl's config is in a
   # module that imports JAX, which only an rl principal should pay for.
   _config_class: Optional[Callable[[], type]] = dataclasses.field(
@@ -188,6 +194,37 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
             game=("delta", "divergence"),
             _config_class=lambda: BanditConfig,
             _factory=BanditPrincipal,
+        ),
+        PrincipalSpec(
+            name="bo",
+            description=(
+                "Bayesian optimisation (optuna's TPE, Bergstra et al. 2011) "
+                "over constant schedules, one candidate per game, --batch "
+                "games in parallel; options: BayesOptConfig but "
+                "parametrisation"),
+            learns=True,
+            checkpointable=True,
+            feasible=True,
+            game=("delta", "divergence"),
+            fixed={"parametrisation": "constant"},
+            batches=True,
+            _config_class=lambda: BayesOptConfig,
+            _factory=BayesOptPrincipal,
+        ),
+        PrincipalSpec(
+            name="bo_dynamic",
+            description=(
+                "bo over dynamic schedules: base rates, a last-round release "
+                "and a gain that tightens the tax as apples fall; options: "
+                "BayesOptConfig but parametrisation"),
+            learns=True,
+            checkpointable=True,
+            feasible=True,
+            game=("delta", "divergence"),
+            fixed={"parametrisation": "dynamic"},
+            batches=True,
+            _config_class=lambda: BayesOptConfig,
+            _factory=BayesOptPrincipal,
         ),
         PrincipalSpec(
             name="cma",
@@ -332,6 +369,11 @@ PRINCIPALS: Mapping[str, PrincipalSpec] = types.MappingProxyType({
 LEARNING: tuple[str, ...] = tuple(
     name for name, spec in PRINCIPALS.items() if spec.learns)
 """The principals that learn from feedback: `umd train` trains these."""
+
+BATCHED: tuple[str, ...] = tuple(
+    name for name, spec in PRINCIPALS.items() if spec.batches)
+"""The principals whose games `umd train principal --workers` plays in
+parallel."""
 
 CHECKPOINTABLE: tuple[str, ...] = tuple(
     name for name, spec in PRINCIPALS.items() if spec.checkpointable)

@@ -31,8 +31,16 @@ it), cuts `metrics.jsonl` back to its games and plays the following games
 (a new `--games` may extend the run). The bandits and CMA-ES resume exactly;
 the RL principal drops the steps it had not learnt from yet (fewer than its
 `update_every`).
+
+With `workers` > 0 or a `ray_address`, a principal that plans its games in
+batches (`principal.BATCHED`: bo, bo_dynamic) plays each batch's games as
+Ray tasks (`parallel.run_tasks`, one Ray session for the run), then learns
+from them in game order; the games, their seeds and what the principal is
+told are those of the sequential run, so a seed gives the same principal
+for any number of workers. Checkpoints then fall at the end of a batch.
 """
 
+import contextlib
 import dataclasses
 import pathlib
 import sys
@@ -45,6 +53,7 @@ from umd_meltingpot import agents
 from umd_meltingpot.training import adaptive_followers
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot import principal as principal_lib
+from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.plumbing import runs
 from umd_meltingpot.plumbing import stats
 from umd_meltingpot.plumbing import trained_game
@@ -83,6 +92,15 @@ class PrincipalTrainConfig(training.RunOptions):
   followers/ in the run folder."""
   adapt_envs: int = validation.checked(1, validation.integer(ge=1))
   """Games stepped together in each PPO update of --adapt-followers."""
+  workers: int = validation.checked(0, validation.integer(ge=0))
+  """Play the games of one principal update (a batch of bo's candidates)
+  as Ray tasks on a local Ray with this many CPUs; 0 (and no
+  --ray-address): one after the other in this process. Only for the
+  principals that plan games in batches (bo, bo_dynamic); the result does
+  not depend on it."""
+  ray_address: Optional[str] = validation.checked(None, parallel.RAY_ADDRESS)
+  """Play those games on the Ray cluster at this address (at most --workers
+  at once if > 0)."""
   principal_options: dict[str, Any] = dataclasses.field(default_factory=dict)
   """The principal's options, its config's fields (`umd train principal
   --help` lists them as flags); unset ones keep the config's defaults."""
@@ -119,6 +137,8 @@ class PreparedPrincipalTraining(training.PreparedRun):
   schedule: principal_lib.TaxSchedule
   game: trained_game.Game
   """The game it learns on, recorded in its checkpoint."""
+  game_objectives: tuple[str, ...] = ()
+  """The objectives on the game's ballot (a batch is asked for each)."""
 
 
 @dataclasses.dataclass
@@ -166,10 +186,12 @@ def prepare(config: PrincipalTrainConfig) -> PreparedPrincipalTraining:
   if config.adapt_followers:
     adaptive_followers.check(
         adaptive_followers.source_checkpoint(config.bots), config.adapt_envs)
+  _check_parallel(config)
   runs.check_new_folder(config.out)
   return PreparedPrincipalTraining(
       config=config, schedule=game.schedule,
       game=trained_game.of_config(game.substrate_config, game.num_players),
+      game_objectives=tuple(game.substrate_config.objectives),
       substrate_config=game_lib.substrate_summary(game),
       out=pathlib.Path(config.out) if config.out else None)
 
@@ -191,6 +213,34 @@ def prepare_resume(run: str, games: Optional[int] = None
   prepared = prepare(config)
   _load(folder, prepared)  # Raises if missing, corrupt or mismatched.
   return training.mark_resumed(prepared, folder)
+
+
+def in_parallel(config: PrincipalTrainConfig) -> bool:
+  """Whether the run plays its batches' games as Ray tasks."""
+  return parallel.uses_ray(config.workers, config.ray_address)
+
+
+def _check_parallel(config: PrincipalTrainConfig) -> None:
+  """Refuses --workers / --ray-address for a principal that plays one game
+  at a time, or with adapting followers (they change after every game).
+
+  Raises:
+    ValueError: one line naming the problem and the valid principals.
+  """
+  if not in_parallel(config):
+    return
+  option = ("--ray-address" if config.ray_address
+            else f"--workers {config.workers}")
+  if config.principal not in principal_lib.BATCHED:
+    raise ValueError(
+        f"{option}: principal {config.principal!r} learns after every game, "
+        "so its games cannot run in parallel; the principals whose games "
+        f"can: {', '.join(principal_lib.BATCHED)}")
+  if config.adapt_followers:
+    raise ValueError(f"{option}: --adapt-followers changes the followers "
+                     "after every game, so the games cannot run in parallel; "
+                     "drop one of them")
+  parallel.check_options(config.workers, config.ray_address)
 
 
 def _load(folder: pathlib.Path, prepared: PreparedPrincipalTraining
@@ -243,6 +293,25 @@ def _play(config: PrincipalTrainConfig, game_index: int,
     return steps, list(env.records)
 
 
+@dataclasses.dataclass(frozen=True)
+class PlannedGame:
+  """One game of a batch, a Ray task: training game `game` played with a
+  principal's plan for it."""
+  config: PrincipalTrainConfig
+  game: int
+  plan: principal_lib.Principal
+
+
+def play_planned(task: PlannedGame) -> dict[str, Any]:
+  """Plays one `PlannedGame`: its steps, the rounds' (objective, value)
+  and its metrics.jsonl entries."""
+  steps, records = _play(task.config, task.game, task.plan)
+  return {"steps": steps,
+          "rounds": [(r.objective, float(r.objective_value))
+                     for r in records],
+          "metrics": game_metrics(records)}
+
+
 def _followers(prepared: PreparedPrincipalTraining, out: pathlib.Path,
                games: int) -> Optional[adaptive_followers.AdaptiveFollowers]:
   """The adapting followers of a run with --adapt-followers (restored to
@@ -275,6 +344,35 @@ def _adapt(followers: adaptive_followers.AdaptiveFollowers,
   adaptation = dataclasses.replace(
       game_config(config, games, bots="random"), principal=str(snapshot))
   return followers.adapt([adaptation] * config.adapt_envs)
+
+
+def _ray(config: PrincipalTrainConfig) -> Any:
+  """One Ray session for the run's batches (none if it plays in-process)."""
+  if not in_parallel(config):
+    return contextlib.nullcontext()
+  return parallel.ray_session(config.workers, config.ray_address)
+
+
+def _next_games(prepared: PreparedPrincipalTraining,
+                principal: principal_lib.Principal, first: int,
+                followers: Optional[adaptive_followers.AdaptiveFollowers]
+                ) -> list[tuple[int, dict[str, Any]]]:
+  """Plays the next game (or, in parallel, the rest of the principal's
+  batch) from game `first`; each game's steps and metrics, in order."""
+  config = prepared.config
+  if not in_parallel(config):
+    steps, records = _play(config, first, principal,
+                           followers and followers.bots)
+    return [(steps, game_metrics(records))]
+  plans = principal.plan_batch(
+      prepared.game_objectives, prepared.schedule.as_array(),
+      prepared.schedule.max_rate, config.games - first)
+  tasks = [PlannedGame(config, first + i, plan)
+           for i, plan in enumerate(plans)]
+  results = parallel.run_tasks(play_planned, tasks, workers=config.workers,
+                               ray_address=config.ray_address)
+  principal.tell_batch(plans, [result["rounds"] for result in results])
+  return [(result["steps"], result["metrics"]) for result in results]
 
 
 def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
@@ -315,27 +413,30 @@ def train(prepared: PreparedPrincipalTraining, *, progress: bool = True
 
   last_value, start = None, time.perf_counter()
   saved_at = counters["games"]
-  with runs.JsonLines(out / training.METRICS) as metrics, \
+  with _ray(config), runs.JsonLines(out / training.METRICS) as metrics, \
       tqdm.tqdm(total=config.games, initial=counters["games"], unit="game",
                 disable=not progress, file=sys.stderr,
                 desc=f"train {config.principal}") as bar:
     while counters["games"] < config.games:
-      steps, records = _play(config, counters["games"], principal,
-                             followers and followers.bots)
-      record = {"seed": game_seed(config.seed, counters["games"]),
-                **game_metrics(records)}
-      counters["games"] += 1
-      counters["env_steps"] += steps
-      if followers is not None:
-        record.update(_adapt(followers, prepared, principal,
-                             counters["games"]))
-      record.update(counters, time_s=time.perf_counter() - start)
-      metrics.write(record)
-      last_value = record["objective_value"]
-      if last_value is not None:
-        bar.set_postfix(O=f"{last_value:.2f}")
-      bar.update(1)
-      if counters["games"] % config.checkpoint_every == 0:
+      first = counters["games"]
+      for steps, metrics_of_game in _next_games(prepared, principal,
+                                                first, followers):
+        record = {"seed": game_seed(config.seed, counters["games"]),
+                  **metrics_of_game}
+        counters["games"] += 1
+        counters["env_steps"] += steps
+        if followers is not None:
+          record.update(_adapt(followers, prepared, principal,
+                               counters["games"]))
+        record.update(counters, time_s=time.perf_counter() - start)
+        metrics.write(record)
+        last_value = record["objective_value"]
+        if last_value is not None:
+          bar.set_postfix(O=f"{last_value:.2f}")
+        bar.update(1)
+      # A batch may pass a multiple of checkpoint_every: save after it.
+      if counters["games"] // config.checkpoint_every > \
+          first // config.checkpoint_every:
         save()
         saved_at = counters["games"]
     if saved_at != counters["games"] or not (out / PRINCIPAL).exists():
