@@ -331,6 +331,15 @@ class Experiment:
   """Sample efficiency: each learner, frozen after these many games..."""
   curve_seeds: tuple[int, ...] = ()
   """... plays these held-out seeds."""
+  spread: bool = False
+  """Each held-out seed is played by one training seed's principal (seed
+  j by training seed j mod n) instead of all of them: n times fewer
+  held-out games, each held-out seed still paired with the references."""
+
+  def plays(self, train_index: int, seed_index: int, trained: int) -> bool:
+    """Whether training seed `train_index` (of `trained`) plays held-out
+    seed `seed_index`."""
+    return not self.spread or seed_index % trained == train_index
 
   @property
   def no_tax(self) -> Schedule:
@@ -511,16 +520,26 @@ def evaluate_all(experiment: Experiment, cache: parallel.TaskCache,
   """O of each trained principal, frozen, per training and held-out seed:
   shape [training seeds, held-out seeds] per (objective, principal)."""
   keys = list(trained)
+  counts = collections.Counter(key[:2] for key in keys)
+  index = {key: [k for k in keys if k[:2] == key[:2]].index(key)
+           for key in keys}
+
+  def plays(key, j):
+    return experiment.plays(index[key], j, counts[key[:2]])
   tasks = [PrincipalGame(
       setting=experiment.setting, checkpoint=trained[key]["checkpoint"],
       seed=seed, preferences=f"fixed:{key[0]}", phi0=experiment.learning.phi0,
       delta=experiment.learning.delta)
-           for key in keys for seed in experiment.eval_seeds]
+           for key in keys for j, seed in enumerate(experiment.eval_seeds)
+           if plays(key, j)]
   games = iter(cache.run(play_principal, tasks, "held-out learned"))
   values: dict[tuple[str, str], list[list[float]]] = {}
-  for objective, principal, _ in keys:
-    row = [next(games)["values"][objective] for _ in experiment.eval_seeds]
+  for key in keys:
+    objective, principal, _ = key
+    row = [next(games)["values"][objective] if plays(key, j) else math.nan
+           for j in range(len(experiment.eval_seeds))]
     values.setdefault((objective, principal), []).append(row)
+  # NaN: a seed that training seed did not play (spread).
   return {key: np.array(rows) for key, rows in values.items()}
 
 
@@ -532,17 +551,20 @@ def evaluate_kept(experiment: Experiment, cache: parallel.TaskCache,
   principal, games)."""
   keys = [(o, p, g) for o in experiment.objectives
           for p in experiment.principals for g in experiment.curve_games]
+  n = len(experiment.train_seeds)
   tasks = [PrincipalGame(
       setting=experiment.setting,
       checkpoint=trained[(o, p, s)]["kept"][str(g)], seed=seed,
       preferences=f"fixed:{o}", phi0=experiment.learning.phi0,
       delta=experiment.learning.delta)
-           for o, p, g in keys for s in experiment.train_seeds
-           for seed in experiment.curve_seeds]
+           for o, p, g in keys for i, s in enumerate(experiment.train_seeds)
+           for j, seed in enumerate(experiment.curve_seeds)
+           if experiment.plays(i, j, n)]
   games = iter(cache.run(play_principal, tasks, "held-out kept"))
   return {(o, p, g): np.array(
-      [[next(games)["values"][o] for _ in experiment.curve_seeds]
-       for _ in experiment.train_seeds]) for o, p, g in keys}
+      [[next(games)["values"][o] if experiment.plays(i, j, n) else math.nan
+        for j in range(len(experiment.curve_seeds))]
+       for i in range(n)]) for o, p, g in keys}
 
 
 def print_learning(experiment: Experiment, cache: parallel.TaskCache,
@@ -578,7 +600,7 @@ def print_learning(experiment: Experiment, cache: parallel.TaskCache,
     for name, key in (("dense", DENSE_LABEL),
                       ("ucb_constant", "ucb_constant")):
       if (objective, key) in learned:
-        bases[name] = learned[(objective, key)].mean(axis=0)
+        bases[name] = np.nanmean(learned[(objective, key)], axis=0)
     over_none = stats.ratio_of_means(best_values, none_values, rng=rng,
                                      samples=experiment.bootstrap)
     print(f"| {objective} | grid's best {_format_phi(best[objective])} | "
@@ -589,11 +611,12 @@ def print_learning(experiment: Experiment, cache: parallel.TaskCache,
       names.append(DENSE_LABEL)
     for principal in names:
       per_seed = learned[(objective, principal)]
-      mean = per_seed.mean(axis=0)
+      mean = np.nanmean(per_seed, axis=0)
       ratios = {name: stats.ratio_of_means(mean, base, rng=rng,
                                            samples=experiment.bootstrap)
                 for name, base in bases.items()}
-      spread = [float(s.mean() / best_values.mean()) for s in per_seed]
+      spread = [float(np.nanmean(s) / best_values[~np.isnan(s)].mean())
+                for s in per_seed]
       seeds = (experiment.dense_seeds if principal == DENSE_LABEL
                else experiment.train_seeds)
       final = _final_phi(trained[(objective, principal, seeds[0])])
@@ -648,7 +671,7 @@ def print_efficiency(experiment: Experiment, cache: parallel.TaskCache,
   print("| --- | --- | " + " | ".join("---" for _ in points) + " | --- |")
   efficiency: dict[str, dict[str, float]] = {}
   for objective in experiment.objectives:
-    reference = fixed[best[objective]][objective][:count].mean()
+    reference = fixed[best[objective]][objective][:count]
     for principal in experiment.principals:
       ratios = {}
       for g in points:
@@ -656,7 +679,8 @@ def print_efficiency(experiment: Experiment, cache: parallel.TaskCache,
                   experiment.curve_games else np.array(
                       [row[:count] for row in
                        learned[(objective, principal)]]))
-        ratios[g] = values.mean(axis=1) / reference
+        ratios[g] = np.array([np.nanmean(row) / reference[~np.isnan(row)]
+                              .mean() for row in values])
       reach = [next((g for g in points if ratios[g][i] >= 0.95), math.inf)
                for i in range(len(experiment.train_seeds))]
       median = float(np.median(reach))
@@ -908,6 +932,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="learning: also play each learner frozen after "
                       "these many games (e.g. 12,24), for the "
                       "sample-efficiency table")
+  parser.add_argument("--spread", action="store_true",
+                      help="learning: each held-out seed is played by one "
+                      "training seed's principal (seed j by training seed j "
+                      "mod N), not by all N")
   parser.add_argument("--curve-seeds", type=int, default=8,
                       help="learning: the held-out seeds those play (the "
                       "first N)")
@@ -1043,7 +1071,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   [section for section in SECTIONS if section in sections],
                   results)
   if args.json:
-    runs.write_text(args.json, json.dumps(results, indent=1))
+    runs.write_text(args.json, json.dumps(runs.json_ready(results), indent=1))
   _keep_ratios(run, results, len(experiment.eval_seeds))
   run.finish()
   return 0
@@ -1109,7 +1137,8 @@ def _experiment(args: argparse.Namespace, parser: argparse.ArgumentParser,
       dense_games=args.dense_factor * args.train_games,
       dense_seeds=tuple(range(100, 100 + args.dense_seeds)),
       curve_games=curve_games,
-      curve_seeds=tuple(range(1000, 1000 + args.curve_seeds)))
+      curve_seeds=tuple(range(1000, 1000 + args.curve_seeds)),
+      spread=args.spread)
 
 
 def _export_script_folder() -> None:
