@@ -64,6 +64,7 @@ from umd_meltingpot.principal import divergence as divergence_lib
 from umd_meltingpot.principal import learning
 
 PARAMETRISATIONS: tuple[str, ...] = ("constant", "dynamic")
+_STATE = "the checkpoint's state"
 SAMPLERS: tuple[str, ...] = ("tpe", "random")
 _DYNAMIC_EXTRA = ("release", "tighten")
 
@@ -202,6 +203,8 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
     self._plan: Optional[GamePlan] = None  # The game in progress.
     self._rounds: list[tuple[str, float]] = []
     self._last_round: Optional[int] = None
+    self._frozen: Optional[GamePlan] = None  # Frozen, its game's plan.
+    self._frozen_round: Optional[int] = None
 
   @property
   def games(self) -> int:
@@ -244,7 +247,7 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
     if position == 0:
       self._ask_batch(objectives, previous_rates, max_rate)
     count = min(games, self._config.batch - position)
-    plans = [self._game_plan(position + i) for i in range(count)]
+    plans = [self._game_plan(self._games + i) for i in range(count)]
     self._games += count
     return plans
 
@@ -263,26 +266,33 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
     """See base class. The proposal is already feasible."""
     prev = np.asarray(observation.previous_rates, np.float64)
     round_index = int(observation.round_index)
-    new_game = (self._plan is None or self._last_round is None or
-                round_index != self._last_round + 1)
-    self._last_round = round_index
     if not self._learning:
-      if new_game:  # One plan a game: it remembers the game's first apples.
-        self._plan = GamePlan(self._config.parametrisation, {},
-                              self._delta, self._divergence)
-      best = self.best(objective)
-      if best is not None:
-        self._plan.candidates[objective] = tuple(best)
-      return self._plan.propose(observation, objective)
-    if new_game:
+      return self._propose_frozen(observation, objective)
+    if (self._plan is None or self._last_round is None or
+        round_index != self._last_round + 1):  # A new game.
       self._end_game()
-      self._last_round = round_index
       objectives = list(observation.ballots) or [objective]
       if objective not in objectives:
         objectives.append(objective)
       self._plan = self.plan_batch(objectives, prev, observation.max_rate,
                                    1)[0]
+    self._last_round = round_index
     return self._plan.propose(observation, objective)
+
+  def _propose_frozen(self, observation: base.RoundObservation,
+                      objective: str) -> np.ndarray:
+    """The best estimate, in a plan of its own (one a game, which
+    remembers the game's first apples); a learning game in progress waits."""
+    round_index = int(observation.round_index)
+    if (self._frozen is None or self._frozen_round is None or
+        round_index != self._frozen_round + 1):
+      self._frozen = GamePlan(self._config.parametrisation, {}, self._delta,
+                              self._divergence)
+    self._frozen_round = round_index
+    best = self.best(objective)
+    if best is not None:
+      self._frozen.candidates[objective] = tuple(best)
+    return self._frozen.propose(observation, objective)
 
   def update(self, feedback: base.RoundFeedback) -> None:
     """See base class. At the game's last round, tells its candidates."""
@@ -346,10 +356,10 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
             distributions=distributions, value=value))
     return study, distributions
 
-  def _game_plan(self, position: int) -> GamePlan:
-    """The plan of the open batch's game `position`."""
+  def _game_plan(self, game: int) -> GamePlan:
+    """The plan of game `game` (of the batch asked last)."""
     candidates = {}
-    batch = self._games // self._config.batch
+    batch, position = divmod(game, self._config.batch)
     for objective, search in self._states.items():
       if search.batches == batch + 1:  # Asked for this batch.
         start = len(search.candidates) - self._config.batch
@@ -370,15 +380,21 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
   # Checkpoints.
 
   def state_dict(self) -> dict[str, Any]:
-    """See base class; also the games counted. A game in progress is not
-    saved: its candidate is never told (checkpoints fall between games)."""
-    return {**super().state_dict(), "games": self._games}
+    """See base class; also the games counted and the game in progress
+    (its rounds so far, the apples it began with)."""
+    in_game = self._plan is not None
+    return {**super().state_dict(), "games": self._games,
+            "game": {"rounds": [list(r) for r in self._rounds],
+                     "last_round": self._last_round,
+                     "apples": (self._plan._apples[0]
+                                if in_game and self._plan._apples else None)}
+                    if in_game else None}
 
   def load_state_dict(self, state: Mapping[str, Any]) -> None:
     """See base class."""
     super().load_state_dict(state)
     self._games = checkpoint_format.field(
-        state, "games", validation.integer(ge=0), "the checkpoint's state",
+        state, "games", validation.integer(ge=0), _STATE,
         where="the principal")
     batches = -(-self._games // self._config.batch)
     for objective, search in self._states.items():
@@ -386,6 +402,19 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
         raise ValueError(f"the checkpoint's state: {objective!r} asked "
                          f"{search.batches} batches in {self._games} games")
     self._plan, self._rounds, self._last_round = None, [], None
+    game = checkpoint_format.field(
+        state, "game", validation.optional(checkpoint_format.JSON_OBJECT),
+        _STATE, where="the principal")
+    if game is not None:  # Saved mid-game: carry on with its candidates.
+      where = "the game in progress"
+      self._last_round = checkpoint_format.field(
+          game, "last_round", validation.integer(ge=0), _STATE, where=where)
+      self._rounds = checkpoint_format.field(game, "rounds", _ROUNDS, _STATE,
+                                             where=where)
+      self._plan = self._game_plan(max(self._games - 1, 0))
+      apples = game.get("apples")
+      if apples is not None:
+        self._plan._apples[:] = [float(apples)]
 
   def _new_state(self, objective: str, rates: np.ndarray) -> _Search:
     # An objective first seen mid-run starts its batches aligned with the
@@ -430,6 +459,14 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
                                       validation.number(ge=1), objective),
         candidates=list(candidates), values=[float(v) for v in values],
         told=[bool(t) for t in told], batches=batches)
+
+
+def _round_pairs(value: Any) -> list[tuple[str, float]]:
+  return [(str(objective), float(round_value))
+          for objective, round_value in value]
+
+
+_ROUNDS = validation.Check("a list of [objective, value] pairs", _round_pairs)
 
 
 def smoothed_values(points: np.ndarray, values: np.ndarray,
