@@ -29,6 +29,11 @@ class _LazyModule(types.ModuleType):
     self.__dict__.update(loaded.__dict__)
     return getattr(loaded, attribute)
 
+  def __reduce__(self) -> tuple[Any, tuple[str]]:
+    # Pickled (a Ray task's function that names it) as the module itself,
+    # imported by name where it is unpickled; module objects do not pickle.
+    return importlib.import_module, (self.__name__,)
+
 
 def module(name: str, *, after: Sequence[str] = ()) -> types.ModuleType:
   """Module `name`, imported on the first read of one of its attributes.
