@@ -5,7 +5,9 @@ from collections.abc import Iterable, Mapping
 import contextlib
 import io
 import json
+import os
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -89,3 +91,18 @@ def wait_past_a_checkpoint(header: pathlib.Path, counter: str,
       return
     time.sleep(0.05)
   raise AssertionError("no checkpoint in time")
+
+
+def kill_9_past_a_checkpoint(command: list[str], header: pathlib.Path,
+                             counter: str, at_least: int) -> None:
+  """Starts `command` in a session of its own, waits until its checkpoint
+  `header` counts >= `at_least` of `counter` with metrics lines past it
+  (`wait_past_a_checkpoint`), then kills the whole session with SIGKILL."""
+  process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+  try:
+    wait_past_a_checkpoint(header, counter, at_least, process)
+  finally:
+    os.killpg(process.pid, signal.SIGKILL)  # The trainer and its workers.
+    process.wait()

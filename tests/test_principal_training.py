@@ -5,8 +5,6 @@ import json
 import os
 import pathlib
 import re
-import signal
-import subprocess
 
 os.environ.setdefault(
     "XLA_FLAGS",
@@ -239,19 +237,11 @@ class ConditionedFollowersTest(absltest.TestCase):
 
   def test_adapting_followers_resume_after_kill_9(self):
     run = pathlib.Path(self.create_tempdir().full_path, "run")
-    command = helpers.umd_command(
+    helpers.kill_9_past_a_checkpoint(helpers.umd_command(
         "train", "principal", "--principal", "rl", *_TINY_CONDITIONED,
         "--adapt-followers", "1", "--games", "1000", "--seed", "3",
-        "--checkpoint-every", "1", "--quiet", "--out", str(run))
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-      helpers.wait_past_a_checkpoint(run / "principal.json", "games", 1,
-                                     process)
-    finally:
-      os.killpg(process.pid, signal.SIGKILL)
-      process.wait()
+        "--checkpoint-every", "1", "--quiet", "--out", str(run)),
+                                     run / "principal.json", "games", 1)
     games = checkpoint.load(run / "principal.npz").counters["games"]
     self.assertEqual(helpers.umd("train", "principal", "--resume", str(run),
                                  "--games", str(games + 1), "--quiet"), 0)
@@ -339,19 +329,13 @@ class BayesOptTrainingTest(absltest.TestCase):
   def test_kill_9_resumes_with_the_sampler_history(self):
     folder = pathlib.Path(self.create_tempdir().full_path)
     run = folder / "killed"
-    process = subprocess.Popen(
+    # Past game 4: a checkpoint inside the second batch of 3.
+    helpers.kill_9_past_a_checkpoint(
         helpers.umd_command("train", "principal", "--principal", "bo",
                             *_TINY, "--batch", "3", "--seed", "2",
                             "--games", "1000", "--checkpoint-every", "2",
                             "--quiet", "--out", str(run)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    try:  # Past game 4: a checkpoint inside the second batch of 3.
-      helpers.wait_past_a_checkpoint(run / "principal.json", "games", 4,
-                                     process)
-    finally:
-      os.killpg(process.pid, signal.SIGKILL)
-      process.wait()
+        run / "principal.json", "games", 4)
     games = checkpoint.load(run / "principal.npz").counters["games"]
     total = str(games + 4)
     self.assertEqual(helpers.umd("train", "principal", "--resume", str(run),
