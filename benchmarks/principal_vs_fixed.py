@@ -1038,7 +1038,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       parser.error(str(error))
   try:
     brackets = (None if args.brackets is None else
-                tuple(principal_lib.parse_rates(args.brackets)))
+                tuple(principal_lib.parse_edges(args.brackets)))
     levels = [float(level) for level in args.levels.split(",")]
     phi0 = tuple(principal_lib.parse_rates(args.phi0))
   except ValueError as error:
