@@ -22,6 +22,13 @@ rounds of O(round returns), the quantity the principal is fed each round
   the mean over its training seeds; learned ÷ best fixed, ÷ no tax and
   ÷ ucb_constant are ratios of means with paired bootstrap CIs over the
   held-out seeds.
+  Issue 21 adds: `--dense-factor F`, the dense best constant (`bo`
+  trained F × --train-games games on --dense-seeds seeds, frozen), and
+  every learner ÷ it; `--curve-games 8,16`, each learner's checkpoint kept
+  after those games and played frozen on the first --curve-seeds held-out
+  seeds, for the games each needs to reach 95% of the grid's best;
+  `--spread`, each held-out seed played by one training seed's principal
+  (j by j mod N) rather than all N; and issue 21's goals, met or not.
 - **curves**: the training O against env steps, mean and 95% band over
   the training seeds, per objective and principal (`--png`).
 - **mixed**: `--tracker` trained on the first two objectives (alternating
@@ -44,6 +51,16 @@ retired; docs/RESULTS.md names the commit that still has them.
       --option rl:entropy_anneal_rounds=75 --flat-step 0.4 --levels 0,1,2,4 \
       --eval-seeds 16 --train-seeds 5 --train-games 30 --tracker cma \
       --mixed-delta 1 --rule borda --out runs/issue13 --workers 2
+
+issue 21's setting (b) (docs/RESULTS.md):
+
+  .venv/bin/python benchmarks/principal_vs_fixed.py \
+      --substrate umd_apple_harvest__unequal --bots ppo_conditioned_unequal \
+      --sections matrix,learning,curves \
+      --principals bo,bo_dynamic,ucb_constant --delta inf --phi0 0 \
+      --flat-step 0.4 --levels 0,1,2,4 --tune-seeds 4 --eval-seeds 16 \
+      --train-seeds 5 --train-games 24 --dense-factor 3 --curve-games 8,16 \
+      --curve-seeds 8 --spread --out runs/issue21b --workers 2
 
 and, with issue 11's followers on the same economy and 10 training seeds
 (docs/RESULTS.md's tables):
