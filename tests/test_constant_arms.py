@@ -5,6 +5,7 @@ moves."""
 
 import dataclasses
 import math
+from typing import Callable, Optional
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -42,15 +43,19 @@ def _round(principal, round_index: int, objective: str, value_of,
 
 
 def _games(principal, games: int, seed: int = 0,
-           noise_scale: float = 0.5) -> list[float]:
+           noise_scale: float = 0.5,
+           value_of: Optional[Callable[[np.ndarray], float]] = None
+           ) -> list[float]:
   """Plays `games` games of the noisy made-up game, in which the next arm
-  is worth at least 0.64 less than the best; the flat rate of each game."""
+  is worth at least 0.64 less than the best (or of `value_of`, a round's
+  value of its rates); the flat rate of each game."""
   noise = np.random.default_rng(seed + 100)
 
-  def value_of(rates: np.ndarray) -> float:
+  def noisy_peak(rates: np.ndarray) -> float:
     return (-4.0 * float(rates[0] - _BEST_RATE) ** 2 +
             noise_scale * noise.standard_normal())
 
+  value_of = value_of or noisy_peak
   played = []
   for _ in range(games):
     for round_index in range(_ROUNDS):
@@ -184,23 +189,16 @@ class ForgettingTest(parameterized.TestCase):
       return (float(np.isclose(rates[0], best["rate"])) +
               0.1 * noise.standard_normal())
 
-    def play(principal, games: int) -> list[float]:
-      played = []
-      for _ in range(games):
-        for round_index in range(_ROUNDS):
-          rates = _round(principal, round_index, "utilitarian", value_of)
-        played.append(float(rates[0]))
-      return played
-
     found = {}
     for name, options in (("ucb_constant", {}),
                           ("sw_ucb_constant", {"window": 20})):
       principal = _make(name, arms=3, **options)
       best["rate"] = 0.0
-      play(principal, 200)
+      _games(principal, 200, value_of=value_of)
       self.assertEqual(principal.best_arm("utilitarian"), 0)
       best["rate"] = 4.0
-      found[name] = np.mean(np.isclose(play(principal, 50), 4.0))
+      played = _games(principal, 50, value_of=value_of)
+      found[name] = np.mean(np.isclose(played, 4.0))
     # The window forgets arm 0's 200 good games within 20; UCB1 keeps
     # their mean.
     self.assertGreater(found["sw_ucb_constant"], 0.6, found)
