@@ -531,33 +531,48 @@ def train_all(experiment: Experiment, cache: parallel.TaskCache
   return dict(zip(keys, cache.run(train_principal, tasks, "train")))
 
 
+def play_frozen(experiment: Experiment, cache: parallel.TaskCache,
+                groups: dict[Any, tuple[str, list[str]]],
+                seeds: Sequence[int], desc: str) -> dict[Any, np.ndarray]:
+  """O of principal checkpoints played frozen on held-out `seeds`.
+
+  Args:
+    groups: per key, the objective voted and one checkpoint per training
+      seed, in the training seeds' order.
+
+  Returns:
+    Per key, shape [checkpoints, seeds]; NaN where a training seed does not
+    play a seed (`Experiment.plays`).
+  """
+  played = {key: [[experiment.plays(i, j, len(checkpoints))
+                   for j in range(len(seeds))]
+                  for i in range(len(checkpoints))]
+            for key, (_, checkpoints) in groups.items()}
+  tasks = [PrincipalGame(
+      setting=experiment.setting, checkpoint=checkpoint, seed=seed,
+      preferences=f"fixed:{objective}", phi0=experiment.learning.phi0,
+      delta=experiment.learning.delta)
+           for key, (objective, checkpoints) in groups.items()
+           for i, checkpoint in enumerate(checkpoints)
+           for j, seed in enumerate(seeds) if played[key][i][j]]
+  games = iter(cache.run(play_principal, tasks, desc))
+  return {key: np.array([[next(games)["values"][objective] if plays
+                          else math.nan for plays in row]
+                         for row in played[key]])
+          for key, (objective, _) in groups.items()}
+
+
 def evaluate_all(experiment: Experiment, cache: parallel.TaskCache,
                  trained: dict[tuple[str, str, int], dict[str, Any]]
                  ) -> dict[tuple[str, str], np.ndarray]:
   """O of each trained principal, frozen, per training and held-out seed:
   shape [training seeds, held-out seeds] per (objective, principal)."""
-  keys = list(trained)
-  counts = collections.Counter(key[:2] for key in keys)
-  index = {key: [k for k in keys if k[:2] == key[:2]].index(key)
-           for key in keys}
-
-  def plays(key, j):
-    return experiment.plays(index[key], j, counts[key[:2]])
-  tasks = [PrincipalGame(
-      setting=experiment.setting, checkpoint=trained[key]["checkpoint"],
-      seed=seed, preferences=f"fixed:{key[0]}", phi0=experiment.learning.phi0,
-      delta=experiment.learning.delta)
-           for key in keys for j, seed in enumerate(experiment.eval_seeds)
-           if plays(key, j)]
-  games = iter(cache.run(play_principal, tasks, "held-out learned"))
-  values: dict[tuple[str, str], list[list[float]]] = {}
-  for key in keys:
-    objective, principal, _ = key
-    row = [next(games)["values"][objective] if plays(key, j) else math.nan
-           for j in range(len(experiment.eval_seeds))]
-    values.setdefault((objective, principal), []).append(row)
-  # NaN: a seed that training seed did not play (spread).
-  return {key: np.array(rows) for key, rows in values.items()}
+  groups: dict[tuple[str, str], tuple[str, list[str]]] = {}
+  for (objective, principal, _), run in trained.items():
+    groups.setdefault((objective, principal), (objective, []))[1].append(
+        run["checkpoint"])
+  return play_frozen(experiment, cache, groups, experiment.eval_seeds,
+                     "held-out learned")
 
 
 def evaluate_kept(experiment: Experiment, cache: parallel.TaskCache,
@@ -566,22 +581,12 @@ def evaluate_kept(experiment: Experiment, cache: parallel.TaskCache,
   """O of each learner frozen after each of `curve_games` games on the
   curve seeds: shape [training seeds, curve seeds] per (objective,
   principal, games)."""
-  keys = [(o, p, g) for o in experiment.objectives
-          for p in experiment.principals for g in experiment.curve_games]
-  n = len(experiment.train_seeds)
-  tasks = [PrincipalGame(
-      setting=experiment.setting,
-      checkpoint=trained[(o, p, s)]["kept"][str(g)], seed=seed,
-      preferences=f"fixed:{o}", phi0=experiment.learning.phi0,
-      delta=experiment.learning.delta)
-           for o, p, g in keys for i, s in enumerate(experiment.train_seeds)
-           for j, seed in enumerate(experiment.curve_seeds)
-           if experiment.plays(i, j, n)]
-  games = iter(cache.run(play_principal, tasks, "held-out kept"))
-  return {(o, p, g): np.array(
-      [[next(games)["values"][o] if experiment.plays(i, j, n) else math.nan
-        for j in range(len(experiment.curve_seeds))]
-       for i in range(n)]) for o, p, g in keys}
+  groups = {(o, p, g): (o, [trained[(o, p, s)]["kept"][str(g)]
+                            for s in experiment.train_seeds])
+            for o in experiment.objectives for p in experiment.principals
+            for g in experiment.curve_games}
+  return play_frozen(experiment, cache, groups, experiment.curve_seeds,
+                     "held-out kept")
 
 
 def print_learning(experiment: Experiment, cache: parallel.TaskCache,

@@ -94,10 +94,15 @@ def wait_past_a_checkpoint(header: pathlib.Path, counter: str,
 
 
 def kill_9_past_a_checkpoint(command: list[str], header: pathlib.Path,
-                             counter: str, at_least: int) -> None:
+                             counter: str, at_least: int
+                             ) -> subprocess.Popen:
   """Starts `command` in a session of its own, waits until its checkpoint
   `header` counts >= `at_least` of `counter` with metrics lines past it
-  (`wait_past_a_checkpoint`), then kills the whole session with SIGKILL."""
+  (`wait_past_a_checkpoint`), then kills the whole session with SIGKILL.
+
+  Returns:
+    The killed process (a session leader), already waited for.
+  """
   process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL,
                              start_new_session=True)
@@ -106,3 +111,4 @@ def kill_9_past_a_checkpoint(command: list[str], header: pathlib.Path,
   finally:
     os.killpg(process.pid, signal.SIGKILL)  # The trainer and its workers.
     process.wait()
+  return process

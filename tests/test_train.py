@@ -4,7 +4,6 @@ and the old spelling `umd train`."""
 import json
 import os
 import pathlib
-import signal
 import subprocess
 from typing import Callable, Optional, Sequence
 
@@ -60,15 +59,8 @@ def check_resume_after_kill_9(
       "train", "followers", *_TINY, *_TINY_PPO, *workers,
       "--total-steps", "100000", "--checkpoint-every", "3", "--seed", "4",
       "--quiet", "--out", out)
-  process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-  try:
-    helpers.wait_past_a_checkpoint(pathlib.Path(out, "checkpoint.json"),
-                                   "updates", past_updates, process)
-  finally:
-    os.killpg(process.pid, signal.SIGKILL)  # The trainer and its workers.
-    process.wait()
+  process = helpers.kill_9_past_a_checkpoint(
+      command, pathlib.Path(out, "checkpoint.json"), "updates", past_updates)
   saved = json.loads(pathlib.Path(out, "checkpoint.json").read_text())
   updates, env_steps = (saved["counters"]["updates"],
                         saved["counters"]["env_steps"])
