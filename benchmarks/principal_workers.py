@@ -29,6 +29,7 @@ import _setup  # pylint: disable=unused-import  # First: the preamble.
 import numpy as np
 
 import common
+from umd_meltingpot import principal as principal_lib
 from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.training import principal as principal_train
 # pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
@@ -61,7 +62,8 @@ def runner(workers: int, args: argparse.Namespace,
       warm_up = _config(args, workers, f"{folder}/warm", seed=99)
       parallel.run_tasks(
           principal_train.play_planned,
-          [principal_train.PlannedGame(warm_up, game, _none_plan())
+          [principal_train.PlannedGame(
+              warm_up, game, principal_lib.FixedPrincipal((0.0,) * 3, 4.0))
            for game in range(workers)], workers=workers)
       prepared = principal_train.prepare(_config(args, workers,
                                                  f"{folder}/run"))
@@ -73,11 +75,6 @@ def runner(workers: int, args: argparse.Namespace,
     return rate
 
   return run
-
-
-def _none_plan():
-  from umd_meltingpot import principal as principal_lib  # pylint: disable=g-import-not-at-top
-  return principal_lib.FixedPrincipal((0.0, 0.0, 0.0), 4.0)
 
 
 def main(argv=None) -> int:
