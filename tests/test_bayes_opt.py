@@ -190,6 +190,30 @@ class CheckpointTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "values/utilitarian. must have shape"):
       _make(batch=2).load_state_dict(state)
 
+  def test_a_game_in_progress_round_trips_and_bad_ones_are_refused(self):
+    principal, rates = _make("bo_dynamic", batch=2), np.zeros(3)
+    for round_index in range(2):  # Two rounds of a four-round game.
+      observation = principal_lib.RoundObservation(
+          round_index=round_index, previous_rates=rates,
+          edges=_SCHEDULE.edges, max_rate=2.0, objective="utilitarian",
+          apples_alive=90 - 30 * round_index, ballots=_BALLOT,
+          num_rounds=_ROUNDS)
+      rates = principal.propose(observation, "utilitarian")
+      principal.update(principal_lib.RoundFeedback(
+          round_index=round_index, objective="utilitarian",
+          objective_value=1.0, rates=rates, returns=np.zeros(4),
+          num_rounds=_ROUNDS))
+    state = principal.state_dict()
+    self.assertEqual(state["game"]["apples"], 90.0)
+    restored = _make("bo_dynamic", batch=2)
+    restored.load_state_dict(state)
+    self.assertEqual(restored.state_dict()["game"], state["game"])
+    for key, bad in (("apples", "x"), ("rounds", [["nash"]]),
+                     ("last_round", -1)):
+      broken = {**state, "game": {**state["game"], key: bad}}
+      with self.assertRaisesRegex(ValueError, "the game in progress"):
+        _make("bo_dynamic", batch=2).load_state_dict(broken)
+
 
 class BoundTest(absltest.TestCase):
 

@@ -127,7 +127,7 @@ def target_rates(parametrisation: str, candidate: np.ndarray,
   return rates * release if last else rates
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class GamePlan(base.Principal):
   """One game's candidates, one per objective on the ballot: a picklable
   principal that plays them (a Ray task plays one game with it) and learns
@@ -136,20 +136,20 @@ class GamePlan(base.Principal):
   candidates: dict[str, tuple[float, ...]]
   delta: float
   divergence: str
-  _apples: list[float] = dataclasses.field(default_factory=list,
-                                           compare=False)
+  apples_start: Optional[float] = None
+  """The apples alive when the game began (set at its first round)."""
 
   def propose(self, observation: base.RoundObservation,
               objective: str) -> np.ndarray:
     """See base class. Projected into the δ-ball."""
     prev = np.asarray(observation.previous_rates, np.float64)
-    if observation.round_index == 0 or not self._apples:
-      self._apples[:] = [float(observation.apples_alive)]
+    if observation.round_index == 0 or self.apples_start is None:
+      self.apples_start = float(observation.apples_alive)
     candidate = self.candidates.get(objective)
     if candidate is None:
       return prev
     target = target_rates(self.parametrisation, np.asarray(candidate),
-                          observation, self._apples[0])
+                          observation, self.apples_start)
     return divergence_lib.project(prev, target, self.delta, self.divergence,
                                   observation.max_rate)
 
@@ -386,8 +386,7 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
     return {**super().state_dict(), "games": self._games,
             "game": {"rounds": [list(r) for r in self._rounds],
                      "last_round": self._last_round,
-                     "apples": (self._plan._apples[0]
-                                if in_game and self._plan._apples else None)}
+                     "apples": self._plan.apples_start}
                     if in_game else None}
 
   def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -412,9 +411,9 @@ class BayesOptPrincipal(learning.LearningPrincipal[BayesOptConfig, _Search]):
       self._rounds = checkpoint_format.field(game, "rounds", _ROUNDS, _STATE,
                                              where=where)
       self._plan = self._game_plan(max(self._games - 1, 0))
-      apples = game.get("apples")
-      if apples is not None:
-        self._plan._apples[:] = [float(apples)]
+      self._plan.apples_start = checkpoint_format.field(
+          game, "apples", validation.optional(validation.number(ge=0)),
+          _STATE, where=where)
 
   def _new_state(self, objective: str, rates: np.ndarray) -> _Search:
     # An objective first seen mid-run starts its batches aligned with the
