@@ -44,8 +44,15 @@ def mechanisms(draw):
       st.just(()),
       st.lists(st.integers(1, 24).map(lambda k: k / 8), min_size=4,
                max_size=4).map(tuple)))
+  # Skills written after the reset (`economy.skills`, as training with
+  # skills drawn per game does) replace the config's for the episode.
+  written_skills = draw(st.one_of(
+      st.none(),
+      st.lists(st.integers(1, 24).map(lambda k: k / 8), min_size=4,
+               max_size=4).map(tuple)))
   return dict(
       skills=skills,
+      written_skills=written_skills,
       effort_cost=draw(st.one_of(st.just(0.0),
                                  st.floats(0.0, 2.0, allow_nan=False))),
       edges=tuple(edges),
@@ -97,6 +104,10 @@ class ConservationTest(absltest.TestCase):
     with substrate.build_from_config(config, roles=["default"] * num_players,
                                      env_seed=mechanism["seed"]) as env:
       timestep = env.reset()
+      if mechanism["written_skills"] is not None:
+        env.write_property(substrate.SKILLS_PROPERTY, ",".join(
+            repr(skill) for skill in mechanism["written_skills"]))
+        skills = np.array(mechanism["written_skills"])
       while not timestep.last():
         obs = timestep.observation[0]
         phase, round_index = int(obs["WORLD.PHASE"]), int(obs["WORLD.ROUND"])

@@ -1,5 +1,6 @@
 """Tests of the substrate registry, specs, determinism and bad input."""
 
+import re
 from unittest import mock
 
 from absl.testing import absltest
@@ -428,6 +429,27 @@ class TaxRatePropertyTest(parameterized.TestCase):
     with self.assertRaises(ValueError):
       self.env.write_property("principal.schedule", value)
     self.assertEqual(self._rates(), "0.1,0.2,0.3")
+
+  def test_skills_written_are_observed_until_the_reset(self):
+    self.env.write_property(substrate.SKILLS_PROPERTY, "2,0.5,1.25,1")
+    self.assertEqual(self.env.read_property(substrate.SKILLS_PROPERTY),
+                     "2,0.5,1.25,1")
+    timestep = self.env.step([0] * 4)
+    self.assertEqual([float(o["SKILL"]) for o in timestep.observation],
+                     [2.0, 0.5, 1.25, 1.0])
+    self.env.reset()  # Melting Pot rebuilds the level: the config's again.
+    self.assertEqual(self.env.read_property(substrate.SKILLS_PROPERTY),
+                     "1,1,1,1")
+
+  @parameterized.parameters(("1,1,1", "4 comma-separated numbers > 0"),
+                            ("1,1,1,0", "skills[3] must be a finite number"),
+                            ("1,nan,1,1", "skills[1]"), ("", "got ''"))
+  def test_bad_skills_are_refused_and_the_old_stay(self, value, message):
+    with self.assertRaisesRegex(ValueError, re.escape(message)):
+      self.env.write_property(substrate.SKILLS_PROPERTY, value)
+    self.assertEqual(self.env.read_property(substrate.SKILLS_PROPERTY),
+                     "1,1,1,1")
+    self.env.step([0] * 4)  # The Lua VM is still alive.
 
   @parameterized.parameters("principal.rates.0", "principal.rates.4")
   def test_missing_bracket_is_not_found(self, key):

@@ -40,6 +40,8 @@ Substrate = substrate_lib.Substrate
 _PACKED = "WORLD.MECHANISM"
 # Melting Pot's builder: the seeds of successive episodes wrap around here.
 _MAX_SEED = 2**32 - 1
+# Replaces the players' skills from the next reset on (comma-separated).
+SKILLS_PROPERTY = "economy.skills"
 
 _VARIANT_MAPS = variants.VARIANT_MAPS
 SUBSTRATES = frozenset(_VARIANT_MAPS)
@@ -210,7 +212,8 @@ class MechanismWrapper(base_wrapper.Lab2dWrapper):
       valid = [f"principal.rates.{k}"
                for k in range(1, self._num_brackets + 1)]
       raise KeyError(f"No writable property {key!r}; valid: "
-                     f"{valid + ['principal.schedule']}") from None
+                     f"{valid + ['principal.schedule', SKILLS_PROPERTY]}"
+                     ) from None
     except ValueError:
       reason = super().read_property("principal.lastError")
       raise ValueError(f"{key} = {value!r} refused: {reason}") from None

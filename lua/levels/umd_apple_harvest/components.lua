@@ -111,15 +111,18 @@ parses each item, with the same messages.
 an error naming the valid range for anything that is not a decimal number in
 [0, maxRate]; the caller keeps its old rates.
 ]]
-local function parseRate(value, index, maxRate)
-  local text = tostring(value):match('^%s*(.-)%s*$')
-  local rate
+local function parseDecimal(text)
   for _, pattern in ipairs(DECIMAL_PATTERNS) do
     if text:match(pattern) then
-      rate = tonumber(text)
-      break
+      return tonumber(text)
     end
   end
+  return nil
+end
+
+local function parseRate(value, index, maxRate)
+  local text = tostring(value):match('^%s*(.-)%s*$')
+  local rate = parseDecimal(text)
   if rate == nil or not isFinite(rate) or rate < 0 or rate > maxRate then
     error(string.format("rates[%d] must be a finite number in [0, %g], " ..
                         "got '%s'", index, maxRate, text), 0)
@@ -135,6 +138,29 @@ local function splitItems(text)
     items[#items + 1] = item
   end
   return items
+end
+
+--[[ Parses the skills written from outside (`economy.skills`): `count`
+comma-separated finite numbers > 0. Raises an error naming the valid values;
+the caller keeps its old skills. ]]
+local function parseSkills(text, count)
+  local items = splitItems(tostring(text))
+  if #items ~= count then
+    error(string.format("skills must be %d comma-separated numbers > 0 " ..
+                        "(one per player), got '%s'", count, tostring(text)),
+          0)
+  end
+  local skills = {}
+  for i, item in ipairs(items) do
+    local stripped = item:match('^%s*(.-)%s*$')
+    local skill = parseDecimal(stripped)
+    if skill == nil or not isFinite(skill) or skill <= 0 then
+      error(string.format("skills[%d] must be a finite number > 0, got '%s'",
+                          i - 1, stripped), 0)
+    end
+    skills[i] = skill
+  end
+  return skills
 end
 
 -- The shortest decimal form that reads back as exactly `x`.
@@ -244,6 +270,11 @@ The principal writes rates through the read-write properties
 comma-separated, applied atomically). A bad write raises inside the property
 call, which Lab2D turns into INVALID_ARGUMENT; the old rates stay in force and
 the message is readable at `principal.lastError`.
+
+The read-write property `economy.skills` (comma-separated, one number > 0 per
+player) replaces the skills until the episode ends, so that followers can
+train with skills drawn per episode; reading it gives the skills in force.
+Melting Pot rebuilds the level at every reset, which restores `skills`.
 ]]
 local Treasury = class.Class(component.Component)
 
@@ -322,6 +353,14 @@ function Treasury:awake()
         self:setSchedule(value)
       end,
   })
+  properties.addReadWrite('economy', {
+      skills = function(value)
+        if value == nil then
+          return ratesToString(self:getSkills())
+        end
+        self:setSkills(value)
+      end,
+  })
   properties.addReadOnly('principal', {
       lastError = function() return self:getLastError() end,
       pool = function() return numberToString(self._variables.pool) end,
@@ -337,8 +376,13 @@ function Treasury:reset()
   assert(numSkills == 0 or numSkills == n,
          'Treasury "skills" needs one value per player (' .. n .. ') or ' ..
          'none, got ' .. numSkills)
+  local skills = {}
+  for i = 1, n do
+    skills[i] = self._config.skills[i] or 1
+  end
   self._variables = {
       numPlayers = n,
+      skills = skills,
       rates = tables.shallowCopy(self._config.rates),
       pool = 0,
       lastError = '',
@@ -474,13 +518,25 @@ function Treasury:_pay(i, amount)
          'reward: build avatars with skipWaitStateRewards = false.')
 end
 
---[[ Each player's skill: what one unit of value is worth to it. ]]
+--[[ Each player's skill in this episode: what one unit of value is worth to
+it. ]]
 function Treasury:getSkills()
-  local skills = {}
-  for i = 1, self._variables.numPlayers do
-    skills[i] = self._config.skills[i] or 1
+  return tables.shallowCopy(self._variables.skills)
+end
+
+--[[ Replaces the players' skills from now until the episode ends, from text
+as `economy.skills` is written (one number > 0 per player). Income already
+earned keeps the value it had. A bad write raises and leaves the skills as
+they were. ]]
+function Treasury:setSkills(text)
+  local ok, result = pcall(parseSkills, text, self._variables.numPlayers)
+  if not ok then
+    self._variables.lastError = tostring(result)
+    error(self._variables.lastError, 0)
   end
-  return skills
+  self._variables.skills = result
+  self._variables.lastError = ''
+  events:add('skills_set', 'dict', 'skills', ratesToString(result))
 end
 
 --[[ Taxes the gross income of a harvest of `value` by `avatar` (`value`
@@ -488,7 +544,7 @@ times its skill) and pays the net amount, less the effort cost, at once. ]]
 function Treasury:collect(avatar, value)
   local v = self._variables
   local i = avatar:getIndex()
-  value = value * (self._config.skills[i] or 1)
+  value = value * self._variables.skills[i]
   local tax = value * v.rates[self:_bracketOf(self:getBracketIncomes()[i])]
   local net = value - tax
   local effort = self._config.effortCost

@@ -256,6 +256,31 @@ function tests.treasuryEffortCanMakeAnAppleCostItsEater()
   asserts.tablesEQ(rewards(avatars), {0, 0.25})  -- 0.5 shared: -0.25 + 0.25
 end
 
+-- `economy.skills` replaces the skills for the rest of the episode: income
+-- already earned keeps its value, and a bad write changes nothing.
+function tests.treasurySetSkillsRevaluesTheNextApples()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0.5}, taxPeriod = 10, skills = {0.5, 2}})
+  treasury:collect(avatars[1], 1)  -- gross 0.5
+  treasury:setSkills('2, 0.25')
+  asserts.tablesEQ(treasury:getSkills(), {2, 0.25})
+  treasury:collect(avatars[1], 1)  -- gross 2
+  treasury:collect(avatars[2], 1)  -- gross 0.25
+  local gross = treasury:getRoundTotals()
+  asserts.tablesEQ(gross, {2.5, 0.25})
+  for _, bad in ipairs({'1', '1,2,3', '1,0', '1,-2', '1,inf', '1,x', ''}) do
+    asserts.shouldFail(function() treasury:setSkills(bad) end, {'skills'})
+    asserts.tablesEQ(treasury:getSkills(), {2, 0.25})
+  end
+  asserts.shouldFail(function() treasury:setSkills('1,0') end,
+                     {'skills[1] must be a finite number > 0', "got '0'"})
+  asserts.EQ(treasury:getLastError(),
+             "skills[1] must be a finite number > 0, got '0'")
+  treasury:setSkills('1,1')
+  asserts.EQ(treasury:getLastError(), '')
+end
+
 function tests.treasuryNeedsOneSkillPerPlayer()
   asserts.shouldFail(
       function()
