@@ -385,6 +385,36 @@ class SmallOnesTest(parameterized.TestCase):
         self.assertFalse(os.path.exists(out))
 
 
+class FollowerSkillOptionTest(parameterized.TestCase):
+  """`umd train followers --skill-draw/--tax-cap` (issue 22): one line
+  naming the flag and the valid values, before anything is written."""
+
+  @parameterized.named_parameters(
+      ("draw_unknown", ["--skill-draw", "shuffle", "--observe-skill"],
+       "--skill-draw: skill_draw must be fixed, permute or uniform:LO,HI "
+       "(0 < LO < HI), got 'shuffle'"),
+      ("draw_reversed", ["--skill-draw", "uniform:2,0.5", "--observe-skill"],
+       "got 'uniform:2,0.5'"),
+      ("draw_blind", ["--skill-draw", "permute"],
+       "--skill-draw permute draws skills the followers could only learn "
+       "from by reading them; it needs --observe-skill"),
+      ("cap_negative", ["--tax-cap", "-1", "--principal", "random"],
+       "--tax-cap: tax_cap must be None or a finite number >= 0"),
+      ("cap_fixed_principal", ["--tax-cap", "1", "--principal", "fixed"],
+       "--tax-cap cap the random principal's draws; they need --principal "
+       "random, got 'fixed'"),
+  )
+  def test_exits_2_with_one_line(self, flags, message):
+    out = self.create_tempdir().full_path + "/run"
+    code, stderr = helpers.umd_with_stderr(
+        "train", "followers", "--substrate", "umd_apple_harvest__unequal",
+        *flags, "--out", out)
+    self.assertEqual(code, 2, stderr)
+    self.assertIn(message, stderr)
+    self.assertEqual(len(stderr.strip().splitlines()), 1, stderr)
+    self.assertFalse(os.path.exists(out))
+
+
 class PrincipalOptionTest(parameterized.TestCase):
   """`umd train principal`'s principal options (issue 21): one line naming
   the flag and the valid values, before anything is written."""

@@ -80,6 +80,31 @@ class DifferencesTest(parameterized.TestCase):
           [])
     self.assertEqual(stderr.getvalue(), "")
 
+  @parameterized.named_parameters(
+      ("permuted", "permute", (2.0, 0.5, 1.0, 1.0), []),
+      ("not_a_permutation", "permute", (2.0, 0.5, 1.0, 1.5),
+       ["skills (0.5,1,1,2) in any order, here (2,0.5,1,1.5)"]),
+      ("within_the_range", "uniform:0.5,2", (0.5, 2.0, 1.2, 0.7), []),
+      ("outside_the_range", "uniform:0.5,2", (0.4, 2.0, 1.2, 0.7),
+       ["skills drawn from [0.5, 2], here (0.4,2,1.2,0.7)"]),
+      ("every_skill_1_within", "uniform:0.5,2", (), []),
+      ("fixed_needs_the_same", "fixed", (2.0, 0.5, 1.0, 1.0),
+       ["skills (0.5,1,1,2), here (2,0.5,1,1)"]))
+  def test_a_skill_draw_covers_the_skills_it_met(self, draw, skills,
+                                                  expected):
+    summary = {"map_name": "small", "bracket_edges": [5.0, 10.0],
+               "players": 4, "skills": [0.5, 1.0, 1.0, 2.0],
+               "skill_draw": draw}
+    trained = trained_game.of_summary(summary)
+    self.assertEqual(trained_game.differences(
+        trained, dict(_GAME, skills=skills)), expected)
+
+  def test_a_bad_skill_draw_is_a_corrupt_summary(self):
+    with self.assertRaisesRegex(ValueError, "skill draw must be fixed, "
+                                "permute or uniform:LO,HI"):
+      trained_game.of_summary({"map_name": "small", "bracket_edges": [],
+                               "players": 2, "skill_draw": "shuffle"})
+
   def test_older_summaries_read_the_then_only_max_rate_and_window(self):
     summary = {"map_name": "small", "bracket_edges": [5.0, 10.0]}
     self.assertEqual(trained_game.of_summary(summary, players=4), _GAME)

@@ -204,8 +204,8 @@ class TrainCommandTest(parameterized.TestCase):
     self.assertEqual(stderr.splitlines(), [
         "umd train: deprecated spelling (umd train JOB is the new one); use: "
         "umd train followers --total-steps 0 --quiet",
-        "umd train followers: error: total_steps must be an integer >= 1, "
-        "got 0"])
+        "umd train followers: error: --total-steps: total_steps must be an "
+        "integer >= 1, got 0"])
 
 
 class ResumeTest(absltest.TestCase):

@@ -218,9 +218,18 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type,
 
 
 def options_of(args: argparse.Namespace, cls: type) -> Any:
-  """The `cls` config of the parsed flags (one per field of `cls`)."""
-  return cls(**{field.name: getattr(args, field.name)
-                for field in dataclasses.fields(cls)})
+  """The `cls` config of the parsed flags (one per field of `cls`).
+
+  Raises:
+    ValueError: a field's check refused its flag's value; the message
+      starts with the flag.
+  """
+  names = [field.name for field in dataclasses.fields(cls)]
+  try:
+    return cls(**{name: getattr(args, name) for name in names})
+  except ValueError as error:
+    raise ValueError(validation.with_flag(
+        str(error), {name: name for name in names})) from None
 
 
 # The dest prefix of the principal-option flags, apart from the job's own.

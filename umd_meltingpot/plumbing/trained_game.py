@@ -24,6 +24,8 @@ import math
 import sys
 from typing import Any, Mapping, Optional
 
+from umd_meltingpot.plumbing import skill_draw
+
 # The fields compared, each with the name a message gives it.
 FIELDS = {
     "players": "players",
@@ -38,6 +40,7 @@ FIELDS = {
 _PREDATED = {"max_rate": 1.0, "bracket_window": 0, "effort_cost": 0.0,
              "skills": ()}
 ALLOW_FLAG = "--allow-mismatch"
+SKILL_DRAW = "skill_draw"
 
 Game = dict[str, Any]
 """A game as compared: a value per key of FIELDS."""
@@ -65,6 +68,11 @@ def of_summary(summary: Mapping[str, Any],
     value = summary.get(key, default)
     game[key] = (tuple(float(v) for v in value) if isinstance(default, tuple)
                  else type(default)(value))
+  # How training met the skills, where drawn (`skill_draw`); games, and
+  # checkpoints trained on their game's skills, do not say.
+  draw = skill_draw.check(summary.get(SKILL_DRAW, skill_draw.FIXED))
+  if draw != skill_draw.FIXED:
+    game[SKILL_DRAW] = draw
   return game
 
 
@@ -108,10 +116,31 @@ def differences(trained: Mapping[str, Any],
                 game: Mapping[str, Any]) -> list[str]:
   """Each field in which `game` differs from `trained`, as "map small, here
   open", in FIELDS order."""
-  return [f"{label} {_shown(key, trained[key])}, here "
+  return [f"{label} {_trained_shown(key, trained)}, here "
           f"{_shown(key, game[key])}"
           for key, label in FIELDS.items()
-          if not _same(trained[key], game[key])]
+          if not _matches(key, trained, game)]
+
+
+def _draw(trained: Mapping[str, Any]) -> skill_draw.SkillDraw:
+  return skill_draw.parse(trained.get(SKILL_DRAW, skill_draw.FIXED))
+
+
+def _matches(key: str, trained: Mapping[str, Any],
+             game: Mapping[str, Any]) -> bool:
+  if key == "skills":
+    return skill_draw.covers(_draw(trained), trained["skills"],
+                             game["skills"], game["players"])
+  return _same(trained[key], game[key])
+
+
+def _trained_shown(key: str, trained: Mapping[str, Any]) -> str:
+  draw = _draw(trained)
+  if key != "skills" or draw.kind == skill_draw.FIXED:
+    return _shown(key, trained[key])
+  if draw.kind == skill_draw.PERMUTE:
+    return f"{_shown(key, trained[key])} in any order"
+  return f"drawn from [{draw.low:g}, {draw.high:g}]"
 
 
 class Mismatch(ValueError):

@@ -40,6 +40,8 @@ from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.agents import bots
 from umd_meltingpot.agents.ppo import features
 from umd_meltingpot.plumbing import parallel
+from umd_meltingpot.plumbing import skill_draw as skill_draw_lib
+from umd_meltingpot import substrate as substrate_lib
 from umd_meltingpot.substrates import phases
 
 
@@ -65,7 +67,8 @@ class HarvestEnv:
   """One game, stepped by the followers in its HARVEST phase only."""
 
   def __init__(self, config: game_lib.GameConfig, observation: str,
-               condition: bool = False, observe_skill: bool = False):
+               condition: bool = False, observe_skill: bool = False,
+               skill_draw: str = skill_draw_lib.FIXED):
     """Builds the game.
 
     Args:
@@ -75,6 +78,8 @@ class HarvestEnv:
       condition: encode the bracket position too (a follower conditioned on
         the mechanism).
       observe_skill: encode each player's SKILL too.
+      skill_draw: the players' skills in each game (`skill_draw_lib`),
+        drawn from a generator seeded by the config's seed.
 
     Raises:
       ValueError: an invalid option.
@@ -89,6 +94,9 @@ class HarvestEnv:
     self._mechanism = (features.Mechanism.of(prepared.substrate_config)
                        if condition else None)
     self._observe_skill = observe_skill
+    self._skill_draw = skill_draw_lib.parse(skill_draw)
+    self._skills = tuple(prepared.substrate_config.skills)
+    self._skill_rng = np.random.default_rng([config.seed, 22])
     self.num_players = prepared.num_players
     self._ballots = [
         bots.Voter.truthful(prepared.preferences.players[i]).ballot()
@@ -100,6 +108,8 @@ class HarvestEnv:
   def reset(self) -> features.Observation:
     """Starts a new game; returns its first HARVEST observations."""
     timestep = self._env.reset()
+    if self._skill_draw.kind != skill_draw_lib.FIXED:
+      timestep = self._draw_skills(timestep)
     self._returns[:] = 0.0
     self._steps = 0
     timestep, _ = self._skip_votes(timestep)
@@ -132,6 +142,16 @@ class HarvestEnv:
         apples_alive=tuple(r.apples_alive for r in self._env.records),
         steps=self._steps)
     return self.reset(), rewards, True, episode
+
+  def _draw_skills(self, timestep: dm_env.TimeStep) -> dm_env.TimeStep:
+    """Gives the new game drawn skills (Melting Pot rebuilds the level at
+    every reset, so the write lasts this game); the first timestep with its
+    observations read again, so that they show the drawn SKILL."""
+    skills = skill_draw_lib.draw(self._skill_draw, self._skills,
+                                 self.num_players, self._skill_rng)
+    self._env.write_property(substrate_lib.SKILLS_PROPERTY,
+                             ",".join(repr(s) for s in skills))
+    return timestep._replace(observation=self._env.observation())
 
   def set_tax_cap(self, cap: float) -> None:
     """Caps the rates a principal that takes a cap (`random`) proposes from
@@ -177,8 +197,10 @@ class _Group:
 
   def __init__(self, configs: Sequence[game_lib.GameConfig],
                observation: str, condition: bool = False,
-               observe_skill: bool = False):
-    self.envs = [HarvestEnv(config, observation, condition, observe_skill)
+               observe_skill: bool = False,
+               skill_draw: str = skill_draw_lib.FIXED):
+    self.envs = [HarvestEnv(config, observation, condition, observe_skill,
+                            skill_draw)
                  for config in configs]
 
   @property
@@ -217,13 +239,14 @@ class _Group:
 
 def _work(conn: connection.Connection,
           configs: Sequence[game_lib.GameConfig], observation: str,
-          condition: bool, observe_skill: bool) -> None:
+          condition: bool, observe_skill: bool, skill_draw: str) -> None:
   """A worker process: runs commands on its `_Group` until told to stop."""
   # Ctrl-C reaches the whole process group; the parent handles it and
   # closes the workers.
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   try:
-    group = _Group(configs, observation, condition, observe_skill)
+    group = _Group(configs, observation, condition, observe_skill,
+                   skill_draw)
   except Exception:  # pylint: disable=broad-except
     conn.send(("error", traceback.format_exc()))
     return
@@ -340,6 +363,7 @@ class VectorEnv:
   def __init__(self, configs: Sequence[game_lib.GameConfig],
                observation: str, num_workers: int, condition: bool = False,
                observe_skill: bool = False,
+               skill_draw: str = skill_draw_lib.FIXED,
                ray_address: Optional[str] = None):
     """Starts the games.
 
@@ -350,6 +374,7 @@ class VectorEnv:
         in this process.
       condition: encode the bracket position too (`HarvestEnv`).
       observe_skill: encode each player's SKILL too (`HarvestEnv`).
+      skill_draw: the players' skills in each game (`HarvestEnv`).
       ray_address: run each worker as a Ray actor on this cluster
         (`parallel.RAY_ADDRESS`); None: worker processes.
 
@@ -370,7 +395,8 @@ class VectorEnv:
     self.episodes: list[Episode] = []
     self.substrate_steps = 0
     if num_workers == 0:
-      self._local = _Group(configs, observation, condition, observe_skill)
+      self._local = _Group(configs, observation, condition, observe_skill,
+                           skill_draw)
       self.num_players = self._local.num_players
       return
     try:
@@ -384,7 +410,7 @@ class VectorEnv:
         start = functools.partial(_RayWorker, ray)
       for chunk in np.array_split(np.arange(len(configs)), num_workers):
         self._workers.append(start([configs[i] for i in chunk], observation,
-                                   condition, observe_skill))
+                                   condition, observe_skill, skill_draw))
         self._sizes.append(len(chunk))
       self.num_players = [worker.receive() for worker in self._workers][0]
     except BaseException:

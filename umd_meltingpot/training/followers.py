@@ -57,6 +57,7 @@ from umd_meltingpot import agents
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.plumbing import runs
+from umd_meltingpot.plumbing import skill_draw as skill_draw_lib
 from umd_meltingpot.training import common as training
 from umd_meltingpot.plumbing import validation
 from umd_meltingpot.agents.ppo.config import PPOConfig
@@ -79,12 +80,27 @@ class TrainConfig(training.RunOptions):
   anneal_steps: int = validation.checked(0, validation.integer(ge=0))
   """The curriculum: env steps over which the random principal's cap rises
   linearly from 0 to max_rate after the pretraining (0: at once)."""
+  tax_cap: Optional[float] = validation.checked(
+      None, validation.optional(validation.number(ge=0)))
+  """The random principal draws rates in [0, tax_cap] (the curriculum
+  anneals the cap up to it); default: the game's max_rate. A follower meant
+  to tell skills apart learns most where some skills gain from an apple and
+  others lose (flat rates near 1 on the unequal economy), which draws up to
+  max_rate 4 rarely reach."""
   init_from: Optional[str] = None
   """Start from the parameters of this follower checkpoint (e.g. a
   specialist trained under one fixed phi) with a fresh optimiser; its
   network must match the PPO options, except that one trained without
   --observe-skill may start one with it (SKILL enters with zero weights, so
   the first policy is the checkpoint's). Ignored on --resume."""
+  skill_draw: str = validation.checked(skill_draw_lib.FIXED,
+                                       skill_draw_lib.CHECK)
+  """The players' skills in each training game: fixed (the game's), permute
+  (the game's, shuffled among the players every game) or uniform:LO,HI
+  (each drawn log-uniformly from [LO, HI] every game). Drawn skills keep a
+  follower from telling skills apart by agent id, so it must read SKILL
+  (--observe-skill); its checkpoint records the draw, and plays the games
+  whose skills the draw covers."""
   ray_address: Optional[str] = validation.checked(None, parallel.RAY_ADDRESS)
   """Play the games in Ray actors, one per --num-workers, on this Ray
   cluster: auto, local (a new Ray here), HOST:PORT or ray://HOST:PORT (every
@@ -95,6 +111,11 @@ class TrainConfig(training.RunOptions):
   def curriculum(self) -> bool:
     """Whether the tax cap follows the curriculum (`tax_cap`)."""
     return self.pretrain_steps > 0 or self.anneal_steps > 0
+
+  @property
+  def capped(self) -> bool:
+    """Whether the random principal's draws are capped below max_rate."""
+    return self.curriculum or self.tax_cap is not None
 
 
 def tax_cap(env_steps: int, pretrain_steps: int, anneal_steps: int,
@@ -146,21 +167,27 @@ def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
   if config.init_from is not None:
     _initial_params(config.init_from, ppo, game.num_players,
                     len(game.substrate_config.initial_rates))
-  if config.curriculum and config.principal != "random":
+  if config.capped and config.principal != "random":
     raise ValueError(
-        "--pretrain-steps and --anneal-steps anneal the random principal's "
-        f"tax cap; they need --principal random, got {config.principal!r}")
+        "--pretrain-steps, --anneal-steps and --tax-cap cap the random "
+        "principal's draws; they need --principal random, got "
+        f"{config.principal!r}")
   if config.ray_address is not None:
     if ppo.num_workers == 0:
       raise ValueError(
           f"--ray-address {config.ray_address} runs the workers as Ray "
           "actors; it needs --num-workers >= 1, got 0")
     parallel.check_options(0, config.ray_address)
+  if config.skill_draw != skill_draw_lib.FIXED and not ppo.observe_skill:
+    raise ValueError(
+        f"--skill-draw {config.skill_draw} draws skills the followers could "
+        "only learn from by reading them; it needs --observe-skill")
   runs.check_new_folder(config.out)
   return PreparedTraining(
       config=config, ppo=ppo, num_players=game.num_players,
       num_rates=len(game.substrate_config.initial_rates),
-      substrate_config=game_lib.substrate_summary(game),
+      substrate_config={**game_lib.substrate_summary(game),
+                        "skill_draw": config.skill_draw},
       out=pathlib.Path(config.out) if config.out else None)
 
 
@@ -307,16 +334,19 @@ def train(prepared: PreparedTraining, *, progress: bool = True
                             ppo.observation, ppo.num_workers,
                             condition=ppo.condition_on_mechanism,
                             observe_skill=ppo.observe_skill,
+                            skill_draw=config.skill_draw,
                             ray_address=config.ray_address)
     with env:
       start_steps, start_time = counters["env_steps"], time.perf_counter()
       saved_at = counters["updates"]
       cap = None
       while counters["env_steps"] < config.total_steps:
-        if config.curriculum:
+        if config.capped:
+          max_rate = prepared.substrate_config["max_rate"]
+          if config.tax_cap is not None:
+            max_rate = min(max_rate, config.tax_cap)
           new_cap = tax_cap(counters["env_steps"], config.pretrain_steps,
-                            config.anneal_steps,
-                            prepared.substrate_config["max_rate"])
+                            config.anneal_steps, max_rate)
           if new_cap != cap:
             env.set_tax_cap(new_cap)
             cap = new_cap
