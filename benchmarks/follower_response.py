@@ -35,7 +35,13 @@ e.g. `--substrate umd_apple_harvest__unequal` (issue 13):
     `--compare` population (bot names or ppo:PATH) under exactly these
     schedules on the paired evaluation seeds, with each player's return and
     gross income (player 0 is the least skilled in the unequal economy),
-    and the paired ratio of means against each compared population.
+    and the paired ratio of means against each compared population. With
+    unequal skills, also issue 22's response test: the marginal value of
+    an apple per skill and bracket under each schedule, and per population
+    the apples eaten by skill (gross / skill), their Spearman correlation
+    with skill and the most skilled's apples over the least skilled's; the
+    goal (Spearman >= 0.8 and a ratio >= 2) is judged under the schedules
+    whose marginal value changes sign across skills.
 
 Every game's result is appended to `--cache` (JSON lines, keyed by the
 substrate when not the default, the population's checkpoint contents, the
@@ -62,6 +68,7 @@ import numpy as np
 import common
 from umd_meltingpot import agents
 from umd_meltingpot.game import loop as game
+from umd_meltingpot.principal import schedule as schedule_lib
 from umd_meltingpot.plumbing import lazy
 from umd_meltingpot.plumbing import runs
 # pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
@@ -259,6 +266,90 @@ def evaluate(run: common.Run, games: Games,
   return {f"{p} | {n}": s for (p, n), s in table.items()}
 
 
+# Issue 22's response test: under a schedule where an apple gains for some
+# skills and loses for others, apples eaten rise with skill.
+RESPONSE_SPEARMAN = 0.8
+RESPONSE_RATIO = 2.0
+
+
+def _economy(substrate: str) -> tuple[tuple[float, ...], float]:
+  """The skills (player order) and effort cost of `substrate`'s game."""
+  prepared = game.prepare(game.GameConfig(
+      substrate=substrate, players=PLAYERS, bots="random", seed=0,
+      brackets=BRACKETS, max_rate=MAX_RATE), agents.FACTORY)
+  config = prepared.substrate_config
+  return (tuple(config.skills) or (1.0,) * PLAYERS,
+          float(config.effort_cost))
+
+
+def _values(rates: tuple[float, ...], skills: tuple[float, ...],
+            effort: float) -> list[list[float]]:
+  """The marginal value of an apple per bracket (rows) and skill."""
+  return [[schedule_lib.marginal_value(rate, skill, effort, PLAYERS)
+           for skill in skills] for rate in rates]
+
+
+def _sign_changing(values: list[list[float]]) -> bool:
+  """Whether some bracket's apple gains for one skill and loses for
+  another."""
+  return any(min(row) < 0 < max(row) for row in values)
+
+
+def skill_response(run: common.Run, table: dict[str, Any],
+                   schedules: list[tuple[float, ...]],
+                   skills: tuple[float, ...], effort: float,
+                   rng) -> dict[str, Any]:
+  """Apples eaten by skill (gross / skill) per population and schedule:
+  Spearman's correlation with skill (of the seed means, and per seed with
+  a CI), the most skilled's apples over the least skilled's (paired CI),
+  beside the marginal value of an apple per skill; the goal is judged under
+  every sign-changing schedule."""
+  order = np.argsort(skills)
+  low, high = int(order[0]), int(order[-1])
+  print("\nMarginal value of one more apple to its eater, per bracket "
+        "(skills " + ", ".join(f"{s:.3g}" for s in skills) + f"; effort "
+        f"{effort:g}):\n")
+  print("| schedule | bracket | " + " | ".join(
+      f"s = {s:.3g}" for s in skills) + " | sign changes |")
+  print("| --- | --- | " + " | ".join("---" for _ in skills) + " | --- |")
+  for rates in schedules:
+    for k, row in enumerate(_values(rates, skills, effort)):
+      changes = "yes" if min(row) < 0 < max(row) else "no"
+      print(f"| {_label(rates)} | {k + 1} | " + " | ".join(
+          f"{v:+.3f}" for v in row) + f" | {changes} |")
+  print("\n| population | schedule | apples eaten by player (skill "
+        "ascending) | Spearman of the means | per-seed Spearman [95% CI] | "
+        "most / least skilled [95% CI] | goal |")
+  print("| --- | --- | --- | --- | --- | --- | --- |")
+  report = {}
+  for key, summary in table.items():
+    population, label = key.split(" | ")
+    rates = tuple(float(r) for r in label.split(","))
+    apples = np.array(summary["player_gross"]) / np.array(skills)
+    means = apples.mean(axis=0)
+    rho = stats.spearman(skills, means)
+    per_seed = [stats.spearman(skills, row) for row in apples]
+    seed_ci = _ci(per_seed, rng)
+    ratio = stats.ratio_of_means(apples[:, high], apples[:, low], rng=rng)
+    judged = _sign_changing(_values(rates, skills, effort))
+    # The tolerance: a rank correlation of 4 players is a multiple of 0.2.
+    met = rho >= RESPONSE_SPEARMAN - 1e-9 and ratio[0] >= RESPONSE_RATIO
+    goal = ("met" if met else "not met") if judged else "not judged"
+    print(f"| {population} | {label} | "
+          + " / ".join(f"{means[i]:.1f}" for i in order)
+          + f" | {rho:.2f} | {_fmt(seed_ci)} | {_fmt(ratio)} | {goal} |",
+          flush=True)
+    if judged:
+      run.interval(f"{population} most/least skilled apples under {label}",
+                   *ratio, seeds=len(apples))
+    report[key] = {"apples_by_player": means.tolist(), "spearman": rho,
+                   "spearman_per_seed": list(seed_ci),
+                   "most_over_least": list(ratio),
+                   "sign_changing": judged, "goal_met": met if judged
+                   else None}
+  return report
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(
       description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -336,10 +427,13 @@ def main(argv=None) -> int:
       populations[spec] = (spec, key)
     print(f"setting: {args.substrate}, {len(seeds)} paired seeds "
           f"{seeds[0]}-{seeds[-1]}; conditioned = {conditioned}")
-    table = evaluate(run, games, populations, schedules, seeds,
-                     np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    table = evaluate(run, games, populations, schedules, seeds, rng)
+    skills, effort = _economy(args.substrate)
+    response = (skill_response(run, table, schedules, skills, effort, rng)
+                if len(set(skills)) > 1 else None)
     if args.json:
-      runs.write_json(args.json, {"table": table})
+      runs.write_json(args.json, {"table": table, "skill_response": response})
     run.finish()
     return 0
 

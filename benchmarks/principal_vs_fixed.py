@@ -93,7 +93,6 @@ import _setup  # pylint: disable=unused-import  # First: the preamble.
 
 # pylint: disable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 import numpy as np
-from scipy import stats as scipy_stats
 
 from umd_meltingpot import agents
 
@@ -105,6 +104,7 @@ from umd_meltingpot.plumbing import runs
 from umd_meltingpot.plumbing import stats
 from umd_meltingpot.plumbing import trained_game
 from umd_meltingpot.training import common as training
+from umd_meltingpot.social_choice import voting
 from umd_meltingpot.social_choice import welfare
 from umd_meltingpot.principal import checkpoint as checkpoint_lib
 from umd_meltingpot.plumbing import lazy
@@ -460,9 +460,10 @@ def print_matrix(experiment: Experiment, cache: parallel.TaskCache,
           + " |")
   print("\nEach objective's own best schedule ÷ another objective's best, "
         "on that objective (paired bootstrap 95% CI; the goal: ≥ 1.10):\n")
-  print("| objective | ÷ best for | ratio (95% CI) | ≥ 1.10 |")
-  print("| --- | --- | --- | --- |")
+  print("| objective | ÷ best for | ratio (95% CI) | ≥ 1.10 | and CI above 1 |")
+  print("| --- | --- | --- | --- | --- |")
   checks = []
+  separated = []
   for objective in objectives:
     own = values[best[objective]][objective]
     for other in objectives:
@@ -472,12 +473,25 @@ def print_matrix(experiment: Experiment, cache: parallel.TaskCache,
                                    rng=rng, samples=experiment.bootstrap)
       met = ratio[0] >= 1.10
       checks.append(met)
+      separated.append(met and ratio[1] > 1.0)
       print(f"| {objective} | {other} {_format_phi(best[other])} | "
-            f"{_ratio_cell(ratio)} | {'yes' if met else 'no'} |")
+            f"{_ratio_cell(ratio)} | {'yes' if met else 'no'} | "
+            f"{'yes' if separated[-1] else 'no'} |")
       results.setdefault("matrix_checks", []).append(dict(
-          objective=objective, other=other, ratio=ratio, met=met))
-  print(f"\n{sum(checks)} of {len(checks)} comparisons reach 1.10.")
-  _print_agreement(experiment, grid_scores(experiment, cache))
+          objective=objective, other=other, ratio=ratio, met=met,
+          ci_above_1=separated[-1]))
+  print(f"\n{sum(checks)} of {len(checks)} comparisons reach 1.10, "
+        f"{sum(separated)} with the CI above 1 (issue 22's goal: at least "
+        "3).")
+  rhos = _print_agreement(experiment, grid_scores(experiment, cache))
+  results["spearman"] = {f"{a} vs {b}": rho for (a, b), rho in rhos.items()}
+  pair = ("utilitarian", "egalitarian")
+  if pair in rhos:
+    print(f"\nIssue 22's goals: >= 3 comparisons at 1.10 with the CI above "
+          f"1: {'met' if sum(separated) >= 3 else 'not met'} "
+          f"({sum(separated)}); Spearman utilitarian vs egalitarian <= 0.5: "
+          f"{'met' if rhos[pair] <= 0.5 else 'not met'} "
+          f"({rhos[pair]:.3f}).")
   results["best_fixed"] = {o: list(best[o]) for o in objectives}
   results["matrix"] = {
       _format_phi(s): {o: values[s][o].tolist() for o in objectives}
@@ -486,7 +500,7 @@ def print_matrix(experiment: Experiment, cache: parallel.TaskCache,
 
 def _print_agreement(experiment: Experiment,
                      scores: dict[Schedule, dict[str, float]],
-                     top: int = 5) -> None:
+                     top: int = 5) -> dict[tuple[str, str], float]:
   """How much the objectives agree on the grid (tuning seeds): each one's
   best schedules, and Spearman's rank correlation of O between objectives
   over the grid. Where they agree, no schedule can be 10% better on one
@@ -504,10 +518,13 @@ def _print_agreement(experiment: Experiment,
     print(f"| {rank + 1} | " + " | ".join(cells) + " |")
   print(f"\nSpearman's rank correlation of O over the "
         f"{len(scores)} schedules:\n")
+  rhos = {}
   for first, second in itertools.combinations(objectives, 2):
-    rho = scipy_stats.spearmanr([scores[s][first] for s in scores],
-                                [scores[s][second] for s in scores])[0]
+    rho = stats.spearman([scores[s][first] for s in scores],
+                         [scores[s][second] for s in scores])
+    rhos[(first, second)] = rho
     print(f"- {first} vs {second}: {rho:.3f}")
+  return rhos
 
 
 def train_all(experiment: Experiment, cache: parallel.TaskCache
@@ -858,23 +875,45 @@ def print_mixed(experiment: Experiment, cache: parallel.TaskCache,
 
 
 def print_loop(experiment: Experiment, cache: parallel.TaskCache,
-               tracker: str, rule: str, results: dict[str, Any]) -> None:
+               tracker: str, rules: Sequence[str],
+               results: dict[str, Any]) -> None:
   """The full loop: types drawn per game, ballots cast in the substrate,
-  the rule, a principal trained under drawn types, the followers."""
+  the rule, a principal trained under drawn types (with the first rule),
+  the followers; with several rules, each plays the same held-out seeds
+  (the same electorates) and the rules are compared."""
   trained = cache.run(train_principal, [experiment.train_task(
-      tracker, ["uniform"], 0, rule=rule, label=f"loop-{rule}")],
+      tracker, ["uniform"], 0, rule=rules[0], label=f"loop-{rules[0]}")],
                       "train loop")[0]
-  games = cache.run(play_principal, [PrincipalGame(
-      setting=experiment.setting, checkpoint=trained["checkpoint"], seed=seed,
-      preferences="uniform", phi0=experiment.learning.phi0,
+  games_by_rule = {rule: cache.run(play_principal, [PrincipalGame(
+      setting=experiment.setting, checkpoint=trained["checkpoint"],
+      seed=seed, preferences="uniform", phi0=experiment.learning.phi0,
       delta=experiment.learning.delta, rule=rule)
-                                     for seed in experiment.eval_seeds],
-                    "loop")
+                                                    for seed in
+                                                    experiment.eval_seeds],
+                                   f"loop {rule}") for rule in rules}
+  best = best_schedules(experiment, cache)
+  fixed = held_out_fixed(experiment, cache, list(best.values()))
+  results["loop"] = {}
+  for rule, games in games_by_rule.items():
+    results["loop"][rule] = _print_loop_rule(
+        experiment, tracker, rule, rules[0], games, best, fixed)
+  if len(rules) > 1:
+    results["rules"] = _print_rule_comparison(experiment, games_by_rule)
+
+
+def _print_loop_rule(experiment: Experiment, tracker: str, rule: str,
+                     trained_rule: str, games: Sequence[dict[str, Any]],
+                     best: dict[str, Schedule],
+                     fixed: dict[Schedule, dict[str, np.ndarray]]
+                     ) -> list[dict[str, Any]]:
+  """One rule's loop: per round, and per objective voted, with whether
+  the objectives voted lead to welfare whose CIs separate."""
   objectives = welfare.DEFAULT_OBJECTIVES
-  print(f"\nThe full loop ({tracker} trained {experiment.train_games} games "
-        f"under uniform random types, rule {rule}, ballots cast in the "
-        f"substrate; {len(experiment.eval_seeds)} held-out seeds, types drawn "
-        "per seed). Per round:\n")
+  print(f"\nThe full loop, rule {rule} ({tracker} trained "
+        f"{experiment.train_games} games under uniform random types with "
+        f"rule {trained_rule}, ballots cast in the substrate; "
+        f"{len(experiment.eval_seeds)} held-out seeds, types drawn per "
+        "seed). Per round:\n")
   print("| round | objectives voted | mean φ | " +
         " | ".join(f"realised {o}" for o in objectives) + " |")
   print("| --- | --- | --- | " + " | ".join("---" for _ in objectives) + " |")
@@ -886,11 +925,10 @@ def print_loop(experiment: Experiment, cache: parallel.TaskCache,
           + ", ".join(f"{o} {n}" for o, n in sorted(voted.items()))
           + f" | {_format_phi(np.mean([r['phi'] for r in records], axis=0))}"
           " | " + " | ".join(cells) + " |")
-  best = best_schedules(experiment, cache)
-  fixed = held_out_fixed(experiment, cache, list(best.values()))
-  print("\nRealised welfare per objective voted (rounds pooled over seeds; "
-        "95% cluster-bootstrap CI over seeds); for scale, the voted "
-        "objective's O under its best fixed schedule on the same seeds:\n")
+  print(f"\nRule {rule}: realised welfare per objective voted (rounds "
+        "pooled over seeds; 95% cluster-bootstrap CI over seeds); for scale, "
+        "the voted objective's O under its best fixed schedule on the same "
+        "seeds:\n")
   print("| objective voted | rounds | mean φ | " +
         " | ".join(f"realised {o}" for o in objectives) +
         " | its best fixed's O |")
@@ -915,7 +953,56 @@ def print_loop(experiment: Experiment, cache: parallel.TaskCache,
           + " | ".join(_ratio_cell(cells[o]) for o in objectives)
           + f" | {anchor} |")
     table.append(dict(objective=voted, rounds=len(pooled), welfare=cells))
-  results["loop"] = table
+  separated = [
+      f"{a['objective']} vs {b['objective']} on {o}"
+      for a, b in itertools.combinations(table, 2) for o in objectives
+      if (a["welfare"][o][1] > b["welfare"][o][2]
+          or b["welfare"][o][1] > a["welfare"][o][2])]
+  print("\nPairs of objectives voted whose realised welfare CIs do not "
+        f"overlap: {'; '.join(separated) if separated else 'none'}")
+  return table
+
+
+def _print_rule_comparison(experiment: Experiment,
+                           games_by_rule: dict[str, Sequence[dict[str, Any]]]
+                           ) -> dict[str, Any]:
+  """Each rule's realised welfare on the same electorates: how often it
+  elects each objective, each objective's game value, and the paired
+  ratio of means against the first rule."""
+  objectives = welfare.DEFAULT_OBJECTIVES
+  first, *others = games_by_rule
+  rng = np.random.default_rng(0)
+  print(f"\nThe rules on the same {len(experiment.eval_seeds)} electorates "
+        "(types drawn per seed, the same principal and followers): rounds "
+        "electing each objective, and each objective's game value (mean over "
+        f"seeds, 95% CI); ÷ {first}: paired ratio of means (95% CI):\n")
+  print("| rule | elected (" + " / ".join(objectives) + ") | " + " | ".join(
+      f"{o}" for o in objectives) + " | " + " | ".join(
+          f"{o} ÷ {first}" for o in objectives) + " |")
+  print("| --- | --- | " + " | ".join("---" for _ in objectives) * 2 + " |")
+  table = {}
+  for rule, games in games_by_rule.items():
+    elected = collections.Counter(r["objective"] for game in games
+                                  for r in game["rounds"])
+    values = {o: [game["values"][o] for game in games] for o in objectives}
+    means = {o: stats.bootstrap_mean_ci([[v] for v in values[o]], rng=rng,
+                                        samples=experiment.bootstrap)
+             for o in objectives}
+    ratios = {o: (stats.ratio_of_means(
+        values[o], [game["values"][o] for game in games_by_rule[first]],
+        rng=rng, samples=experiment.bootstrap) if rule != first
+                  else (1.0, 1.0, 1.0)) for o in objectives}
+    print(f"| {rule} | " + " / ".join(str(elected[o]) for o in objectives)
+          + " | " + " | ".join(_ratio_cell(means[o]) for o in objectives)
+          + " | " + " | ".join(_ratio_cell(ratios[o]) for o in objectives)
+          + " |")
+    table[rule] = dict(elected=dict(elected), values=means, ratios=ratios)
+  differing = [f"{rule} on {o}" for rule in others for o in objectives
+               if not table[rule]["ratios"][o][1] <= 1.0
+               <= table[rule]["ratios"][o][2]]
+  print(f"\nRules whose welfare differs from {first}'s (CI excludes 1): "
+        f"{'; '.join(differing) if differing else 'none'}")
+  return table
 
 
 def _format_phi(phi: Sequence[float]) -> str:
@@ -984,7 +1071,9 @@ def _parser() -> argparse.ArgumentParser:
   game.add_argument("--mixed-delta", type=float, default=None,
                     help="mixed: the tracker's bound (default: --delta)")
   game.add_argument("--rule", default="plurality",
-                    help="loop: the social choice rule")
+                    help="loop: the social choice rule, or several, comma-"
+                    "separated (the principal trains under the first; each "
+                    "plays the same held-out electorates, then compared)")
   game.add_argument("--smoothing", type=int, default=5,
                     help="curves: the trailing window, in games")
   game.add_argument("--png", default=None,
@@ -1179,6 +1268,10 @@ def _run_sections(args: argparse.Namespace, parser: argparse.ArgumentParser,
   if tracker not in principal_lib.LEARNING:
     parser.error(f"--tracker must be one of "
                  f"{','.join(principal_lib.LEARNING)}; got {tracker!r}")
+  unknown = [r for r in args.rule.split(",") if r not in voting.RULES]
+  if unknown:
+    parser.error(f"--rule: unknown rules {unknown}; valid: "
+                 f"{','.join(voting.RULES)}")
   if "mixed" in sections and len(experiment.objectives) < 2:
     parser.error("mixed needs two --objectives (the first, then the second)")
   experiment.out.mkdir(parents=True, exist_ok=True)
@@ -1207,7 +1300,7 @@ def _run_sections(args: argparse.Namespace, parser: argparse.ArgumentParser,
     print_mixed(experiment, cache, tracker, args.switch_round, delta,
                 results)
   if "loop" in sections:
-    print_loop(experiment, cache, tracker, args.rule, results)
+    print_loop(experiment, cache, tracker, args.rule.split(","), results)
 
 
 if __name__ == "__main__":

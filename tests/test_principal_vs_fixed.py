@@ -31,6 +31,28 @@ class PiecesTest(absltest.TestCase):
     vote = experiment.ScheduledVote(first=0, second=1, switch_round=2)
     self.assertEqual([vote(r) for r in range(5)], [0, 0, 1, 1, 1])
 
+  def test_rules_that_elect_alike_do_not_differ(self):
+    # Two rules on four electorates: borda elects egalitarian where
+    # plurality elects utilitarian, with lower utilitarian welfare.
+    def game(objective, values):
+      return {"values": dict(zip(("utilitarian", "egalitarian", "nash"),
+                                 values)),
+              "rounds": [{"objective": objective}]}
+    plurality = [game("utilitarian", (10.0 + i, 1.0, 2.0)) for i in range(4)]
+    borda = [game("egalitarian", (5.0 + i, 1.0, 2.0)) for i in range(4)]
+    experiment_ = mock.Mock(eval_seeds=range(4), bootstrap=200)
+    with mock.patch("sys.stdout", new=io.StringIO()) as out:
+      table = experiment._print_rule_comparison(
+          experiment_, {"plurality": plurality, "borda": borda,
+                        "copeland": plurality})
+    self.assertEqual(table["borda"]["elected"], {"egalitarian": 4})
+    ratio = table["borda"]["ratios"]["utilitarian"]
+    self.assertAlmostEqual(ratio[0], 26 / 46)
+    self.assertLess(ratio[2], 1.0)
+    self.assertEqual(table["copeland"]["ratios"]["utilitarian"][:1], (1.0,))
+    self.assertIn("borda on utilitarian", out.getvalue().splitlines()[-1])
+    self.assertNotIn("copeland", out.getvalue().splitlines()[-1])
+
   def test_a_training_folder_names_every_field_but_the_games(self):
     run = experiment.Experiment(
         setting=experiment.Setting("umd_apple_harvest__small",

@@ -272,5 +272,20 @@ class NoTaxTest(parameterized.TestCase):
       schedule_lib.no_tax(k, edges)
 
 
+
+class MarginalValueTest(absltest.TestCase):
+
+  def test_the_readme_table_of_the_unequal_economy(self):
+    # README, "Effort and skills": effort 0.3, 4 players, equal shares.
+    def value(rate, skill):
+      return schedule_lib.marginal_value(rate, skill, 0.3, 4)
+    self.assertAlmostEqual(value(0.0, 0.629), 0.329)
+    self.assertAlmostEqual(value(1.0, 0.629), -0.14275)
+    self.assertAlmostEqual(value(1.0, 1.665), 0.11625)
+    # The break-even flat rate (s - c) / (s (1 - 1/n)) is worth nothing.
+    skill = 0.961
+    self.assertAlmostEqual(value((skill - 0.3) / (skill * 0.75), skill), 0.0)
+
+
 if __name__ == "__main__":
   absltest.main()

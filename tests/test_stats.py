@@ -173,6 +173,18 @@ class NamedRngTest(absltest.TestCase):
     self.assertIsNone(stats.interval(math.nan, 1.0))
 
 
+class SpearmanTest(absltest.TestCase):
+
+  def test_ranks_with_ties_and_constants(self):
+    self.assertAlmostEqual(stats.spearman([1, 2, 3, 4], [10, 20, 30, 40]),
+                           1.0)
+    self.assertAlmostEqual(stats.spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1.0)
+    # One adjacent swap of four: 1 - 6 * 2 / (4 * 15) = 0.8.
+    self.assertAlmostEqual(stats.spearman([1, 2, 3, 4], [1, 3, 2, 4]), 0.8)
+    # Nobody eats: no order, so no agreement with skill.
+    self.assertEqual(stats.spearman([1, 2, 3, 4], [0, 0, 0, 0]), 0.0)
+
+
 class GroupedMeanCITest(absltest.TestCase):
 
   def test_groups_sorted_with_count_and_mean_ci(self):

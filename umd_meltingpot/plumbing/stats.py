@@ -258,3 +258,13 @@ def _paired(numerator: Sequence[float], denominator: Sequence[float]
   if numerator.size == 0:
     raise ValueError("paired values need at least one pair")
   return numerator, denominator
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+  """Spearman's rank correlation of x and y (ties share their mean rank);
+  0 when either is constant, where it is undefined: no order at all is no
+  agreement with one."""
+  from scipy import stats as scipy_stats  # pylint: disable=g-import-not-at-top
+  if np.ptp(np.asarray(x, float)) == 0 or np.ptp(np.asarray(y, float)) == 0:
+    return 0.0
+  return float(scipy_stats.spearmanr(x, y).statistic)

@@ -342,3 +342,12 @@ def no_tax(k: int, edges: Sequence[float] = ()) -> TaxSchedule:
     raise ValueError(
         f"k must equal len(edges) + 1 = {len(edges) + 1}, got k={k}")
   return TaxSchedule(rates=(0.0,) * int(k), edges=edges)
+
+
+def marginal_value(rate: float, skill: float, effort_cost: float,
+                   num_players: int) -> float:
+  """What one more apple taxed at `rate` is worth to an eater of `skill`
+  under equal redistribution: s (1 - t) - c + s t / n (the eater keeps
+  its net, pays the effort and gets its 1/n share of the tax back)."""
+  return (skill * (1.0 - rate) - effort_cost
+          + skill * rate / num_players)
