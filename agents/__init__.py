@@ -9,7 +9,10 @@ in `checkpoints/ppo_small.npz`, "ppo_conditioned" the one conditioned on phi
 in `checkpoints/ppo_conditioned_small.npz` (trained across random schedules
 with fines: it needs its game's brackets and max_rate),
 "ppo_conditioned_unequal" the one that also reads its own SKILL, for
-umd_apple_harvest__unequal (`checkpoints/ppo_conditioned_unequal.npz`), and
+umd_apple_harvest__unequal (`checkpoints/ppo_conditioned_unequal.npz`; it
+barely uses it), "ppo_skilled_unequal" the one trained with skills drawn
+per game, whose play depends on its skill
+(`checkpoints/ppo_skilled_unequal.npz`), and
 "ppo:PATH" a checkpoint written by `umd train` (e.g.
 ppo:runs/train-.../checkpoint.npz).
 JAX is imported only when one is built. "best_response" names the follower that best-responds to
@@ -55,10 +58,12 @@ def __getattr__(name: str) -> Any:
 PPO = "ppo"
 PPO_CONDITIONED = "ppo_conditioned"
 PPO_CONDITIONED_UNEQUAL = "ppo_conditioned_unequal"
+PPO_SKILLED_UNEQUAL = "ppo_skilled_unequal"
 # The shipped PPO followers by name: their files in checkpoints/.
 _SHIPPED_PPO = {PPO: "ppo_small.npz",
                 PPO_CONDITIONED: "ppo_conditioned_small.npz",
-                PPO_CONDITIONED_UNEQUAL: "ppo_conditioned_unequal.npz"}
+                PPO_CONDITIONED_UNEQUAL: "ppo_conditioned_unequal.npz",
+                PPO_SKILLED_UNEQUAL: "ppo_skilled_unequal.npz"}
 # The phi-responsive follower: "best_response" alone (the shipped table), or
 # "best_response:PATH" for another table.
 BEST_RESPONSE = "best_response"

@@ -254,30 +254,38 @@ class ShippedConditionedTest(absltest.TestCase):
 
 
 
-class ShippedUnequalTest(absltest.TestCase):
-  """The shipped `ppo_conditioned_unequal`: it reads its SKILL and plays the
-  unequal economy."""
+class ShippedUnequalTest(parameterized.TestCase):
+  """The shipped followers of the unequal economy: they read their SKILL
+  and play it; `ppo_skilled_unequal` was trained with skills drawn per game
+  and plays any order of the economy's skills."""
 
-  _PATH = policy_lib.DEFAULT_CHECKPOINT.with_name(
-      "ppo_conditioned_unequal.npz")
-
-  def test_ships_loads_and_plays_the_unequal_game(self):
-    self.assertTrue(self._PATH.is_file())
-    self.assertLess(self._PATH.stat().st_size, 10_000_000)
-    follower = policy_lib.load(self._PATH)
+  @parameterized.parameters(
+      (agents.PPO_CONDITIONED_UNEQUAL, "ppo_conditioned_unequal.npz", None),
+      (agents.PPO_SKILLED_UNEQUAL, "ppo_skilled_unequal.npz", "permute"))
+  def test_ships_loads_and_plays_the_unequal_game(self, name, file_name,
+                                                 draw):
+    path = policy_lib.DEFAULT_CHECKPOINT.with_name(file_name)
+    self.assertTrue(path.is_file())
+    self.assertLess(path.stat().st_size, 10_000_000)
+    follower = policy_lib.load(path)
     self.assertTrue(follower.observe_skill)
     self.assertEqual(follower.mechanism, _MECHANISM)
     self.assertIn("SKILL", policy_lib.observations_read(follower))
-    bot = agents.make_bot(agents.PPO_CONDITIONED_UNEQUAL, player=0,
+    self.assertEqual(follower.game.get("skill_draw"), draw)
+    bot = agents.make_bot(name, player=0,
                           voter=bots.Voter.truthful((0.5, 0.3, 0.2)))
     self.assertIsInstance(bot, policy_lib.PPOPolicy)
-    self.assertIn(agents.PPO_CONDITIONED_UNEQUAL, agents.bot_names())
+    self.assertIn(name, agents.bot_names())
     out = self.create_tempdir().full_path + "/run"
+    skills = () if draw is None else ("--skills",
+                                      "1.6649127243307686,0.629277860458036,"
+                                      "0.9612378095696024,0.7445716056415933")
     code, stderr = helpers.umd_with_stderr(
         "run", "--substrate", "umd_apple_harvest__unequal", "--bots",
-        agents.PPO_CONDITIONED_UNEQUAL, "--phi0", "0,4,4", "--delta", "inf",
+        name, "--phi0", "0,4,4", "--delta", "inf", *skills,
         "--rounds", "1", "--steps", "30", "--quiet", "--out", out)
     self.assertEqual(code, 0, stderr)
+    self.assertNotIn("warning", stderr)
     rounds = pathlib.Path(out, "rounds.jsonl").read_text().splitlines()
     self.assertLen(rounds, 1)
 

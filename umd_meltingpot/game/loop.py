@@ -136,8 +136,9 @@ class GameConfig(MechanismOptions, validation.Validated):
   tax in force (best_response:PATH with a table of your own); ppo is the
   shipped PPO follower, ppo_conditioned the shipped one conditioned on phi
   (with --brackets 1,2 --max-rate 4), ppo_conditioned_unequal the one that
-  also reads its skill (umd_apple_harvest__unequal), ppo:PATH a checkpoint
-  from umd train. Default:
+  also reads its skill (umd_apple_harvest__unequal), ppo_skilled_unequal
+  the one trained with skills drawn per game, whose play depends on its
+  skill (the same game), ppo:PATH a checkpoint from umd train. Default:
   best_response where its shipped table covers the game (the small map,
   without skills or effort cost), else random,greedy."""
   seed: int = validation.checked(0, validation.integer(ge=0))
