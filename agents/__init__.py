@@ -12,7 +12,10 @@ with fines: it needs its game's brackets and max_rate),
 umd_apple_harvest__unequal (`checkpoints/ppo_conditioned_unequal.npz`; it
 barely uses it), "ppo_skilled_unequal" the one trained with skills drawn
 per game, whose play depends on its skill
-(`checkpoints/ppo_skilled_unequal.npz`), and
+(`checkpoints/ppo_skilled_unequal.npz`), "ppo_skilled_uniform" one trained
+with skills drawn from [0.4, 2.5], which plays any skills in that range
+(umd_apple_harvest__unequal_wide too; `checkpoints/ppo_skilled_uniform.npz`),
+and
 "ppo:PATH" a checkpoint written by `umd train` (e.g.
 ppo:runs/train-.../checkpoint.npz).
 JAX is imported only when one is built. "best_response" names the follower that best-responds to
@@ -59,11 +62,13 @@ PPO = "ppo"
 PPO_CONDITIONED = "ppo_conditioned"
 PPO_CONDITIONED_UNEQUAL = "ppo_conditioned_unequal"
 PPO_SKILLED_UNEQUAL = "ppo_skilled_unequal"
+PPO_SKILLED_UNIFORM = "ppo_skilled_uniform"
 # The shipped PPO followers by name: their files in checkpoints/.
 _SHIPPED_PPO = {PPO: "ppo_small.npz",
                 PPO_CONDITIONED: "ppo_conditioned_small.npz",
                 PPO_CONDITIONED_UNEQUAL: "ppo_conditioned_unequal.npz",
-                PPO_SKILLED_UNEQUAL: "ppo_skilled_unequal.npz"}
+                PPO_SKILLED_UNEQUAL: "ppo_skilled_unequal.npz",
+                PPO_SKILLED_UNIFORM: "ppo_skilled_uniform.npz"}
 # The phi-responsive follower: "best_response" alone (the shipped table), or
 # "best_response:PATH" for another table.
 BEST_RESPONSE = "best_response"

@@ -261,9 +261,11 @@ class ShippedUnequalTest(parameterized.TestCase):
 
   @parameterized.parameters(
       (agents.PPO_CONDITIONED_UNEQUAL, "ppo_conditioned_unequal.npz", None),
-      (agents.PPO_SKILLED_UNEQUAL, "ppo_skilled_unequal.npz", "permute"))
-  def test_ships_loads_and_plays_the_unequal_game(self, name, file_name,
-                                                 draw):
+      (agents.PPO_SKILLED_UNEQUAL, "ppo_skilled_unequal.npz", "permute"),
+      (agents.PPO_SKILLED_UNIFORM, "ppo_skilled_uniform.npz",
+       "uniform:0.4,2.5", "umd_apple_harvest__unequal_wide"))
+  def test_ships_loads_and_plays_the_unequal_game(
+      self, name, file_name, draw, substrate="umd_apple_harvest__unequal"):
     path = policy_lib.DEFAULT_CHECKPOINT.with_name(file_name)
     self.assertTrue(path.is_file())
     self.assertLess(path.stat().st_size, 10_000_000)
@@ -277,11 +279,11 @@ class ShippedUnequalTest(parameterized.TestCase):
     self.assertIsInstance(bot, policy_lib.PPOPolicy)
     self.assertIn(name, agents.bot_names())
     out = self.create_tempdir().full_path + "/run"
-    skills = () if draw is None else ("--skills",
-                                      "1.6649127243307686,0.629277860458036,"
-                                      "0.9612378095696024,0.7445716056415933")
+    skills = () if draw != "permute" else (
+        "--skills", "1.6649127243307686,0.629277860458036,"
+        "0.9612378095696024,0.7445716056415933")
     code, stderr = helpers.umd_with_stderr(
-        "run", "--substrate", "umd_apple_harvest__unequal", "--bots",
+        "run", "--substrate", substrate, "--bots",
         name, "--phi0", "0,4,4", "--delta", "inf", *skills,
         "--rounds", "1", "--steps", "30", "--quiet", "--out", out)
     self.assertEqual(code, 0, stderr)

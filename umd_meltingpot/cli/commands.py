@@ -51,11 +51,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
   from umd_meltingpot.substrates import variants  # pylint: disable=g-import-not-at-top
   if args.scenarios:
     return _list_scenarios()
-  print(f"{'substrate':<28} {'players':>7} {'rounds':>6} {'vote':>5} "
+  width = max(len(name) for name in variants.VARIANT_MAPS)
+  print(f"{'substrate':<{width}} {'players':>7} {'rounds':>6} {'vote':>5} "
         f"{'harvest':>7} {'tax period':>10}  map")
   for name in sorted(variants.VARIANT_MAPS):
     info = variants.describe(name)
-    print(f"{name:<28} {info.num_players:>7} {info.rounds:>6} "
+    print(f"{name:<{width}} {info.num_players:>7} {info.rounds:>6} "
           f"{info.vote_steps:>5} {info.harvest_steps:>7} "
           f"{info.tax_period:>10}  {info.map_name}")
   return 0
