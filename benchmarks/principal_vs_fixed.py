@@ -968,39 +968,45 @@ def _print_rule_comparison(experiment: Experiment,
                            ) -> dict[str, Any]:
   """Each rule's realised welfare on the same electorates: how often it
   elects each objective, each objective's game value, and the paired
-  ratio of means against the first rule."""
+  difference from the first rule (a difference, not a ratio: egalitarian
+  welfare can be negative)."""
   objectives = welfare.DEFAULT_OBJECTIVES
   first, *others = games_by_rule
   rng = np.random.default_rng(0)
   print(f"\nThe rules on the same {len(experiment.eval_seeds)} electorates "
         "(types drawn per seed, the same principal and followers): rounds "
-        "electing each objective, and each objective's game value (mean over "
-        f"seeds, 95% CI); ÷ {first}: paired ratio of means (95% CI):\n")
+        "electing each objective, each objective's game value (mean over "
+        f"seeds, 95% CI) and its paired difference from {first}'s (95% "
+        "CI):\n")
   print("| rule | elected (" + " / ".join(objectives) + ") | " + " | ".join(
-      f"{o}" for o in objectives) + " | " + " | ".join(
-          f"{o} ÷ {first}" for o in objectives) + " |")
-  print("| --- | --- | " + " | ".join("---" for _ in objectives) * 2 + " |")
+      objectives) + " | " + " | ".join(
+          f"{o} − {first}" for o in objectives) + " |")
+  print("| --- | --- | " + " | ".join(["---"] * 2 * len(objectives)) + " |")
   table = {}
+  baseline = {o: np.array([game["values"][o]
+                           for game in games_by_rule[first]])
+              for o in objectives}
   for rule, games in games_by_rule.items():
     elected = collections.Counter(r["objective"] for game in games
                                   for r in game["rounds"])
-    values = {o: [game["values"][o] for game in games] for o in objectives}
+    values = {o: np.array([game["values"][o] for game in games])
+              for o in objectives}
     means = {o: stats.bootstrap_mean_ci([[v] for v in values[o]], rng=rng,
                                         samples=experiment.bootstrap)
              for o in objectives}
-    ratios = {o: (stats.ratio_of_means(
-        values[o], [game["values"][o] for game in games_by_rule[first]],
-        rng=rng, samples=experiment.bootstrap) if rule != first
-                  else (1.0, 1.0, 1.0)) for o in objectives}
+    differences = {o: stats.bootstrap_mean_ci(
+        [[d] for d in values[o] - baseline[o]], rng=rng,
+        samples=experiment.bootstrap) for o in objectives}
     print(f"| {rule} | " + " / ".join(str(elected[o]) for o in objectives)
           + " | " + " | ".join(_ratio_cell(means[o]) for o in objectives)
-          + " | " + " | ".join(_ratio_cell(ratios[o]) for o in objectives)
-          + " |")
-    table[rule] = dict(elected=dict(elected), values=means, ratios=ratios)
+          + " | " + " | ".join(_ratio_cell(differences[o])
+                               for o in objectives) + " |")
+    table[rule] = dict(elected=dict(elected), values=means,
+                       differences=differences)
   differing = [f"{rule} on {o}" for rule in others for o in objectives
-               if not table[rule]["ratios"][o][1] <= 1.0
-               <= table[rule]["ratios"][o][2]]
-  print(f"\nRules whose welfare differs from {first}'s (CI excludes 1): "
+               if not table[rule]["differences"][o][1] <= 0.0
+               <= table[rule]["differences"][o][2]]
+  print(f"\nRules whose welfare differs from {first}'s (CI excludes 0): "
         f"{'; '.join(differing) if differing else 'none'}")
   return table
 

@@ -32,8 +32,9 @@ class PiecesTest(absltest.TestCase):
     self.assertEqual([vote(r) for r in range(5)], [0, 0, 1, 1, 1])
 
   def test_rules_that_elect_alike_do_not_differ(self):
-    # Two rules on four electorates: borda elects egalitarian where
-    # plurality elects utilitarian, with lower utilitarian welfare.
+    # Three rules on four electorates: borda elects egalitarian where
+    # plurality elects utilitarian, with lower utilitarian welfare; copeland
+    # elects as plurality does.
     def game(objective, values):
       return {"values": dict(zip(("utilitarian", "egalitarian", "nash"),
                                  values)),
@@ -46,10 +47,11 @@ class PiecesTest(absltest.TestCase):
           experiment_, {"plurality": plurality, "borda": borda,
                         "copeland": plurality})
     self.assertEqual(table["borda"]["elected"], {"egalitarian": 4})
-    ratio = table["borda"]["ratios"]["utilitarian"]
-    self.assertAlmostEqual(ratio[0], 26 / 46)
-    self.assertLess(ratio[2], 1.0)
-    self.assertEqual(table["copeland"]["ratios"]["utilitarian"][:1], (1.0,))
+    difference = table["borda"]["differences"]["utilitarian"]
+    self.assertAlmostEqual(difference[0], -5.0)
+    self.assertLess(difference[2], 0.0)
+    self.assertEqual(table["copeland"]["differences"]["utilitarian"],
+                     (0.0, 0.0, 0.0))
     self.assertIn("borda on utilitarian", out.getvalue().splitlines()[-1])
     self.assertNotIn("copeland", out.getvalue().splitlines()[-1])
 
