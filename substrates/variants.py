@@ -68,28 +68,26 @@ UNEQUAL_EFFORT_COST = 0.3
 # Pareto alpha 1.2 (0.425, 0.563, 0.861, 2.151 for 4 players). Issue 22
 # measured that with alpha 2 the objectives still agree (egalitarian and
 # Nash welfare share their best schedule even with followers that sort by
-# skill); a wider spread is the AI Economist's lever for that trade-off.
+# skill) and tried a wider spread, the AI Economist's lever for that
+# trade-off; with ppo_skilled_uniform it did not help (docs/RESULTS.md).
 # Kept apart so that `__unequal`'s results stay reproducible.
 WIDE_SKILLS = ParetoSkills(alpha=1.2)
 
 # Each variant's overrides of its map's config (`umd_apple_harvest.
 # get_config`): field -> value, or a `ParetoSkills` resolved for the game's
 # number of players. A variant not listed is its map's config unchanged.
+# The unequal economies differ only in their skills.
+_UNEQUAL_ECONOMY = {
+    "effort_cost": UNEQUAL_EFFORT_COST,
+    "bracket_edges": (1.0, 2.0),
+    "initial_rates": (0.0, 0.0, 0.0),
+    "max_rate": 4.0,
+}
 VARIANT_OVERRIDES: dict[str, dict[str, Any]] = {
-    "umd_apple_harvest__unequal": {
-        "skills": UNEQUAL_SKILLS,
-        "effort_cost": UNEQUAL_EFFORT_COST,
-        "bracket_edges": (1.0, 2.0),
-        "initial_rates": (0.0, 0.0, 0.0),
-        "max_rate": 4.0,
-    },
-    "umd_apple_harvest__unequal_wide": {
-        "skills": WIDE_SKILLS,
-        "effort_cost": UNEQUAL_EFFORT_COST,
-        "bracket_edges": (1.0, 2.0),
-        "initial_rates": (0.0, 0.0, 0.0),
-        "max_rate": 4.0,
-    },
+    "umd_apple_harvest__unequal": {"skills": UNEQUAL_SKILLS,
+                                   **_UNEQUAL_ECONOMY},
+    "umd_apple_harvest__unequal_wide": {"skills": WIDE_SKILLS,
+                                        **_UNEQUAL_ECONOMY},
 }
 
 
