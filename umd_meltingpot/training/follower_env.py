@@ -96,6 +96,7 @@ class HarvestEnv:
     self._observe_skill = observe_skill
     self._skill_draw = skill_draw_lib.parse(skill_draw)
     self._skills = tuple(prepared.substrate_config.skills)
+    # A stream of its own (22: the issue), apart from the game's seed uses.
     self._skill_rng = np.random.default_rng([config.seed, 22])
     self.num_players = prepared.num_players
     self._ballots = [
