@@ -35,7 +35,11 @@ def _loaded_by(*args: str) -> list[str]:
 class StartupTest(parameterized.TestCase):
 
   @parameterized.parameters(["--help"], ["list"], ["run", "--help"],
-                            ["play", "--help"])
+                            ["play", "--help"], ["grid", "--help"],
+                            ["train", "--help"],
+                            ["train", "followers", "--help"],
+                            ["train", "principal", "--help"],
+                            ["evaluate", "--help"])
   def test_help_and_list_load_no_melting_pot(self, *args):
     self.assertEqual(_loaded_by(*args), [])
 

@@ -329,8 +329,8 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
       "differences with bootstrap CIs and evaluate.png.")
   if wanted("evaluate"):
     # pylint: disable-next=g-import-not-at-top
-    from umd_meltingpot.evaluation import evaluate as evaluate_lib
-    flags.add_config_flags(evaluate, evaluate_lib.EvaluateConfig)
+    from umd_meltingpot.evaluation import options as evaluate_options
+    flags.add_config_flags(evaluate, evaluate_options.EvaluateConfig)
     evaluate.add_argument("--quiet", action="store_true",
                           help="no progress bar")
     evaluate.add_argument("--verbose", action="store_true",

@@ -38,7 +38,6 @@ import zlib
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 RandomSource = Union[np.random.Generator, int]
 """A generator to draw from, or the seed of a new one."""
@@ -75,6 +74,9 @@ def mean_ci(values: Iterable[Optional[float]]
   mean = float(finite.mean())
   if finite.size < 2:
     return mean, None
+  # SciPy on first use: it takes a second to import, which every command
+  # that imports this module (`umd train --help` too) would pay.
+  from scipy import stats as scipy_stats  # pylint: disable=g-import-not-at-top
   sem = finite.std(ddof=1) / math.sqrt(finite.size)
   return mean, float(scipy_stats.t.ppf(0.975, finite.size - 1) * sem)
 

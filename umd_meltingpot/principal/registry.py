@@ -165,10 +165,10 @@ def _make_none(*, schedule: TaxSchedule) -> base.Principal:
 
 
 def _rl_config() -> type:
-  """RLConfig, imported on first use: `rl` imports JAX, which takes seconds
-  that every `umd` command would otherwise pay."""
-  from umd_meltingpot.principal import rl  # pylint: disable=g-import-not-at-top
-  return rl.RLConfig
+  """RLConfig, imported on first use (from its own module: `rl` imports
+  JAX, which takes seconds that every `umd` command would otherwise pay)."""
+  from umd_meltingpot.principal import rl_config  # pylint: disable=g-import-not-at-top
+  return rl_config.RLConfig
 
 
 def _make_rl(config: Any, *, schedule: TaxSchedule, delta: float,

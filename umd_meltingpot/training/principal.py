@@ -45,7 +45,7 @@ import dataclasses
 import pathlib
 import sys
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -60,7 +60,8 @@ from umd_meltingpot.plumbing import trained_game
 from umd_meltingpot.training import common as training
 from umd_meltingpot.plumbing import validation
 from umd_meltingpot.principal import checkpoint as checkpoint_lib
-from umd_meltingpot.game import principal_wrapper as wrapper_lib
+if TYPE_CHECKING:  # It imports Melting Pot, which `--help` must not wait for.
+  from umd_meltingpot.game import principal_wrapper as wrapper_lib
 
 LEARNING: tuple[str, ...] = principal_lib.LEARNING
 """The principals this job trains: the learning ones."""
@@ -263,7 +264,7 @@ def _run_config(prepared: PreparedPrincipalTraining) -> dict[str, Any]:
           "substrate_config": prepared.substrate_config}
 
 
-def game_metrics(records: list[wrapper_lib.RoundRecord]
+def game_metrics(records: list["wrapper_lib.RoundRecord"]
                  ) -> dict[str, Any]:
   """The metrics.jsonl entries of one game's round records."""
   objectives: dict[str, int] = {}
@@ -283,7 +284,7 @@ def game_metrics(records: list[wrapper_lib.RoundRecord]
 
 def _play(config: PrincipalTrainConfig, game_index: int,
           principal: principal_lib.Principal, bots: Optional[str] = None
-          ) -> tuple[int, list[wrapper_lib.RoundRecord]]:
+          ) -> tuple[int, list["wrapper_lib.RoundRecord"]]:
   """Plays training game `game_index` with `principal` (and `bots`, if not
   the config's)."""
   game = game_lib.prepare(game_config(config, game_index, bots), agents.FACTORY)
