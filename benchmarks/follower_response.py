@@ -70,6 +70,7 @@ from umd_meltingpot import agents
 from umd_meltingpot.game import loop as game
 from umd_meltingpot.principal import schedule as schedule_lib
 from umd_meltingpot.plumbing import lazy
+from umd_meltingpot.plumbing import skill_draw
 from umd_meltingpot.plumbing import runs
 # pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 
@@ -278,7 +279,7 @@ def _economy(substrate: str) -> tuple[tuple[float, ...], float]:
       substrate=substrate, players=PLAYERS, bots="random", seed=0,
       brackets=BRACKETS, max_rate=MAX_RATE), agents.FACTORY)
   config = prepared.substrate_config
-  return (tuple(config.skills) or (1.0,) * PLAYERS,
+  return (tuple(skill_draw.per_player(config.skills, PLAYERS)),
           float(config.effort_cost))
 
 
@@ -289,10 +290,15 @@ def _values(rates: tuple[float, ...], skills: tuple[float, ...],
            for skill in skills] for rate in rates]
 
 
+def _changes_sign(row: list[float]) -> bool:
+  """Whether an apple (one bracket's row of values) gains for one skill and
+  loses for another."""
+  return min(row) < 0 < max(row)
+
+
 def _sign_changing(values: list[list[float]]) -> bool:
-  """Whether some bracket's apple gains for one skill and loses for
-  another."""
-  return any(min(row) < 0 < max(row) for row in values)
+  """Whether some bracket's apple changes sign across the skills."""
+  return any(map(_changes_sign, values))
 
 
 def skill_response(run: common.Run, table: dict[str, Any],
@@ -314,7 +320,7 @@ def skill_response(run: common.Run, table: dict[str, Any],
   print("| --- | --- | " + " | ".join("---" for _ in skills) + " | --- |")
   for rates in schedules:
     for k, row in enumerate(_values(rates, skills, effort)):
-      changes = "yes" if min(row) < 0 < max(row) else "no"
+      changes = "yes" if _changes_sign(row) else "no"
       print(f"| {_label(rates)} | {k + 1} | " + " | ".join(
           f"{v:+.3f}" for v in row) + f" | {changes} |")
   print("\n| population | schedule | apples eaten by player (skill "

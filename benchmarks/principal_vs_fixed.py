@@ -983,14 +983,15 @@ def _print_rule_comparison(experiment: Experiment,
           f"{o} − {first}" for o in objectives) + " |")
   print("| --- | --- | " + " | ".join(["---"] * 2 * len(objectives)) + " |")
   table = {}
-  baseline = {o: np.array([game["values"][o]
-                           for game in games_by_rule[first]])
-              for o in objectives}
+  values_by_rule = {
+      rule: {o: np.array([game["values"][o] for game in games])
+             for o in objectives}
+      for rule, games in games_by_rule.items()}
+  baseline = values_by_rule[first]
   for rule, games in games_by_rule.items():
     elected = collections.Counter(r["objective"] for game in games
                                   for r in game["rounds"])
-    values = {o: np.array([game["values"][o] for game in games])
-              for o in objectives}
+    values = values_by_rule[rule]
     means = {o: stats.bootstrap_mean_ci([[v] for v in values[o]], rng=rng,
                                         samples=experiment.bootstrap)
              for o in objectives}

@@ -3,6 +3,7 @@ the policy's dependence on phi after training, resume after kill -9, the
 shipped `ppo_conditioned` follower, and followers that also read their SKILL
 (`--observe-skill`, widened from a checkpoint without it)."""
 
+import json
 import os
 import pathlib
 
@@ -130,6 +131,22 @@ class CurriculumTest(parameterized.TestCase):
     for bad in (-1.0, float("nan")):
       with self.assertRaisesRegex(ValueError, "number >= 0"):
         principal.set_cap(bad)
+
+  def test_tax_cap_is_the_top_of_the_curriculum(self):
+    out = self.create_tempdir().full_path + "/run"
+    prepared = train.prepare(
+        train.TrainConfig(substrate="umd_apple_harvest__small", rounds=1,
+                          steps=20, vote_steps=2, total_steps=120,
+                          principal="random", anneal_steps=60, tax_cap=0.5,
+                          out=out),
+        train.PPOConfig(num_workers=0, envs_per_worker=1, unroll_length=10,
+                        num_minibatches=1, num_epochs=1))
+    train.train(prepared, progress=False)
+    caps = [json.loads(line)["charts/tax_cap"] for line in
+            pathlib.Path(out, "metrics.jsonl").read_text().splitlines()]
+    self.assertEqual(caps[0], 0.0)  # The anneal starts from no tax...
+    self.assertEqual(caps[-1], 0.5)  # ...and rises to the cap, not max_rate.
+    self.assertEqual(caps, sorted(caps))
 
   def test_curriculum_needs_the_random_principal(self):
     code, stderr = helpers.umd_with_stderr(

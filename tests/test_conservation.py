@@ -105,8 +105,7 @@ class ConservationTest(absltest.TestCase):
                                      env_seed=mechanism["seed"]) as env:
       timestep = env.reset()
       if mechanism["written_skills"] is not None:
-        env.write_property(substrate.SKILLS_PROPERTY, ",".join(
-            repr(skill) for skill in mechanism["written_skills"]))
+        substrate.write_skills(env, mechanism["written_skills"])
         skills = np.array(mechanism["written_skills"])
       while not timestep.last():
         obs = timestep.observation[0]

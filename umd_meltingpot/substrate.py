@@ -15,7 +15,7 @@ import contextlib
 import copy
 import itertools
 import random
-from typing import Callable, Collection, Optional, Sequence
+from typing import Any, Callable, Collection, Optional, Sequence
 
 import dm_env
 import dmlab2d
@@ -40,7 +40,7 @@ Substrate = substrate_lib.Substrate
 _PACKED = "WORLD.MECHANISM"
 # Melting Pot's builder: the seeds of successive episodes wrap around here.
 _MAX_SEED = 2**32 - 1
-# Replaces the players' skills from the next reset on (comma-separated).
+# The players' skills until the episode ends (comma-separated; `write_skills`).
 SKILLS_PROPERTY = "economy.skills"
 
 _VARIANT_MAPS = variants.VARIANT_MAPS
@@ -107,6 +107,18 @@ def build(name: str,
   """
   return build_from_config(get_config(name, num_players=len(roles)),
                            roles=roles, env_seed=env_seed)
+
+
+def write_skills(env: Any, skills: Sequence[float]) -> None:
+  """Gives the players of the running episode `skills` (one number > 0 per
+  player) until it ends; Melting Pot's reset restores the config's.
+
+  Raises:
+    ValueError: the level refused them (the reason is in the message); the
+      skills in force are unchanged.
+  """
+  env.write_property(SKILLS_PROPERTY,
+                     ",".join(repr(float(skill)) for skill in skills))
 
 
 def check_env_seed(env_seed: object) -> Optional[int]:

@@ -65,6 +65,12 @@ def check(spec: object) -> str:
   return str(parse(spec))
 
 
+def per_player(skills: Sequence[float], num_players: int) -> np.ndarray:
+  """A game's skills, one per player (a config's empty skills: every skill
+  1)."""
+  return np.asarray(skills if len(skills) else [1.0] * num_players, float)
+
+
 def draw(spec: SkillDraw, skills: Sequence[float], num_players: int,
          rng: np.random.Generator) -> tuple[float, ...]:
   """One episode's skills, one per player.
@@ -75,7 +81,7 @@ def draw(spec: SkillDraw, skills: Sequence[float], num_players: int,
     num_players: the number of players.
     rng: the source of randomness (unused by `fixed`).
   """
-  base = np.asarray(skills if len(skills) else [1.0] * num_players, float)
+  base = per_player(skills, num_players)
   if spec.kind == PERMUTE:
     base = rng.permutation(base)
   elif spec.kind == UNIFORM:
@@ -89,13 +95,11 @@ def covers(spec: SkillDraw, trained: Sequence[float],
   """Whether a follower trained with `spec` on skills `trained` met the
   skills `game` in training (up to rounding): the same skills for `fixed`,
   the same multiset for `permute`, each within the range for `uniform`."""
-  def full(skills: Sequence[float]) -> np.ndarray:
-    return np.asarray(skills if len(skills) else [1.0] * num_players, float)
-  here = full(game)
+  here = per_player(game, num_players)
   if spec.kind == UNIFORM:
     return bool(np.all(here >= spec.low * (1 - 1e-9))
                 and np.all(here <= spec.high * (1 + 1e-9)))
-  there = full(trained)
+  there = per_player(trained, num_players)
   if spec.kind == PERMUTE:
     here, there = np.sort(here), np.sort(there)
   return here.shape == there.shape and bool(

@@ -150,8 +150,7 @@ class HarvestEnv:
     observations read again, so that they show the drawn SKILL."""
     skills = skill_draw_lib.draw(self._skill_draw, self._skills,
                                  self.num_players, self._skill_rng)
-    self._env.write_property(substrate_lib.SKILLS_PROPERTY,
-                             ",".join(repr(s) for s in skills))
+    substrate_lib.write_skills(self._env, skills)
     return timestep._replace(observation=self._env.observation())
 
   def set_tax_cap(self, cap: float) -> None:

@@ -38,6 +38,7 @@ starts fresh games, seeded from the seed and the update it resumes at.
 
 import dataclasses
 import json
+import math
 import os
 import pathlib
 import sys
@@ -58,6 +59,7 @@ from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.plumbing import runs
 from umd_meltingpot.plumbing import skill_draw as skill_draw_lib
+from umd_meltingpot.plumbing import trained_game
 from umd_meltingpot.training import common as training
 from umd_meltingpot.plumbing import validation
 from umd_meltingpot.agents.ppo.config import PPOConfig
@@ -187,7 +189,7 @@ def prepare(config: TrainConfig, ppo: PPOConfig) -> PreparedTraining:
       config=config, ppo=ppo, num_players=game.num_players,
       num_rates=len(game.substrate_config.initial_rates),
       substrate_config={**game_lib.substrate_summary(game),
-                        "skill_draw": config.skill_draw},
+                        trained_game.SKILL_DRAW: config.skill_draw},
       out=pathlib.Path(config.out) if config.out else None)
 
 
@@ -340,13 +342,13 @@ def train(prepared: PreparedTraining, *, progress: bool = True
       start_steps, start_time = counters["env_steps"], time.perf_counter()
       saved_at = counters["updates"]
       cap = None
+      # What the curriculum anneals the cap up to.
+      top_cap = min(prepared.substrate_config["max_rate"],
+                    math.inf if config.tax_cap is None else config.tax_cap)
       while counters["env_steps"] < config.total_steps:
         if config.capped:
-          max_rate = prepared.substrate_config["max_rate"]
-          if config.tax_cap is not None:
-            max_rate = min(max_rate, config.tax_cap)
           new_cap = tax_cap(counters["env_steps"], config.pretrain_steps,
-                            config.anneal_steps, max_rate)
+                            config.anneal_steps, top_cap)
           if new_cap != cap:
             env.set_tax_cap(new_cap)
             cap = new_cap

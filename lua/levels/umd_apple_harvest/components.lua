@@ -111,6 +111,11 @@ parses each item, with the same messages.
 an error naming the valid range for anything that is not a decimal number in
 [0, maxRate]; the caller keeps its old rates.
 ]]
+-- `value` as text without the ASCII whitespace around it.
+local function trimmed(value)
+  return tostring(value):match('^%s*(.-)%s*$')
+end
+
 local function parseDecimal(text)
   for _, pattern in ipairs(DECIMAL_PATTERNS) do
     if text:match(pattern) then
@@ -121,7 +126,7 @@ local function parseDecimal(text)
 end
 
 local function parseRate(value, index, maxRate)
-  local text = tostring(value):match('^%s*(.-)%s*$')
+  local text = trimmed(value)
   local rate = parseDecimal(text)
   if rate == nil or not isFinite(rate) or rate < 0 or rate > maxRate then
     error(string.format("rates[%d] must be a finite number in [0, %g], " ..
@@ -152,7 +157,7 @@ local function parseSkills(text, count)
   end
   local skills = {}
   for i, item in ipairs(items) do
-    local stripped = item:match('^%s*(.-)%s*$')
+    local stripped = trimmed(item)
     local skill = parseDecimal(stripped)
     if skill == nil or not isFinite(skill) or skill <= 0 then
       error(string.format("skills[%d] must be a finite number > 0, got '%s'",
