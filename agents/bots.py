@@ -1,7 +1,8 @@
 """Heuristic bots for UMD Apple Harvest, as Melting Pot policies.
 
   from umd_meltingpot.agents import bots
-  bot = bots.GreedyBot(voter=bots.Voter.truthful((0.2, 0.5, 0.3)), seed=1)
+  voter = bots.Voter.truthful((0.2, 0.5, 0.3), rule="borda")
+  bot = bots.GreedyBot(voter=voter, seed=1)
   state = bot.initial_state()
   action, state = bot.step(timestep, state)
 
@@ -32,7 +33,7 @@ import dm_env
 import numpy as np
 from meltingpot.utils.policies import policy
 
-from umd_meltingpot.social_choice import preferences
+from umd_meltingpot.social_choice import voting
 from umd_meltingpot.agents import observation as obs_lib
 from umd_meltingpot.substrates import phases
 
@@ -84,16 +85,19 @@ class Voter:
 
   Build one with `truthful`, `fixed` or `abstain`. A truthful voter holds a
   type, a utility per objective in the substrate's `objectives` order, and
-  casts its full ranking (`preferences.ranked_ballot`: best first, ties to
-  the objective listed first, the last left out as tied last). A fixed voter
+  the game's rule, and casts the ballot that rule expects of its type
+  (`voting.truthful_ballot`: its favourite, its approval set or its full
+  ranking, best first, ties to the objective listed first). A fixed voter
   casts a given ranking, which may be partial (one objective index is a
   one-objective ranking). An abstaining voter casts nothing (it sends NOOP).
 
   Attributes:
     utilities: the type of a truthful voter, else None.
+    rule: the rule a truthful voter votes under, else None.
     ranking: the ranking of a fixed voter, else None.
   """
   utilities: Optional[tuple[float, ...]] = None
+  rule: Optional[str] = None
   ranking: Optional[Ranking] = None
 
   def __post_init__(self):
@@ -106,13 +110,15 @@ class Voter:
         raise ValueError(
             f"utilities must be finite and non-empty, got {utilities}")
       object.__setattr__(self, "utilities", utilities)
+      voting.truthful_ballot(utilities, self.rule)  # Checks the rule.
     if self.ranking is not None:
       object.__setattr__(self, "ranking", as_ranking(self.ranking))
 
   @classmethod
-  def truthful(cls, utilities: Sequence[float]) -> "Voter":
-    """A voter that casts the ranking of its type `utilities`."""
-    return cls(utilities=tuple(utilities))
+  def truthful(cls, utilities: Sequence[float], rule: str) -> "Voter":
+    """A voter that casts the ballot `rule` expects of its type
+    `utilities` (`voting.truthful_ballot`)."""
+    return cls(utilities=tuple(utilities), rule=rule)
 
   @classmethod
   def fixed(cls, ballot: Union[int, Sequence[int]]) -> "Voter":
@@ -136,7 +142,7 @@ class Voter:
   def ballot(self) -> Ranking:
     """The ranking this voter casts (empty: it abstains)."""
     if self.utilities is not None:
-      return preferences.ranked_ballot(self.utilities)
+      return voting.truthful_ballot(self.utilities, self.rule)
     return self.ranking or ()
 
   def choice(self) -> Optional[int]:

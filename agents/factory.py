@@ -101,15 +101,16 @@ class BotFactory:
     return bots_lib.VIEWS
 
   def make_bots(self, names: Sequence[str], *,
-                preferences: preferences_lib.Preferences, seed: int,
-                substrate_config: Any, num_players: int) -> list[Any]:
+                preferences: preferences_lib.Preferences, rule: str,
+                seed: int, substrate_config: Any,
+                num_players: int) -> list[Any]:
     """One bot per player (`names` cycled), voting truthfully for its
-    type; the PPO followers of one network share a team
+    type under `rule`; the PPO followers of one network share a team
     (`game.loop.BotTeam`)."""
     from umd_meltingpot.agents import bots as bots_lib  # pylint: disable=g-import-not-at-top
     players = []
     for player in range(num_players):
-      voter = bots_lib.Voter.truthful(preferences.players[player])
+      voter = bots_lib.Voter.truthful(preferences.players[player], rule)
       players.append(agents.make_bot(
           names[player % len(names)], seed=seed * 1000 + player, voter=voter,
           num_objectives=len(substrate_config.objectives), player=player,

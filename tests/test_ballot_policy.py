@@ -44,7 +44,7 @@ class VoteActionTest(parameterized.TestCase):
     self.assertEqual(bots.vote_action(None), obs_lib.NOOP)
 
   @parameterized.parameters(
-      (bots.Voter.truthful((0.1, 0.2, 0.7)), 2),
+      (bots.Voter.truthful((0.1, 0.2, 0.7), "borda"), 2),
       (bots.Voter.fixed(1), 1),
       (bots.Voter.abstain(), None),
   )

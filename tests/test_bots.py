@@ -99,7 +99,7 @@ class CompatibilityTest(bots_testing.BotTestCase):
 
   @parameterized.parameters(*sorted(agents.BOTS))
   def test_matches_substrate_specs(self, name):
-    voter = bots.Voter.truthful((0.1, 0.7, 0.2))
+    voter = bots.Voter.truthful((0.1, 0.7, 0.2), "borda")
     policy = agents.make_bot(name, seed=3, voter=voter)
     self.assert_compatible(policy, _FACTORY.timestep_spec(),
                            _FACTORY.action_spec())
@@ -207,8 +207,8 @@ class ParserTest(parameterized.TestCase):
 class VoterTest(parameterized.TestCase):
 
   @parameterized.named_parameters(
-      ("truthful", bots.Voter.truthful((0.1, 0.2, 0.9)), (2, 1)),
-      ("truthful_tie", bots.Voter.truthful((0.5, 0.5, 0.1)), (0, 1)),
+      ("truthful", bots.Voter.truthful((0.1, 0.2, 0.9), "borda"), (2, 1)),
+      ("truthful_tie", bots.Voter.truthful((0.5, 0.5, 0.1), "borda"), (0, 1)),
       ("fixed", bots.Voter.fixed(1), (1,)),
       ("fixed_ranking", bots.Voter.fixed((2, 0)), (2, 0)),
       ("abstain", bots.Voter.abstain(), ()))
@@ -233,7 +233,7 @@ class VoterTest(parameterized.TestCase):
     self.assertEqual(action, obs_lib.NOOP)
 
   @parameterized.named_parameters(
-      ("short_type", bots.Voter.truthful((1.0, 2.0))),
+      ("short_type", bots.Voter.truthful((1.0, 2.0), "borda")),
       ("index_too_big", bots.Voter.fixed(3)),
       ("ranking_too_long", bots.Voter.fixed((0, 1, 3))))
   def test_rejects_voter_that_does_not_fit(self, voter):
@@ -250,7 +250,7 @@ class VoterTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "ranking"):
       bots.Voter.fixed("a")
     with self.assertRaises(ValueError):
-      bots.Voter.truthful((1.0, float("nan")))
+      bots.Voter.truthful((1.0, float("nan")), "borda")
 
   def test_votes_only_in_vote_phase_of_a_real_game(self):
     config = _small_config(rounds=2, vote_steps=2, harvest_steps=40)

@@ -242,7 +242,7 @@ class ShippedConditionedTest(absltest.TestCase):
     self.assertTrue(self._PATH.is_file())
     self.assertLess(self._PATH.stat().st_size, 10_000_000)
     bot = agents.make_bot(agents.PPO_CONDITIONED, player=1,
-                          voter=bots.Voter.truthful((0.5, 0.3, 0.2)))
+                          voter=bots.Voter.truthful((0.5, 0.3, 0.2), "borda"))
     self.assertIsInstance(bot, policy_lib.PPOPolicy)
     out = self.create_tempdir().full_path + "/run"
     code, stderr = helpers.umd_with_stderr(
@@ -292,7 +292,7 @@ class ShippedUnequalTest(parameterized.TestCase):
     self.assertIn("SKILL", policy_lib.observations_read(follower))
     self.assertEqual(follower.game.get("skill_draw"), draw)
     bot = agents.make_bot(name, player=0,
-                          voter=bots.Voter.truthful((0.5, 0.3, 0.2)))
+                          voter=bots.Voter.truthful((0.5, 0.3, 0.2), "borda"))
     self.assertIsInstance(bot, policy_lib.PPOPolicy)
     self.assertIn(name, agents.bot_names())
     out = self.create_tempdir().full_path + "/run"

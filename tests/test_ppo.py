@@ -486,7 +486,7 @@ class PolicyTest(bots_testing.BotTestCase):
 
   def test_compatible_with_the_substrate(self):
     bot = policy_lib.PPOPolicy.from_checkpoint(
-        self.path, agent_id=1, voter=bots.Voter.truthful((0.1, 0.7, 0.2)))
+        self.path, agent_id=1, voter=bots.Voter.truthful((0.1, 0.7, 0.2), "borda"))
     self.assert_compatible(bot, _FACTORY.timestep_spec(),
                            _FACTORY.action_spec())
     action, state = bot.step(self._timestep(1.0), bot.initial_state())
@@ -505,7 +505,7 @@ class PolicyTest(bots_testing.BotTestCase):
   def test_casts_its_voters_ranking_one_press_per_vote_step(self):
     # The same press sequence as the heuristic bots (bots.ballot_action).
     bot = policy_lib.PPOPolicy.from_checkpoint(
-        self.path, voter=bots.Voter.truthful((0.1, 0.7, 0.2)))
+        self.path, voter=bots.Voter.truthful((0.1, 0.7, 0.2), "borda"))
     state = bot.initial_state()
     actions = []
     for phase in (0.0, 0.0, 0.0, 1.0, 0.0):
@@ -574,7 +574,7 @@ class ShippedCheckpointTest(bots_testing.BotTestCase):
     self.assertTrue(policy_lib.DEFAULT_CHECKPOINT.is_file())
     self.assertLess(policy_lib.DEFAULT_CHECKPOINT.stat().st_size, 10_000_000)
     bot = agents.make_bot("ppo", player=0,
-                          voter=bots.Voter.truthful((0.5, 0.3, 0.2)))
+                          voter=bots.Voter.truthful((0.5, 0.3, 0.2), "borda"))
     self.assert_compatible(bot, _FACTORY.timestep_spec(),
                            _FACTORY.action_spec())
 

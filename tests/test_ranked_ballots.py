@@ -32,7 +32,8 @@ class RankedBallotsTest(parameterized.TestCase):
   def test_world_ballots_of_truthful_bots_equal_the_typed_ballots(self, rule):
     _, world = _records(rule=rule, ballots="world", seed=19)
     prepared, types = _records(rule=rule, ballots="types", seed=19)
-    truthful = [voting.truthful_ranking(u) for u in prepared.preferences.players]
+    truthful = [voting.truthful_ballot(u, rule)
+                for u in prepared.preferences.players]
     for from_world, from_types in zip(world, types):
       self.assertEqual(from_world.ballots, from_types.ballots)
       self.assertEqual(from_world.scores, from_types.scores)
@@ -72,6 +73,30 @@ class RankedBallotsTest(parameterized.TestCase):
       self.assertFalse(any(r.tie_broken for r in records))
     self.assertEqual(elected, {"borda": {"egalitarian"},
                                "instant_runoff": {"nash"}})
+
+  @parameterized.parameters("world", "types")
+  def test_approval_counts_each_types_above_mean_set(self, ballots):
+    # Truthful voters approve the objectives above their mean utility, so
+    # the approvals per objective are how many types hold it above their
+    # mean: not K - 1 per voter, which made approval a veto (issue 23).
+    # Seed 1's four types approve 1, 1, 2 and 1 objectives.
+    prepared, records = _records(rule="approval", ballots=ballots, seed=1)
+    types = prepared.preferences.players
+    above_mean = types > types.mean(axis=1, keepdims=True)
+    for record in records:
+      np.testing.assert_array_equal(record.scores, above_mean.sum(axis=0))
+      # The records show what each voter approved: the ranked objectives.
+      np.testing.assert_array_equal(np.array(record.ballots) > 0, above_mean)
+    self.assertLess(above_mean.sum(), types.shape[0] * (types.shape[1] - 1))
+
+  @parameterized.parameters("plurality", "random_dictator")
+  def test_choice_rules_count_the_favourite_alone(self, rule):
+    prepared, records = _records(rule=rule, ballots="world", seed=3)
+    favourites = np.argmax(prepared.preferences.players, axis=1)
+    for record in records:
+      ranks = np.array(record.ballots)
+      np.testing.assert_array_equal(ranks.sum(axis=1), 1)
+      np.testing.assert_array_equal(np.argmax(ranks, axis=1), favourites)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from umd_meltingpot.social_choice import preferences
 from umd_meltingpot.social_choice import voting
 
 ALTS = ("a", "b", "c")
+ALTS4 = ("a", "b", "c", "d")
 A, B, C = 0, 1, 2
 
 # 3 a>b>c, 2 b>c>a, 2 c>b>a. Plurality: a (3, 2, 2). Borda: a 3·2 = 6,
@@ -232,9 +233,60 @@ class VotingTest(parameterized.TestCase):
     np.testing.assert_array_equal(voting.first_preferences(profile),
                                   [1, 2, 0])
 
-  def test_truthful_ranking_leaves_out_the_last(self):
-    self.assertEqual(voting.truthful_ranking([0.2, 0.9, 0.5]), (B, C))
-    self.assertEqual(voting.truthful_ranking([1.0]), ())
+  @parameterized.parameters(
+      # A full ranking leaves out its last, tied last anyway.
+      ("borda", [0.2, 0.9, 0.5], (B, C)),
+      ("instant_runoff", [0.2, 0.9, 0.5], (B, C)),
+      ("copeland", [0.2, 0.9, 0.5], (B, C)),
+      ("score", [0.2, 0.9, 0.5], (B, C)),
+      ("median", [0.2, 0.9, 0.5], (B, C)),
+      ("borda", [1.0], ()),
+      # A choice rule: the favourite alone.
+      ("plurality", [0.2, 0.9, 0.5], (B,)),
+      ("random_dictator", [0.2, 0.9, 0.5], (B,)),
+      ("plurality", [0.5, 0.5, 0.1], (A,)),  # Ties to the lower index.
+      # Approval: exactly the objectives above the mean, best first.
+      ("approval", [0.2, 0.9, 0.5], (B,)),  # Mean 0.53.
+      ("approval", [0.6, 0.9, 0.1], (B, A)),  # Mean 0.53.
+      ("approval", [0.4, 0.4, 0.4], ()),  # Indifferent: abstains.
+  )
+  def test_truthful_ballot_is_the_ballot_the_rule_expects(self, rule,
+                                                          utilities, ballot):
+    self.assertEqual(voting.truthful_ballot(utilities, rule), ballot)
+
+  @parameterized.parameters(
+      ([0.2, 0.9, 0.5],), ([0.6, 0.9, 0.1],), ([1.0, 0.0, 0.0, 0.5],),
+      ([0.3, 0.3, 0.3],))
+  def test_truthful_approval_ranks_exactly_the_approval_set(self, utilities):
+    # Counted under approval, the ranking approves what the voter's
+    # documented approval ballot approves, not all but the last (veto).
+    ranking = voting.truthful_ballot(utilities, "approval")
+    approval = voting.ballot_from_utilities(utilities, "approval")
+    self.assertEqual(frozenset(ranking), approval or frozenset())
+    m = len(utilities)
+    as_ranking = voting.Profile(alternatives=ALTS4[:m], kind="ranking",
+                                ballots=[ranking])
+    as_approval = voting.Profile(alternatives=ALTS4[:m], kind="approval",
+                                 ballots=[approval])
+    rng = np.random.default_rng(0)
+    self.assertEqual(voting.elect("approval", as_ranking, rng=rng).scores,
+                     voting.elect("approval", as_approval, rng=rng).scores)
+
+  @parameterized.parameters(
+      ("plurality", 3), ("random_dictator", 3), ("approval", 6),
+      ("borda", 6), ("copeland", 6), ("median", 6))
+  def test_every_truthful_ballot_is_among_the_rules_ballots(self, rule,
+                                                             count):
+    rng = np.random.default_rng(5)
+    for utilities in rng.random((50, 3)):
+      ballots = voting.in_game_ballots(utilities, rule)
+      self.assertLen(ballots, count)
+      self.assertLen(set(ballots), count)
+      self.assertIn(voting.truthful_ballot(utilities, rule), ballots)
+
+  def test_truthful_ballot_names_a_bad_rule(self):
+    with self.assertRaisesRegex(ValueError, "valid rules are"):
+      voting.truthful_ballot([0.1, 0.2], "bogus")
 
   @parameterized.named_parameters(
       ("a_rank_twice", np.array([[1, 1, 0]])),

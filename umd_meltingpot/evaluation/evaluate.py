@@ -295,7 +295,8 @@ def _focal_population(task: EpisodeTask, config: scenario_lib.ScenarioConfig,
   seed = int(np.random.SeedSequence([task.seed, 1]).generate_state(1)[0])
   bot = agents.make_bot(
       task.population, seed=seed,
-      voter=bots_lib.Voter.truthful(scenario_lib.focal_types(config)),
+      voter=bots_lib.Voter.truthful(scenario_lib.focal_types(config),
+                                    config.mechanism.rule),
       num_objectives=len(scenario_lib.objectives_of(config)))
   return population_lib.Population(
       policies={task.population: bot},

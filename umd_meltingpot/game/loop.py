@@ -200,9 +200,11 @@ class BotFactory(Protocol):
     """
 
   def make_bots(self, names: Sequence[str], *,
-                preferences: preferences_lib.Preferences, seed: int,
-                substrate_config: Any, num_players: int) -> list[Any]:
-    """One bot (a Melting Pot policy) per player, `names` cycled."""
+                preferences: preferences_lib.Preferences, rule: str,
+                seed: int, substrate_config: Any,
+                num_players: int) -> list[Any]:
+    """One bot (a Melting Pot policy) per player, `names` cycled, each
+    voting truthfully for its type under `rule`."""
 
   def views(self, names: Sequence[str]) -> Optional[tuple[str, ...]]:
     """The views that bots `names` read, from `umd_apple_harvest`'s
@@ -390,9 +392,11 @@ def _load_principal(config: GameConfig, schedule: principal_lib.TaxSchedule,
 
 
 def build_bots(game: PreparedGame) -> list[Any]:
-  """One bot per player, voting truthfully for its type's favourite."""
+  """One bot per player, casting its type's truthful ballot under the
+  game's rule (`voting.truthful_ballot`)."""
   return game.bot_factory.make_bots(
-      game.bot_names, preferences=game.preferences, seed=game.config.seed,
+      game.bot_names, preferences=game.preferences,
+      rule=game.mechanism.rule, seed=game.config.seed,
       substrate_config=game.substrate_config, num_players=game.num_players)
 
 

@@ -66,9 +66,9 @@ class MechanismConfig(validation.Validated):
     divergence: D, a key of `divergence.DIVERGENCES`.
     principal_weight: weight w of the principal's own ballot, >= 0.
     ballot_source: "world" counts the ranked ballots cast in Lua (`VOTE_*`
-      presses); "types" counts the truthful rankings of the players' types
-      (`voting.truthful_ranking`, the ballots truthful bots cast in Lua),
-      whatever they press (needs preferences).
+      presses); "types" counts the truthful ballots of the players' types
+      under `rule` (`voting.truthful_ballot`, the ballots truthful bots
+      cast in Lua), whatever they press (needs preferences).
   """
   rule: str = validation.checked("plurality",
                                  validation.one_of(tuple(voting.RULES)))
@@ -271,7 +271,7 @@ class PrincipalWrapper(substrate_lib.Substrate):
     if self._mechanism.ballot_source == "types":
       return voting.Profile(
           alternatives=self._objectives, kind="ranking",
-          ballots=[voting.truthful_ranking(u)
+          ballots=[voting.truthful_ballot(u, self._mechanism.rule)
                    for u in self._preferences.players])
     return voting.profile_from_world_ballots(world["WORLD.BALLOTS"],
                                              self._objectives)
@@ -280,7 +280,8 @@ class PrincipalWrapper(substrate_lib.Substrate):
     profile = self._profile(world)
     principal_ballot = None
     if self._preferences is not None:
-      principal_ballot = voting.truthful_ranking(self._preferences.principal)
+      principal_ballot = voting.truthful_ballot(self._preferences.principal,
+                                                self._mechanism.rule)
     outcome = voting.elect(
         self._mechanism.rule, profile, rng=self._rng,
         principal_ballot=principal_ballot,

@@ -55,7 +55,7 @@ def ranked_ballot(
 
   Its ranking, best first (equal utilities by objective index), without the
   last objective: an unranked objective is tied last, so K - 1 `VOTE_*`
-  presses cast a full ranking of K (see `voting.truthful_ranking`).
+  presses cast a full ranking of K (see `voting.truthful_ballot`).
   """
   row = np.asarray(utilities, dtype=np.float64)
   if row.ndim != 1 or row.size == 0 or not np.all(np.isfinite(row)):

@@ -43,9 +43,11 @@ kept in `Outcome.tied`.
 
 In the substrate every ballot is a ranking: each `VOTE_<objective>` press
 puts that objective next (see `profile_from_world_ballots`), and
-`truthful_ranking` is the ranking a truthful voter casts. Every rule counts
-it, so the rules differ as social choice theory says they do; on rankings,
-score sums Borda's points and so always agrees with Borda.
+`truthful_ballot` is the ranking a truthful voter casts under a rule: the
+ranking that carries the rule's textbook ballot (the favourite alone, the
+approval set, or the full ranking). Every rule counts every ranking, so the
+rules differ as social choice theory says they do; on rankings, score sums
+Borda's points and so always agrees with Borda.
 
 Usage:
 
@@ -56,6 +58,7 @@ Usage:
 
 import dataclasses
 import fractions
+import itertools
 import math
 import operator
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
@@ -281,17 +284,75 @@ def profile_from_preferences(
   )
 
 
-def truthful_ranking(utilities: Union[Sequence[float], np.ndarray]
-                     ) -> tuple[int, ...]:
-  """The ranked ballot a truthful voter casts: its type, best first.
+def truthful_ballot(utilities: Union[Sequence[float], np.ndarray],
+                    rule: str) -> tuple[int, ...]:
+  """The ranked ballot a truthful voter casts in the game under `rule`.
 
-  Equal utilities break towards the lower index (as
-  `preferences.Preferences.rankings`); the last alternative is left out, as
-  the K - 1 `VOTE_*` presses that cast it in the substrate leave it.
-  `--ballots types` counts these ballots, which truthful bots cast through
-  Lua under `--ballots world`.
+  In the substrate every ballot is a ranking, one `VOTE_*` press per
+  objective, so each rule's textbook ballot is cast as the ranking that
+  carries it (the README's table "The truthful ballot in the game"):
+
+  * plurality, random dictator (choice): the favourite alone;
+  * approval: exactly the objectives above the voter's mean utility (its
+    `ballot_from_utilities(..., "approval")`), best first; a ranking's
+    ranked set is its approval set, so a full ranking would approve all but
+    the last, which makes approval anti-plurality (veto);
+  * Borda, instant runoff, Copeland (ranking): the full ranking;
+  * score, median (scores): the full ranking too, the nearest a ranking
+    comes to a score ballot; both read its Borda points m-1-position.
+
+  Equal utilities break towards the lower index, as
+  `preferences.Preferences.rankings`; a full ranking leaves its last out,
+  as the K - 1 presses that cast it do. `--ballots types` counts these
+  ballots, and truthful bots cast them through Lua under `--ballots world`.
+
+  Args:
+    utilities: the voter's utility per objective.
+    rule: a key of `RULES`.
+
+  Returns:
+    The ranking, best first; empty (an abstention) if the voter approves
+    nothing, i.e. is indifferent between every objective.
   """
+  kind = _get_rule(rule).ballot_kind
+  if kind == "choice":
+    return _full_ranking(utilities)[:1]
+  if kind == "approval":
+    approved = ballot_from_utilities(utilities, "approval") or frozenset()
+    return tuple(a for a in _full_ranking(utilities) if a in approved)
   return preferences.ranked_ballot(utilities)
+
+
+def in_game_ballots(utilities: Union[Sequence[float], np.ndarray],
+                    rule: str) -> tuple[tuple[int, ...], ...]:
+  """Every distinct ballot the game lets a voter cast under `rule`, as
+  rankings (abstention aside), one of them `truthful_ballot`.
+
+  Plurality and random dictator: each objective alone; approval: each
+  non-empty proper subset of the objectives (approving all is an
+  abstention), pressed best first by `utilities`, since the order carries
+  nothing; the other rules: each full ranking without its last. In that
+  order, which does not depend on `utilities`.
+  """
+  kind = _get_rule(rule).ballot_kind
+  num_objectives = np.asarray(utilities).size
+  objectives = range(num_objectives)
+  if kind == "choice":
+    return tuple((a,) for a in objectives)
+  if kind == "approval":
+    best_first = _full_ranking(utilities)
+    return tuple(
+        tuple(a for a in best_first if a in subset)
+        for size in range(1, num_objectives)
+        for subset in itertools.combinations(objectives, size))
+  return tuple(r[:-1] for r in itertools.permutations(objectives))
+
+
+def _full_ranking(utilities: Union[Sequence[float], np.ndarray]
+                  ) -> tuple[int, ...]:
+  ranking = preferences.ranked_ballot(utilities)
+  return ranking + tuple(
+      a for a in range(np.asarray(utilities).size) if a not in ranking)
 
 
 def profile_from_world_ballots(

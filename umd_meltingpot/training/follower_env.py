@@ -100,7 +100,8 @@ class HarvestEnv:
     self._skill_rng = np.random.default_rng([config.seed, 22])
     self.num_players = prepared.num_players
     self._ballots = [
-        bots.Voter.truthful(prepared.preferences.players[i]).ballot()
+        bots.Voter.truthful(prepared.preferences.players[i],
+                            prepared.mechanism.rule).ballot()
         for i in range(self.num_players)]
     self._returns = np.zeros(self.num_players)
     self._steps = 0  # Substrate steps in this game.
