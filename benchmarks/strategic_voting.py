@@ -31,6 +31,7 @@ import tqdm
 
 import common
 from umd_meltingpot.plumbing import lazy
+from umd_meltingpot.plumbing import parallel
 from umd_meltingpot.social_choice import voting
 # pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 
@@ -72,6 +73,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                       "checkpoint (played frozen)")
   parser.add_argument("--delta", type=float, default=DELTA,
                       help="the evaluation game's bound (inf: none)")
+  parser.add_argument("--train-on", default="substrate",
+                      choices=("substrate", "elections"),
+                      help="cast training ballots through Lua, or count the "
+                      "same ballots with the same draws in voting.elect "
+                      "alone (the same learners, faster); evaluation is "
+                      "on the substrate either way (default: %(default)s)")
+  parser.add_argument("--workers", type=int, default=0,
+                      help="Ray workers, one (rule, seed) each (0: here, "
+                      "one after the other; default: %(default)s)")
+  parser.add_argument("--cache", default=None,
+                      help="a .jsonl file keeping each finished (rule, "
+                      "seed), so that a rerun resumes (default: none)")
   return parser.parse_args(argv)
 
 
@@ -82,11 +95,12 @@ def main(argv=None) -> int:
         [rule.strip() for rule in args.rules.split(",") if rule.strip()])
     if args.seeds < 1:
       raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    parallel.check_options(args.workers, None)
     config = sv.LearningConfig(
         substrate=args.substrate, electorate=args.electorate,
         players=args.players, train_rounds=args.train_rounds,
         harvest_bots=args.harvest_bots, principal=args.principal,
-        delta=args.delta)
+        delta=args.delta, train_on=args.train_on)
     sv.prepare_evaluation(config, rule=rules[0], seed=args.first_seed)
   except ValueError as error:
     print(f"error: {error}", file=sys.stderr)
@@ -100,20 +114,18 @@ def main(argv=None) -> int:
       settings={"electorate": config.electorate, "rules": ",".join(rules),
                 "principal": config.principal, "delta": config.delta,
                 "train rounds": config.train_rounds,
+                "train on": config.train_on,
                 "seeds": f"{seeds.start}-{seeds.stop - 1}"}), args, argv)
-  summaries = []
-  with tqdm.tqdm(total=len(rules) * len(seeds) * config.train_rounds,
-                 unit="round", file=sys.stderr) as bar:
-    for rule in rules:
-      bar.set_description(rule)
-      try:
-        results = [sv.run_rule(rule, config, seed=seed,
-                               on_round=lambda: bar.update(1))
-                   for seed in seeds]
-      except ValueError as error:  # A bad --harvest-bots or --principal.
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-      summaries.append(sv.summarise(results))
+  tasks = [sv.SeedTask(rule=rule, seed=seed, config=config)
+           for rule in rules for seed in seeds]
+  try:
+    entries = _run(tasks, args)
+  except ValueError as error:  # A bad --harvest-bots or --principal.
+    print(f"error: {error}", file=sys.stderr)
+    return 2
+  results = [sv.seed_result_from_json(entry) for entry in entries]
+  summaries = [sv.summarise([r for r in results if r.rule == rule])
+               for rule in rules]
   options = {k: v for k, v in dataclasses.asdict(config).items()
              if k != "learner"}
   print(f"\n{len(seeds)} seeds ({seeds.start}..{seeds.stop - 1}); {options}; "
@@ -121,6 +133,17 @@ def main(argv=None) -> int:
   print(sv.markdown_table(summaries))
   run.finish()
   return 0
+
+
+def _run(tasks, args) -> list:
+  """Each (rule, seed) task's JSON result, through the parallel runner."""
+  if args.cache is not None:
+    return parallel.TaskCache(args.cache, workers=args.workers).run(
+        sv.run_seed_task, tasks, desc="rule x seed")
+  with tqdm.tqdm(total=len(tasks), unit="seed", file=sys.stderr) as bar:
+    return parallel.run_tasks(sv.run_seed_task, tasks,
+                              lambda index, result: bar.update(1),
+                              workers=args.workers)
 
 
 if __name__ == "__main__":
