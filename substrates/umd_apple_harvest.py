@@ -9,10 +9,11 @@ paper "Universal Mechanism Design"; see `shared/paper`):
     Over-harvesting is the tragedy of the commons.
 *   Income is taxed. An apple's value is taxed at the marginal rate of the
     bracket holding the eater's gross income in the current tax period (or,
-    with `bracket_window` W > 0, over the last W harvest steps); the eater
-    gets the rest at once, and the pool is paid out at the end of each tax
-    period (equal lump sums, or to the players below the mean). Rates lie in
-    [0, `max_rate`]; a rate above 1 is a fine, the eater's net is negative.
+    with `bracket_window` W > 0, in the W harvest steps before the current
+    one); the eater gets the rest at once, and the pool is paid out at the
+    end of each tax period (equal lump sums, or to the players below the
+    mean). Rates lie in [0, `max_rate`]; a rate above 1 is a fine, the
+    eater's net is negative.
 *   Optionally, the AI Economist's trade-off: unequal `skills` (player i's
     apple is worth `apple_value * skills[i]` of gross income) and an
     `effort_cost` per apple eaten, paid by the eater and destroyed, so a tax
@@ -147,8 +148,10 @@ MECHANISM_FIELDS = (
     MechanismField("WORLD.APPLES_ALIVE"),
     # 1 for players zapped out now (Perolat et al. 2017's peacefulness).
     MechanismField("WORLD.TAGGED",         ("n",)),
-    # Gross income in the tax period (or window), which sets the bracket,
-    # and the rate the next apple would pay.
+    # Gross income in the tax period (or window), which sets the next
+    # apple's bracket, and the rate that apple would pay; 0 and the first
+    # rate from a round's last harvest step on (the next round starts
+    # afresh).
     MechanismField("WORLD.PERIOD_INCOME",  ("n",), ("PERIOD_INCOME", ENTRY)),
     MechanismField("WORLD.MARGINAL_RATE",  ("n",), ("MARGINAL_RATE", ENTRY)),
     MechanismField("WORLD.ROUND_EFFORT",   ("n",)),
@@ -541,8 +544,9 @@ def get_config(map_name: str = "open") -> config_dict.ConfigDict:
   # Harvest steps per tax period; the pool is paid out at each period's end
   # and at the end of each round.
   config.tax_period = tax_period
-  # k-1 strictly increasing edges on gross income within a tax period, so k
-  # brackets: [0, e1), [e1, e2), ..., [e_{k-1}, inf).
+  # k-1 strictly increasing edges on gross income within a tax period (or
+  # window), so k brackets: [0, e1), [e1, e2), ..., [e_{k-1}, inf), each edge
+  # lowered by schedule.EDGE_TOLERANCE for the rounding of float sums.
   config.bracket_edges = (5.0, 10.0)
   # phi_0: the k marginal rates in force until the principal writes others.
   config.initial_rates = (0.0, 0.0, 0.0)
@@ -553,7 +557,8 @@ def get_config(map_name: str = "open") -> config_dict.ConfigDict:
   # t is worth (1 - t) + t / n to its eater, < 0 once t > n / (n - 1).
   config.max_rate = 1.0
   # 0: brackets on gross income in the tax period; W > 0: on gross income
-  # over the last W harvest steps (a sliding window, restarted each round).
+  # in the W harvest steps before the current one (a sliding window,
+  # restarted each round; W = 1 is the previous step).
   config.bracket_window = 0
   # The welfare objectives on the ballot (names from welfare.OBJECTIVES).
   config.objectives = welfare.DEFAULT_OBJECTIVES

@@ -9,9 +9,11 @@ each player's effort is the effort cost times the apples it ate, each
 round's rewards equal its net income plus transfers less effort (so over a
 round sum(rewards) == sum(gross) - sum(effort): the pool is paid back
 whole), the Lua taxes equal the Python reference `TaxSchedule.tax_on` on the
-bracket income (period income, or a sliding window of the last W harvest
-steps kept here), and each player's `PERIOD_INCOME`, `MARGINAL_RATE` and
-`SKILL` observations equal that bracket income, its rate and its skill.
+bracket income (period income, or a sliding window of the W harvest steps
+before the current one, kept here), and each player's `PERIOD_INCOME`,
+`MARGINAL_RATE` and `SKILL` observations equal the bracket income its next
+apple would be taxed on (0 after a round's last step), its rate and its
+skill.
 """
 
 from absl.testing import absltest
@@ -38,8 +40,8 @@ def mechanisms(draw):
       st.lists(rate, min_size=num_brackets, max_size=num_brackets),
       min_size=2, max_size=2))
   # Skills are multiples of 1/8, so incomes sum exactly in any order (Lua
-  # keeps the window's sum incrementally) and a bracket is never decided by
-  # rounding; () is the default, every skill 1.
+  # sums the window's slots in ring order) and the observations can be
+  # compared exactly; () is the default, every skill 1.
   skills = draw(st.one_of(
       st.just(()),
       st.lists(st.integers(1, 24).map(lambda k: k / 8), min_size=4,
@@ -96,7 +98,7 @@ class ConservationTest(absltest.TestCase):
     period_paid = 0.0
     period_start = np.zeros(2)
     period_income = np.zeros(num_players)
-    # The window: each player's income in each of the last W harvest steps.
+    # Each player's income in each harvest step of the round so far.
     step_incomes = []
     harvest_step = 0
     eaten = 0
@@ -136,7 +138,8 @@ class ConservationTest(absltest.TestCase):
         if phase == 1:
           harvest_step += 1
           step_incomes.append(np.zeros(num_players))
-          recent = step_incomes[-window:] if window else []
+          # The window: the W steps before this one.
+          recent = step_incomes[-window - 1:-1] if window else []
           for player in ate:
             bracket_income = (sum(step[player] for step in recent) if window
                               else period_income[player])
@@ -158,18 +161,22 @@ class ConservationTest(absltest.TestCase):
             # The next round's ledger starts from zero.
             period_start = (ledger if harvest_step < harvest_steps
                             else np.zeros(2))
-          if harvest_step < harvest_steps:  # Not the round's end.
-            # What the next apple would be taxed on, as each player sees it.
-            coming = step_incomes[-(window - 1):] if window > 1 else []
-            bracket_incomes = (np.sum(coming, axis=0) + np.zeros(num_players)
-                               if window else period_income)
-            for player in range(num_players):
-              own = timestep.observation[player]
-              self.assertEqual(float(own["PERIOD_INCOME"]),
-                               bracket_incomes[player])
-              self.assertEqual(float(own["MARGINAL_RATE"]),
-                               schedule.marginal_rate(bracket_incomes[player]))
-              self.assertEqual(float(own["SKILL"]), skills[player])
+          # What the next apple would be taxed on, as each player sees it:
+          # nothing after the round's last step (the next round's period
+          # and window start empty).
+          if harvest_step == harvest_steps:
+            bracket_incomes = np.zeros(num_players)
+          elif window:
+            bracket_incomes = np.sum(step_incomes[-window:], axis=0)
+          else:
+            bracket_incomes = period_income
+          for player in range(num_players):
+            own = timestep.observation[player]
+            self.assertEqual(float(own["PERIOD_INCOME"]),
+                             bracket_incomes[player])
+            self.assertEqual(float(own["MARGINAL_RATE"]),
+                             schedule.marginal_rate(bracket_incomes[player]))
+            self.assertEqual(float(own["SKILL"]), skills[player])
 
         gross, net = obs["WORLD.ROUND_GROSS"], obs["WORLD.ROUND_NET"]
         tax, transfer = obs["WORLD.ROUND_TAX"], obs["WORLD.ROUND_TRANSFER"]

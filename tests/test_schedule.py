@@ -110,6 +110,26 @@ class TaxScheduleHelpersTest(parameterized.TestCase):
     self.assertEqual(_THREE.marginal_rate(income), _THREE.rates[bracket])
 
   @parameterized.named_parameters(
+      # Float sums of apples that reach an edge exactly in decimals.
+      dict(testcase_name="ten_at_0.1", skill=0.1, apples=10, edge=1.0),
+      dict(testcase_name="three_at_a_third", skill=1 / 3, apples=3, edge=1.0),
+      dict(testcase_name="six_at_a_third", skill=1 / 3, apples=6, edge=2.0),
+      dict(testcase_name="three_at_0.3", skill=0.3, apples=3, edge=0.9),
+  )
+  def test_a_float_sum_reaching_an_edge_is_in_the_bracket_above(
+      self, skill, apples, edge):
+    schedule = TaxSchedule(rates=(0.0, 1.0), edges=(edge,))
+    taxes = schedule.taxes_in_period([skill] * (apples + 1))
+    self.assertEqual(taxes[:apples], [0.0] * apples)
+    self.assertEqual(taxes[apples], skill)
+
+  def test_edge_tolerance_is_one_part_in_a_billion(self):
+    schedule = TaxSchedule(rates=(0.0, 1.0), edges=(2.0,))
+    self.assertEqual(schedule_lib.EDGE_TOLERANCE, 1e-9)
+    self.assertEqual(schedule.bracket_of(2.0 * (1 - 0.5e-9)), 1)
+    self.assertEqual(schedule.bracket_of(2.0 * (1 - 2e-9)), 0)
+
+  @parameterized.named_parameters(
       # Hand-computed: tax = value * rate of the bracket of income_before.
       dict(testcase_name="first_bracket", income=0.0, value=1.0, tax=0.1),
       dict(testcase_name="whole_apple_at_lower_rate_across_edge",

@@ -10,6 +10,7 @@ from meltingpot.testing import substrates as substrates_testing
 import numpy as np
 
 from umd_meltingpot import substrate
+from umd_meltingpot.agents import bots
 from umd_meltingpot.substrates import umd_apple_harvest
 from umd_meltingpot.principal import schedule as schedule_lib
 from umd_meltingpot.game import principal_wrapper as wrapper
@@ -117,6 +118,8 @@ class RegistryTest(parameterized.TestCase):
       ("redistribution", {"redistribution": "all"}, "equal.*below_mean"),
       ("objectives", {"objectives": ("utilitarian", "wealth")},
        "egalitarian"),
+      ("one_objective", {"objectives": ("nash",)},
+       r"objectives must be at least 2 distinct names"),
       # A ranking of K objectives takes K - 1 VOTE steps.
       ("vote_too_short_to_rank", {"vote_steps": 1},
        r"vote_steps must be >= 2 \(K - 1 for the 3 objectives"),
@@ -508,6 +511,97 @@ class MechanismObservationTest(absltest.TestCase):
           self.assertEqual(float(own["MARGINAL_RATE"]), expected)
           fined |= own["WORLD.ROUND_NET"][player] < gross - 1.5
       self.assertTrue(fined, "nobody ate past the top edge")
+
+
+def _greedy_harvest(env_seed: int = 1, **overrides):
+  """Plays one small game, player 0 greedy and player 1 idle.
+
+  Returns one record per HARVEST step: `ate` and `tax` (each player's apples
+  and tax in the step) and `seen` (each player's own observations after it).
+  """
+  config = substrate.get_config("umd_apple_harvest__small")
+  with config.unlocked():
+    config.vote_steps = 2
+    for key, value in overrides.items():
+      config[key] = value
+  greedy = bots.GreedyBot(num_objectives=len(config.objectives))
+  state = greedy.initial_state()
+  records = []
+  with substrate.build_from_config(config, roles=["default"] * 2,
+                                   env_seed=env_seed) as env:
+    timestep = env.reset()
+    gross, tax = np.zeros(2), np.zeros(2)
+    while not timestep.last():
+      harvest = int(timestep.observation[0]["WORLD.PHASE"]) == 1
+      action, state = greedy.step(
+          timestep._replace(observation=timestep.observation[0],
+                            reward=timestep.reward[0]), state)
+      timestep = env.step([action, 0])
+      world = timestep.observation[0]
+      new_gross = np.asarray(world["WORLD.ROUND_GROSS"], dtype=float)
+      new_tax = np.asarray(world["WORLD.ROUND_TAX"], dtype=float)
+      if harvest:
+        records.append(dict(
+            ate=np.rint((new_gross - gross) / config.skills[:2]
+                        if config.skills else new_gross - gross),
+            tax=new_tax - tax,
+            seen=[{key: float(own[key]) for key in
+                   ("PERIOD_INCOME", "MARGINAL_RATE")}
+                  for own in timestep.observation]))
+      gross, tax = new_gross, new_tax
+  return records
+
+
+class BracketEdgeTest(absltest.TestCase):
+  """Brackets at their edges, windows and round ends, played end to end."""
+
+  def test_ten_apples_at_skill_a_tenth_reach_edge_one(self):
+    # Issue 23: the 11th apple saw period income 0.9999999999999999 and was
+    # taxed 0, but 10 x 0.1 = 1 is bracket 2's lower edge.
+    records = _greedy_harvest(
+        rounds=1, harvest_steps=100, tax_period=100, skills=(0.1, 1.0),
+        bracket_edges=(1.0,), initial_rates=(0.0, 1.0))
+    apples = 0
+    for record in records:
+      if record["ate"][0]:
+        self.assertAlmostEqual(record["tax"][0], 0.1 if apples >= 10 else 0.0,
+                               places=12, msg=f"apple {apples + 1}")
+        apples += 1
+        if apples == 10:
+          self.assertEqual(record["seen"][0]["MARGINAL_RATE"], 1.0)
+    self.assertGreater(apples, 10, "player 0 never went past the edge")
+
+  def test_a_window_of_one_step_is_the_previous_step(self):
+    records = _greedy_harvest(
+        rounds=1, harvest_steps=100, tax_period=100, bracket_window=1,
+        bracket_edges=(1.0,), initial_rates=(0.0, 0.5))
+    ate_before, taxed, untaxed = 0, 0, 0
+    for step, record in enumerate(records):
+      if record["ate"][0]:
+        self.assertEqual(record["tax"][0], 0.5 if ate_before else 0.0,
+                         f"step {step + 1}")
+        taxed += bool(ate_before)
+        untaxed += not ate_before
+      ate_before = record["ate"][0]
+      if step + 1 < len(records):
+        self.assertEqual(record["seen"][0],
+                         {"PERIOD_INCOME": ate_before,
+                          "MARGINAL_RATE": 0.5 if ate_before else 0.0})
+    self.assertGreater(taxed, 0, "never ate two steps running")
+    self.assertGreater(untaxed, 0, "never ate after a step without")
+
+  def test_a_rounds_end_shows_the_next_rounds_brackets(self):
+    for window in (0, 20):
+      with self.subTest(bracket_window=window):
+        records = _greedy_harvest(
+            rounds=2, harvest_steps=20, tax_period=20, bracket_window=window,
+            bracket_edges=(1.0,), initial_rates=(0.25, 0.5))
+        last, before_last = records[19]["seen"][0], records[18]["seen"][0]
+        self.assertGreaterEqual(before_last["PERIOD_INCOME"], 1.0)
+        self.assertEqual(before_last["MARGINAL_RATE"], 0.5)
+        self.assertEqual(last, {"PERIOD_INCOME": 0.0, "MARGINAL_RATE": 0.25})
+        first = next(r for r in records[20:] if r["ate"][0])
+        self.assertEqual(first["tax"][0], 0.25)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ class MechanismOptions:
   worth (1 - t) + t/n to its eater, negative once t > n/(n-1)."""
   bracket_window: Optional[int] = None
   """0 (default): brackets on gross income in the tax period; W > 0: on
-  gross income over the last W harvest steps (a sliding window)."""
+  gross income in the W harvest steps before the current one (a sliding
+  window; 1: the previous step)."""
   redistribution: Optional[str] = None
   """How the tax pool is paid out: equal (default) or below_mean (to the
   players whose period income is below the mean)."""

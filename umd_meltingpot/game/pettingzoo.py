@@ -23,7 +23,7 @@ exact space of its values:
 | `READY_TO_SHOOT` | Box(0, 1, (), float64) |
 | `PHASE` | Discrete(3): `substrates.phases.Phase` (0 vote, 1 harvest, 2 over) |
 | `TAX_RATES` | Box(0, max_rate, (k,), float64) |
-| `PERIOD_INCOME` | Box(0, inf, (), float64): own gross income in the period |
+| `PERIOD_INCOME` | Box(0, inf, (), float64): own bracket income |
 | `MARGINAL_RATE` | Box(0, max_rate, (), float64) |
 | `SKILL` | Box(0, inf, (), float64): own apple value multiplier (1 unless `skills`) |
 | `VOTING` | Box(0, n, (K, K), float64): players ranking objective k at r + 1 |

@@ -4,8 +4,9 @@ A schedule has k marginal rates in [0, max_rate] (the game's cap, 1 by
 default; a rate above 1 is a fine) and k - 1 strictly increasing,
 positive bracket edges on a player's income within the current tax period.
 Bracket j covers incomes in [edges[j - 1], edges[j]), with edges[-1] = 0 and
-edges[k - 1] = inf. The principal chooses the rates (the paper's φ ∈ Φ ⊆ R^k);
-the edges are fixed by the game config.
+edges[k - 1] = inf, each edge lowered by the rounding of float sums
+(`EDGE_TOLERANCE`). The principal chooses the rates (the paper's
+φ ∈ Φ ⊆ R^k); the edges are fixed by the game config.
 
 The Lua `Treasury` taxes each apple *whole* at the marginal rate of the
 eater's bracket, measured on the eater's gross income in the current tax
@@ -19,7 +20,6 @@ Usage:
   schedule.tax_on(income_before=7.0, value=1.0)  # 0.2
 """
 
-import bisect
 import dataclasses
 import math
 import re
@@ -57,6 +57,13 @@ DEFAULT_MAX_RATE = 1.0
 MAX_RATE_LIMIT = 100.0
 """The largest cap a game may set: a fine of 100 apples per apple is far
 beyond any deterrent a game needs (Large Legislative Models' range is 4)."""
+
+EDGE_TOLERANCE = 1e-9
+"""How far (relative) below a bracket edge an income may fall and still count
+as reaching it: incomes are sums of floats, which fall short of the sums they
+stand for (ten apples at skill 0.1 add up to 0.9999999999999999, six at 1/3
+to 1.9999999999999998), so bracket j + 1 starts at edges[j] * (1 - 1e-9).
+The Lua `Treasury`'s `EDGE_TOLERANCE` is the same number."""
 
 # The text of one rate (after stripping ASCII whitespace): a plain decimal
 # number. `float` alone would also take 'inf', 'nan' and '1_0'; the Lua
@@ -191,15 +198,16 @@ class TaxSchedule:
 
     Args:
       income: a player's income so far in the current tax period, >= 0. An
-        income equal to an edge falls in the bracket that starts there.
+        income equal to an edge, or short of it by less than EDGE_TOLERANCE
+        of it, falls in the bracket that starts there.
 
     Raises:
       ValueError: if `income` is negative or NaN.
     """
     income = _check_amount(income, "income")
-    # bisect_right counts the edges <= income: exactly the bracket index,
-    # because each bracket includes its lower edge.
-    return bisect.bisect_right(self.edges, income)
+    # The edges the income reaches: exactly the bracket index, because each
+    # bracket includes its lower edge.
+    return sum(income >= edge * (1.0 - EDGE_TOLERANCE) for edge in self.edges)
 
   def marginal_rate(self, income: float) -> float:
     """Returns the rate of the bracket containing `income` (see bracket_of)."""

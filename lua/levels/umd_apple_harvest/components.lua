@@ -224,17 +224,35 @@ function TaxedEdible:onEnter(enteringGameObject, contactName)
 end
 
 
+--[[ How far (relative) below a bracket edge an income may fall and still count
+as reaching it. Ten apples at skill 0.1 add up to 0.9999999999999999, six at
+skill 1/3 to 1.9999999999999998, and even one product can round down
+(3 * 0.7 is 2.0999999999999996): skills and edges arrive as binary floats, so
+exact arithmetic cannot recover the decimal sums. A sum of N terms is off by
+about N * 1e-16 of itself, far below 1e-9; the price is that an income short
+of an edge by less than one part in 10^9 counts as reaching it.
+`schedule.EDGE_TOLERANCE` in Python is the same number, so the Python
+reference taxes as this does. ]]
+local EDGE_TOLERANCE = 1e-9
+
 --[[ `Treasury` taxes income and redistributes the pool. Put it on the scene.
 
 Taxing: an apple of value v eaten by player i is taxed at the marginal rate of
 the bracket that holds i's *bracket income* (the whole apple at that rate):
 with `bracketWindow` = 0, i's gross income so far in the current tax period;
-with `bracketWindow` = W > 0, i's gross income over the last W harvest steps,
-this one included (a sliding window, as in Large Legislative Models; a ring
-buffer of per-step income per player, so a step costs O(n) whatever W is; it
-restarts with each round). The eater is paid v (1 - t) at once, which is
-negative when a rate t > 1 makes it a fine; the tax v t goes to the pool.
-Rates lie in [0, `maxRate`].
+with `bracketWindow` = W > 0, i's gross income in the W harvest steps before
+this one (a sliding window, as in Large Legislative Models: W = 1 is the
+previous step; apples of the current step count from the next step on; a
+ring buffer of per-step income per player; it restarts with each round).
+Bracket j + 1 starts at edge e_j: an income counts as reaching it from
+e_j (1 - `EDGE_TOLERANCE`), because incomes are sums of floating-point
+numbers that can fall just short of the sum they stand for. The eater is
+paid v (1 - t) at once, which is negative when a rate t > 1 makes it a fine;
+the tax v t goes to the pool. Rates lie in [0, `maxRate`].
+
+Between rounds the bracket incomes are 0 (the next apple is the next round's,
+whose period and window start empty), so `getBracketIncomes` and
+`getMarginalRates` always say what the next apple would be taxed on.
 
 Why fines: under `equal` redistribution the eater gets its tax back in a
 1/n share, so one more apple in bracket k is worth to its eater
@@ -293,11 +311,12 @@ function Treasury:__init__(kwargs)
       {'maxRate', args.default(1), args.numberType, args.ge(1),
        args.conditional(isFinite, 'is not finite', 'finite')},
       -- `bracketWindow` (integer >= 0): 0 puts brackets on gross income in
-      -- the tax period; W > 0 on gross income over the last W harvest steps.
+      -- the tax period; W > 0 on gross income in the W harvest steps before
+      -- the current one.
       {'bracketWindow', args.default(0), args.numberType, args.ge(0),
        integer},
       -- `bracketEdges` (table of k-1 increasing numbers > 0): lower edges of
-      -- brackets 2..k, on gross income within the tax period.
+      -- brackets 2..k, on bracket income (see `EDGE_TOLERANCE`).
       {'bracketEdges', args.default({}), args.tableType,
        args.tableOf(args.numberType, args.positive), increasing},
       -- `taxPeriod` (integer >= 1): harvest steps per tax period.
@@ -478,8 +497,10 @@ function Treasury:getMaxRate()
   return self._config.maxRate
 end
 
---[[ Each player's bracket income: gross income in the tax period, or over
-the window. The table is live; do not modify it. ]]
+--[[ Each player's bracket income, on which its next apple's bracket is
+decided: gross income so far in the tax period, or in the window's W
+completed harvest steps; 0 between rounds. The table is live; do not modify
+it. ]]
 function Treasury:getBracketIncomes()
   local v = self._variables
   if self._config.bracketWindow > 0 then
@@ -500,7 +521,7 @@ end
 function Treasury:_bracketOf(income)
   local bracket = 1
   for j, edge in ipairs(self._config.bracketEdges) do
-    if income >= edge then
+    if income >= edge * (1 - EDGE_TOLERANCE) then
       bracket = j + 1
     end
   end
@@ -554,11 +575,8 @@ function Treasury:collect(avatar, value)
   local net = value - tax
   local effort = self._config.effortCost
   v.periodGross[i] = v.periodGross[i] + value
-  if self._config.bracketWindow > 0 then
-    local slots = v.windowSlots[i]
-    slots[v.windowSlot] = slots[v.windowSlot] + value
-    v.windowGross[i] = v.windowGross[i] + value
-  end
+  -- Enters the window when the step ends (`_closeWindowStep`).
+  v.stepGross[i] = v.stepGross[i] + value
   v.roundGross[i] = v.roundGross[i] + value
   v.roundNet[i] = v.roundNet[i] + net
   v.roundTax[i] = v.roundTax[i] + tax
@@ -614,16 +632,42 @@ function Treasury:onHarvestStep(roundEnds)
   if roundEnds or v.harvestStep % self._config.taxPeriod == 0 then
     self:endPeriod()
   end
-  local window = self._config.bracketWindow
-  if window > 0 then
-    -- The oldest step leaves the window and its slot takes the next step.
-    v.windowSlot = v.windowSlot % window + 1
-    for i = 1, v.numPlayers do
-      local slots = v.windowSlots[i]
-      v.windowGross[i] = v.windowGross[i] - slots[v.windowSlot]
-      slots[v.windowSlot] = 0
-    end
+  if roundEnds then
+    -- The next apple is the next round's, taxed on an empty window: the
+    -- observations say so from now on, not from the next round's first step.
+    self:_clearWindow()
+  elseif self._config.bracketWindow > 0 then
+    self:_closeWindowStep()
   end
+end
+
+--[[ Moves the step that just ended into the window, in the slot of the
+oldest step. Each player's window income is summed afresh from its W slots
+(O(n W) a step): a running sum that adds and subtracts would drift, and could
+leave an empty window at -1e-16. ]]
+function Treasury:_closeWindowStep()
+  local v = self._variables
+  v.windowSlot = v.windowSlot % self._config.bracketWindow + 1
+  for i = 1, v.numPlayers do
+    local slots = v.windowSlots[i]
+    slots[v.windowSlot] = v.stepGross[i]
+    v.stepGross[i] = 0
+    v.windowGross[i] = sum(slots)
+  end
+end
+
+--[[ Empties the window: each player's income in the step under way
+(`stepGross`), in each of the last W completed steps (`windowSlots[i]`, a
+ring whose newest slot is `windowSlot`) and their sum (`windowGross`). ]]
+function Treasury:_clearWindow()
+  local v = self._variables
+  v.stepGross = zeros(v.numPlayers)
+  v.windowGross = zeros(v.numPlayers)
+  v.windowSlots = {}
+  for i = 1, v.numPlayers do
+    v.windowSlots[i] = zeros(self._config.bracketWindow)
+  end
+  v.windowSlot = 0
 end
 
 --[[ Called by the `RoundManager` on the first step of each round. ]]
@@ -638,12 +682,7 @@ function Treasury:beginRound()
   v.harvestStep = 0
   v.period = 1
   -- The window restarts with the round, as the tax period does.
-  v.windowGross = zeros(v.numPlayers)
-  v.windowSlots = {}
-  for i = 1, v.numPlayers do
-    v.windowSlots[i] = zeros(self._config.bracketWindow)
-  end
-  v.windowSlot = 1
+  self:_clearWindow()
 end
 
 --[[ This round's per-player totals: gross, net, tax, transfer. ]]
@@ -736,7 +775,8 @@ level's `UmdSimulation` after moves and contacts), so an observation always
 shows the phase of the coming step. Players zapped out when a round ends
 respawn in the first VOTE step; otherwise nothing moves during the vote. The
 round's income totals stay observable until the first step of the next round,
-so the step that ends a round shows them whole.
+so the step that ends a round shows them whole (the bracket incomes do not:
+the next apple is the next round's; see `Treasury`).
 Events: `round_started`, `vote_closed`, `round_ended` (each with `round`).
 ]]
 local RoundManager = class.Class(component.Component)

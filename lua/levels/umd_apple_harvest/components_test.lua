@@ -332,28 +332,122 @@ function tests.treasuryFinesAboveRateOne()
   asserts.EQ(gross, net + transfer + treasury:getPool())
 end
 
+-- Player 1 eats `eats[s]` apples of value 1 in harvest step s; returns its
+-- tax in each step.
+local function taxesByStep(treasury, avatar, eats)
+  local taxes = {}
+  for step, count in ipairs(eats) do
+    local before = roundTax(treasury, 1)
+    for _ = 1, count do
+      treasury:collect(avatar, 1)
+    end
+    taxes[step] = roundTax(treasury, 1) - before
+    treasury:onHarvestStep(false)
+  end
+  return taxes
+end
+
 function tests.treasuryBracketsOnASlidingWindow()
   local avatars = fakeAvatars(2)
   local treasury = makeTreasury(avatars, {
       rates = {0, 0.5}, bracketEdges = {2}, taxPeriod = 1,
       bracketWindow = 3})
-  -- One apple a step: the window holds this step and the two before it, so
-  -- the third apple (window income 2) is the first one taxed, although
-  -- every tax period (1 step) restarts period income.
-  local taxes = {}
-  for step = 1, 6 do
-    if step ~= 4 then
-      treasury:collect(avatars[1], 1)
-    end
-    taxes[step] = roundTax(treasury, 1)
-    treasury:onHarvestStep(false)
-  end
-  -- Step 4 eats nothing; steps 5 and 6 see window incomes 1 and 1.
-  asserts.tablesEQ(taxes, {0, 0, 0.5, 0.5, 0.5, 0.5})
-  -- Steps 5 and 6 are in the window of the coming step 7.
-  asserts.tablesEQ(treasury:getBracketIncomes(), {2, 0})
+  -- The window is the 3 steps before this one: step 3 sees steps 1-2
+  -- (income 2), step 6 sees steps 3-5 (1), step 8 sees steps 5-7 (2),
+  -- although every tax period (1 step) restarts period income.
+  asserts.tablesEQ(taxesByStep(treasury, avatars[1], {1, 1, 1, 0, 0, 1, 1, 1}),
+                   {0, 0, 0.5, 0, 0, 0, 0, 0.5})
+  -- Steps 6 to 8 are the window of the coming step 9.
+  asserts.tablesEQ(treasury:getBracketIncomes(), {3, 0})
+  asserts.tablesEQ(treasury:getMarginalRates(), {0.5, 0})
   treasury:beginRound()
   asserts.tablesEQ(treasury:getBracketIncomes(), {0, 0})
+end
+
+-- W = 1 puts the bracket on the previous step alone.
+function tests.treasuryWindowOfOneIsThePreviousStep()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0, 0.5}, bracketEdges = {1}, taxPeriod = 100,
+      bracketWindow = 1})
+  asserts.tablesEQ(taxesByStep(treasury, avatars[1], {1, 1, 1, 0, 1}),
+                   {0, 0.5, 0.5, 0, 0})
+  asserts.tablesEQ(treasury:getBracketIncomes(), {1, 0})
+  asserts.tablesEQ(treasury:getMarginalRates(), {0.5, 0})
+end
+
+-- An apple counts in the window from the step after it: two in one step are
+-- taxed alike, and the observation changes when the step ends.
+function tests.treasuryWindowCountsAStepOnceItEnds()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0, 0.5}, bracketEdges = {1}, taxPeriod = 100,
+      bracketWindow = 2})
+  treasury:collect(avatars[1], 1)
+  treasury:collect(avatars[1], 1)
+  asserts.EQ(roundTax(treasury, 1), 0)
+  asserts.tablesEQ(treasury:getBracketIncomes(), {0, 0})
+  treasury:onHarvestStep(false)
+  asserts.tablesEQ(treasury:getBracketIncomes(), {2, 0})
+  asserts.tablesEQ(treasury:getMarginalRates(), {0.5, 0})
+end
+
+-- After a round's last harvest step the next apple is the next round's,
+-- taxed on an empty period and window: the observations say so at once.
+function tests.treasuryRoundEndShowsTheNextRoundsBrackets()
+  for _, window in ipairs({0, 3}) do
+    local avatars = fakeAvatars(2)
+    local treasury = makeTreasury(avatars, {
+        rates = {0.25, 0.5}, bracketEdges = {1}, taxPeriod = 100,
+        bracketWindow = window})
+    taxesByStep(treasury, avatars[1], {1, 1})
+    asserts.tablesEQ(treasury:getMarginalRates(), {0.5, 0.25})
+    treasury:collect(avatars[2], 1)
+    treasury:onHarvestStep(true)
+    asserts.tablesEQ(treasury:getBracketIncomes(), {0, 0})
+    asserts.tablesEQ(treasury:getMarginalRates(), {0.25, 0.25})
+    treasury:beginRound()
+    treasury:collect(avatars[1], 1)
+    asserts.EQ(roundTax(treasury, 1), 0.25)
+  end
+end
+
+-- Float sums fall short of the decimal sums they stand for (ten apples at
+-- skill 0.1 add up to 0.9999999999999999); they still reach their edge, in
+-- the period and in a window.
+function tests.treasuryFloatSumsThatReachAnEdgeAreInTheBracketAbove()
+  local cases = {
+      {skill = 0.1, apples = 10, edge = 1},
+      {skill = 1 / 3, apples = 3, edge = 1},
+      {skill = 1 / 3, apples = 6, edge = 2},
+      {skill = 0.3, apples = 3, edge = 0.9},
+  }
+  for _, case in ipairs(cases) do
+    for _, window in ipairs({0, 20}) do
+      local avatars = fakeAvatars(2)
+      local treasury = makeTreasury(avatars, {
+          rates = {0, 1}, bracketEdges = {case.edge}, taxPeriod = 100,
+          bracketWindow = window, skills = {case.skill, 1}})
+      local eats = {}
+      for step = 1, case.apples do
+        eats[step] = 1
+      end
+      taxesByStep(treasury, avatars[1], eats)
+      asserts.EQ(roundTax(treasury, 1), 0)
+      asserts.tablesEQ(treasury:getMarginalRates(), {1, 0})
+      treasury:collect(avatars[1], 1)
+      asserts.EQ(roundTax(treasury, 1), case.skill)
+    end
+  end
+end
+
+function tests.treasuryEdgeToleranceIsOnePartInABillion()
+  local avatars = fakeAvatars(2)
+  local treasury = makeTreasury(avatars, {
+      rates = {0, 1}, bracketEdges = {2}, taxPeriod = 100})
+  treasury:collect(avatars[1], 2 * (1 - 0.5e-9))
+  treasury:collect(avatars[2], 2 * (1 - 2e-9))
+  asserts.tablesEQ(treasury:getMarginalRates(), {1, 0})
 end
 
 function tests.treasuryReportsMarginalRates()
