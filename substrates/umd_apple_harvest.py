@@ -321,15 +321,17 @@ _WORLD_VIEWS = _views(WORLD_VIEWS)
 
 
 def _distinct_objectives(names: Any) -> tuple[str, ...]:
-  names = validation.tuple_of(validation.one_of(welfare.OBJECTIVES)).normalise(
-      names)
+  # At least 2: a ballot of one objective elects it whatever anyone votes.
+  names = validation.tuple_of(validation.one_of(welfare.OBJECTIVES),
+                              min_length=2).normalise(names)
   if len(set(names)) != len(names):
     raise ValueError(names)
   return names
 
 
-_OBJECTIVES = validation.Check(f"distinct names from {welfare.OBJECTIVES}",
-                               _distinct_objectives)
+_OBJECTIVES = validation.Check(
+    f"at least 2 distinct names from {welfare.OBJECTIVES}",
+    _distinct_objectives)
 
 
 def check_num_players(num_players: int) -> None:

@@ -1,8 +1,10 @@
 """Every bad input gets a clear error (issue 15): checkpoint contents, run
 folders that cannot be written, a read-only install, and the small ones
 (bracket edges, env_seed, --seed, a negative --phi0, --effort-cost,
---skills, --ray-address)."""
+--skills, --ray-address, --objectives and --preferences)."""
 
+import contextlib
+import io
 import json
 import math
 import os
@@ -28,6 +30,7 @@ from umd_meltingpot.plumbing import runs
 from umd_meltingpot import substrate
 from umd_meltingpot.agents.ppo import policy
 from umd_meltingpot.principal import checkpoint as principal_checkpoint
+from umd_meltingpot.social_choice import welfare
 
 _PPO = dict(np.load(policy.DEFAULT_CHECKPOINT))
 _PPO_CONFIG = json.loads(str(_PPO["config"]))
@@ -383,6 +386,89 @@ class SmallOnesTest(parameterized.TestCase):
         self.assertIn(message, stderr)
         self.assertNotIn("expected one argument", stderr)
         self.assertFalse(os.path.exists(out))
+
+
+_BALLOT = ("at least 2 distinct names from ('utilitarian', 'egalitarian', "
+           "'nash', 'power_mean', 'eq_times_prod')")
+
+
+class BallotFlagsTest(parameterized.TestCase):
+  """`umd run --objectives` and `--preferences fixed:N*A>B>...` (issue
+  23): one line naming the flag, the problem and the valid values, before
+  anything is written."""
+
+  @parameterized.named_parameters(
+      ("objectives_unknown", ["--objectives", "utilitarian,wealth"],
+       f"--objectives: objectives must be {_BALLOT}, got ('utilitarian', "
+       "'wealth')"),
+      ("objectives_one", ["--objectives", "nash"],
+       f"--objectives: objectives must be {_BALLOT}, got ('nash',)"),
+      ("objectives_twice", ["--objectives", "nash,utilitarian,nash"],
+       f"--objectives: objectives must be {_BALLOT}, got ('nash', "
+       "'utilitarian', 'nash')"),
+      ("objectives_empty_name", ["--objectives", "nash,,utilitarian"],
+       f"--objectives: objectives must be {_BALLOT}, got ('nash', '', "),
+      # _TINY's 2 vote steps cannot cast a ranking of 5.
+      ("objectives_vote_steps",
+       ["--objectives", "utilitarian,egalitarian,nash,power_mean,"
+        "eq_times_prod"],
+       "--vote-steps: vote_steps must be >= 4 (K - 1 for the 5 objectives"),
+      ("groups_too_few", ["--preferences",
+                          "fixed:3*nash>utilitarian>egalitarian"],
+       "--preferences: the group sizes add up to 3 players, but the game has "
+       "4; they must add up to the number of players"),
+      ("groups_too_many", ["--preferences",
+                           "fixed:3*nash>utilitarian>egalitarian;"
+                           "2*utilitarian>nash>egalitarian"],
+       "--preferences: the group sizes add up to 3 + 2 = 5 players, but the "
+       "game has 4"),
+      ("ranking_partial", ["--preferences", "fixed:4*nash>utilitarian"],
+       "--preferences: the ranking 'nash>utilitarian' leaves out "
+       "['egalitarian']; a ranking names every objective on the ballot "
+       "('utilitarian', 'egalitarian', 'nash') once, best first"),
+      ("ranking_twice", ["--preferences",
+                         "fixed:4*nash>utilitarian>nash>egalitarian"],
+       "names ['nash'] twice"),
+      ("ranking_off_the_ballot",
+       ["--preferences", "fixed:4*nash>utilitarian>power_mean"],
+       "--preferences: Unknown objective 'power_mean'; valid objectives are "
+       "('utilitarian', 'egalitarian', 'nash')"),
+      ("ranking_off_the_chosen_ballot",
+       ["--objectives", "nash,power_mean", "--preferences",
+        "fixed:4*nash>utilitarian"],
+       "Unknown objective 'utilitarian'; valid objectives are ('nash', "
+       "'power_mean')"),
+      ("group_count_zero", ["--preferences",
+                            "fixed:0*nash>utilitarian>egalitarian;"
+                            "4*nash>utilitarian>egalitarian"],
+       "--preferences: group 1 of preference spec 'fixed:0*nash>utilitarian"
+       ">egalitarian;4*nash>utilitarian>egalitarian' counts '0' players; "
+       "each group is N*OBJ>OBJ>... (N players, N an integer >= 1; no N: "
+       "one), or principal*OBJ>OBJ>... (the principal's type)"),
+      ("group_empty", ["--preferences",
+                       "fixed:4*nash>utilitarian>egalitarian;"],
+       "group 2 of preference spec 'fixed:4*nash>utilitarian>egalitarian;' "
+       "is ''"),
+      ("favourite_unknown", ["--preferences", "fixed:wealth"],
+       "--preferences: Unknown objective 'wealth'"),
+  )
+  def test_run_exits_2_with_one_line(self, flags, message):
+    out = self.create_tempdir().full_path + "/run"
+    code, stderr = helpers.umd_with_stderr("run", *_TINY, *flags,
+                                           "--out", out)
+    self.assertEqual(code, 2, stderr)
+    self.assertIn(message, stderr)
+    self.assertEqual(len(stderr.strip().splitlines()), 1, stderr)
+    self.assertTrue(stderr.startswith("umd run: error: "), stderr)
+    self.assertFalse(os.path.exists(out))
+
+  def test_the_help_lists_every_objective(self):
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+      self.assertEqual(helpers.umd("run", "--help"), 0)
+    help_text = " ".join(stdout.getvalue().split())
+    self.assertIn("(names: " + ", ".join(welfare.OBJECTIVES) + ")",
+                  help_text)
 
 
 class FollowerSkillOptionTest(parameterized.TestCase):

@@ -9,6 +9,7 @@ from hypothesis.extra import numpy as hnp
 import numpy as np
 
 from umd_meltingpot.social_choice import preferences
+from umd_meltingpot.social_choice import voting
 
 OBJECTIVES = ("utilitarian", "egalitarian", "nash")
 
@@ -38,6 +39,11 @@ def _generate(name, num_players, seed):
       name, num_players=num_players, objectives=OBJECTIVES,
       rng=np.random.default_rng(seed), **GENERATOR_KWARGS[name],
   )
+
+
+def _ranking_of_row(utilities, objectives):
+  return preferences.Preferences(utilities=[utilities, utilities],
+                                 objectives=objectives).rankings()[1]
 
 
 def _spec(spec, seed=0, num_players=3):
@@ -267,6 +273,83 @@ class PreferencesTest(parameterized.TestCase):
   def test_from_spec_fixed_principal_first(self):
     prefs = _spec("fixed:nash, utilitarian,egalitarian,nash")
     self.assertEqual([prefs.favourite(row) for row in range(4)], [2, 0, 1, 2])
+
+  def test_from_spec_rankings_by_groups(self):
+    prefs = _spec("fixed:2*nash>utilitarian>egalitarian; egalitarian > nash "
+                  "> utilitarian", num_players=3)
+    # K - 1 - position in objective order; the principal (row 0) takes the
+    # first group's ranking.
+    np.testing.assert_array_equal(prefs.utilities, [
+        [1, 0, 2], [1, 0, 2], [1, 0, 2], [0, 2, 1]])
+
+  def test_from_spec_rankings_with_the_principals_own(self):
+    prefs = _spec("fixed:3*nash>utilitarian>egalitarian;"
+                  "principal*utilitarian>egalitarian>nash")
+    self.assertEqual(prefs.rankings(), [(0, 1, 2)] + [(2, 0, 1)] * 3)
+
+  def test_from_spec_rankings_match_fixed(self):
+    groups = [(1, ["egalitarian", "nash", "utilitarian"]),
+              (2, ["utilitarian", "nash", "egalitarian"])]
+    expected = preferences.fixed(
+        num_players=3, objectives=OBJECTIVES, rng=np.random.default_rng(0),
+        rankings=groups)
+    prefs = _spec("fixed:egalitarian>nash>utilitarian;"
+                  "2*utilitarian>nash>egalitarian")
+    np.testing.assert_array_equal(prefs.utilities, expected.utilities)
+
+  @given(st.permutations(("utilitarian", "egalitarian", "nash", "power_mean",
+                          "eq_times_prod")).flatmap(
+                              lambda names: st.tuples(
+                                  st.integers(2, len(names)),
+                                  st.just(names))))
+  def test_ranking_utilities_are_read_as_that_ranking(self, sized):
+    size, names = sized
+    ranking = names[:size]
+    objectives = tuple(sorted(ranking))  # The ballot's own order.
+    utilities = preferences.ranking_utilities(ranking, objectives)
+    order = tuple(objectives.index(name) for name in ranking)
+    self.assertEqual(
+        _ranking_of_row(utilities, objectives), order)
+    # Approval reads the top floor(K / 2), the objectives above the mean.
+    self.assertEqual(voting.ballot_from_utilities(utilities, "approval"),
+                     frozenset(order[:size // 2]))
+    self.assertEqual(voting.ballot_from_utilities(utilities, "choice"),
+                     order[0])
+
+  @parameterized.parameters(
+      ("fixed:3*nash>utilitarian", r"leaves out \['egalitarian'\]"),
+      ("fixed:3*nash>nash>utilitarian>egalitarian", r"names \['nash'\] twice"),
+      ("fixed:3*nash>utilitarian>wealth", "Unknown objective 'wealth'"),
+      ("fixed:2*nash>utilitarian>egalitarian",
+       "add up to 2 players, but the game has 3"),
+      ("fixed:2*nash>utilitarian>egalitarian;2*nash>utilitarian>egalitarian",
+       r"add up to 2 \+ 2 = 4 players, but the game has 3"),
+      ("fixed:0*nash>utilitarian>egalitarian", "counts '0' players"),
+      ("fixed:two*nash>utilitarian>egalitarian", "counts 'two' players"),
+      ("fixed:3*nash>utilitarian>egalitarian;", "group 2 .* is ''"),
+      ("fixed:*nash>utilitarian>egalitarian", "group 1 .* is '\\*nash"),
+      ("fixed:3*nash>>utilitarian>egalitarian", "group 1"),
+      ("fixed:principal*nash>utilitarian>egalitarian", "no players' group"),
+      ("fixed:principal*nash>utilitarian>egalitarian;"
+       "principal*nash>utilitarian>egalitarian;3*nash>utilitarian>egalitarian",
+       "principal's ranking twice"),
+  )
+  def test_from_spec_ranking_errors(self, spec, message):
+    with self.assertRaisesRegex(ValueError, message):
+      _spec(spec)
+
+  @parameterized.parameters(
+      ({"rankings": [(1, OBJECTIVES)], "favourites": ["nash"]},
+       "exactly one"),
+      ({"favourites": ["nash"], "principal_ranking": OBJECTIVES},
+       "only with rankings"),
+      ({"rankings": [(True, OBJECTIVES), (1, OBJECTIVES)]}, "integer >= 1"),
+      ({"rankings": []}, "at least one group"),
+  )
+  def test_fixed_rejects_bad_rankings(self, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message):
+      preferences.fixed(num_players=2, objectives=OBJECTIVES,
+                        rng=np.random.default_rng(0), **kwargs)
 
   @parameterized.parameters(
       ("", "valid forms"),

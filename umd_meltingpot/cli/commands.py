@@ -110,7 +110,7 @@ def _cmd_grid(args: argparse.Namespace) -> int:
     game = game_lib.GameConfig(**{
         field.name: getattr(args, field.name)
         for field in dataclasses.fields(game_lib.GameConfig)
-        if field.name not in grid_search.PER_GAME_FIELDS})
+        if field.name not in grid_search.GAME_FIELDS_WITHOUT_FLAGS})
     config = grid_search.GridConfig(game=game, **{
         field.name: getattr(args, field.name)
         for field in dataclasses.fields(grid_search.GridConfig)
@@ -310,7 +310,12 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
       description="Play one game (tau rounds of vote, principal, harvest) "
       "and write config.json, rounds.jsonl, summary.png (and episode.mp4).")
   if wanted("run"):
-    flags.add_config_flags(run, game_lib.GameConfig, free=("principal",))
+    from umd_meltingpot.social_choice import welfare  # pylint: disable=g-import-not-at-top
+    # The ballot's objectives are listed in the help, checked by the
+    # substrate config (a flag's choices cannot check a list).
+    flags.add_config_flags(run, game_lib.GameConfig,
+                           free=("principal", "objectives"),
+                           choices={"objectives": welfare.OBJECTIVES})
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
   run.set_defaults(handler=_cmd_run)
@@ -350,7 +355,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     # pylint: disable-next=g-import-not-at-top
     from umd_meltingpot.training import grid_search
     flags.add_config_flags(grid, game_lib.GameConfig,
-                      exclude=grid_search.PER_GAME_FIELDS)
+                      exclude=grid_search.GAME_FIELDS_WITHOUT_FLAGS)
     flags.add_config_flags(grid, grid_search.GridConfig, exclude=("game",))
     grid.add_argument("--quiet", action="store_true", help="no progress bar")
     grid.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)

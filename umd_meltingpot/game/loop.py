@@ -98,7 +98,9 @@ class MechanismOptions:
   """The social choice rule f."""
   preferences: str = "uniform"
   """How the types theta are drawn, e.g. uniform, mallows:0.5,
-  fixed:utilitarian."""
+  fixed:utilitarian (everyone's favourite), or full rankings by groups of
+  players (the group sizes add up to the players), e.g.
+  'fixed:3*nash>utilitarian>egalitarian;1*utilitarian>nash>egalitarian'."""
   principal: str = "fixed"
   """The principal algorithm, a name of `principal.PRINCIPALS` (listed
   below); the learning ones learn across the rounds. `umd run` also takes
@@ -157,6 +159,12 @@ class GameConfig(MechanismOptions, validation.Validated):
   """Also write episode.mp4."""
   out: Optional[str] = None
   """The run folder; default: a new runs/<timestamp>."""
+  objectives: Optional[tuple[str, ...]] = None
+  """The objectives on the ballot, at least 2 distinct names from the
+  welfare registry, comma-separated, e.g.
+  utilitarian,egalitarian,nash,power_mean (one VOTE_<objective> action each,
+  in this order); default: the substrate's (utilitarian, egalitarian,
+  nash)."""
 
 
 @dataclasses.dataclass
@@ -267,6 +275,7 @@ _FIELD_OPTIONS = {
     "redistribution": "redistribution",
     "effort_cost": "effort_cost",
     "skills": "skills",
+    "objectives": "objectives",
 }
 
 
@@ -326,10 +335,13 @@ def prepare(config: GameConfig, bot_factory: BotFactory) -> PreparedGame:
       rule=config.rule, delta=config.delta, divergence=config.divergence,
       principal_weight=config.principal_weight,
       ballot_source=config.ballots)
-  preferences = preferences_lib.from_spec(
-      config.preferences, num_players=num_players,
-      objectives=tuple(substrate_config.objectives),
-      rng=np.random.default_rng(config.seed))
+  try:
+    preferences = preferences_lib.from_spec(
+        config.preferences, num_players=num_players,
+        objectives=tuple(substrate_config.objectives),
+        rng=np.random.default_rng(config.seed))
+  except ValueError as error:
+    raise ValueError(f"--preferences: {error}") from None
   runs.check_new_folder(config.out)
   bot_names = bot_factory.bot_names(
       config.bots, substrate_config=substrate_config,
@@ -629,7 +641,9 @@ def play_episode(env: wrapper_lib.PrincipalWrapper,
 
 def format_table(records: Sequence[wrapper_lib.RoundRecord]) -> str:
   """A short per-round table for the terminal."""
-  header = (f"{'round':>5}  {'objective':<12} {'phi':<20} {'D':>5}  "
+  # As wide as the longest objective elected (eq_times_prod is 13).
+  width = max([12, *(len(r.objective) for r in records)])
+  header = (f"{'round':>5}  {'objective':<{width}} {'phi':<20} {'D':>5}  "
             f"{'O':>8}  {'util':>7}  {'equal':>5}  {'apples':>6}")
   lines = [header, "-" * len(header)]
   for r in records:
@@ -637,7 +651,8 @@ def format_table(records: Sequence[wrapper_lib.RoundRecord]) -> str:
     equality = r.metrics["equality"]  # NaN: no income to share.
     equality = "-" if np.isnan(equality) else f"{equality:.2f}"
     lines.append(
-        f"{r.round:>5}  {r.objective:<12} {phi:<20} {r.divergence:>5.2f}  "
+        f"{r.round:>5}  {r.objective:<{width}} {phi:<20} "
+        f"{r.divergence:>5.2f}  "
         f"{r.objective_value:>8.2f}  {r.metrics['utilitarian']:>7.1f}  "
         f"{equality:>5}  {r.apples_alive:>6.0f}")
   return "\n".join(lines)

@@ -238,6 +238,48 @@ def _prefsampling_seed(rng: np.random.Generator) -> int:
   return int(rng.integers(2**31))
 
 
+RankingGroup = tuple[int, Sequence[str]]
+"""A group of players with one ranking: (how many players, the objective
+names best first, every objective once)."""
+
+
+def ranking_utilities(
+    ranking: Sequence[str], objectives: Sequence[str]
+) -> np.ndarray:
+  """The utilities of a full ranking: m-1-position, best first.
+
+  The same Borda-like utilities as the ordinal generators give (the best
+  objective m - 1, the worst 0), so every rule reads the ranking as
+  intended: the ranked rules its order, plurality its top, approval the
+  objectives above the mean utility (its best floor(m / 2): the top half,
+  without the middle one of an odd m), score and median its Borda points.
+
+  Args:
+    ranking: objective names, best first, naming each of `objectives` once.
+    objectives: the m alternative names.
+
+  Returns:
+    A float array of shape (m,), in the order of `objectives`.
+
+  Raises:
+    ValueError: a name not in `objectives`, a name twice, or one missing.
+  """
+  objectives = tuple(objectives)
+  ranking = tuple(ranking)
+  indices = [_index_of(name, objectives) for name in ranking]
+  twice = sorted({name for name in ranking if ranking.count(name) > 1})
+  missing = [name for name in objectives if name not in ranking]
+  if twice or missing:
+    problem = (f"names {twice} twice" if twice else f"leaves out {missing}")
+    raise ValueError(
+        f"the ranking {'>'.join(ranking)!r} {problem}; a ranking names every "
+        f"objective on the ballot {objectives} once, best first."
+    )
+  utilities = np.empty(len(objectives))
+  utilities[indices] = np.arange(len(objectives) - 1, -1, -1)
+  return utilities
+
+
 def fixed(
     *,
     num_players: int,
@@ -245,12 +287,15 @@ def fixed(
     rng: np.random.Generator,
     utilities: Optional[ArrayLike] = None,
     favourites: Optional[Sequence[str]] = None,
+    rankings: Optional[Sequence[RankingGroup]] = None,
+    principal_ranking: Optional[Sequence[str]] = None,
 ) -> Preferences:
-  """Types given explicitly, by a utility matrix or by favourite objectives.
+  """Types given explicitly: a utility matrix, favourites or rankings.
 
-  Give exactly one of `utilities` and `favourites`. A favourite becomes the
-  utility row 1 for that objective and 0 for the others, so the agent is
-  indifferent among the rest (rankings then order them by index).
+  Give exactly one of `utilities`, `favourites` and `rankings`. A favourite
+  becomes the utility row 1 for that objective and 0 for the others, so the
+  agent is indifferent among the rest (rankings then order them by index).
+  A ranking becomes the utilities m-1-position (`ranking_utilities`).
 
   Args:
     num_players: n >= 1.
@@ -259,14 +304,25 @@ def fixed(
     utilities: an (n + 1, m) matrix, principal first.
     favourites: objective names, principal first then each player (n + 1
       names), or a single name meaning every agent.
+    rankings: groups of players, each (count >= 1, a full ranking of the
+      objectives, best first), in player order: the first group's players
+      are players 0 .. count - 1, and so on; the counts add up to n.
+    principal_ranking: with `rankings`, the principal's full ranking;
+      default: the first group's.
 
   Returns:
     The given `Preferences`.
   """
   del rng  # Deterministic by construction.
   objectives = _check_setup(num_players, objectives)
-  if (utilities is None) == (favourites is None):
-    raise ValueError("fixed needs exactly one of utilities and favourites.")
+  if sum(x is not None for x in (utilities, favourites, rankings)) != 1:
+    raise ValueError(
+        "fixed needs exactly one of utilities, favourites and rankings.")
+  if principal_ranking is not None and rankings is None:
+    raise ValueError("fixed takes principal_ranking only with rankings.")
+  if rankings is not None:
+    return _from_rankings(num_players, objectives, rankings,
+                          principal_ranking)
   if utilities is not None:
     matrix = np.asarray(utilities, dtype=np.float64)
     if matrix.shape[:1] != (num_players + 1,):
@@ -287,6 +343,39 @@ def fixed(
   for row, name in enumerate(names):
     matrix[row, _index_of(name, objectives)] = 1.0
   return Preferences(utilities=matrix, objectives=objectives)
+
+
+def _from_rankings(
+    num_players: int,
+    objectives: tuple[str, ...],
+    rankings: Sequence[RankingGroup],
+    principal_ranking: Optional[Sequence[str]],
+) -> Preferences:
+  """`fixed`'s types from groups of rankings (see there)."""
+  groups = list(rankings)
+  if not groups:
+    raise ValueError("rankings must hold at least one group of players.")
+  counts = []
+  for count, _ in groups:
+    if (isinstance(count, bool) or not isinstance(count, (int, np.integer))
+        or count < 1):
+      raise ValueError(
+          f"each group's count must be an integer >= 1, got {count!r}.")
+    counts.append(int(count))
+  players = [ranking_utilities(ranking, objectives) for _, ranking in groups]
+  principal = (players[0] if principal_ranking is None else
+               ranking_utilities(principal_ranking, objectives))
+  if sum(counts) != num_players:
+    total = (f"{' + '.join(map(str, counts))} = " if len(counts) > 1
+             else "") + str(sum(counts))
+    raise ValueError(
+        f"the group sizes add up to {total} players, but the game has "
+        f"{num_players}; they must add up to the number of players."
+    )
+  rows = [principal]
+  for count, utilities in zip(counts, players):
+    rows.extend([utilities] * count)
+  return Preferences(utilities=np.array(rows), objectives=objectives)
 
 
 def uniform(
@@ -432,8 +521,16 @@ def make(
 _SPEC_FORMS = (
     "'uniform', 'impartial_culture', 'mallows:PHI', "
     "'mallows:PHI:OBJ,OBJ,...' (central ranking), "
-    "'fixed:OBJ' (everyone) or 'fixed:OBJ,OBJ,...' (principal first)"
+    "'fixed:OBJ' (everyone) or 'fixed:OBJ,OBJ,...' (principal first), "
+    "'fixed:N*OBJ>OBJ>...;N*OBJ>OBJ>...' (full rankings by groups of "
+    "players)"
 )
+
+# A group of `fixed:` rankings: "N*RANKING", "RANKING" (one player) or
+# "principal*RANKING" (the principal's type).
+_PRINCIPAL_GROUP = "principal"
+_GROUP_FORM = ("N*OBJ>OBJ>... (N players, N an integer >= 1; no N: one), "
+               f"or {_PRINCIPAL_GROUP}*OBJ>OBJ>... (the principal's type)")
 
 
 def _split_names(text: str, spec: str) -> list[str]:
@@ -441,6 +538,52 @@ def _split_names(text: str, spec: str) -> list[str]:
   if not all(names):
     raise ValueError(f"Empty objective name in preference spec {spec!r}.")
   return names
+
+
+def _is_ranking_spec(rest: str) -> bool:
+  """Whether a `fixed:` spec's argument is groups of rankings."""
+  return any(mark in rest for mark in ">*;")
+
+
+def _parse_groups(
+    rest: str, spec: str
+) -> tuple[list[RankingGroup], Optional[list[str]]]:
+  """The groups and the principal's ranking of "fixed:GROUP;GROUP;...".
+
+  Raises:
+    ValueError: a group that is empty or not `_GROUP_FORM`, an empty name,
+      or the principal given twice.
+  """
+  groups, principal = [], None
+  for number, text in enumerate(rest.split(";"), start=1):
+    count_text, star, ranking_text = text.rpartition("*")
+    count_text = count_text.strip()
+    names = [name.strip() for name in ranking_text.split(">")]
+    if not all(names) or (star and not count_text):
+      raise ValueError(
+          f"group {number} of preference spec {spec!r} is {text.strip()!r}; "
+          f"each group (';' between them) is {_GROUP_FORM}.")
+    if count_text == _PRINCIPAL_GROUP:
+      if principal is not None:
+        raise ValueError(
+            f"preference spec {spec!r} gives the principal's ranking twice.")
+      principal = names
+      continue
+    if not star:
+      count = 1
+    elif (count_text.isascii() and count_text.isdigit()
+          and int(count_text) >= 1):
+      count = int(count_text)
+    else:
+      raise ValueError(
+          f"group {number} of preference spec {spec!r} counts "
+          f"{count_text!r} players; each group is {_GROUP_FORM}.")
+    groups.append((count, names))
+  if not groups:
+    raise ValueError(
+        f"preference spec {spec!r} gives no players' group; each group is "
+        f"{_GROUP_FORM}.")
+  return groups, principal
 
 
 def from_spec(
@@ -455,7 +598,16 @@ def from_spec(
   Forms: "uniform"; "impartial_culture"; "mallows:PHI" with PHI in [0, 1],
   optionally "mallows:PHI:OBJ,OBJ,..." to set the central ranking;
   "fixed:OBJ" (everyone's favourite) or "fixed:OBJ,OBJ,..." (favourites,
-  principal first, then one per player).
+  principal first, then one per player); or full rankings by groups of
+  players, "fixed:N*OBJ>OBJ>...;N*OBJ>OBJ>...;...", e.g.
+  "fixed:7*nash>utilitarian>egalitarian;4*utilitarian>egalitarian>nash":
+  players 0-6 rank nash first, players 7-10 utilitarian first.
+
+  In the last form each ranking names every objective once, best first, and
+  becomes the utilities m-1-position (`ranking_utilities`); the group sizes
+  N (no "N*": 1) must add up to `num_players`, in player order. The
+  principal's type is the first group's ranking, or the one given by a
+  group "principal*OBJ>OBJ>..." (it counts no player).
 
   Args:
     spec: the spec string.
@@ -489,11 +641,14 @@ def from_spec(
       ) from None
     if central_text:
       kwargs["central"] = _split_names(central_text, spec)
+  elif _is_ranking_spec(rest):
+    kwargs["rankings"], kwargs["principal_ranking"] = _parse_groups(rest, spec)
   else:
     if not rest:
       raise ValueError(
-          "fixed needs favourite objectives, as in 'fixed:utilitarian'; got "
-          f"spec {spec!r}."
+          "fixed needs favourite objectives, as in 'fixed:utilitarian', or "
+          "rankings, as in 'fixed:3*nash>utilitarian>egalitarian;"
+          f"1*utilitarian>nash>egalitarian'; got spec {spec!r}."
       )
     kwargs["favourites"] = _split_names(rest, spec)
   return make(

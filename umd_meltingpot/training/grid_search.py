@@ -59,6 +59,11 @@ PER_GAME_FIELDS = ("phi0", "seed", "principal", "delta", "divergence",
 """The `GameConfig` fields the grid sets for each game; left at their
 defaults in `GridConfig.game` (they are not `umd grid` flags)."""
 
+GAME_FIELDS_WITHOUT_FLAGS = (*PER_GAME_FIELDS, "objectives")
+"""The `GameConfig` fields that are not `umd grid` flags: `PER_GAME_FIELDS`,
+and the objectives on the ballot (the grid's fixed principal ignores the
+vote; `umd grid --objectives` names those each game is scored by)."""
+
 # The game's own columns besides the objectives, in table order.
 COLUMNS = ("per_capita_return", "gross_per_round", "apples_alive_end")
 _TITLES = {"per_capita_return": "per capita", "gross_per_round": "gross/round",
