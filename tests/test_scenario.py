@@ -1,5 +1,8 @@
 """Tests of the scenarios: Melting Pot's scenario checks, then the mechanism."""
 
+import dataclasses
+from typing import Optional
+
 from absl.testing import absltest
 from absl.testing import parameterized
 import dm_env
@@ -17,6 +20,7 @@ from umd_meltingpot.game import principal_wrapper as wrapper
 
 _SCENARIOS = sorted(scenario.SCENARIOS)
 _NOOP = 0
+_RANKING = ("nash", "utilitarian", "egalitarian")
 
 
 @parameterized.named_parameters((name, name) for name in _SCENARIOS)
@@ -100,20 +104,46 @@ class ScenarioApiTest(parameterized.TestCase):
 
   def test_bad_mechanism_names_the_valid_values(self):
     with self.assertRaisesRegex(ValueError, "learned") as raised:
-      scenario.Mechanism(principal="learned", focal_favourite="nash",
-                         background_favourite="nash",
-                         principal_favourite="nash")
+      scenario.Mechanism(principal="learned", focal_ranking=_RANKING,
+                         background_ranking=_RANKING,
+                         principal_ranking=_RANKING)
     helpers.assert_names_every_one(self, raised.exception,
                                    principal_lib.PRINCIPALS)
     with self.assertRaisesRegex(ValueError, "dictator") as raised:
-      scenario.Mechanism(principal="fixed", focal_favourite="nash",
-                         background_favourite="nash",
-                         principal_favourite="nash", rule="dictator")
+      scenario.Mechanism(principal="fixed", focal_ranking=_RANKING,
+                         background_ranking=_RANKING,
+                         principal_ranking=_RANKING, rule="dictator")
     helpers.assert_names_every_one(self, raised.exception, voting.RULES)
 
-  def test_focal_types_favour_the_focal_objective(self):
+  def test_focal_types_rank_every_objective(self):
+    # (utilitarian, egalitarian, nash) ranked egalitarian > nash > util.
     config = scenario.get_config("umd_apple_harvest__small_2")
-    np.testing.assert_array_equal(scenario.focal_types(config), [0, 1, 0])
+    np.testing.assert_array_equal(scenario.focal_types(config), [0, 2, 1])
+    self.assertEqual(config.mechanism.focal_favourite, "egalitarian")
+
+  def test_a_ranking_that_leaves_out_an_objective_is_refused(self):
+    mechanism = scenario.Mechanism(
+        principal="fixed", focal_ranking=("nash", "utilitarian"),
+        background_ranking=_RANKING, principal_ranking=_RANKING)
+    with self.assertRaisesRegex(ValueError, "leaves out"):
+      mechanism.types([True, False], ("utilitarian", "egalitarian", "nash"))
+
+  @parameterized.parameters(("plurality", "utilitarian"),
+                            ("instant_runoff", "utilitarian"),
+                            ("copeland", "utilitarian"),
+                            ("borda", "egalitarian"))
+  def test_rules_differ_in_the_seven_player_minority_scenario(self, rule,
+                                                             winner):
+    # 4 background utilitarians (util > egal > nash) against 3 focal
+    # egalitarians (egal > nash > util), every type's truthful ballot.
+    config = scenario.get_config("umd_apple_harvest__open_2")
+    objectives = scenario.objectives_of(config)
+    types = config.mechanism.types(config.is_focal, objectives)
+    profile = voting.Profile(
+        alternatives=objectives, kind="ranking",
+        ballots=[voting.truthful_ballot(u, rule) for u in types.players])
+    outcome = voting.elect(rule, profile, rng=np.random.default_rng(0))
+    self.assertEqual(outcome.tied, (objectives.index(winner),))
 
   def test_substrate_transform_sees_every_observation(self):
     seen = []
@@ -128,11 +158,17 @@ class ScenarioApiTest(parameterized.TestCase):
       self.assertIn("WORLD.RGB", env.observation_spec()[0])
 
 
-def _play(name: str, seed: int) -> list[wrapper.RoundRecord]:
-  """Plays one whole episode with abstaining, idle focal players."""
+def _play(name: str, seed: int, rule: Optional[str] = None
+          ) -> list[wrapper.RoundRecord]:
+  """Plays one whole episode with abstaining, idle focal players (under
+  `rule` instead of the scenario's, if given)."""
   records = []
+  config = scenario.get_config(name)
+  if rule is not None:
+    config = dataclasses.replace(config, mechanism=dataclasses.replace(
+        config.mechanism, rule=rule))
   factory = scenario.get_factory_from_config(
-      scenario.get_config(name), seed=seed, on_round_end=records.append)
+      config, seed=seed, on_round_end=records.append)
   with factory.build() as env:
     timestep = env.reset()
     while not timestep.last():
@@ -153,7 +189,15 @@ class ScenarioMechanismTest(parameterized.TestCase):
       # The hand rule does not tax under a utilitarian vote.
       self.assertEqual(record.phi, [0.0, 0.0, 0.0])
 
-  def test_hand_rule_taxes_and_fixed_keeps_phi0(self):
+  def test_background_bots_cast_their_full_ranking_under_borda(self):
+    records = _play("umd_apple_harvest__small_2", seed=1, rule="borda")
+    for record in records:
+      # Rank positions of (util, egal, nash): util first, egal second, nash
+      # left last; the idle focal player (slot 0) abstains.
+      self.assertEqual(record.ballots,
+                       [[0, 0, 0]] + [[1, 2, 0]] * 3)
+      self.assertEqual(record.scores, [6.0, 3.0, 0.0])
+
     hand_rule = _play("umd_apple_harvest__small_3", seed=1)
     fixed = _play("umd_apple_harvest__small_4", seed=1)
     # Two greedy bots vote egalitarian; the hand rule moves the top brackets

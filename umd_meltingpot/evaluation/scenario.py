@@ -17,7 +17,12 @@ names the principal algorithm, the social choice rule and the types Θ, and
 `mechanism_transform` turns it into a substrate transform that wraps the
 substrate in a `PrincipalWrapper`. Every scenario's substrate is built with
 that transform, so focal players meet the vote and the tax as well as the
-bots. Background bots vote for their type's favourite with a fixed `Voter`.
+bots. Every agent's type is a full ranking of the objectives (Borda-like
+utilities, `preferences.ranking_utilities`), and background bots cast the
+truthful ballot of theirs under the scenario's rule, as focal heuristic
+populations do: so the rules differ in scenarios as they do in `umd run`
+(on the 7-player maps scenario `_2` elects utilitarian under plurality,
+instant runoff and Copeland, and egalitarian under Borda).
 
 The principal scenarios share their players and vote and differ only in
 the principal: the hand rule (`_3`), the fixed principal that keeps φ0 (no
@@ -63,25 +68,26 @@ PERMITTED_OBSERVATIONS = frozenset(
 class Mechanism:
   """The mechanism of a scenario: the principal, the rule and the types.
 
-  The types Θ are fixed by favourite: each agent's type gives utility 1 to
-  its favourite objective and 0 to the others (`preferences.fixed`). Focal
-  and background players each share one favourite, so a policy object
-  serving several slots votes the same in each.
+  The types Θ are full rankings: each agent's type gives its k-th objective
+  (0-based) utility m - 1 - k (`preferences.ranking_utilities`). Focal and
+  background players each share one ranking, so a policy object serving
+  several slots votes the same in each.
 
   Attributes:
     principal: the principal algorithm, a key of `principal.PRINCIPALS`.
-    focal_favourite: the objective the focal players' types favour.
-    background_favourite: the objective the background bots' types favour;
-      the bots vote for it in every VOTE phase.
-    principal_favourite: the principal's own type (row 0 of Θ).
+    focal_ranking: the focal players' type, the objectives best first.
+    background_ranking: the background bots' type; the bots cast its
+      truthful ballot under `rule` (`voting.truthful_ballot`) in every VOTE
+      phase.
+    principal_ranking: the principal's own type (row 0 of Θ).
     rule: the social choice rule f, a key of `voting.RULES`.
     delta: the bound δ on D(φ_prev, φ) between rounds.
     divergence: D, a key of `principal.DIVERGENCES`.
   """
   principal: str
-  focal_favourite: str
-  background_favourite: str
-  principal_favourite: str
+  focal_ranking: tuple[str, ...]
+  background_ranking: tuple[str, ...]
+  principal_ranking: tuple[str, ...]
   rule: str = "plurality"
   delta: float = 0.25
   divergence: str = "linf"
@@ -91,6 +97,13 @@ class Mechanism:
       raise ValueError(f"Unknown principal {self.principal!r}; valid: "
                        f"{sorted(principal_lib.PRINCIPALS)}")
     self.wrapper_config()  # Checks the rule, delta and divergence.
+    for field in ("focal_ranking", "background_ranking", "principal_ranking"):
+      object.__setattr__(self, field, tuple(getattr(self, field)))
+
+  @property
+  def focal_favourite(self) -> str:
+    """The top of the focal players' ranking."""
+    return self.focal_ranking[0]
 
   def wrapper_config(self) -> wrapper_lib.MechanismConfig:
     """The rule, δ and D as the principal wrapper takes them."""
@@ -103,14 +116,16 @@ class Mechanism:
     """Θ for players whose slots are focal where `is_focal` is True.
 
     Raises:
-      ValueError: a favourite is not among `objectives`.
+      ValueError: a ranking that does not name each of `objectives` once.
     """
-    favourites = [self.principal_favourite] + [
-        self.focal_favourite if focal else self.background_favourite
+    rankings = [self.principal_ranking] + [
+        self.focal_ranking if focal else self.background_ranking
         for focal in is_focal]
-    return preferences_lib.fixed(
-        num_players=len(is_focal), objectives=objectives,
-        rng=np.random.default_rng(0), favourites=favourites)
+    return preferences_lib.Preferences(
+        utilities=np.array([
+            preferences_lib.ranking_utilities(ranking, objectives)
+            for ranking in rankings]),
+        objectives=tuple(objectives))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +137,10 @@ class ScenarioConfig(mp_scenario_configs.ScenarioConfig):
   global `random` module, which would make episodes irreproducible.
   """
   mechanism: Mechanism
+
+
+_EGALITARIAN = ("egalitarian", "nash", "utilitarian")
+_UTILITARIAN = ("utilitarian", "egalitarian", "nash")
 
 
 def _substrate_scenarios(substrate: str) -> dict[str, ScenarioConfig]:
@@ -140,11 +159,14 @@ def _substrate_scenarios(substrate: str) -> dict[str, ScenarioConfig]:
         is_focal=(True,) * num_focal + (False,) * (num_players - num_focal),
         bots_by_role={"default": {bot}}, mechanism=mechanism)
 
+  # Background utilitarians rank egalitarian second, focal egalitarians
+  # rank utilitarian last: a utilitarian majority of 4 in 7 wins plurality,
+  # instant runoff and Copeland, a minority of 3 wins Borda (10 to 8).
   hand_rule = Mechanism(
-      principal="hand_rule", focal_favourite="egalitarian",
-      background_favourite="utilitarian", principal_favourite="egalitarian")
+      principal="hand_rule", focal_ranking=_EGALITARIAN,
+      background_ranking=_UTILITARIAN, principal_ranking=_EGALITARIAN)
   all_egalitarian = dataclasses.replace(
-      hand_rule, background_favourite="egalitarian")
+      hand_rule, background_ranking=_EGALITARIAN)
   return {
       f"{substrate}_0": config(
           "visited by unsustainable greedy zappers voting utilitarian; the "
@@ -288,15 +310,18 @@ def _bot_factories(
     substrate: substrate_factory.SubstrateFactory,
     seed: int,
 ) -> dict[str, policy_factory.PolicyFactory]:
-  """Our heuristic bots as Melting Pot policy factories, voting fixed."""
+  """Our heuristic bots as Melting Pot policy factories, each casting the
+  background type's truthful ballot under the scenario's rule."""
   objectives = objectives_of(config)
   names = sorted(set().union(*config.bots_by_role.values()))
   unknown = sorted(set(names) - set(agents.BOTS))
   if unknown:
     raise ValueError(f"Unknown bots {unknown} in scenario; valid: "
                      f"{sorted(agents.BOTS)}")
-  voter = agents.bots.Voter.fixed(
-      objectives.index(config.mechanism.background_favourite))
+  mechanism = config.mechanism
+  voter = agents.bots.Voter.truthful(
+      preferences_lib.ranking_utilities(mechanism.background_ranking,
+                                        objectives), mechanism.rule)
 
   def builder(name: str) -> Callable[[], policy_lib.Policy]:
     return lambda: agents.make_bot(name, seed=seed, voter=voter,
