@@ -1129,8 +1129,11 @@ end
 HARVEST phases: a VOTE phase is a pause of the world, so the state that ends a
 round's harvest is exactly the state that starts the next one.
 
-While paused, an eaten apple waits in the plain wait state, which belongs to
-no regrowth group, so no regrowth updater can pick it.
+The pause is checked where an apple grows, in the regrowth updaters: Lab2D
+carries out the state changes that a step asks for only after that step's
+updaters have run, so moving waiting apples out of their regrowth groups (as
+this component once did) paused regrowth a step late. Apples grew in the first
+VOTE step of a round, and one that grew under an avatar was eaten there.
 ]]
 local PhasedDensityRegrow = class.Class(commons_harvest.DensityRegrow)
 
@@ -1144,12 +1147,20 @@ function PhasedDensityRegrow:start()
   self._roundManager = sceneComponent(self.gameObject, 'RoundManager')
 end
 
-function PhasedDensityRegrow:_updateWaitState()
-  if self._roundManager:getPhase() == PHASE.HARVEST then
-    PhasedDensityRegrow.Base._updateWaitState(self)
-  elseif self.gameObject:getState() ~= self._config.liveState then
-    self.gameObject:setState(self._config.waitState)
+--[[ Registers the base class's regrowth updaters, each made to do nothing
+outside HARVEST phases. ]]
+function PhasedDensityRegrow:registerUpdaters(updaterRegistry)
+  local harvestOnly = {}
+  function harvestOnly.registerUpdater(_, updater)
+    local grow = updater.updateFn
+    updater.updateFn = function(...)
+      if self._roundManager:getPhase() == PHASE.HARVEST then
+        return grow(...)
+      end
+    end
+    updaterRegistry:registerUpdater(updater)
   end
+  PhasedDensityRegrow.Base.registerUpdaters(self, harvestOnly)
 end
 
 
