@@ -3,7 +3,7 @@
   umd list                      the substrates, players and phase lengths
   umd list --scenarios          umd evaluate's scenarios
   umd run [--substrate ...]     play one game and write runs/<timestamp>/
-  umd play [--substrate ...]    play it yourself (pygame)
+  umd play [--principal P]      play it yourself (pygame), alone or against P
   umd evaluate --population P   a population against scenarios
   umd grid --rates R --seeds S  fixed schedules scored on games (Ray)
   umd train followers [...]     train PPO followers; --resume RUN continues
@@ -85,11 +85,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
   return 0
 
 
+# `umd play`: the game options of `umd run` that need --principal (each
+# GameConfig field but these), and what the others are against a principal.
+_PLAY_OWN_FIELDS = ("substrate", "players", "principal")
+_PLAY_FIXED = {"ballots": "world", "video": False, "out": None}
+
+
+def _play_game_fields() -> list[dataclasses.Field]:
+  return [field for field in dataclasses.fields(game_lib.GameConfig)
+          if field.name not in (*_PLAY_OWN_FIELDS, *_PLAY_FIXED)]
+
+
 def _cmd_play(args: argparse.Namespace) -> int:
   from umd_meltingpot.game import play  # pylint: disable=g-import-not-at-top
-  with _usage_errors():  # play() checks its input before it builds anything.
-    play.play(args.substrate, players=args.players, render=not args.headless,
-              verbose=args.verbose, observation=args.observation)
+  # play() and play_against() check their input before they build anything.
+  with _usage_errors():
+    if args.principal is None:
+      given = [validation.flag(field.name) for field in _play_game_fields()
+               if getattr(args, field.name) != field.default]
+      if given:
+        raise ValueError(
+            f"{', '.join(given)} set{'s' if len(given) == 1 else ''} the "
+            "game against a principal; add --principal NAME|CHECKPOINT "
+            "(without one no principal counts the vote)")
+      play.play(args.substrate, players=args.players,
+                render=not args.headless, verbose=args.verbose,
+                observation=args.observation)
+      return 0
+    game = game_lib.prepare(flags.options_of(
+        argparse.Namespace(**{**_PLAY_FIXED, **vars(args)}),
+        game_lib.GameConfig), agents.FACTORY)
+    play.play_against(game, render=not args.headless, verbose=args.verbose,
+                      observation=args.observation)
   return 0
 
 
@@ -320,7 +347,17 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     run.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
   run.set_defaults(handler=_cmd_run)
 
-  play = commands.add_parser("play", help="play the game yourself (pygame)")
+  play = commands.add_parser(
+      "play", help="play the game yourself (pygame), alone or against the "
+      "principal (--principal)",
+      description="Play in a pygame window. Without --principal: free play, "
+      "one player at a time (TAB switches), the others stand still, and no "
+      "principal counts the vote. With --principal NAME|CHECKPOINT: you are "
+      "P1 in the game of umd run, bots play the others, your ranked ballot "
+      "(number keys; the game waits for it in each VOTE) is counted with "
+      "theirs, the principal sets phi each round within --delta, and the "
+      "HUD shows the tally, the winner, phi and your income, tax and "
+      "transfer.")
   if wanted("play"):
     _add_play_flags(play)
   play.set_defaults(handler=_cmd_play)
@@ -378,6 +415,21 @@ def _add_play_flags(play: argparse.ArgumentParser) -> None:
   play.add_argument("--observation", default="RGB",
                     choices=["RGB", "WORLD.RGB"],
                     help="your own view (RGB) or the whole map (WORLD.RGB)")
+  from umd_meltingpot.principal import registry  # pylint: disable=g-import-not-at-top
+  play.add_argument(
+      "--principal", default=None, metavar="NAME|CHECKPOINT",
+      help="play P1 against this principal, bots playing the others, as in "
+      "umd run: a name (" + ", ".join(sorted(registry.PRINCIPALS)) + "; "
+      "umd run --help describes each) or the path of a checkpoint written "
+      "by umd train principal (e.g. runs/x/principal.npz); default: free "
+      "play, no principal")
+  against = play.add_argument_group(
+      "against the principal", "the game options of umd run; they need "
+      "--principal. The --bots are cycled over the other players, the "
+      "first on P2; the ballots are always world (your VOTE presses "
+      "count).")
+  flags.add_config_flags(against, game_lib.GameConfig, exclude=(
+      *_PLAY_OWN_FIELDS, *_PLAY_FIXED))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -1,12 +1,25 @@
 """Human play of the UMD Apple Harvest substrates, in a pygame window.
 
   python -m umd_meltingpot.game.play --substrate umd_apple_harvest__small
+  umd play --principal hand_rule          # you against the principal
 
-or, from Python, `umd_meltingpot.game.play.play("umd_apple_harvest__small")`.
-This runs Melting Pot's own human-play loop
-(`meltingpot.human_players.level_playing_utils.run_episode`) on the raw Lab2D
-environment: you control one player at a time; the others stand still (and
-abstain) unless you switch to them.
+There are two ways to play.
+
+Free play (`play`, `umd play` without `--principal`) runs Melting Pot's own
+human-play loop (`meltingpot.human_players.level_playing_utils.run_episode`)
+on the raw Lab2D environment: you control one player at a time; the others
+stand still (and abstain) unless you switch to them with TAB. No principal
+runs: the vote is shown but changes nothing.
+
+Against the principal (`play_against`, `umd play --principal NAME|CHECKPOINT`)
+runs the game of `umd run`, built by the same functions (`loop.prepare`,
+`loop.build_bots`, `loop.build_environment`): you are player 1, bots play the
+others and vote their types, and the principal wrapper counts your ranked
+ballot with theirs, elects the objective and lets the principal set phi within
+delta of the last round's. Below the world the window shows `umd run
+--video`'s HUD (`outputs/hud.py`): the tally, the rule's scores, the winner,
+phi and each player's income, tax and transfer this round, yours labelled
+"you".
 
 Key bindings:
 
@@ -16,22 +29,31 @@ Key bindings:
   D / RIGHT arrow    step right
   Q / E              turn left / turn right
   SPACE              fire the zapper
-  1 .. K             vote for objective k (1-based, in the ballot order of
+  1 .. K             rank objective k next (1-based, in the ballot order of
                      the config's `objectives`; K is their number, 3 by
                      default: 1 utilitarian, 2 egalitarian, 3 nash). The
                      keypad digits work too. A ballot only counts during a
-                     VOTE phase; the last one cast in the round counts.
-  TAB                switch to the next player
+                     VOTE phase.
+  TAB                free play: switch to the next player
+  ENTER              against the principal: end your ballot (at once:
+                     abstain)
   close the window   quit
 
-Each round starts with a VOTE phase (avatars frozen; vote with the number
-keys) followed by a HARVEST phase. The line at the top of the window shows
-the player you control, the round, the phase, the vote tally and the tax
-rates; the console announces each phase. No principal runs here: the tax
-rates stay at the config's `initial_rates` (set them with `overrides`).
+Each round starts with a VOTE phase (avatars frozen) followed by a HARVEST
+phase. In free play a number key held at a VOTE step ranks that objective,
+and the VOTE phase runs at the frame rate. Against the principal the game
+waits for you during VOTE: each number key press ranks one objective (one
+VOTE step; an objective already ranked is ignored), until you press ENTER or
+the VOTE steps run out; then the bots finish theirs and the vote closes. The
+line at the top of the window shows the player you control, the round, the
+phase and your ballot; the console announces each phase, each election and
+what each round paid you.
 """
 
 import argparse
+import collections
+import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -45,6 +67,9 @@ import numpy as np
 import pygame
 
 from umd_meltingpot import substrate
+from umd_meltingpot.game import loop
+from umd_meltingpot.outputs import hud as hud_lib
+from umd_meltingpot.outputs import video
 from umd_meltingpot.substrates import phases
 from umd_meltingpot.substrates import umd_apple_harvest
 
@@ -357,6 +382,363 @@ def play(substrate_name: str = DEFAULT_SUBSTRATE,
       print_events=verbose,
       default_observation="WORLD.RGB",
   )
+
+
+HUMAN = 0
+"""The player you are against the principal (0-based): P1."""
+YOU = "you"
+"""Your name in the HUD's player table."""
+
+_ENTER_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER)
+_TEXT_COLOUR = (255, 255, 255)
+_TEXT_BACKGROUND = (20, 22, 30)
+_PRINCIPAL_FONT_SIZE = 18
+
+
+class Quit(Exception):
+  """The window was closed: the game stops; its finished rounds are kept."""
+
+
+def _vote_of_key(key: int, num_objectives: int) -> int:
+  """k if `key` is the top-row or keypad digit k in 1..num_objectives,
+  else 0."""
+  for k in range(1, min(num_objectives, _MAX_VOTE_KEYS) + 1):
+    if key in _number_keys(k):
+      return k
+  return 0
+
+
+class HumanPlayer:
+  """You at the keyboard, as the game loop steps a bot
+  (`loop.play_episode`): `initial_state()` and `step(timestep, state)`.
+
+  In HARVEST the held keys move, turn and zap (Melting Pot's readers, one
+  action a step: a move before a turn before a zap). In VOTE the game waits
+  for your key presses: each number key ranks one objective (one VOTE step
+  casts its `VOTE_<objective>` press), an objective already ranked is
+  ignored, and ENTER ends your ballot (at once: you abstain); once it has
+  ended, or ranks every objective, the remaining VOTE steps pass without a
+  press. Presses outside VOTE are dropped. Closing the window raises `Quit`.
+
+  The state is the round whose ballot you ended with ENTER (0: none).
+  """
+
+  def __init__(self, objectives: Sequence[str], *,
+               wait: Callable[[], None]):
+    """Reads your keys for a ballot over `objectives`.
+
+    Args:
+      objectives: the objectives on the ballot, in ballot order.
+      wait: called while the game waits for a key (ticks the window's
+        clock, so that waiting does not spin).
+    """
+    self._num_objectives = len(objectives)
+    self._actions = umd_apple_harvest.action_set(objectives)
+    self._wait = wait
+    self._keys: collections.deque[int] = collections.deque()
+
+  def _index(self, *, move: int = 0, turn: int = 0, fire: int = 0,
+             vote: int = 0) -> int:
+    return self._actions.index(
+        {"move": move, "turn": turn, "fireZap": fire, "vote": vote})
+
+  def initial_state(self) -> int:
+    return 0
+
+  def _read_events(self) -> None:
+    """Queues the key presses since the last read; raises Quit on QUIT."""
+    for event in pygame.event.get():
+      if event.type == pygame.QUIT:
+        raise Quit()
+      if event.type == pygame.KEYDOWN:
+        self._keys.append(event.key)
+
+  def _next_key(self) -> int:
+    """The next key pressed, waiting for one."""
+    while not self._keys:
+      self._read_events()
+      if not self._keys:
+        self._wait()
+    return self._keys.popleft()
+
+  def step(self, timestep: dm_env.TimeStep, state: int) -> tuple[int, int]:
+    """Your action at `timestep` (your own view of it) and the next state.
+
+    Raises:
+      Quit: the window was closed.
+    """
+    observation = timestep.observation
+    phase = int(observation["WORLD.PHASE"])
+    if phase == phases.Phase.VOTE:
+      round_ = int(observation["WORLD.ROUND"])
+      ranked = _own_ranking(observation, HUMAN)
+      if state == round_ or len(ranked) == self._num_objectives:
+        self._read_events()
+        self._keys.clear()
+        return self._index(), state
+      while True:
+        key = self._next_key()
+        if key in _ENTER_KEYS:
+          return self._index(), round_
+        vote = _vote_of_key(key, self._num_objectives)
+        if vote and vote not in ranked:
+          return self._index(vote=vote), state
+    self._read_events()
+    self._keys.clear()  # A vote counts only in the VOTE phase.
+    if phase != phases.Phase.HARVEST:
+      return self._index(), state
+    move = level_playing_utils.get_direction_pressed()
+    turn = 0 if move else level_playing_utils.get_turn_pressed()
+    fire = 0 if move or turn else level_playing_utils.get_space_key_pressed()
+    return self._index(move=move, turn=turn, fire=fire), state
+
+
+class RandomHuman:
+  """Your player without a window: uniform random actions from its own
+  generator (`umd play --headless`, to check that the game runs)."""
+
+  def __init__(self, num_actions: int, seed: int):
+    self._num_actions = num_actions
+    self._rng = np.random.default_rng(seed)
+
+  def initial_state(self) -> None:
+    return None
+
+  def step(self, timestep: dm_env.TimeStep, state: None) -> tuple[int, None]:
+    del timestep
+    return int(self._rng.integers(self._num_actions)), state
+
+
+def human_text(observation: Mapping[str, Any], *,
+               objectives: Sequence[str], rounds: int) -> tuple[str, ...]:
+  """The lines at the top of the window against the principal: who you
+  are, the round and phase, the keys and, in VOTE, your ballot so far.
+
+  Args:
+    observation: your raw observation (the `WORLD.*` ones are read).
+    objectives: the objectives on the ballot, in ballot order.
+    rounds: tau.
+  """
+  round_, phase = _round_and_phase(observation, rounds)
+  ranking = _own_ranking(observation, HUMAN)
+  heading = f"You: P{HUMAN + 1} · round {round_}/{rounds} · {phase}"
+  if phase == phases.Phase.VOTE.name:
+    keys = " ".join(f"{k} {video.short_name(name)}"
+                    for k, name in enumerate(objectives, start=1))
+    yours = " > ".join(video.short_name(objectives[k - 1]) for k in ranking)
+    return (f"{heading} · rank with keys: {keys}",
+            f"your ballot: {yours or '-'} · ENTER: done")
+  if phase == phases.Phase.HARVEST.name:
+    return (f"{heading} · WASD move, Q/E turn, SPACE zap",)
+  return (f"{heading} · game over",)
+
+
+class _Window:
+  """The pygame window against the principal: your view (or the map)
+  scaled, `video.compose_frame`'s HUD strip below it, and `human_text` on
+  top."""
+
+  def __init__(self, *, caption: str, fps: int, screen_width: int,
+               screen_height: int):
+    pygame.init()
+    pygame.display.set_caption(caption)
+    self._font = pygame.font.SysFont(None, _PRINCIPAL_FONT_SIZE)
+    self._clock = pygame.time.Clock()
+    self._fps = fps
+    self._size = (screen_width, screen_height)
+    self._scale = 0
+    self._display = None
+
+  def show(self, image: np.ndarray, hud: video.Hud,
+           lines: Sequence[str]) -> None:
+    """Draws one frame and waits for the next one's time."""
+    if self._display is None:  # The first frame fixes the layout.
+      height, width = np.asarray(image).shape[:2]
+      self._scale = max(1, min(
+          self._size[0] // width,
+          (self._size[1] - video.strip_height(hud)) // height))
+    frame = video.compose_frame(image, hud, self._scale)
+    if self._display is None:
+      self._display = pygame.display.set_mode(
+          (frame.shape[1], frame.shape[0]))
+    # pygame is column major.
+    surface = pygame.surfarray.make_surface(np.transpose(frame, (1, 0, 2)))
+    self._display.blit(surface, (0, 0))
+    for row, line in enumerate(lines):
+      text = self._font.render(line, True, _TEXT_COLOUR, _TEXT_BACKGROUND)
+      self._display.blit(text, (4, 4 + row * (_PRINCIPAL_FONT_SIZE + 2)))
+    pygame.display.update()
+    self._clock.tick(self._fps)
+
+  def wait(self) -> None:
+    self._clock.tick(self._fps)
+
+  def close(self) -> None:
+    pygame.quit()
+
+
+def _flat(values: Sequence[float]) -> str:
+  return "/".join(f"{value:.2f}" for value in values)
+
+
+def _announce_vote(env: Any, world: Mapping[str, Any], *,
+                   game: "loop.PreparedGame") -> str:
+  """The console line when a vote has closed: the winner and phi."""
+  config = game.substrate_config
+  vote = env.counted_vote(world)
+  tally = ", ".join(f"{name} {count:g}"
+                    for name, count in zip(config.objectives, vote.tally))
+  tie = " (tie broken at random)" if vote.tie_broken else ""
+  return (f"== Round {int(world['WORLD.ROUND'])}/{config.rounds}: "
+          f"{game.config.rule} elected {env.objective}{tie}; first "
+          f"preferences: {tally}. The principal set phi = {_flat(env.phi)} "
+          f"(delta {game.config.delta:g}, {game.config.divergence}). "
+          f"HARVEST for {config.harvest_steps} steps.")
+
+
+def _announce_round(record: Any) -> str:
+  """The console line when a round has ended: what it paid you."""
+  you = HUMAN
+  return (f"== Round {record.round}/{record.rounds} over: you earned "
+          f"{record.gross[you]:.1f}, paid {record.tax[you]:.1f} tax, got "
+          f"{record.transfer[you]:.1f} back; return "
+          f"{record.returns[you]:.1f}. {record.objective} = "
+          f"{record.objective_value:.2f}.")
+
+
+def play_against(game: "loop.PreparedGame",
+                 *,
+                 render: bool = True,
+                 fps: int = 8,
+                 screen_width: int = 800,
+                 screen_height: int = 600,
+                 verbose: bool = False,
+                 observation: str = "RGB") -> list[Any]:
+  """Plays one game of `game` as player 1 against its principal.
+
+  The bots of `game` play the other players (its `--bots` cycled over
+  them, the first on P2) and vote their types; your ranked ballot (number
+  keys, see `HumanPlayer`) is counted with theirs from `WORLD.BALLOTS`, and
+  the principal sets phi each round within delta, as in `umd run`. The
+  window shows `observation` with the HUD below it (`outputs/hud.py`).
+
+  Args:
+    game: a game from `loop.prepare` (with `umd_meltingpot.agents.FACTORY`);
+      its ballots must be "world", so that key presses count.
+    render: True opens a pygame window and reads the keyboard; False runs
+      headless, your player taking random actions (`RandomHuman`).
+    fps: frames (environment steps) per second of the HARVEST phase.
+    screen_width: the largest width of the world in the window, in pixels.
+    screen_height: the largest height of the window, in pixels.
+    verbose: also print the round, phase, your ballot, the tally and phi
+      after every step.
+    observation: what the window shows: "RGB" (your view) or "WORLD.RGB"
+      (the whole map).
+
+  Returns:
+    The records of the rounds played (`RoundRecord`, as in `rounds.jsonl`);
+    fewer than tau if the window was closed.
+
+  Raises:
+    ValueError: an unknown observation, a non-positive size or fps, more
+      objectives than number keys, ballots other than "world", a game
+      without bots, or no display to open a window on.
+  """
+  if observation not in OBSERVATIONS:
+    raise ValueError(
+        f"Unknown observation {observation!r}; valid: {list(OBSERVATIONS)}")
+  _check_positive(fps=fps, screen_width=screen_width,
+                  screen_height=screen_height)
+  config = game.substrate_config
+  objectives = tuple(config.objectives)
+  if len(objectives) > _MAX_VOTE_KEYS:
+    raise ValueError(f"Human play has number keys for at most "
+                     f"{_MAX_VOTE_KEYS} objectives, got {len(objectives)}")
+  if game.mechanism.ballot_source != "world":
+    raise ValueError(
+        f"ballots must be 'world' to play against the principal (your "
+        f"VOTE presses count only then), got "
+        f"{game.mechanism.ballot_source!r}")
+  if not game.bot_names:
+    raise ValueError("playing against the principal needs bots for the "
+                     "other players")
+  if render:
+    check_display()
+  os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+  # Cycled over the others: P2 gets the first bot (`make_bots` gives player
+  # i names[i % L], and P1's bot is left out).
+  names = game.bot_names
+  bots = loop.build_bots(dataclasses.replace(
+      game, bot_names=names[-1:] + names[:-1]))
+  players = [YOU] + [names[(i - 1) % len(names)]
+                     for i in range(1, game.num_players)]
+  views = game.bot_factory.views(names)
+  if views is not None:  # The bots' views and the window's.
+    views = (*views, observation)
+  hud_options = dict(
+      rounds=config.rounds, objectives=objectives, rule=game.config.rule,
+      steps=loop.episode_steps(game), names=players,
+      colours=video.player_colours(game.num_players))
+  others = ", ".join(f"P{i + 1} {name}"
+                     for i, name in enumerate(players) if i != HUMAN)
+  print(f"{game.config.substrate}: you are P{HUMAN + 1} against the "
+        f"{game.config.principal} principal ({game.config.rule} vote, "
+        f"delta {game.config.delta:g} {game.config.divergence}); {others}. "
+        f"{config.rounds} rounds of {config.vote_steps} VOTE + "
+        f"{config.harvest_steps} HARVEST steps; phi_0 "
+        f"{_flat(game.schedule.as_array())}.")
+  if render:
+    keys = ", ".join(f"{k} {name}" for k, name in enumerate(objectives,
+                                                            start=1))
+    print("Keys: WASD/arrows move, Q/E turn, SPACE zap. In each VOTE the "
+          f"game waits for your ballot: rank the objectives, best first, "
+          f"one key each ({keys}); ENTER ends it (at once: abstain).")
+  counter = loop.StepCounter()
+  announced = {}
+
+  def on_step(timestep: dm_env.TimeStep) -> None:
+    counter.observe(timestep)
+    world = timestep.observation[HUMAN]
+    phase_key = _round_and_phase(world, config.rounds)
+    if announced.get("phase") != phase_key:
+      announced["phase"] = phase_key
+      if phase_key[1] == phases.Phase.HARVEST.name:
+        print(_announce_vote(env, world, game=game))
+      elif phase_key[1] == phases.Phase.VOTE.name:
+        print(f"== Round {phase_key[0]}/{config.rounds}: VOTE")
+    if verbose:
+      print(status_line(world, HUMAN, rounds=config.rounds,
+                        objectives=objectives))
+    if window is not None:
+      window.show(world[observation], hud_lib.hud(
+          env, world, step=counter.step, **hud_options),
+                  human_text(world, objectives=objectives,
+                             rounds=config.rounds))
+
+  def on_round_end(record: Any) -> None:
+    print(_announce_round(record))
+
+  with contextlib.ExitStack() as stack:
+    env = stack.enter_context(loop.build_environment(
+        game, on_round_end, views=views))
+    window = None
+    if render:
+      window = _Window(
+          caption=f"UMD: you (P{HUMAN + 1}) against the "
+          f"{game.config.principal} principal", fps=fps,
+          screen_width=screen_width, screen_height=screen_height)
+      stack.callback(window.close)
+      human = HumanPlayer(objectives, wait=window.wait)
+    else:
+      human = RandomHuman(len(config.action_set), seed=game.config.seed + 4)
+    try:
+      loop.play_episode(env, [human, *bots[1:]], on_step)
+    except Quit:
+      print("Window closed: the game stops; finished rounds are kept.")
+    records = env.records
+  if records:
+    print(loop.format_table(records))
+  return records
 
 
 def _parse_override(text: str) -> tuple[str, Any]:

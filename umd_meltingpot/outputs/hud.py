@@ -2,7 +2,8 @@
 
 `hud` reads the step's global observations and the principal wrapper's
 state (phi, the counted vote, the objective) into a `video.Hud`, which
-`video.EpisodeVideo` draws under the world.
+`video.EpisodeVideo` draws under the world, and `umd play --principal`
+under its window's view (`game/play.py`, your row named "you").
 """
 
 from typing import Any, Protocol, Sequence
