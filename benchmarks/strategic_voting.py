@@ -1,11 +1,14 @@
 """Strategic voting per social-choice rule, on the substrate (issues 5, 12).
 
-Each follower learns its ranked ballot with an ε-greedy bandit over the 6
-rankings of 3 objectives (cast with VOTE_* presses), rewarded by its own
+Each follower learns its ballot with an ε-greedy bandit over the ballots
+its rule expects (`voting.in_game_ballots`: 3 favourites, 6 approval sets or
+6 rankings of 3 objectives, cast with VOTE_* presses), rewarded by its own
 type utility of the elected objective (see `experiments/strategic_voting.py`);
 training games shorten the harvest to one step, since the ballot reward
-does not depend on it. The learned ballots are then cast through Lua in one
-full game per seed (and the same game is played with truthful ballots).
+does not depend on it, and `--train-on elections` counts the same ballots
+with the same draws without Lua. The learned ballots are then cast through
+Lua in one full game per seed (and the same game is played with truthful
+ballots).
 Printed per rule, as a markdown table, with 95% cluster-bootstrap CIs over
 seeds: the manipulation rate (rounds in which some player's learned ballot
 differs from its truthful one and changes the outcome in its favour;
@@ -13,15 +16,19 @@ expected over the rule's randomness, and realised with the same
 tie-breaking draw), the truthful-ballot share, the Condorcet efficiency
 (the share of rounds with a Condorcet winner of the true types that elect
 it) under learned and truthful ballots, the type welfare Σθ(winner) under
-both, the winner distributions and the realised welfare.
+both and its loss (truthful minus learned, paired by round), the winner
+distributions and the realised welfare.
 
   .venv/bin/python benchmarks/strategic_voting.py --seeds 10
+  .venv/bin/python benchmarks/strategic_voting.py --seeds 20 \\
+      --train-on elections --workers 2 --cache runs/sv.jsonl
   .venv/bin/python benchmarks/strategic_voting.py --electorate uniform \\
       --rules plurality,random_dictator --seeds 20
 """
 
 import argparse
 import dataclasses
+import pathlib
 import sys
 
 import _setup  # pylint: disable=unused-import  # First: the preamble.
@@ -32,6 +39,7 @@ import tqdm
 import common
 from umd_meltingpot.plumbing import lazy
 from umd_meltingpot.plumbing import parallel
+from umd_meltingpot.plumbing import runs
 from umd_meltingpot.social_choice import voting
 # pylint: enable=g-import-not-at-top,wrong-import-position,g-bad-import-order
 
@@ -96,6 +104,10 @@ def main(argv=None) -> int:
     if args.seeds < 1:
       raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     parallel.check_options(args.workers, None)
+    if args.cache is not None:
+      cache_folder = pathlib.Path(args.cache).parent
+      runs.check_writable(cache_folder, flag="--cache")
+      cache_folder.mkdir(parents=True, exist_ok=True)
     config = sv.LearningConfig(
         substrate=args.substrate, electorate=args.electorate,
         players=args.players, train_rounds=args.train_rounds,

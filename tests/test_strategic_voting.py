@@ -1,11 +1,14 @@
 """Strategic voting: ballot learners, the manipulation audit, and Lua."""
 
+import io
 import json
+from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
+from benchmarks import strategic_voting as benchmark
 from experiments import strategic_voting as sv
 from umd_meltingpot.social_choice import voting
 from umd_meltingpot.social_choice import welfare
@@ -276,6 +279,34 @@ class StrategicVotingTest(parameterized.TestCase):
     self.assertAlmostEqual(summary.type_welfare_loss[0], -0.5)
     row = sv.markdown_table([summary]).splitlines()[2]
     self.assertStartsWith(row, "| plurality | 0.67 (0.50–1.00) |", row)
+
+
+
+class BenchmarkTest(parameterized.TestCase):
+
+  @parameterized.parameters((["--workers", "-1"], "workers must be"),
+                            (["--cache", "/proc/no/cache.jsonl"],
+                             "--cache /proc/no is not writable"),
+                            (["--rules", "bogus"], "valid rules"))
+  def test_bad_flags_exit_2_in_one_line(self, flags, message):
+    with mock.patch("sys.stderr", new_callable=io.StringIO) as stderr:
+      self.assertEqual(benchmark.main(flags), 2)
+    self.assertIn(message, stderr.getvalue())
+    self.assertLen(stderr.getvalue().strip().splitlines(), 1)
+
+  def test_the_cache_keeps_each_rule_and_seed_and_a_rerun_reuses_it(self):
+    cache = self.create_tempdir().full_path + "/new/sv.jsonl"
+    flags = ["--rules", "approval", "--seeds", "2", "--train-rounds", "5",
+             "--train-on", "elections", "--cache", cache]
+    tables = []
+    for _ in range(2):
+      with mock.patch("sys.stdout", new_callable=io.StringIO) as stdout, \
+          mock.patch("sys.stderr", new_callable=io.StringIO):
+        self.assertEqual(benchmark.main(flags), 0)
+      tables.append(stdout.getvalue().split("| approval |")[1])
+    with open(cache, encoding="utf-8") as lines:
+      self.assertLen(lines.readlines(), 2)  # Played once, then reused.
+    self.assertEqual(tables[0], tables[1])
 
 
 if __name__ == "__main__":
