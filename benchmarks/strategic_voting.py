@@ -87,6 +87,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                       "same ballots with the same draws in voting.elect "
                       "alone (the same learners, faster); evaluation is "
                       "on the substrate either way (default: %(default)s)")
+  parser.add_argument("--ideal", type=int, default=0, metavar="PROFILES",
+                      help="instead of learning, print the profitability of "
+                      "Holliday, Kristoffersen and Pacuit's (2024) ideal "
+                      "manipulator (voter 0's best ballot against sincere "
+                      "others, gain / utility spread) over this many random "
+                      "electorates (default: 0, learn)")
   parser.add_argument("--workers", type=int, default=0,
                       help="Ray workers, one (rule, seed) each (0: here, "
                       "one after the other; default: %(default)s)")
@@ -117,6 +123,12 @@ def main(argv=None) -> int:
   except ValueError as error:
     print(f"error: {error}", file=sys.stderr)
     return 2
+  if args.ideal < 0:
+    print(f"error: --ideal must be >= 0, got {args.ideal}", file=sys.stderr)
+    return 2
+  if args.ideal:
+    _print_ideal(rules, config, args.ideal)
+    return 0
   seeds = range(args.first_seed, args.first_seed + args.seeds)
   # Rates and shares, no ratio: nothing for the history.
   run = common.Run("strategic_voting", common.Subject(
@@ -145,6 +157,19 @@ def main(argv=None) -> int:
   print(sv.markdown_table(summaries))
   run.finish()
   return 0
+
+
+def _print_ideal(rules, config, profiles: int) -> None:
+  """The ideal manipulator's mean profitability per rule, as markdown."""
+  objectives = sv.substrate_lib.get_config(config.substrate).objectives
+  print(f"\nideal manipulator (voter 0, others sincere), {profiles} "
+        f"electorates '{config.electorate}' of {config.players} players\n")
+  print("| rule | profitability (95% CI) |\n| --- | --- |")
+  for rule in tqdm.tqdm(rules, file=sys.stderr):
+    mean, low, high = sv.ideal_profitability_ci(
+        rule, config.electorate, players=config.players,
+        objectives=objectives, profiles=profiles)
+    print(f"| {rule} | {mean:.4f} ({low:.4f}–{high:.4f}) |")
 
 
 def _run(tasks, args) -> list:

@@ -947,6 +947,65 @@ def learn_by_election(rule: str, utilities: np.ndarray,
 
 
 # ----------------------------------------------------------------------------
+# The ideal manipulator of Holliday, Kristoffersen and Pacuit (2024).
+# ----------------------------------------------------------------------------
+
+
+def ideal_profitability(rule: str, utilities: np.ndarray, *,
+                        voter: int = 0) -> float:
+  """How much one voter gains by its best ballot, the others sincere.
+
+  Holliday, Kristoffersen and Pacuit's (2024) ideal manipulator: `voter`
+  knows the others' truthful ballots and casts the ballot of the rule's
+  shape (`voting.in_game_ballots`) that maximises its expected utility,
+  ties and lotteries counted as `outcome_lottery` does; its profitability
+  is the gain over its truthful ballot divided by the spread of its
+  utilities (max - min), so it lies in [0, 1].
+
+  Args:
+    rule: a key of `voting.RULES`.
+    utilities: the players' types, shape (n, m).
+    voter: the manipulating player.
+
+  Returns:
+    The normalised gain, 0 if no ballot beats the truthful one.
+  """
+  utilities = np.asarray(utilities, dtype=np.float64)
+  own = utilities[voter]
+  spread = own.max() - own.min()
+  if spread <= 0:
+    return 0.0
+  setup = ElectionSetup(
+      rule=rule,
+      objectives=tuple(f"o{a}" for a in range(utilities.shape[1])))
+  lottery = voting.RULES[rule].lottery
+  ballots = [truthful_ballot(row, rule) for row in utilities]
+
+  def value(ballot: Ranking) -> float:
+    ballots[voter] = ballot
+    # The expected value does not depend on the tie-breaking draw.
+    outcome = setup.elect(ballots, np.random.default_rng(0))
+    return float(outcome_lottery(outcome, lottery) @ own)
+
+  sincere = value(truthful_ballot(own, rule))
+  best = max(value(b) for b in voting.in_game_ballots(own, rule))
+  return max(0.0, best - sincere) / spread
+
+
+def ideal_profitability_ci(rule: str, electorate: str, *, players: int,
+                           objectives: Sequence[str], profiles: int,
+                           seed: int = 0) -> tuple[float, float, float]:
+  """The mean of `ideal_profitability` (voter 0) over `profiles` random
+  electorates of the spec `electorate`, with a 95% bootstrap CI."""
+  values = [
+      [ideal_profitability(rule, make_electorate(
+          electorate, num_players=players, objectives=objectives,
+          seed=seed * 1_000_003 + index).players)]
+      for index in range(profiles)]
+  return stats.bootstrap_mean_ci(values, rng=0)
+
+
+# ----------------------------------------------------------------------------
 # Summaries.
 # ----------------------------------------------------------------------------
 

@@ -281,6 +281,21 @@ class StrategicVotingTest(parameterized.TestCase):
     self.assertStartsWith(row, "| plurality | 0.67 (0.50–1.00) |", row)
 
 
+  def test_ideal_manipulator_gains_the_compromise_under_plurality(self):
+    # Player 4 (C > B > A; 0, 0.7, 1) votes B: 0.7 for sure instead of the
+    # A/B coin flip's 0.35, over a utility spread of 1.
+    self.assertAlmostEqual(
+        sv.ideal_profitability("plurality", COMPROMISE, voter=4), 0.35)
+    # Borda already elects B, player 2's favourite: nothing to gain.
+    self.assertEqual(sv.ideal_profitability("borda", COMPROMISE, voter=2),
+                     0.0)
+
+  def test_ideal_manipulator_never_gains_against_random_dictator(self):
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+      self.assertEqual(sv.ideal_profitability(
+          "random_dictator", rng.random((5, 3))), 0.0)
+
 
 class BenchmarkTest(parameterized.TestCase):
 
