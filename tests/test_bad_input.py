@@ -26,6 +26,8 @@ import numpy as np
 from tests import helpers
 from tests.test_principal_training import _SCHEDULE
 from tests.test_principal_training import _trained
+from umd_meltingpot import agents
+from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import runs
 from umd_meltingpot import substrate
 from umd_meltingpot.agents.ppo import policy
@@ -279,6 +281,16 @@ class UnwritableOutputTest(parameterized.TestCase):
         self.assertIn(reason, stderr)
         self.assertEqual(len(stderr.strip().splitlines()), 1, stderr)
         self.assertFalse(os.path.exists(out))
+
+  def test_only_a_game_that_writes_needs_a_writable_folder(self):
+    # Trainers, PettingZoo and `umd play` prepare games that write nothing;
+    # `run` writes the run folder and refuses one it cannot write.
+    prepared = game_lib.prepare(game_lib.GameConfig(
+        substrate="umd_apple_harvest__small", rounds=1, steps=2,
+        out="/proc/umd-run"), agents.FACTORY)
+    with self.assertRaisesRegex(ValueError, "not writable"):
+      game_lib.run(prepared, progress=False)
+    self.assertFalse(os.path.exists("/proc/umd-run"))
 
   def test_check_writable_leaves_nothing_behind(self):
     folder = pathlib.Path(self.create_tempdir().full_path)

@@ -28,6 +28,7 @@ from umd_meltingpot import agents
 from umd_meltingpot.cli import flags
 from umd_meltingpot.game import loop as game_lib
 from umd_meltingpot.plumbing import quiet
+from umd_meltingpot.plumbing import runs
 from umd_meltingpot.plumbing import validation
 from umd_meltingpot.training import common as training
 
@@ -79,6 +80,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
   with _usage_errors():
     game = game_lib.prepare(flags.options_of(args, game_lib.GameConfig),
                             agents.FACTORY)
+    runs.check_new_folder(game.config.out)  # Before any work.
   result = game_lib.run(game, progress=not args.quiet)
   print(game_lib.format_table(result.records))
   print(f"\n{result.steps} steps; outputs in {result.out}/")

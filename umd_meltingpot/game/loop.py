@@ -342,7 +342,6 @@ def prepare(config: GameConfig, bot_factory: BotFactory) -> PreparedGame:
         rng=np.random.default_rng(config.seed))
   except ValueError as error:
     raise ValueError(f"--preferences: {error}") from None
-  runs.check_new_folder(config.out)
   bot_names = bot_factory.bot_names(
       config.bots, substrate_config=substrate_config,
       num_players=num_players, allow_mismatch=config.allow_mismatch)
@@ -662,9 +661,13 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
   """Plays one game, prepared by `prepare`, and writes its run folder.
 
   Raises:
-    ValueError: the run folder exists and is not empty.
+    ValueError: the run folder exists and is not empty, or cannot be
+      written.
   """
   config = game.config
+  # Checked here, not in `prepare`: most prepared games write nothing (the
+  # trainers', PettingZoo's, `umd play`'s), so they need no writable runs/.
+  runs.check_new_folder(config.out)
   bots = build_bots(game)
   out = runs.new_folder(config.out)
   runs.write_json(out / "config.json", _resolved_config(game))
