@@ -666,6 +666,17 @@ def train_ballots(rule: str, prefs: preferences_lib.Preferences,
   return learners
 
 
+def _wrapper_election(rule: str, prefs: preferences_lib.Preferences,
+                      mechanism: wrapper_lib.MechanismConfig
+                      ) -> ElectionSetup:
+  """The election the principal wrapper runs under `mechanism`: the
+  players' ballots and the principal's truthful one, at its weight."""
+  return ElectionSetup(
+      rule=rule, objectives=prefs.objectives,
+      principal_ballot=truthful_ballot(prefs.principal, rule),
+      principal_weight=mechanism.principal_weight)
+
+
 def _training_games(config: LearningConfig, seed: int
                     ) -> Iterator[tuple[int, int]]:
   """Each training game's seed and number of rounds, in order."""
@@ -691,13 +702,10 @@ def train_by_elections(rule: str, prefs: preferences_lib.Preferences,
   the learners end as `train_ballots` on the substrate leaves them,
   value for value (`tests/test_strategic_voting.py` checks it).
   """
-  mechanism = _prepare(config, rule=rule, seed=seed, rounds=1, steps=1,
-                       vote_steps=max(1, len(prefs.objectives) - 1),
-                       principal="fixed", bots="random").mechanism
-  setup = ElectionSetup(
-      rule=rule, objectives=prefs.objectives,
-      principal_ballot=truthful_ballot(prefs.principal, rule),
-      principal_weight=mechanism.principal_weight)
+  setup = _wrapper_election(rule, prefs, _prepare(
+      config, rule=rule, seed=seed, rounds=1, steps=1,
+      vote_steps=max(1, len(prefs.objectives) - 1), principal="fixed",
+      bots="random").mechanism)
   for game_seed, rounds in _training_games(config, seed):
     rng = np.random.default_rng([game_seed, 2])  # As `_Game`'s.
     for _ in range(rounds):
@@ -787,11 +795,7 @@ def evaluate_ballots(rule: str, prefs: preferences_lib.Preferences,
   learned = _evaluation_game(rule, prefs, config, learners, seed=seed)
   truthful = _evaluation_game(rule, prefs, config, _truthful_learners(prefs, rule),
                               seed=seed)
-  mechanism = learned.prepared.mechanism
-  setup = ElectionSetup(
-      rule=rule, objectives=prefs.objectives,
-      principal_ballot=truthful_ballot(prefs.principal, rule),
-      principal_weight=mechanism.principal_weight)
+  setup = _wrapper_election(rule, prefs, learned.prepared.mechanism)
   results = []
   for index, (record, honest) in enumerate(zip(learned.records,
                                                truthful.records)):

@@ -665,9 +665,6 @@ def run(game: PreparedGame, *, progress: bool = True) -> RunResult:
       written.
   """
   config = game.config
-  # Checked here, not in `prepare`: most prepared games write nothing (the
-  # trainers', PettingZoo's, `umd play`'s), so they need no writable runs/.
-  runs.check_new_folder(config.out)
   bots = build_bots(game)
   out = runs.new_folder(config.out)
   runs.write_json(out / "config.json", _resolved_config(game))

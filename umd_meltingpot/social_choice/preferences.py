@@ -49,6 +49,15 @@ def _ranking_of(row: np.ndarray) -> tuple[int, ...]:
   return tuple(int(a) for a in np.argsort(-row, kind="stable"))
 
 
+def full_ranking(
+    utilities: Union[Sequence[float], np.ndarray]) -> tuple[int, ...]:
+  """Every objective index, best first (equal utilities by index)."""
+  row = np.asarray(utilities, dtype=np.float64)
+  if row.ndim != 1 or row.size == 0 or not np.all(np.isfinite(row)):
+    raise ValueError(f"utilities must be finite and 1-D, got {utilities!r}.")
+  return _ranking_of(row)
+
+
 def ranked_ballot(
     utilities: Union[Sequence[float], np.ndarray]) -> tuple[int, ...]:
   """The ranked ballot of a truthful voter with these utilities.
@@ -57,10 +66,7 @@ def ranked_ballot(
   last objective: an unranked objective is tied last, so K - 1 `VOTE_*`
   presses cast a full ranking of K (see `voting.truthful_ballot`).
   """
-  row = np.asarray(utilities, dtype=np.float64)
-  if row.ndim != 1 or row.size == 0 or not np.all(np.isfinite(row)):
-    raise ValueError(f"utilities must be finite and 1-D, got {utilities!r}.")
-  return _ranking_of(row)[:-1]
+  return full_ranking(utilities)[:-1]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -275,9 +281,7 @@ def ranking_utilities(
         f"the ranking {'>'.join(ranking)!r} {problem}; a ranking names every "
         f"objective on the ballot {objectives} once, best first."
     )
-  utilities = np.empty(len(objectives))
-  utilities[indices] = np.arange(len(objectives) - 1, -1, -1)
-  return utilities
+  return _scores_from_rankings([indices], len(objectives))[0]
 
 
 def fixed(

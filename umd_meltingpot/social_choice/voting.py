@@ -229,7 +229,7 @@ def ballot_from_utilities(
   u = np.asarray(utilities, dtype=np.float64)
   if u.ndim != 1 or u.size == 0 or not np.all(np.isfinite(u)):
     raise ValueError(f"utilities must be finite and 1-D, got {utilities!r}.")
-  ranking = tuple(int(a) for a in np.argsort(-u, kind="stable"))
+  ranking = preferences.full_ranking(u)
   if kind == "choice":
     return ranking[0]
   if kind == "ranking":
@@ -316,10 +316,11 @@ def truthful_ballot(utilities: Union[Sequence[float], np.ndarray],
   """
   kind = _get_rule(rule).ballot_kind
   if kind == "choice":
-    return _full_ranking(utilities)[:1]
+    return preferences.full_ranking(utilities)[:1]
   if kind == "approval":
     approved = ballot_from_utilities(utilities, "approval") or frozenset()
-    return tuple(a for a in _full_ranking(utilities) if a in approved)
+    return tuple(a for a in preferences.full_ranking(utilities)
+                 if a in approved)
   return preferences.ranked_ballot(utilities)
 
 
@@ -340,19 +341,12 @@ def in_game_ballots(utilities: Union[Sequence[float], np.ndarray],
   if kind == "choice":
     return tuple((a,) for a in objectives)
   if kind == "approval":
-    best_first = _full_ranking(utilities)
+    best_first = preferences.full_ranking(utilities)
     return tuple(
         tuple(a for a in best_first if a in subset)
         for size in range(1, num_objectives)
         for subset in itertools.combinations(objectives, size))
   return tuple(r[:-1] for r in itertools.permutations(objectives))
-
-
-def _full_ranking(utilities: Union[Sequence[float], np.ndarray]
-                  ) -> tuple[int, ...]:
-  ranking = preferences.ranked_ballot(utilities)
-  return ranking + tuple(
-      a for a in range(np.asarray(utilities).size) if a not in ranking)
 
 
 def profile_from_world_ballots(
